@@ -1,0 +1,19 @@
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where the CLI writes and what it treats as "now" and "here": injected so tests run it in-process. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  now?: () => Date;
+  cwd?: string;
+}
+
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const DEFAULT_CONFIG_DIR = resolve(PROJECT_ROOT, 'config');
+export const DEFAULT_FLEET_FILE = resolve(PROJECT_ROOT, 'config', 'customers.json');
+
+/** User-given paths are relative to the caller's directory; defaults are inside the project. */
+export function resolveUserPath(io: CliIo, path: string): string {
+  return isAbsolute(path) ? path : resolve(io.cwd ?? process.cwd(), path);
+}

@@ -1,0 +1,52 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import { DateTime } from 'luxon';
+import { loadConfig, loadFleet } from '../lambdas/core/config.js';
+import { planRelease } from '../lambdas/core/plan.js';
+import { type CliIo, DEFAULT_CONFIG_DIR, DEFAULT_FLEET_FILE, resolveUserPath } from './context.js';
+import { renderTimeline } from './timeline.js';
+
+interface PlanReleaseOptions {
+  version: string;
+  fleet?: string;
+  start?: DateTime;
+  json?: boolean;
+  configDir?: string;
+}
+
+export function parseStartInstant(value: string): DateTime {
+  // A timestamp without an offset is read as UTC, so the same command gives the same plan everywhere.
+  const instant = DateTime.fromISO(value, { zone: 'utc', setZone: true });
+  if (!instant.isValid) {
+    throw new InvalidArgumentError(`expected an ISO-8601 instant like 2027-03-01T09:00:00Z, got '${value}'`);
+  }
+  return instant.toUTC();
+}
+
+/** The next day at 09:00 UTC: gives the platform team a working day to look at the plan before it starts. */
+export function defaultStart(now: Date): DateTime {
+  return DateTime.fromJSDate(now, { zone: 'utc' }).startOf('day').plus({ days: 1, hours: 9 });
+}
+
+export function registerPlanRelease(program: Command, io: CliIo): void {
+  program
+    .command('plan-release')
+    .description('Plan a minor release: every customer’s phase, batch, notice and deployment time')
+    .requiredOption('--version <tag>', 'the minor release to plan, e.g. v1.1.0')
+    .option('--fleet <file>', 'customer fleet JSON (default: the sample fleet config/customers.json)')
+    .option('--start <iso-8601>', 'release start (default: the next day at 09:00 UTC)', parseStartInstant)
+    .option(
+      '--config-dir <dir>',
+      'directory holding deployment-policies.json and minor-release-policies.json',
+    )
+    .option('--json', 'print the plan as JSON')
+    .action((options: PlanReleaseOptions) => {
+      const config = loadConfig(
+        options.configDir ? resolveUserPath(io, options.configDir) : DEFAULT_CONFIG_DIR,
+      );
+      const fleetFile = options.fleet ? resolveUserPath(io, options.fleet) : DEFAULT_FLEET_FILE;
+      const fleet = loadFleet(fleetFile, config.policies);
+      const startAt = options.start ?? defaultStart(io.now?.() ?? new Date());
+      const plan = planRelease({ version: options.version, config, fleet, startAt });
+      io.stdout(options.json ? `${JSON.stringify(plan, null, 2)}\n` : renderTimeline(plan, config.policies));
+    });
+}

@@ -1,0 +1,62 @@
+import { Command, CommanderError } from 'commander';
+import { UsageError, UserFacingError } from '../lambdas/core/errors.js';
+import type { CliIo } from './context.js';
+import { registerPlanRelease } from './plan-release.js';
+
+export const PROGRAM_NAME = 'minor-release-manager.sh';
+
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+// Each command registers itself; check-status, start-phase, deploy-customers … join this list.
+const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [registerPlanRelease];
+
+function buildProgram(io: CliIo): Command {
+  const program = new Command(PROGRAM_NAME)
+    .description('SecureWatch minor release manager')
+    .exitOverride()
+    .showSuggestionAfterError()
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      // Errors are printed once, in runCli, as a single line.
+      outputError: () => {},
+    });
+  for (const register of COMMANDS) register(program, io);
+  return program;
+}
+
+function oneLine(message: string): string {
+  return message
+    .replace(/^error:\s*/i, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
+}
+
+function reportCommanderError(error: CommanderError, io: CliIo): number {
+  // Help and version output already went to stdout/stderr; only real mistakes are reported.
+  if (error.exitCode === 0) return EXIT_OK;
+  if (error.code === 'commander.help') return EXIT_USAGE;
+  io.stderr(`error: ${oneLine(error.message)} (run '${PROGRAM_NAME} --help' for usage)\n`);
+  return EXIT_USAGE;
+}
+
+/** Runs the CLI on user arguments (without node and script path) and returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) return reportCommanderError(error, io);
+    if (error instanceof UserFacingError) {
+      io.stderr(`error: ${error.message}\n`);
+      return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr(`error: unexpected failure: ${message}\n`);
+    return EXIT_FAILURE;
+  }
+}

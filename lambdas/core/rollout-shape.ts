@@ -1,0 +1,92 @@
+import type { Config, PlannedCustomer, PolicyName, ReleasePlan } from './model.js';
+
+// The shape of a release's workflow: which steps the state machine has. It depends on the policies only,
+// never on the fleet, so the state machine synthesized for a release fits any fleet the plan is made for.
+
+export interface RolloutStep {
+  /** Key of the step's customers in the store and in the state input, e.g. `standard_2` or `enterprise`. */
+  key: string;
+  phase: PolicyName;
+  phaseDisplayName: string;
+  /** 1-based position among the phase's steps. */
+  position: number;
+  /** How many steps the phase has. */
+  of: number;
+  /** Enterprise-style phases deploy customers one by one, each in its own window, all started together. */
+  individual: boolean;
+  /** The step's nominal day, for state names ("wait for batch 2 (day 11)"). */
+  day: number;
+}
+
+export interface RolloutPhaseShape {
+  name: PolicyName;
+  displayName: string;
+  startDay: number;
+  endDay: number;
+  steps: RolloutStep[];
+}
+
+export function rolloutShape(config: Config): RolloutPhaseShape[] {
+  return config.release.phases.map((phase) => {
+    const size = config.policies[phase.policy].batchSize;
+    const individual = size.mode === 'individual';
+    const count = size.mode === 'percent' ? Math.ceil(100 / size.percent) : 1;
+    const steps = Array.from({ length: count }, (_, index) => ({
+      key: individual ? phase.name : `${phase.name}_${index + 1}`,
+      phase: phase.name,
+      phaseDisplayName: capitalize(phase.name),
+      position: index + 1,
+      of: count,
+      individual,
+      day: phase.startDay + Math.floor((index * phase.durationDays) / count),
+    }));
+    return {
+      name: phase.name,
+      displayName: capitalize(phase.name),
+      startDay: phase.startDay,
+      endDay: phase.startDay + phase.durationDays,
+      steps,
+    };
+  });
+}
+
+/** The workflow step a planned customer belongs to. */
+export function stepKeyOf(customer: Pick<PlannedCustomer, 'phase' | 'batch'>, config: Config): string {
+  const phase = config.release.phases.find((candidate) => candidate.name === customer.phase);
+  const individual = phase ? config.policies[phase.policy].batchSize.mode === 'individual' : false;
+  return individual ? customer.phase : `${customer.phase}_${customer.batch}`;
+}
+
+/** What the release state machine needs from the plan: times and counts per step, never customer records. */
+export interface ReleaseSchedule {
+  release: string;
+  startAt: string;
+  endAt: string;
+  steps: Record<string, { opensAt: string; customers: number }>;
+  phases: Record<string, { startAt: string; endAt: string }>;
+}
+
+export function scheduleOf(plan: ReleasePlan, config: Config): ReleaseSchedule {
+  const steps: ReleaseSchedule['steps'] = {};
+  for (const phase of plan.phases) {
+    for (const batch of phase.batches) {
+      const key = stepKeyOf({ phase: phase.name, batch: batch.index }, config);
+      const existing = steps[key];
+      steps[key] = existing
+        ? { opensAt: existing.opensAt, customers: existing.customers + batch.customers.length }
+        : { opensAt: key === phase.name ? phase.startAt : batch.deployAt, customers: batch.customers.length };
+    }
+    // An individual phase with no customers still has its step, so the workflow finds it.
+    const shape = rolloutShape(config).find((candidate) => candidate.name === phase.name);
+    for (const step of shape?.steps ?? []) {
+      steps[step.key] ??= { opensAt: phase.startAt, customers: 0 };
+    }
+  }
+  const phases: ReleaseSchedule['phases'] = {};
+  for (const phase of plan.phases) phases[phase.name] = { startAt: phase.startAt, endAt: phase.endAt };
+  return { release: plan.version, startAt: plan.startAt, endAt: plan.endAt, steps, phases };
+}
+
+function capitalize(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}

@@ -1,0 +1,196 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { type ApprovalAction, type ApprovalLink, verifyApproval } from '../core/approval-link.js';
+import { now } from '../shared/clock.js';
+import { requiredEnv } from '../shared/env.js';
+import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
+import { audit, decideApproval, getApproval, updateCustomer } from '../store/release-store.js';
+
+// The approval page behind an emailed link. A GET only shows the request (mail scanners open every link);
+// only a POST from the page's buttons decides, once.
+
+const SECURITY_HEADERS = {
+  'Cache-Control': 'no-store',
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+};
+
+type Problem = { status: number; title: string; detail: string };
+
+export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const wantsJson = (event.headers?.accept ?? '').includes('application/json');
+  const requestId = event.pathParameters?.id ?? '';
+  const method = event.requestContext?.http?.method ?? 'GET';
+  const fields = method === 'POST' ? parseForm(event) : new URLSearchParams(event.rawQueryString ?? '');
+  const link: ApprovalLink = {
+    requestId,
+    approver: (fields.get('approver') ?? '').toLowerCase(),
+    expiresAt: fields.get('expires') ?? '',
+  };
+  const key = requiredEnv('APPROVAL_SIGNING_KEY');
+
+  const approval = requestId ? await getApproval(requestId) : undefined;
+  if (!approval)
+    return problem(
+      {
+        status: 404,
+        title: 'Unknown approval request',
+        detail: 'This link does not match any approval request. Use the link from the most recent email.',
+      },
+      wantsJson,
+    );
+
+  if (method === 'GET') {
+    const approveSig = fields.get('approve') ?? '';
+    const rejectSig = fields.get('reject') ?? '';
+    if (
+      !verifyApproval(link, 'approve', approveSig, key) ||
+      !verifyApproval(link, 'reject', rejectSig, key)
+    ) {
+      return problem(
+        {
+          status: 403,
+          title: 'Invalid link',
+          detail: 'This link has been altered. Open the link exactly as it appears in the email.',
+        },
+        wantsJson,
+      );
+    }
+    const refusal = refuse(approval, link);
+    if (refusal) return problem(refusal, wantsJson);
+    return page(200, reviewPage(approval.release, approval.customerId, link, approveSig, rejectSig));
+  }
+
+  const action = fields.get('action') as ApprovalAction | null;
+  if (action !== 'approve' && action !== 'reject') {
+    return problem(
+      { status: 400, title: 'Unknown action', detail: 'Choose Approve or Reject on the review page.' },
+      wantsJson,
+    );
+  }
+  if (!verifyApproval(link, action, fields.get('signature') ?? '', key)) {
+    return problem(
+      {
+        status: 403,
+        title: 'Invalid link',
+        detail: 'This request has been altered. Open the link exactly as it appears in the email.',
+      },
+      wantsJson,
+    );
+  }
+  const refusal = refuse(approval, link);
+  if (refusal) return problem(refusal, wantsJson);
+
+  const decision = action === 'approve' ? 'approved' : 'rejected';
+  const decidedAt = now();
+  if (!(await decideApproval(requestId, decision, link.approver, decidedAt))) {
+    return problem(alreadyDecided, wantsJson);
+  }
+  await updateCustomer(approval.release, approval.customerId, {
+    approvalDecision: decision,
+    approvedBy: link.approver,
+    decidedAt,
+  });
+  await audit(approval.release, decidedAt, `approval#${approval.customerId}`, {
+    decision,
+    by: link.approver,
+  });
+  if (decision === 'approved') {
+    await resumeWithSuccess(approval.taskToken, { decision, approvedBy: link.approver });
+  } else {
+    await resumeWithFailure(approval.taskToken, 'Approval.Rejected', `Rejected by ${link.approver}`);
+  }
+  if (wantsJson) return json(200, { decision, customerId: approval.customerId, release: approval.release });
+  return page(
+    200,
+    `<h1>Thank you</h1><p>You ${decision} SecureWatch ${escape(approval.release)} for ${escape(approval.customerId)}.</p>`,
+  );
+}
+
+const alreadyDecided: Problem = {
+  status: 409,
+  title: 'Already decided',
+  detail: 'This request has already been answered; nothing was changed.',
+};
+
+function refuse(
+  approval: { approvers: string[]; decision?: string; expiresAt: string },
+  link: ApprovalLink,
+): Problem | undefined {
+  if (!approval.approvers.includes(link.approver) || link.expiresAt !== approval.expiresAt) {
+    return {
+      status: 403,
+      title: 'Not an approver',
+      detail: 'This link was not issued to an approver of this customer.',
+    };
+  }
+  if (approval.decision) return alreadyDecided;
+  if (now() > approval.expiresAt) {
+    return {
+      status: 410,
+      title: 'Link expired',
+      detail: 'This approval request has expired. Ask the release manager for a new one.',
+    };
+  }
+  return undefined;
+}
+
+function parseForm(event: APIGatewayProxyEventV2): URLSearchParams {
+  const body = event.isBase64Encoded
+    ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
+    : (event.body ?? '');
+  return new URLSearchParams(body);
+}
+
+function reviewPage(
+  release: string,
+  customerId: string,
+  link: ApprovalLink,
+  approveSig: string,
+  rejectSig: string,
+): string {
+  const hidden = (action: ApprovalAction, signature: string) =>
+    [
+      ['action', action],
+      ['approver', link.approver],
+      ['expires', link.expiresAt],
+      ['signature', signature],
+    ]
+      .map(([name, value]) => `<input type="hidden" name="${name}" value="${escape(value ?? '')}">`)
+      .join('');
+  return `<h1>Approve SecureWatch ${escape(release)} for ${escape(customerId)}?</h1>
+<p>Signed in as ${escape(link.approver)}. The request is valid until ${escape(link.expiresAt)}.</p>
+<form method="post">${hidden('approve', approveSig)}<button type="submit">Approve</button></form>
+<form method="post">${hidden('reject', rejectSig)}<button type="submit">Reject</button></form>`;
+}
+
+function page(statusCode: number, body: string): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode,
+    headers: { ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8' },
+    body: `<!doctype html><html><head><meta charset="utf-8"><title>SecureWatch approval</title></head><body>${body}</body></html>`,
+  };
+}
+
+function json(statusCode: number, body: object): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode,
+    headers: { ...SECURITY_HEADERS, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  };
+}
+
+function problem(details: Problem, wantsJson: boolean): APIGatewayProxyStructuredResultV2 {
+  if (wantsJson) {
+    return {
+      statusCode: details.status,
+      headers: { ...SECURITY_HEADERS, 'Content-Type': 'application/problem+json' },
+      body: JSON.stringify({ type: 'about:blank', ...details }),
+    };
+  }
+  return page(details.status, `<h1>${escape(details.title)}</h1><p>${escape(details.detail)}</p>`);
+}
+
+function escape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

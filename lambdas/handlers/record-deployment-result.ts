@@ -1,0 +1,59 @@
+import type { EventBridgeEvent } from 'aws-lambda';
+import { z } from 'zod';
+import {
+  DETAIL_TYPES,
+  deploymentFailed,
+  deploymentSucceeded,
+  inboundEnvelope,
+  parseCorrelationId,
+} from '../events/contract.js';
+import { InvalidTaskInputError } from '../shared/errors.js';
+import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
+import { getCustomer, updateCustomer } from '../store/release-store.js';
+
+/**
+ * Bus target for `Deployment Succeeded` / `Deployment Failed`: records the first answer for a customer
+ * and resumes its rollout. EventBridge delivers at least once; a repeated or late answer changes nothing.
+ */
+export async function handler(event: EventBridgeEvent<string, unknown>): Promise<{ recorded: boolean }> {
+  const envelope = inboundEnvelope.parse(event);
+  const succeeded = envelope['detail-type'] === DETAIL_TYPES.deploymentSucceeded;
+  const parsed = succeeded
+    ? deploymentSucceeded.safeParse(envelope.detail)
+    : deploymentFailed.safeParse(envelope.detail);
+  if (!parsed.success) {
+    throw new InvalidTaskInputError(
+      `Rejected ${envelope['detail-type']} ${envelope.id}: ${z.prettifyError(parsed.error)}`,
+    );
+  }
+  const detail: { correlationId: string; customerId: string; completedAt: string; reason?: string } =
+    parsed.data;
+  const target = parseCorrelationId(detail.correlationId);
+  if (!target || target.customerId !== detail.customerId) {
+    throw new InvalidTaskInputError(
+      `Rejected ${envelope.id}: correlationId ${detail.correlationId} does not name ${detail.customerId}`,
+    );
+  }
+  const customer = await getCustomer(target.release, target.customerId);
+  if (!customer || customer.deploymentStatus !== 'requested' || !customer.deploymentToken)
+    return { recorded: false };
+
+  if (succeeded) {
+    await updateCustomer(target.release, target.customerId, {
+      deploymentStatus: 'succeeded',
+      deployedAt: detail.completedAt,
+    });
+    await resumeWithSuccess(customer.deploymentToken, {
+      status: 'succeeded',
+      deployedAt: detail.completedAt,
+    });
+  } else {
+    const reason = detail.reason ?? 'deployment failed';
+    await updateCustomer(target.release, target.customerId, {
+      deploymentStatus: 'failed',
+      deploymentReason: reason,
+    });
+    await resumeWithFailure(customer.deploymentToken, 'Deployment.Failed', reason);
+  }
+  return { recorded: true };
+}

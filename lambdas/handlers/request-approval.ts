@@ -1,0 +1,81 @@
+import { DateTime } from 'luxon';
+import { z } from 'zod';
+import { newApprovalRequestId, reviewUrl } from '../core/approval-link.js';
+import { approvalRequest } from '../email/messages.js';
+import { sendEmail } from '../email/send.js';
+import { now } from '../shared/clock.js';
+import { requiredEnv } from '../shared/env.js';
+import { ReleaseStateError } from '../shared/errors.js';
+import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
+import { taskHandler } from '../shared/task.js';
+import {
+  claimCustomerField,
+  countEmail,
+  getApproval,
+  getCustomer,
+  putApproval,
+  setApprovalToken,
+} from '../store/release-store.js';
+
+const input = z.strictObject({
+  release: z.string(),
+  customerId: z.string(),
+  taskToken: z.string().min(1),
+});
+
+/**
+ * "Ask approvers" (callback): stores the task token behind an opaque request id and emails each listed
+ * approver a signed review link. A retry reuses the same request and sends no second email; a request
+ * decided already resumes the execution at once.
+ */
+export const handler = taskHandler(input, async ({ release, customerId, taskToken }) => {
+  const customer = await getCustomer(release, customerId);
+  if (!customer?.deployAt)
+    throw new ReleaseStateError(`Customer ${customerId} has no deployment planned in ${release}`);
+  const requestId = customer.approvalRequestId ?? newApprovalRequestId();
+  const expiresAt = customer.deadlineAt;
+  const claimedId = await claimCustomerField(release, customerId, 'approvalRequestId', {
+    approvalRequestId: requestId,
+  });
+  if (claimedId) {
+    await putApproval({
+      id: requestId,
+      release,
+      customerId,
+      approvers: customer.approvers.map((approver) => approver.email.toLowerCase()),
+      expiresAt,
+      taskToken,
+    });
+  } else {
+    const existing = await getApproval(requestId);
+    if (existing?.decision === 'approved') {
+      await resumeWithSuccess(taskToken, { decision: 'approved', approvedBy: existing.decidedBy ?? '' });
+      return { requestId };
+    }
+    if (existing?.decision === 'rejected') {
+      await resumeWithFailure(taskToken, 'Approval.Rejected', `Rejected by ${existing.decidedBy}`);
+      return { requestId };
+    }
+    await setApprovalToken(requestId, taskToken);
+  }
+  if (await claimCustomerField(release, customerId, 'approvalEmailSentAt', { approvalEmailSentAt: now() })) {
+    const key = requiredEnv('APPROVAL_SIGNING_KEY');
+    const baseUrl = requiredEnv('APPROVAL_BASE_URL');
+    for (const approver of customer.approvers) {
+      const link = { requestId, approver: approver.email.toLowerCase(), expiresAt };
+      await sendEmail(
+        [approver.email],
+        approvalRequest({
+          customerName: customer.name,
+          approverName: approver.name,
+          release,
+          deployAt: customer.deployAt,
+          timeZone: customer.timeZone,
+          reviewUrl: reviewUrl(baseUrl, link, key),
+        }),
+      );
+      await countEmail(release, 'approval-request');
+    }
+  }
+  return { requestId, expiresAt: DateTime.fromISO(expiresAt).toUTC().toISO() };
+});

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { advanceNotice } from '../email/messages.js';
+import { sendEmail } from '../email/send.js';
+import { now } from '../shared/clock.js';
+import { optionalNumberEnv } from '../shared/env.js';
+import { taskHandler } from '../shared/task.js';
+import {
+  claimCustomerField,
+  countEmail,
+  listCustomersAwaitingNotice,
+  updateCustomer,
+} from '../store/release-store.js';
+
+const input = z.strictObject({
+  release: z.string(),
+  asOf: z.iso.datetime({ offset: true }),
+});
+
+/**
+ * "Send advance notices": emails every customer whose notice is due by `asOf`, once each. Sends at most
+ * NOTICES_PER_RUN per invocation and reports `remaining`, so the state machine loops instead of one Lambda
+ * outliving its timeout on a large fleet.
+ */
+export const handler = taskHandler(input, async ({ release, asOf }) => {
+  const limit = optionalNumberEnv('NOTICES_PER_RUN', 200);
+  const due = await listCustomersAwaitingNotice(release, asOf);
+  let sent = 0;
+  for (const customer of due.slice(0, limit)) {
+    // Claim first: a retried run skips customers another run already emails (at most one notice each).
+    const claimed = await claimCustomerField(release, customer.id, 'noticeClaimedAt', {
+      noticeClaimedAt: now(),
+    });
+    if (!claimed || !customer.deployAt) continue;
+    const message = advanceNotice({
+      customerName: customer.name,
+      release,
+      deployAt: customer.deployAt,
+      timeZone: customer.timeZone,
+      approvalRequired: customer.approvalRequired,
+    });
+    try {
+      await sendEmail(
+        customer.contacts.map((contact) => contact.email),
+        message,
+      );
+    } catch (error) {
+      await updateCustomer(release, customer.id, {}, ['noticeClaimedAt']);
+      throw error;
+    }
+    await updateCustomer(release, customer.id, { noticeSentAt: asOf });
+    await countEmail(release, 'advance-notice');
+    sent += 1;
+  }
+  return { sent, remaining: due.length > limit };
+});

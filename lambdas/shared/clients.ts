@@ -1,0 +1,34 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+// One client per process, created lazily so tests and the local rehearsal can point the SDK at stand-ins
+// (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SFN, ...) before the first call.
+let documentClient: DynamoDBDocumentClient | undefined;
+let sfnClient: SFNClient | undefined;
+let sesClient: SESv2Client | undefined;
+let eventsClient: EventBridgeClient | undefined;
+
+export function dynamo(): DynamoDBDocumentClient {
+  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return documentClient;
+}
+
+export function stepFunctions(): SFNClient {
+  sfnClient ??= new SFNClient({});
+  return sfnClient;
+}
+
+export function email(): SESv2Client {
+  sesClient ??= new SESv2Client({});
+  return sesClient;
+}
+
+export function events(): EventBridgeClient {
+  eventsClient ??= new EventBridgeClient({});
+  return eventsClient;
+}

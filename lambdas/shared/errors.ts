@@ -1,0 +1,45 @@
+// Error names are what the state machines' Retry and Catch match on (Lambda reports `error.name`).
+
+/** The task's input is malformed: retrying cannot help. */
+export class InvalidTaskInputError extends Error {
+  override name = 'InvalidTaskInput';
+}
+
+/** A dependency was briefly unavailable (throttling, timeouts): the state machine retries these. */
+export class TransientError extends Error {
+  override name = 'Transient';
+}
+
+/** The deployment automation reported that a customer's deployment failed. */
+export class DeploymentFailedError extends Error {
+  override name = 'Deployment.Failed';
+}
+
+/** An approver rejected the deployment for their customer. */
+export class ApprovalRejectedError extends Error {
+  override name = 'Approval.Rejected';
+}
+
+/** Something the release cannot go on without is missing or inconsistent (e.g. no plan recorded). */
+export class ReleaseStateError extends Error {
+  override name = 'ReleaseState';
+}
+
+const TRANSIENT_AWS_ERRORS = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TooManyRequestsException',
+  'LimitExceededException',
+  'TimeoutError',
+]);
+
+/** Wraps an AWS SDK error so that only the ones worth retrying carry the retryable name. */
+export function classifyAwsError(error: unknown): Error {
+  if (error instanceof Error && TRANSIENT_AWS_ERRORS.has(error.name)) {
+    return new TransientError(`${error.name}: ${error.message}`);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,53 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+/** Where the local rehearsal finds a function's source: the template carries it as resource metadata. */
+export const HANDLER_ENTRY_METADATA = 'securewatch:handler-entry';
+
+export interface OrchestratorFunctionProps {
+  /** Handler file under lambdas/handlers, without extension, e.g. `plan-release`. */
+  readonly handler: string;
+  readonly description: string;
+  /** @default 30 seconds */
+  readonly timeout?: Duration;
+  readonly environment?: Record<string, string>;
+}
+
+/** The one place that fixes function defaults: runtime, architecture, bundling, logs, tracing. */
+export class OrchestratorFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: OrchestratorFunctionProps) {
+    const entry = `lambdas/handlers/${props.handler}.ts`;
+    super(scope, id, {
+      entry: path.join(PROJECT_ROOT, entry),
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: lambda.Tracing.ACTIVE,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      logGroup: new logs.LogGroup(scope, `${id}Logs`, {
+        retention: logs.RetentionDays.THREE_MONTHS,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        forceDockerBundling: false,
+        // ESM bundles need a require shim for the few CommonJS dependencies of the AWS SDK.
+        banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
+      },
+    });
+    (this.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_ENTRY_METADATA, entry);
+  }
+}

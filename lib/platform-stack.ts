@@ -1,0 +1,229 @@
+import { Arn, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type { Construct } from 'constructs';
+import { DETAIL_TYPES, FLEET_SOURCE, PLATFORM_SOURCE } from '../lambdas/events/contract.js';
+import { STEP_INDEX } from '../lambdas/store/release-store.js';
+import type { WorkflowFunctions } from '../statemachines/tasks.js';
+import { OrchestratorFunction } from './constructs/orchestrator-function.js';
+
+/** Every release state machine is named with this prefix; the platform's functions may drive only those. */
+export const RELEASE_STATE_MACHINE_PREFIX = 'securewatch-release-';
+export const PARAMETER_PREFIX = '/securewatch/release-orchestrator';
+
+export interface PlatformStackProps extends StackProps {
+  /** The verified SES identity the emails come from. */
+  readonly senderEmail: string;
+  /** Who hears about halts and completions, comma-separated. @default none */
+  readonly escalationEmails?: string;
+  /** SES messages per second (sandbox: 1). @default 1 */
+  readonly sesMaxSendRate?: number;
+}
+
+/**
+ * Deployed once: the table, the functions, the approval API, the release bus and its rules, and the SES
+ * identity. Release stacks (one per version) hold the state machines and use these functions.
+ */
+export class PlatformStack extends Stack {
+  readonly table: dynamodb.Table;
+  readonly bus: events.EventBus;
+  readonly functions: WorkflowFunctions;
+  readonly approvalApi: apigwv2.HttpApi;
+
+  constructor(scope: Construct, id: string, props: PlatformStackProps) {
+    super(scope, id, props);
+
+    this.table = new dynamodb.Table(this, 'ReleaseTable', {
+      partitionKey: { name: 'PK', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'SK', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: STEP_INDEX,
+      partitionKey: { name: 'stepPK', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+    });
+
+    this.bus = new events.EventBus(this, 'ReleaseBus', { eventBusName: 'securewatch-releases' });
+    const senderIdentity = new ses.EmailIdentity(this, 'SenderIdentity', {
+      identity: ses.Identity.email(props.senderEmail),
+    });
+    const signingKey = new secretsmanager.Secret(this, 'ApprovalSigningKey', {
+      description: 'HMAC key that signs approval links',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+
+    this.approvalApi = new apigwv2.HttpApi(this, 'ApprovalApi', {
+      description: 'Approval links emailed to enterprise approvers',
+    });
+    const stage = this.approvalApi.defaultStage?.node.defaultChild as apigwv2.CfnStage;
+    stage.defaultRouteSettings = { throttlingRateLimit: 10, throttlingBurstLimit: 20 };
+
+    const common = {
+      TABLE_NAME: this.table.tableName,
+      EVENT_BUS_NAME: this.bus.eventBusName,
+      SENDER_EMAIL: props.senderEmail,
+      SES_MAX_SEND_RATE: String(props.sesMaxSendRate ?? 1),
+      ESCALATION_EMAILS: props.escalationEmails ?? '',
+    };
+    const releaseStateMachines = Arn.format(
+      {
+        service: 'states',
+        resource: 'stateMachine',
+        resourceName: `${RELEASE_STATE_MACHINE_PREFIX}*`,
+        arnFormat: 0 as never,
+      },
+      this,
+    );
+    const fn = (id: string, handler: string, description: string, timeout?: Duration) => {
+      const created = new OrchestratorFunction(this, id, {
+        handler,
+        description,
+        timeout,
+        environment: common,
+      });
+      this.table.grantReadWriteData(created);
+      this.bus.grantPutEventsTo(created);
+      senderIdentity.grantSendEmail(created);
+      created.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+          resources: [releaseStateMachines],
+        }),
+      );
+      return created;
+    };
+
+    const startCustomerRollouts = fn(
+      'StartCustomerRollouts',
+      'start-customer-rollouts',
+      'Starts one customer-rollout execution per customer of a step',
+      Duration.minutes(10),
+    );
+    startCustomerRollouts.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [releaseStateMachines] }),
+    );
+
+    const requestApproval = fn(
+      'RequestApproval',
+      'request-approval',
+      'Emails signed approval links to approvers',
+    );
+    const handleApproval = fn(
+      'HandleApproval',
+      'handle-approval',
+      'Serves approval pages and records decisions',
+    );
+    for (const approvalFunction of [requestApproval, handleApproval]) {
+      approvalFunction.addEnvironment('APPROVAL_SIGNING_KEY', signingKey.secretValue.unsafeUnwrap());
+      approvalFunction.addEnvironment('APPROVAL_BASE_URL', this.approvalApi.apiEndpoint);
+    }
+    const approvalIntegration = new HttpLambdaIntegration('ApprovalIntegration', handleApproval);
+    this.approvalApi.addRoutes({
+      path: '/approvals/{id}',
+      methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST],
+      integration: approvalIntegration,
+    });
+
+    this.functions = {
+      planRelease: fn(
+        'PlanRelease',
+        'plan-release',
+        'Plans a release and records the plan',
+        Duration.minutes(5),
+      ),
+      sendNotices: fn(
+        'SendNotices',
+        'send-notices',
+        'Sends due advance notices, once per customer',
+        Duration.minutes(10),
+      ),
+      startCustomerRollouts,
+      awaitStep: fn(
+        'AwaitStep',
+        'await-step',
+        'Parks a release until every customer of a step has an outcome',
+      ),
+      evaluateGate: fn(
+        'EvaluateGate',
+        'evaluate-gate',
+        'Checks a step or phase against its success criteria',
+      ),
+      haltRelease: fn('HaltRelease', 'halt-release', 'Records a halt and notifies escalation contacts'),
+      completeRelease: fn(
+        'CompleteRelease',
+        'complete-release',
+        'Computes and sends the release report',
+        Duration.minutes(5),
+      ),
+      requestApproval,
+      scheduleDeployment: fn(
+        'ScheduleDeployment',
+        'schedule-deployment',
+        'Finds the maintenance window to deploy in',
+      ),
+      requestDeployment: fn(
+        'RequestDeployment',
+        'request-deployment',
+        'Publishes Deployment Requested, once',
+      ),
+      recordOutcome: fn('RecordOutcome', 'record-outcome', 'Records a customer outcome and resumes its step'),
+    };
+
+    const recordDeploymentResult = fn(
+      'RecordDeploymentResult',
+      'record-deployment-result',
+      'Records Deployment Succeeded / Failed from the platform',
+    );
+    new events.Rule(this, 'DeploymentResults', {
+      eventBus: this.bus,
+      description: 'The platform reports deployment results',
+      eventPattern: {
+        source: [PLATFORM_SOURCE],
+        detailType: [DETAIL_TYPES.deploymentSucceeded, DETAIL_TYPES.deploymentFailed],
+      },
+      targets: [
+        new targets.LambdaFunction(recordDeploymentResult, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
+    const recordHealthReport = fn(
+      'RecordHealthReport',
+      'record-health-report',
+      'Records Health Reported events',
+    );
+    new events.Rule(this, 'HealthReports', {
+      eventBus: this.bus,
+      description: 'Customer environments report their health',
+      eventPattern: { source: [FLEET_SOURCE], detailType: [DETAIL_TYPES.healthReported] },
+      targets: [
+        new targets.LambdaFunction(recordHealthReport, { retryAttempts: 8, maxEventAge: Duration.hours(24) }),
+      ],
+    });
+
+    const outputs: Record<string, string> = {
+      TableName: this.table.tableName,
+      EventBusName: this.bus.eventBusName,
+      ApprovalApiUrl: this.approvalApi.apiEndpoint,
+    };
+    for (const [name, value] of Object.entries(outputs)) {
+      new CfnOutput(this, name, { value });
+      new ssm.StringParameter(this, `${name}Parameter`, {
+        parameterName: `${PARAMETER_PREFIX}/${name}`,
+        stringValue: value,
+      });
+    }
+  }
+}

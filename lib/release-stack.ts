@@ -1,0 +1,80 @@
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { Config } from '../lambdas/core/model.js';
+import { rolloutShape } from '../lambdas/core/rollout-shape.js';
+import { customerRolloutDefinition } from '../statemachines/customer-rollout.js';
+import { releaseWorkflowDefinition } from '../statemachines/release-workflow.js';
+import { type PlatformStack, RELEASE_STATE_MACHINE_PREFIX } from './platform-stack.js';
+
+export interface ReleaseStackProps extends StackProps {
+  /** The release, e.g. v1.1.0. */
+  readonly version: string;
+  readonly platform: PlatformStack;
+  /** The policies the workflow's phases and batches are built from. */
+  readonly config: Config;
+}
+
+/** `v1.1.0` → `v1-1-0`, the form used in stack and state machine names. */
+export function versionSlug(version: string): string {
+  return version.replaceAll('.', '-');
+}
+
+/**
+ * One release's state machines. A stack per version keeps a running release untouched when the next
+ * release deploys a changed workflow.
+ */
+export class ReleaseStack extends Stack {
+  readonly releaseStateMachine: sfn.StateMachine;
+  readonly customerStateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: ReleaseStackProps) {
+    super(scope, id, props);
+    const name = `${RELEASE_STATE_MACHINE_PREFIX}${versionSlug(props.version)}`;
+    const functions = props.platform.functions;
+
+    this.customerStateMachine = new sfn.StateMachine(this, 'CustomerRollout', {
+      stateMachineName: `${name}-customer`,
+      comment: `SecureWatch ${props.version}: one customer's rollout (approval, window, deployment, outcome)`,
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        customerRolloutDefinition(new Construct(this, 'CustomerStates'), functions),
+      ),
+      timeout: Duration.days(75),
+      tracingEnabled: true,
+      logs: {
+        destination: this.logGroup('CustomerRolloutLogs'),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
+    });
+
+    // Each workflow's states get their own construct scope, so state names may repeat across them.
+    const releaseScope = new Construct(this, 'ReleaseStates');
+    this.releaseStateMachine = new sfn.StateMachine(this, 'ReleaseStateMachine', {
+      stateMachineName: name,
+      comment: `SecureWatch ${props.version}: the whole release, phase by phase`,
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        releaseWorkflowDefinition(releaseScope, {
+          functions,
+          phases: rolloutShape(props.config),
+          customerStateMachineArn: this.customerStateMachine.stateMachineArn,
+        }),
+      ),
+      timeout: Duration.days(120),
+      tracingEnabled: true,
+      logs: {
+        destination: this.logGroup('ReleaseLogs'),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
+    });
+  }
+
+  private logGroup(id: string): logs.LogGroup {
+    return new logs.LogGroup(this, id, {
+      retention: logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The release manager commands of the workflow document (plan-release, …): a thin wrapper over bin/cli.ts.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The project's own Node (the "node" devDependency) comes first, so the CLI runs on Node 24.
+export PATH="$root/node_modules/.bin:$PATH"
+
+exec tsx "$root/bin/cli.ts" "$@"

@@ -1,0 +1,73 @@
+import { Duration } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { invoke, invokeAndWait, type WorkflowFunctions } from './tasks.js';
+
+/** How long the platform has to report a requested deployment before it counts as failed. */
+export const DEPLOYMENT_REPORT_TIMEOUT = Duration.hours(6);
+/** Approval waits end at the policy deadline at the latest (enterprise: day 60); this bounds the wait. */
+export const APPROVAL_TIMEOUT = Duration.days(62);
+
+/**
+ * One customer's rollout, run as its own execution (named after the customer) so the release execution
+ * never iterates customers: approval when the policy asks for it, the maintenance window, the deployment
+ * request, the platform's report, and the outcome counted on the customer's step.
+ */
+export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctions): sfn.IChainable {
+  const customer = { 'release.$': '$.release', 'customerId.$': '$.customerId' };
+  const record = (name: string, outcome: string, extra: Record<string, unknown>) =>
+    invoke(scope, name, fns.recordOutcome, { ...customer, outcome, ...extra }).next(
+      new sfn.Succeed(scope, `${name} · done`),
+    );
+
+  const recordDeployed = record('Record deployed', 'deployed', {});
+  const recordFailed = record('Record failed', 'failed', { 'error.$': '$.error' });
+  const recordRejected = record('Record rejected', 'rejected', { 'error.$': '$.error' });
+  const recordDeferred = record('Record deferred (no decision before the deadline)', 'deferred', {
+    reason: 'no approval decision before the policy deadline',
+  });
+  const recordUnschedulable = record('Record held (unschedulable)', 'held', {
+    reason: 'no maintenance window before the policy deadline',
+  });
+  const recordNoWindowLeft = record('Record held (no window left)', 'held', { 'reason.$': '$.slot.reason' });
+  const recordNoticeHeld = record('Record held (notice lead time)', 'held', { 'error.$': '$.error' });
+
+  const deploy = invokeAndWait(scope, 'Deploy and await report', fns.requestDeployment, customer, {
+    resultPath: '$.deployment',
+    timeout: DEPLOYMENT_REPORT_TIMEOUT,
+    comment: 'Publishes Deployment Requested; the platform answers with Deployment Succeeded or Failed.',
+  })
+    .addCatch(recordNoticeHeld, { errors: ['Notice.LeadTime'], resultPath: '$.error' })
+    .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' })
+    .next(recordDeployed);
+
+  const waitForWindow = new sfn.Wait(scope, 'Wait for maintenance window', {
+    time: sfn.WaitTime.timestampPath('$.slot.deployAt'),
+  }).next(deploy);
+
+  const findWindow = invoke(scope, 'Find maintenance window', fns.scheduleDeployment, customer, {
+    resultPath: '$.slot',
+    comment: 'The planned window, or the next one when the approval came after it opened.',
+  })
+    .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' })
+    .next(
+      new sfn.Choice(scope, 'Window found?')
+        .when(sfn.Condition.isNull('$.slot.deployAt'), recordNoWindowLeft)
+        .otherwise(waitForWindow),
+    );
+
+  const askApprovers = invokeAndWait(scope, 'Ask approvers', fns.requestApproval, customer, {
+    resultPath: '$.approval',
+    timeout: APPROVAL_TIMEOUT,
+    comment: 'Emails signed review links; an approver’s POST resumes this task. Never auto-approved.',
+  })
+    .addCatch(recordRejected, { errors: ['Approval.Rejected'], resultPath: '$.error' })
+    .addCatch(recordDeferred, { errors: ['States.Timeout'], resultPath: '$.error' })
+    .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' })
+    .next(findWindow);
+
+  return new sfn.Choice(scope, 'Schedulable?')
+    .when(sfn.Condition.booleanEquals('$.deployable', false), recordUnschedulable)
+    .when(sfn.Condition.booleanEquals('$.approvalRequired', true), askApprovers)
+    .otherwise(findWindow);
+}
