@@ -38,7 +38,8 @@ const fleetArbitrary: fc.Arbitrary<Fleet> = fc
         policy,
         currentVersion: 'v1.0.0',
         contacts: [{ name: 'Ops', email: `ops${index}@example.com` }],
-        approvers: policy === 'enterprise' ? [{ name: 'Approver', email: `approver${index}@example.com` }] : [],
+        approvers:
+          policy === 'enterprise' ? [{ name: 'Approver', email: `approver${index}@example.com` }] : [],
         maintenanceWindow,
       }),
     ),
@@ -66,7 +67,9 @@ describe('the release plan for any valid fleet', () => {
       fc.property(fleetArbitrary, startArbitrary, (fleet, startAt) => {
         const plan = planRelease({ version: 'v1.1.0', config, fleet, startAt });
 
-        const withoutTime = plan.customers.filter((customer) => customer.deployAt === null).map((each) => each.id);
+        const withoutTime = plan.customers
+          .filter((customer) => customer.deployAt === null)
+          .map((each) => each.id);
         expect(plan.unschedulable.map((entry) => entry.id)).toEqual(withoutTime);
       }),
       { numRuns: 100 },

@@ -62,7 +62,11 @@ describe('the release plan for the sample fleet', () => {
   });
 
   it('deploys the demo environments at the release start without notice', () => {
-    expect(customer('demo-sales-us')).toMatchObject({ noticeAt: null, deployAt: START, approvalRequired: false });
+    expect(customer('demo-sales-us')).toMatchObject({
+      noticeAt: null,
+      deployAt: START,
+      approvalRequired: false,
+    });
   });
 
   it('gives ACME Corporation its 7-day notice at the release start and deploys it in its window', () => {
@@ -95,7 +99,9 @@ describe('the release plan for the sample fleet', () => {
   it('never deploys before the notice lead time has fully elapsed', () => {
     for (const each of plan.customers.filter((planned) => planned.noticeAt)) {
       const lead = config.policies[each.policy].advanceNoticeDays;
-      expect(dayOfRelease(each.deployAt ?? '') - dayOfRelease(each.noticeAt ?? '')).toBeGreaterThanOrEqual(lead);
+      expect(dayOfRelease(each.deployAt ?? '') - dayOfRelease(each.noticeAt ?? '')).toBeGreaterThanOrEqual(
+        lead,
+      );
     }
   });
 
@@ -120,7 +126,15 @@ describe('the release plan for the sample fleet', () => {
     const tinyFleet = {
       customers: fleet.customers.map((each) =>
         each.id === 'demo-training'
-          ? { ...each, maintenanceWindow: { timeZone: 'UTC', days: ['sun' as const], start: '03:00', durationMinutes: 30 } }
+          ? {
+              ...each,
+              maintenanceWindow: {
+                timeZone: 'UTC',
+                days: ['sun' as const],
+                start: '03:00',
+                durationMinutes: 30,
+              },
+            }
           : each,
       ),
     };
@@ -130,7 +144,8 @@ describe('the release plan for the sample fleet', () => {
     expect(tinyPlan.unschedulable).toEqual([
       {
         id: 'demo-training',
-        reason: 'no maintenance window opens between 2027-03-01T09:00Z and the policy deadline 2027-03-02T09:00Z',
+        reason:
+          'no maintenance window opens between 2027-03-01T09:00Z and the policy deadline 2027-03-02T09:00Z',
       },
     ]);
     expect(tinyPlan.phases[0]?.batches[0]?.customers).toContain('demo-training');

@@ -1,0 +1,194 @@
+import { App } from 'aws-cdk-lib';
+import NodeEvaluator from 'cfn-resolver-lib';
+import { buildApp } from '../bin/app.js';
+import { HANDLER_ENTRY_METADATA } from '../lib/constructs/orchestrator-function.js';
+import { versionSlug } from '../lib/release-stack.js';
+import type { CloudFormationTemplate } from './template-types.js';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+
+export interface SynthesizedRelease {
+  platform: CloudFormationTemplate;
+  release: CloudFormationTemplate;
+}
+
+/**
+ * Synthesizes the same CDK app `cdk deploy` deploys, in-process. Bundling is skipped (the rehearsal runs
+ * handler sources directly); the templates are otherwise identical.
+ */
+export function synthesizeRelease(version: string, outdir: string): SynthesizedRelease {
+  const app = buildApp(new App({ outdir, context: { version, 'aws:cdk:bundling-stacks': [] } }));
+  const assembly = app.synth();
+  return {
+    platform: assembly.getStackByName('SecureWatchPlatform').template as CloudFormationTemplate,
+    release: assembly.getStackByName(`SecureWatchRelease-${versionSlug(version)}`).template as CloudFormationTemplate,
+  };
+}
+
+/** What each resource is called locally: its physical name, or a name derived from its logical id. */
+export interface LocalNames {
+  tables: Record<string, string>;
+  approvalApiUrl: string;
+  signingKey: string;
+}
+
+export interface LocalFunction {
+  logicalId: string;
+  arn: string;
+  entry: string;
+  environment: Record<string, string>;
+}
+
+export interface LocalStateMachine {
+  logicalId: string;
+  name: string;
+  arn: string;
+  definition: Record<string, unknown>;
+}
+
+export interface LocalRule {
+  logicalId: string;
+  busName: string;
+  pattern: Record<string, unknown>;
+  targetArns: string[];
+}
+
+export interface ResolvedCloud {
+  functions: Map<string, LocalFunction>;
+  stateMachines: Map<string, LocalStateMachine>;
+  rules: LocalRule[];
+  approvalRoutes: { routeKey: string; functionArn: string }[];
+}
+
+export const functionArn = (logicalId: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;
+export const stateMachineArn = (name: string) => `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
+
+/**
+ * Resolves both templates' intrinsic functions (Ref, Fn::GetAtt, Fn::Join, Fn::ImportValue, ...) to local
+ * names with cfn-resolver-lib, and reads out what the rehearsal runs: functions, state machines, rules, routes.
+ */
+export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): ResolvedCloud {
+  const pseudo = { 'AWS::Region': LOCAL_REGION, 'AWS::Partition': 'aws', 'AWS::AccountId': LOCAL_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+  const platformParameters = {
+    RefResolvers: { ...pseudo, ...refsOf(templates.platform, names) },
+    'Fn::GetAttResolvers': getAttsOf(templates.platform, names),
+  };
+  const platform = new NodeEvaluator(templates.platform, platformParameters).evaluateNodes();
+  const exports: Record<string, unknown> = {};
+  for (const [outputId, output] of Object.entries(templates.platform.Outputs ?? {})) {
+    const exportName = output.Export?.Name;
+    if (typeof exportName === 'string') exports[exportName] = (platform.Outputs?.[outputId] as { Value: unknown }).Value;
+  }
+  const release = new NodeEvaluator(templates.release, {
+    RefResolvers: { ...pseudo, ...refsOf(templates.release, names) },
+    'Fn::GetAttResolvers': getAttsOf(templates.release, names),
+    'Fn::ImportValueResolvers': exports,
+  }).evaluateNodes();
+
+  const resources = { ...platform.Resources, ...release.Resources } as Record<string, ResolvedResource>;
+  const original = { ...templates.platform.Resources, ...templates.release.Resources };
+  const cloud: ResolvedCloud = { functions: new Map(), stateMachines: new Map(), rules: [], approvalRoutes: [] };
+
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    const props = resource.Properties ?? {};
+    if (resource.Type === 'AWS::Lambda::Function') {
+      const entry = original[logicalId]?.Metadata?.[HANDLER_ENTRY_METADATA];
+      if (typeof entry !== 'string') continue; // CDK's own helper functions (e.g. log retention) do not run locally
+      const variables = ((props.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {}) as Record<string, unknown>;
+      cloud.functions.set(functionArn(logicalId), {
+        logicalId,
+        arn: functionArn(logicalId),
+        entry,
+        environment: Object.fromEntries(
+          Object.entries(variables).map(([key, value]) => [key, resolveDynamicReferences(String(value), names)]),
+        ),
+      });
+    }
+    if (resource.Type === 'AWS::StepFunctions::StateMachine') {
+      const name = String(props.StateMachineName);
+      cloud.stateMachines.set(stateMachineArn(name), {
+        logicalId,
+        name,
+        arn: stateMachineArn(name),
+        definition: JSON.parse(String(props.DefinitionString)) as Record<string, unknown>,
+      });
+    }
+    if (resource.Type === 'AWS::Events::Rule') {
+      const targets = (props.Targets as { Arn: string }[] | undefined) ?? [];
+      cloud.rules.push({
+        logicalId,
+        busName: String(props.EventBusName),
+        pattern: props.EventPattern as Record<string, unknown>,
+        targetArns: targets.map((target) => target.Arn),
+      });
+    }
+    if (resource.Type === 'AWS::ApiGatewayV2::Route') {
+      const target = String(props.Target).replace(/^integrations\//, '');
+      const integration = Object.values(resources).find(
+        (candidate) => candidate.Type === 'AWS::ApiGatewayV2::Integration' && candidate.__localId === target,
+      );
+      cloud.approvalRoutes.push({ routeKey: String(props.RouteKey), functionArn: String(integration?.Properties?.IntegrationUri) });
+    }
+  }
+  return cloud;
+}
+
+interface ResolvedResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  __localId?: string;
+}
+
+function refsOf(template: CloudFormationTemplate, names: LocalNames): Record<string, string> {
+  const refs: Record<string, string> = {};
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    const props = resource.Properties ?? {};
+    switch (resource.Type) {
+      case 'AWS::DynamoDB::Table':
+        refs[logicalId] = names.tables[logicalId] ?? logicalId;
+        break;
+      case 'AWS::Events::EventBus':
+        refs[logicalId] = String(props.Name);
+        break;
+      case 'AWS::StepFunctions::StateMachine':
+        refs[logicalId] = stateMachineArn(String(props.StateMachineName));
+        break;
+      case 'AWS::ApiGatewayV2::Integration':
+        // Routes name their integration by Ref; the integration keeps its logical id for the lookup.
+        refs[logicalId] = logicalId;
+        (resource as ResolvedResource).__localId = logicalId;
+        break;
+      default:
+        refs[logicalId] = logicalId;
+    }
+  }
+  return refs;
+}
+
+function getAttsOf(template: CloudFormationTemplate, names: LocalNames): Record<string, Record<string, string>> {
+  const atts: Record<string, Record<string, string>> = {};
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    // Roles, log groups and the like are referenced in IAM policies only, which do not run locally.
+    atts[logicalId] = { Arn: `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}` };
+    if (resource.Type === 'AWS::Lambda::Function') atts[logicalId] = { Arn: functionArn(logicalId) };
+    if (resource.Type === 'AWS::DynamoDB::Table') {
+      atts[logicalId] = { Arn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${names.tables[logicalId]}` };
+    }
+    if (resource.Type === 'AWS::Events::EventBus') {
+      const name = String(resource.Properties?.Name);
+      atts[logicalId] = { Arn: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${name}`, Name: name };
+    }
+    if (resource.Type === 'AWS::ApiGatewayV2::Api') atts[logicalId] = { ApiEndpoint: names.approvalApiUrl };
+    if (resource.Type === 'AWS::StepFunctions::StateMachine') {
+      const name = String(resource.Properties?.StateMachineName);
+      atts[logicalId] = { Name: name, Arn: stateMachineArn(name) };
+    }
+  }
+  return atts;
+}
+
+/** `{{resolve:secretsmanager:...}}` is resolved by CloudFormation at deploy time; locally, by a fresh key. */
+function resolveDynamicReferences(value: string, names: LocalNames): string {
+  return value.replace(/\{\{resolve:secretsmanager:[^}]*\}\}/g, names.signingKey);
+}
