@@ -22,7 +22,8 @@ export function synthesizeRelease(version: string, outdir: string): SynthesizedR
   const assembly = app.synth();
   return {
     platform: assembly.getStackByName('SecureWatchPlatform').template as CloudFormationTemplate,
-    release: assembly.getStackByName(`SecureWatchRelease-${versionSlug(version)}`).template as CloudFormationTemplate,
+    release: assembly.getStackByName(`SecureWatchRelease-${versionSlug(version)}`)
+      .template as CloudFormationTemplate,
   };
 }
 
@@ -61,15 +62,22 @@ export interface ResolvedCloud {
   approvalRoutes: { routeKey: string; functionArn: string }[];
 }
 
-export const functionArn = (logicalId: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;
-export const stateMachineArn = (name: string) => `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
+export const functionArn = (logicalId: string) =>
+  `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;
+export const stateMachineArn = (name: string) =>
+  `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
 
 /**
  * Resolves both templates' intrinsic functions (Ref, Fn::GetAtt, Fn::Join, Fn::ImportValue, ...) to local
  * names with cfn-resolver-lib, and reads out what the rehearsal runs: functions, state machines, rules, routes.
  */
 export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): ResolvedCloud {
-  const pseudo = { 'AWS::Region': LOCAL_REGION, 'AWS::Partition': 'aws', 'AWS::AccountId': LOCAL_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+  const pseudo = {
+    'AWS::Region': LOCAL_REGION,
+    'AWS::Partition': 'aws',
+    'AWS::AccountId': LOCAL_ACCOUNT,
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
   const platformParameters = {
     RefResolvers: { ...pseudo, ...refsOf(templates.platform, names) },
     'Fn::GetAttResolvers': getAttsOf(templates.platform, names),
@@ -78,7 +86,8 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
   const exports: Record<string, unknown> = {};
   for (const [outputId, output] of Object.entries(templates.platform.Outputs ?? {})) {
     const exportName = output.Export?.Name;
-    if (typeof exportName === 'string') exports[exportName] = (platform.Outputs?.[outputId] as { Value: unknown }).Value;
+    if (typeof exportName === 'string')
+      exports[exportName] = (platform.Outputs?.[outputId] as { Value: unknown }).Value;
   }
   const release = new NodeEvaluator(templates.release, {
     RefResolvers: { ...pseudo, ...refsOf(templates.release, names) },
@@ -88,20 +97,29 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
 
   const resources = { ...platform.Resources, ...release.Resources } as Record<string, ResolvedResource>;
   const original = { ...templates.platform.Resources, ...templates.release.Resources };
-  const cloud: ResolvedCloud = { functions: new Map(), stateMachines: new Map(), rules: [], approvalRoutes: [] };
+  const cloud: ResolvedCloud = {
+    functions: new Map(),
+    stateMachines: new Map(),
+    rules: [],
+    approvalRoutes: [],
+  };
 
   for (const [logicalId, resource] of Object.entries(resources)) {
     const props = resource.Properties ?? {};
     if (resource.Type === 'AWS::Lambda::Function') {
       const entry = original[logicalId]?.Metadata?.[HANDLER_ENTRY_METADATA];
       if (typeof entry !== 'string') continue; // CDK's own helper functions (e.g. log retention) do not run locally
-      const variables = ((props.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {}) as Record<string, unknown>;
+      const variables = ((props.Environment as { Variables?: Record<string, unknown> })?.Variables ??
+        {}) as Record<string, unknown>;
       cloud.functions.set(functionArn(logicalId), {
         logicalId,
         arn: functionArn(logicalId),
         entry,
         environment: Object.fromEntries(
-          Object.entries(variables).map(([key, value]) => [key, resolveDynamicReferences(String(value), names)]),
+          Object.entries(variables).map(([key, value]) => [
+            key,
+            resolveDynamicReferences(String(value), names),
+          ]),
         ),
       });
     }
@@ -128,7 +146,10 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
       const integration = Object.values(resources).find(
         (candidate) => candidate.Type === 'AWS::ApiGatewayV2::Integration' && candidate.__localId === target,
       );
-      cloud.approvalRoutes.push({ routeKey: String(props.RouteKey), functionArn: String(integration?.Properties?.IntegrationUri) });
+      cloud.approvalRoutes.push({
+        routeKey: String(props.RouteKey),
+        functionArn: String(integration?.Properties?.IntegrationUri),
+      });
     }
   }
   return cloud;
@@ -166,18 +187,26 @@ function refsOf(template: CloudFormationTemplate, names: LocalNames): Record<str
   return refs;
 }
 
-function getAttsOf(template: CloudFormationTemplate, names: LocalNames): Record<string, Record<string, string>> {
+function getAttsOf(
+  template: CloudFormationTemplate,
+  names: LocalNames,
+): Record<string, Record<string, string>> {
   const atts: Record<string, Record<string, string>> = {};
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     // Roles, log groups and the like are referenced in IAM policies only, which do not run locally.
     atts[logicalId] = { Arn: `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}` };
     if (resource.Type === 'AWS::Lambda::Function') atts[logicalId] = { Arn: functionArn(logicalId) };
     if (resource.Type === 'AWS::DynamoDB::Table') {
-      atts[logicalId] = { Arn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${names.tables[logicalId]}` };
+      atts[logicalId] = {
+        Arn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${names.tables[logicalId]}`,
+      };
     }
     if (resource.Type === 'AWS::Events::EventBus') {
       const name = String(resource.Properties?.Name);
-      atts[logicalId] = { Arn: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${name}`, Name: name };
+      atts[logicalId] = {
+        Arn: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${name}`,
+        Name: name,
+      };
     }
     if (resource.Type === 'AWS::ApiGatewayV2::Api') atts[logicalId] = { ApiEndpoint: names.approvalApiUrl };
     if (resource.Type === 'AWS::StepFunctions::StateMachine') {

@@ -32,3 +32,15 @@ export function events(): EventBridgeClient {
   eventsClient ??= new EventBridgeClient({});
   return eventsClient;
 }
+
+/** Forgets the clients, so the next call builds them from the current environment (local rehearsal, tests). */
+export function resetClients(): void {
+  documentClient?.destroy();
+  sfnClient?.destroy();
+  sesClient?.destroy();
+  eventsClient?.destroy();
+  documentClient = undefined;
+  sfnClient = undefined;
+  sesClient = undefined;
+  eventsClient = undefined;
+}

@@ -244,7 +244,7 @@ export async function claimCustomerField(
   guardField: keyof CustomerRecord,
   fields: Partial<CustomerRecord>,
 ): Promise<boolean> {
-  const entries = Object.entries(fields);
+  const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
   try {
     await dynamo().send(
       new UpdateCommand({
@@ -272,7 +272,7 @@ export async function updateCustomer(
   fields: Partial<CustomerRecord>,
   removeFields: (keyof CustomerRecord)[] = [],
 ): Promise<void> {
-  const entries = Object.entries(fields);
+  const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
   const clauses = [];
   if (entries.length > 0) clauses.push(`SET ${entries.map(([field]) => `#${field} = :${field}`).join(', ')}`);
   if (removeFields.length > 0)

@@ -1,0 +1,90 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { UserFacingError } from '../lambdas/core/errors.js';
+import { loadScenario, scenarioSchema } from '../local/fleet-simulator.js';
+import { type RehearsalOutcome, rehearse } from '../local/rehearsal.js';
+
+function parseDay(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('expected a duration such as 1s, 250ms or 0');
+  return Number(match[1]) * (match[2] === 's' ? 1000 : 1);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command('npm start --')
+    .description(
+      'Rehearses a release locally on the synthesized stacks: days compressed, no AWS account needed.',
+    )
+    .option('--version <tag>', 'release to rehearse', 'v1.1.0')
+    .option('--fleet <file>', 'fleet file (default: config/customers.json)')
+    .option('--start <iso>', 'simulated start (default: tomorrow 09:00 UTC)')
+    .option('--day <duration>', 'real time per simulated day; 0 = as fast as possible', parseDay, 1000)
+    .option(
+      '--auto-approve',
+      'approve every enterprise request from the inbox instead of waiting for clicks',
+      false,
+    )
+    .option('--scenario <file>', 'inject failures, degradation or slow answers (see README, "Scenarios")')
+    .option('--json', 'print the outcome as JSON', false)
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  const options = program.opts<{
+    version: string;
+    fleet?: string;
+    start?: string;
+    day: number;
+    autoApprove: boolean;
+    scenario?: string;
+    json: boolean;
+  }>();
+  const scenario = options.scenario ? loadScenario(options.scenario) : scenarioSchema.parse({});
+  const progress = options.json ? undefined : (line: string) => console.log(line);
+  const outcome = await rehearse({
+    version: options.version,
+    startAt: options.start,
+    fleetFile: options.fleet,
+    msPerDay: options.day,
+    autoApprove: options.autoApprove,
+    scenario,
+    progress,
+  });
+  if (options.json) console.log(JSON.stringify(outcome, null, 2));
+  else printSummary(outcome);
+  return outcome.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+function printSummary(outcome: RehearsalOutcome): void {
+  console.log('');
+  console.log(
+    `${outcome.version}: ${outcome.status === 'SUCCEEDED' ? 'release complete' : `release HALTED: ${outcome.haltReason}`}`,
+  );
+  console.table(outcome.phases);
+  console.log(
+    `Emails sent: ${
+      Object.entries(outcome.emails)
+        .map(([kind, count]) => `${kind} ${count}`)
+        .join(', ') || 'none'
+    }`,
+  );
+  console.log(
+    `Deployment requests: ${outcome.deploymentRequests}; executions: ${outcome.executions}; state transitions: ${outcome.transitions}`,
+  );
+  console.log(
+    `Largest execution history: ${outcome.maxHistoryEvents.events} events (${outcome.maxHistoryEvents.execution})`,
+  );
+  console.log(`Simulated ${outcome.startAt} → ${outcome.endedAt}; real ${outcome.realSeconds.toFixed(1)} s`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    if (error instanceof UserFacingError) console.error(`error: ${error.message}`);
+    else console.error(`error: ${(error as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { resetClients } from '../lambdas/shared/clients.js';
+import { useClock, useRealClock } from '../lambdas/shared/clock.js';
+import { forgetReleaseConfig } from '../lambdas/shared/release-config.js';
+import { PROJECT_ROOT } from '../lib/constructs/orchestrator-function.js';
+import { startApprovalServer } from './approval-server.js';
+import { startAwsEndpoint } from './aws-endpoint.js';
+import type { SimulatedClock } from './clock.js';
+import { createTablesFromTemplate, startLocalDynamoDb } from './dynamodb.js';
+import { type LocalEmailServer, startLocalEmail } from './email.js';
+import { LocalEventBus } from './event-bus.js';
+import { LocalStepFunctions } from './step-functions.js';
+import {
+  type LocalFunction,
+  type ResolvedCloud,
+  resolveCloud,
+  type SynthesizedRelease,
+  synthesizeRelease,
+} from './templates.js';
+
+export interface LocalCloudOptions {
+  version: string;
+  clock: SimulatedClock;
+  /** A fleet file to plan with instead of the bundled config/customers.json. */
+  fleetFile?: string;
+}
+
+export interface Invocation {
+  fn: LocalFunction;
+  payload: unknown;
+  result?: unknown;
+  error?: Error;
+}
+
+export interface LocalCloud {
+  templates: SynthesizedRelease;
+  cloud: ResolvedCloud;
+  stepFunctions: LocalStepFunctions;
+  bus: LocalEventBus;
+  email: LocalEmailServer;
+  approvalUrl: string;
+  releaseStateMachineArn: string;
+  invocations: Invocation[];
+  onInvoked(listener: (invocation: Invocation) => void): void;
+  invoke(functionArn: string, payload: unknown): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Brings up the synthesized stacks on local stand-ins: tables on dynalite, email on aws-ses-v2-local,
+ * the approval API on a loopback port, the bus and Step Functions in-process, and every Lambda function
+ * as its real handler module with the environment its template gives it.
+ */
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const workdir = mkdtempSync(join(tmpdir(), 'securewatch-rehearsal-'));
+  const templates = synthesizeRelease(options.version, join(workdir, 'cdk.out'));
+  const database = await startLocalDynamoDb();
+  const tables = await createTablesFromTemplate(
+    templates.platform,
+    database.endpoint,
+    (id) => `securewatch-${id}`,
+  );
+  const email = await startLocalEmail();
+  const approvals = await startApprovalServer();
+  const cloud = resolveCloud(templates, {
+    tables,
+    approvalApiUrl: approvals.url,
+    signingKey: randomBytes(32).toString('base64url'),
+  });
+
+  const invocations: Invocation[] = [];
+  const listeners = new Set<(invocation: Invocation) => void>();
+  const modules = new Map<
+    string,
+    Promise<{ handler: (event: unknown, context: unknown) => Promise<unknown> }>
+  >();
+  const invoke = async (functionArn: string, payload: unknown): Promise<unknown> => {
+    const fn = cloud.functions.get(functionArn);
+    if (!fn) throw new Error(`No function ${functionArn} in the synthesized templates`);
+    let module = modules.get(fn.entry);
+    if (!module) {
+      module = import(pathToFileURL(join(PROJECT_ROOT, fn.entry)).href);
+      modules.set(fn.entry, module);
+    }
+    const invocation: Invocation = { fn, payload };
+    invocations.push(invocation);
+    try {
+      invocation.result = await (await module).handler(structuredClone(payload), {
+        functionName: fn.logicalId,
+      });
+      return invocation.result;
+    } catch (error) {
+      invocation.error = error as Error;
+      throw error;
+    } finally {
+      for (const listener of listeners) listener(invocation);
+    }
+  };
+
+  const track = (work: Promise<unknown>) => void options.clock.track(work).catch(() => {});
+  const bus = new LocalEventBus(cloud.rules, (arn, event) => invoke(arn, event), track);
+  const stepFunctions = new LocalStepFunctions(
+    options.clock,
+    cloud.stateMachines,
+    invoke,
+    (state) => state === 'Ask approvers',
+  );
+  const endpoint = await startAwsEndpoint({
+    'AWSStepFunctions.SendTaskSuccess': (body) =>
+      stepFunctions.sendTaskSuccess(String(body.taskToken), JSON.parse(String(body.output))),
+    'AWSStepFunctions.SendTaskFailure': (body) =>
+      stepFunctions.sendTaskFailure(
+        String(body.taskToken),
+        String(body.error ?? 'Error'),
+        String(body.cause ?? ''),
+      ),
+    'AWSStepFunctions.StartExecution': (body) => {
+      const execution = stepFunctions.startExecution(
+        String(body.stateMachineArn),
+        String(body.name),
+        JSON.parse(String(body.input ?? '{}')),
+      );
+      return { executionArn: execution.executionArn, startDate: Date.now() / 1000 };
+    },
+    'AWSEvents.PutEvents': (body) => bus.putEvents(body.Entries as never, options.clock.now()),
+  });
+  for (const route of cloud.approvalRoutes)
+    approvals.route(route.routeKey, (event) => invoke(route.functionArn, event) as never);
+
+  // Every handler runs in this one process, so they share one environment: the union of the functions'.
+  const environment: Record<string, string> = {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: database.endpoint,
+    AWS_ENDPOINT_URL_SESV2: email.endpoint,
+    AWS_ENDPOINT_URL_SFN: endpoint.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint.url,
+  };
+  for (const fn of cloud.functions.values()) Object.assign(environment, fn.environment);
+  // The local SES enforces no sending rate; the sandbox's 1/s would only slow the rehearsal down.
+  environment.SES_MAX_SEND_RATE = '1000';
+  const previous = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, environment);
+  if (options.fleetFile) process.env.FLEET_FILE = options.fleetFile;
+  else delete process.env.FLEET_FILE;
+  resetClients();
+  forgetReleaseConfig();
+  useClock(options.clock);
+
+  const release = [...cloud.stateMachines.values()].find((machine) => !machine.name.endsWith('-customer'));
+  if (!release) throw new Error('The release template has no release state machine');
+
+  return {
+    templates,
+    cloud,
+    stepFunctions,
+    bus,
+    email,
+    approvalUrl: approvals.url,
+    releaseStateMachineArn: release.arn,
+    invocations,
+    onInvoked: (listener) => listeners.add(listener),
+    invoke,
+    async stop() {
+      options.clock.stop();
+      useRealClock();
+      resetClients();
+      await Promise.allSettled([endpoint.stop(), approvals.stop(), email.stop(), database.stop()]);
+      for (const [key, value] of Object.entries(previous)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      delete process.env.FLEET_FILE;
+      rmSync(workdir, { recursive: true, force: true });
+    },
+  };
+}

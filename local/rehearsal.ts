@@ -1,0 +1,209 @@
+import { DateTime } from 'luxon';
+import { listCustomers } from '../lambdas/store/release-store.js';
+import { SimulatedClock } from './clock.js';
+import { FleetSimulator, type Scenario } from './fleet-simulator.js';
+import { type LocalCloud, startLocalCloud } from './local-cloud.js';
+
+export interface RehearsalOptions {
+  version: string;
+  /** Simulated start; default: the next day at 09:00 UTC. */
+  startAt?: string;
+  fleetFile?: string;
+  /** Real milliseconds per simulated day; 0 runs as fast as possible. */
+  msPerDay: number;
+  autoApprove: boolean;
+  scenario: Scenario;
+  /** Progress lines for a person; silent when omitted. */
+  progress?: (line: string) => void;
+  /** Called once the local cloud is up (tests use it to act as approvers). */
+  onReady?: (cloud: LocalCloud) => void;
+}
+
+export interface CustomerOutcome {
+  id: string;
+  policy: string;
+  outcome: string;
+  reason?: string;
+  noticeAt: string | null;
+  deployedAt: string | null;
+  approvedBy: string | null;
+}
+
+export interface RehearsalOutcome {
+  version: string;
+  status: 'SUCCEEDED' | 'FAILED';
+  haltReason?: string;
+  startAt: string;
+  endedAt: string;
+  realSeconds: number;
+  customers: CustomerOutcome[];
+  phases: Record<string, Record<string, number>>;
+  emails: Record<string, number>;
+  deploymentRequests: number;
+  executions: number;
+  maxHistoryEvents: { execution: string; events: number };
+  transitions: number;
+}
+
+const OUTCOMES = ['deployed', 'failed', 'rolledBack', 'held', 'rejected', 'deferred'] as const;
+
+/** Rehearses one release end to end on the local cloud and reports what happened to every customer. */
+export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutcome> {
+  const startedReal = Date.now();
+  const startAt = options.startAt ?? DateTime.utc().plus({ days: 1 }).startOf('day').set({ hour: 9 }).toISO();
+  const clock = new SimulatedClock({ startAt, msPerSimulatedDay: options.msPerDay });
+  const local = await startLocalCloud({ version: options.version, clock, fleetFile: options.fleetFile });
+  const say = options.progress ?? (() => {});
+  try {
+    const policies = new Map<string, string>();
+    const simulator = new FleetSimulator(local.bus, clock, options.scenario, (id) => policies.get(id));
+    reportProgress(local, say);
+    say(`Inbox: ${local.email.inboxUrl}   Approval API: ${local.approvalUrl}`);
+    if (options.autoApprove) approveEveryRequest(local, clock);
+    options.onReady?.(local);
+
+    const execution = local.stepFunctions.startExecution(
+      local.releaseStateMachineArn,
+      options.version.replaceAll('.', '-'),
+      {
+        version: options.version,
+        startAt,
+      },
+    );
+    const planned = setInterval(() => {}, 1 << 30); // keeps the process alive while only timers of the clock run
+    const record = await execution.done;
+    clearInterval(planned);
+
+    const customers = await listCustomers(options.version);
+    for (const customer of customers) policies.set(customer.id, customer.policy);
+    const outcomes: CustomerOutcome[] = customers.map((customer) => ({
+      id: customer.id,
+      policy: customer.policy,
+      outcome: customer.outcome ?? 'not started',
+      reason: customer.outcomeReason,
+      noticeAt: customer.noticeSentAt ?? null,
+      deployedAt: customer.outcome === 'deployed' ? (customer.deployedAt ?? null) : null,
+      approvedBy: customer.approvedBy ?? null,
+    }));
+    const phases: RehearsalOutcome['phases'] = {};
+    for (const customer of outcomes) {
+      const counts = (phases[customer.policy] ??= Object.fromEntries(
+        OUTCOMES.map((outcome) => [outcome, 0]),
+      ));
+      counts[customer.outcome] = (counts[customer.outcome] ?? 0) + 1;
+    }
+    const executions = [...local.stepFunctions.executions.values()];
+    const largest = executions.reduce((max, candidate) =>
+      candidate.historyEvents > max.historyEvents ? candidate : max,
+    );
+    return {
+      version: options.version,
+      status: record.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED',
+      haltReason: record.status === 'SUCCEEDED' ? undefined : (record.cause ?? record.error),
+      startAt,
+      endedAt: clock.now(),
+      realSeconds: (Date.now() - startedReal) / 1000,
+      customers: outcomes,
+      phases,
+      emails: countEmails(await local.email.listEmails()),
+      deploymentRequests: simulator.requests.length,
+      executions: executions.length,
+      maxHistoryEvents: { execution: largest.name, events: largest.historyEvents },
+      transitions: executions.reduce((sum, candidate) => sum + candidate.transitions, 0),
+    };
+  } finally {
+    await local.stop();
+  }
+}
+
+function countEmails(emails: { subject: string }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { subject } of emails) {
+    const kind = subject.startsWith('Approval needed')
+      ? 'approval-request'
+      : subject.startsWith('HALTED')
+        ? 'halt'
+        : subject.startsWith('Completed')
+          ? 'completion'
+          : 'advance-notice';
+    counts[kind] = (counts[kind] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** Acts as every approver: reads the request from the inbox, opens the page, presses Approve. */
+function approveEveryRequest(local: LocalCloud, clock: SimulatedClock): void {
+  local.onInvoked(({ fn, result }) => {
+    if (!fn.entry.endsWith('request-approval.ts') || !result) return;
+    const { requestId } = result as { requestId: string };
+    void clock
+      .track(approveFromInbox(local, requestId))
+      .catch((error) => console.error(`auto-approve failed: ${error}`));
+  });
+}
+
+export async function approveFromInbox(
+  local: LocalCloud,
+  requestId: string,
+  action: 'approve' | 'reject' = 'approve',
+) {
+  const review = await reviewUrlFromInbox(local, requestId);
+  const page = await (await fetch(review)).text();
+  const form = [...page.matchAll(/<form method="post">(.*?)<\/form>/gs)]
+    .map((match) =>
+      Object.fromEntries(
+        [...(match[1] ?? '').matchAll(/name="(\w+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+      ),
+    )
+    .find((fields) => fields.action === action);
+  if (!form) throw new Error(`No ${action} form on the review page of ${requestId}`);
+  return fetch(review, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form as Record<string, string>).toString(),
+  });
+}
+
+export async function reviewUrlFromInbox(local: LocalCloud, requestId: string): Promise<string> {
+  const emails = await local.email.listEmails();
+  for (const email of emails) {
+    const match = new RegExp(`Review: (\\S*/approvals/${requestId}\\?\\S+)`).exec(email.text ?? '');
+    if (match?.[1]) return match[1].replaceAll('&amp;', '&');
+  }
+  throw new Error(`No approval email for request ${requestId} in the inbox`);
+}
+
+function reportProgress(local: LocalCloud, say: (line: string) => void): void {
+  const clockDate = (iso: unknown) => String(iso).slice(0, 16).replace('T', ' ');
+  local.stepFunctions.onStateEntered(({ execution, stateName, stateType, input }) => {
+    if (execution.stateMachineName.endsWith('-customer')) return;
+    if (stateName.includes(' · wait ')) {
+      const schedule = (input as { schedule?: { steps: Record<string, { opensAt: string }> } }).schedule;
+      void schedule;
+      say(`⏳ ${stateName}`);
+    } else if (stateType === 'Task' && !stateName.includes('more notices')) {
+      say(`▶ ${stateName}`);
+    }
+  });
+  local.onInvoked(({ fn, payload, result, error }) => {
+    const name = fn.entry.replace(/^.*\//, '').replace(/\.ts$/, '');
+    const data = payload as Record<string, unknown>;
+    if (name === 'record-outcome' && !error)
+      say(
+        `   ${String(data.outcome).padEnd(8)} ${String(data.customerId)}${data.reason ? ` (${data.reason})` : ''}`,
+      );
+    if (name === 'send-notices' && !error) {
+      const sent = (result as { sent: number }).sent;
+      if (sent > 0) say(`   ✉ ${sent} advance notice(s) sent as of ${clockDate(data.asOf)}`);
+    }
+    if (name === 'request-approval' && !error) {
+      void reviewUrlFromInbox(local, (result as { requestId: string }).requestId)
+        .then((url) => say(`   ✋ approval pending for ${String(data.customerId)}: ${url}`))
+        .catch(() => {});
+    }
+    if (name === 'evaluate-gate' && !error) {
+      const gate = result as { passed: boolean; reason: string };
+      say(`   gate ${gate.passed ? 'passed' : `FAILED: ${gate.reason}`}`);
+    }
+  });
+}

@@ -1,0 +1,327 @@
+import { randomBytes } from 'node:crypto';
+import { type EventLog, StateMachine } from 'aws-local-stepfunctions';
+import type { SimulatedClock } from './clock.js';
+import type { LocalStateMachine } from './templates.js';
+
+// Runs the synthesized state machines on aws-local-stepfunctions, filling in what it lacks:
+// task tokens for callback tasks, child executions, and waits and timeouts on the simulated clock.
+
+const TOKEN_PLACEHOLDER = 'local-task-token-placeholder';
+// Node timers overflow past 2^31 ms (~24.8 days); the simulated clock enforces the real timeouts.
+const MAX_REAL_TIMEOUT_SECONDS = 2_000_000;
+
+export type InvokeFunction = (functionArn: string, payload: unknown) => Promise<unknown>;
+
+export interface ExecutionRecord {
+  executionArn: string;
+  name: string;
+  stateMachineArn: string;
+  stateMachineName: string;
+  input: unknown;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  /** Step Functions history events this execution would have written (see README: local differences). */
+  historyEvents: number;
+  transitions: number;
+  done: Promise<ExecutionRecord>;
+}
+
+export interface StateEntered {
+  execution: ExecutionRecord;
+  stateName: string;
+  stateType: string;
+  input: unknown;
+}
+
+export class LocalApiError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = type;
+  }
+}
+
+interface PendingToken {
+  executionArn: string;
+  resolve(output: unknown): void;
+  reject(error: Error): void;
+}
+
+export class LocalStepFunctions {
+  readonly executions = new Map<string, ExecutionRecord>();
+  readonly #tokens = new Map<string, PendingToken>();
+  readonly #stateEnteredListeners = new Set<(event: StateEntered) => void>();
+
+  constructor(
+    private readonly clock: SimulatedClock,
+    private readonly stateMachines: Map<string, LocalStateMachine>,
+    private readonly invokeFunction: InvokeFunction,
+    /** Callback states during which simulated time must stand still (a person is being asked). */
+    private readonly holdsClock: (stateName: string) => boolean = () => false,
+  ) {}
+
+  onStateEntered(listener: (event: StateEntered) => void): void {
+    this.#stateEnteredListeners.add(listener);
+  }
+
+  /** Like StartExecution: a name is unique per state machine; the same name and input is the same execution. */
+  startExecution(stateMachineArn: string, name: string, input: unknown): ExecutionRecord {
+    const machine = this.stateMachines.get(stateMachineArn);
+    if (!machine)
+      throw new LocalApiError('StateMachineDoesNotExist', `State machine does not exist: ${stateMachineArn}`);
+    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const existing = this.executions.get(executionArn);
+    if (existing) {
+      if (JSON.stringify(existing.input) === JSON.stringify(input)) return existing;
+      throw new LocalApiError('ExecutionAlreadyExists', `Execution already exists: ${executionArn}`);
+    }
+    const record = {
+      executionArn,
+      name,
+      stateMachineArn,
+      stateMachineName: machine.name,
+      input,
+      status: 'RUNNING',
+      historyEvents: 0,
+      transitions: 0,
+    } as ExecutionRecord;
+    this.executions.set(executionArn, record);
+    record.done = this.#run(machine, record);
+    return record;
+  }
+
+  sendTaskSuccess(token: string, output: unknown): void {
+    this.#takeToken(token).resolve(output);
+  }
+
+  sendTaskFailure(token: string, error: string, cause: string): void {
+    const failure = new Error(cause);
+    failure.name = error;
+    this.#takeToken(token).reject(failure);
+  }
+
+  pendingTokens(): number {
+    return this.#tokens.size;
+  }
+
+  #takeToken(token: string): PendingToken {
+    const pending = this.#tokens.get(token);
+    if (!pending)
+      throw new LocalApiError('TaskTimedOut', 'Task token is unknown, timed out or already answered');
+    this.#tokens.delete(token);
+    return pending;
+  }
+
+  async #run(machine: LocalStateMachine, record: ExecutionRecord): Promise<ExecutionRecord> {
+    const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
+    const definition = localDefinition(machine.definition, overrides, {
+      wait: (seconds, timestamp) => this.#wait(seconds, timestamp),
+      invoke: (arn, payload) => this.clock.track(this.invokeFunction(arn, payload)),
+      callback: (stateName, arn, payload, timeoutSeconds) =>
+        this.#callback(record, stateName, arn, payload, timeoutSeconds),
+    });
+    const stateMachine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
+    const execution = stateMachine.run(record.input as never, {
+      overrides: { taskResourceLocalHandlers: overrides as never },
+      context: {
+        Execution: {
+          Id: record.executionArn,
+          Name: record.name,
+          Input: record.input as never,
+          StartTime: this.clock.now(),
+        },
+        StateMachine: { Id: machine.arn, Name: machine.name },
+        Task: { Token: TOKEN_PLACEHOLDER },
+      },
+    });
+    const counting = this.#countHistory(record, execution.eventLogs);
+    try {
+      record.output = await execution.result;
+      record.status = 'SUCCEEDED';
+    } catch (error) {
+      record.status = 'FAILED';
+      record.error = (error as Error).name;
+      record.cause = (error as Error).message;
+    }
+    await counting;
+    return record;
+  }
+
+  async #countHistory(record: ExecutionRecord, logs: AsyncGenerator<EventLog>): Promise<void> {
+    // Approximates AWS history: entered + exited per state, plus scheduled/started/succeeded per task.
+    record.historyEvents = 2;
+    for await (const event of logs) {
+      if (event.type === 'StateEntered') {
+        record.transitions += 1;
+        record.historyEvents += event.state.type === 'Task' ? 4 : 1;
+        for (const listener of this.#stateEnteredListeners) {
+          listener({
+            execution: record,
+            stateName: event.state.name,
+            stateType: event.state.type,
+            input: event.state.input,
+          });
+        }
+      } else if (
+        event.type === 'StateExited' ||
+        event.type === 'StateRetried' ||
+        event.type === 'StateCaught'
+      ) {
+        record.historyEvents += 1;
+      }
+    }
+  }
+
+  async #wait(seconds: number | undefined, timestamp: string | undefined): Promise<void> {
+    const target = timestamp ?? new Date(Date.parse(this.clock.now()) + (seconds ?? 0) * 1000).toISOString();
+    await this.clock.until(target);
+  }
+
+  async #callback(
+    record: ExecutionRecord,
+    stateName: string,
+    functionArn: string,
+    payload: unknown,
+    timeoutSeconds: number,
+  ): Promise<unknown> {
+    const releaseHold = this.holdsClock(stateName)
+      ? this.clock.hold(`${record.name}: ${stateName}`)
+      : () => {};
+    const token = randomBytes(24).toString('base64url');
+    const answered = new Promise<unknown>((resolve, reject) => {
+      this.#tokens.set(token, { executionArn: record.executionArn, resolve, reject });
+    });
+    const timeout = new AbortController();
+    const timedOut = this.clock
+      .until(new Date(Date.parse(this.clock.now()) + timeoutSeconds * 1000).toISOString(), timeout.signal)
+      .then(() => {
+        this.#tokens.delete(token);
+        const error = new Error(`No answer within ${timeoutSeconds} s`);
+        error.name = 'States.Timeout';
+        throw error;
+      });
+    timedOut.catch(() => {});
+    try {
+      await this.clock.track(this.invokeFunction(functionArn, replaceToken(payload, token)));
+    } catch (error) {
+      this.#tokens.delete(token);
+      timeout.abort();
+      releaseHold();
+      throw error;
+    }
+    try {
+      return await Promise.race([answered, timedOut]);
+    } finally {
+      timeout.abort();
+      releaseHold();
+    }
+  }
+}
+
+interface LocalActions {
+  wait(seconds: number | undefined, timestamp: string | undefined): Promise<void>;
+  invoke(functionArn: string, payload: unknown): Promise<unknown>;
+  callback(
+    stateName: string,
+    functionArn: string,
+    payload: unknown,
+    timeoutSeconds: number,
+  ): Promise<unknown>;
+}
+
+/**
+ * The synthesized definition, made runnable here: Wait states become tasks paced by the simulated clock;
+ * Lambda and callback tasks run the handlers in-process. Names, paths, Retry and Catch stay as they are.
+ */
+export function localDefinition(
+  definition: Record<string, unknown>,
+  overrides: Record<string, (input: unknown) => Promise<unknown>>,
+  actions: LocalActions,
+): Record<string, unknown> {
+  const states = definition.States as Record<string, Record<string, unknown>>;
+  const local: Record<string, unknown> = {};
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === 'Wait') {
+      const { Seconds, Timestamp, SecondsPath, TimestampPath, ...rest } = state;
+      local[name] = {
+        ...rest,
+        Type: 'Task',
+        Resource: 'arn:aws:states:::local:wait',
+        TimeoutSeconds: MAX_REAL_TIMEOUT_SECONDS,
+      };
+      overrides[name] = async (input) => {
+        const seconds =
+          (Seconds as number | undefined) ??
+          (SecondsPath ? Number(readPath(input, String(SecondsPath))) : undefined);
+        const timestamp =
+          (Timestamp as string | undefined) ??
+          (TimestampPath ? String(readPath(input, String(TimestampPath))) : undefined);
+        await actions.wait(seconds, timestamp);
+        return input;
+      };
+      continue;
+    }
+    if (state.Type === 'Task') {
+      const resource = String(state.Resource);
+      const timeoutSeconds = Number(state.TimeoutSeconds ?? 60);
+      local[name] = { ...state, TimeoutSeconds: Math.min(timeoutSeconds, MAX_REAL_TIMEOUT_SECONDS) };
+      if (resource.endsWith(':lambda:invoke.waitForTaskToken')) {
+        overrides[name] = async (input) => {
+          const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
+          return actions.callback(name, FunctionName, Payload, timeoutSeconds);
+        };
+      } else if (resource.endsWith(':lambda:invoke')) {
+        overrides[name] = async (input) => {
+          const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
+          return { Payload: await actions.invoke(FunctionName, Payload), StatusCode: 200 };
+        };
+      } else if (resource.startsWith('arn:aws:lambda:')) {
+        overrides[name] = (input) => actions.invoke(resource, input);
+      } else {
+        throw new Error(`State "${name}" uses ${resource}, which the local rehearsal does not run yet`);
+      }
+      continue;
+    }
+    if (state.Type === 'Parallel') {
+      local[name] = {
+        ...state,
+        Branches: (state.Branches as Record<string, unknown>[]).map((branch) =>
+          localDefinition(branch, overrides, actions),
+        ),
+      };
+      continue;
+    }
+    if (state.Type === 'Map') {
+      const processor = (state.ItemProcessor ?? state.Iterator) as Record<string, unknown>;
+      local[name] = {
+        ...state,
+        ItemProcessor: localDefinition(processor, overrides, actions),
+        Iterator: undefined,
+      };
+      continue;
+    }
+    local[name] = state;
+  }
+  const timeout = definition.TimeoutSeconds as number | undefined;
+  return {
+    ...definition,
+    ...(timeout === undefined ? {} : { TimeoutSeconds: Math.min(timeout, MAX_REAL_TIMEOUT_SECONDS) }),
+    States: local,
+  };
+}
+
+function readPath(input: unknown, path: string): unknown {
+  return path
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .filter(Boolean)
+    .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], input);
+}
+
+function replaceToken(payload: unknown, token: string): unknown {
+  return JSON.parse(JSON.stringify(payload).replaceAll(TOKEN_PLACEHOLDER, token));
+}

@@ -1,0 +1,139 @@
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { handler as sendNotices } from '../../lambdas/handlers/send-notices.js';
+import { snapshotTable } from './support/fake-table.js';
+import {
+  aStandardCustomer,
+  givenCustomer,
+  RELEASE,
+  storedCustomer,
+  storedEmailCounts,
+} from './support/given.js';
+import {
+  emailsSent,
+  errorFrom,
+  givenSesRefusesTheNextEmail,
+  givenTheTimeIs,
+  resetWorld,
+  restoreRealClock,
+} from './support/world.js';
+
+const AS_OF = '2027-03-05T09:00:00Z';
+
+beforeEach(() => {
+  resetWorld();
+  givenTheTimeIs('2027-03-05T09:00:03.000Z');
+});
+afterAll(restoreRealClock);
+
+describe('send-notices', () => {
+  it('emails every contact of a customer whose notice is due and counts the email', async () => {
+    // Prepare
+    givenCustomer(aStandardCustomer({ id: 'northwind-logistics', noticeAt: '2027-03-05T09:00:00Z' }));
+
+    // Act
+    const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
+
+    // Assess
+    expect(result).toEqual({ sent: 1, remaining: false });
+    expect(emailsSent()).toHaveLength(1);
+    expect(emailsSent()[0]?.to).toEqual(['ops@northwind.example.com', 'dana.fischer@northwind.example.com']);
+    expect(emailsSent()[0]?.subject).toBe('SecureWatch v1.1.0 is scheduled for Northwind Logistics');
+    expect(storedCustomer('northwind-logistics')?.noticeSentAt).toBe(AS_OF);
+    expect(storedEmailCounts()).toEqual({ 'advance-notice': 1 });
+  });
+
+  it('sends one email per due customer', async () => {
+    // Prepare
+    givenCustomer(aStandardCustomer({ id: 'northwind-logistics' }));
+    givenCustomer(aStandardCustomer({ id: 'fabrikam', name: 'Fabrikam' }));
+
+    // Act
+    const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
+
+    // Assess
+    expect(result.sent).toBe(2);
+    expect(emailsSent().map((email) => email.subject)).toEqual([
+      'SecureWatch v1.1.0 is scheduled for Fabrikam',
+      'SecureWatch v1.1.0 is scheduled for Northwind Logistics',
+    ]);
+    expect(storedEmailCounts()).toEqual({ 'advance-notice': 2 });
+  });
+
+  it('sends no email when run a second time with the same input', async () => {
+    // Prepare
+    givenCustomer(aStandardCustomer());
+    await sendNotices({ release: RELEASE, asOf: AS_OF });
+    const tableAfterFirstRun = snapshotTable();
+
+    // Act
+    const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
+
+    // Assess
+    expect(result).toEqual({ sent: 0, remaining: false });
+    expect(emailsSent()).toHaveLength(1);
+    expect(snapshotTable()).toEqual(tableAfterFirstRun);
+  });
+
+  it('sends nothing to a customer whose notice is not due yet', async () => {
+    // Prepare
+    givenCustomer(aStandardCustomer({ noticeAt: '2027-03-05T09:00:01Z' }));
+
+    // Act
+    const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
+
+    // Assess
+    expect(result.sent).toBe(0);
+    expect(emailsSent()).toEqual([]);
+    expect(storedCustomer('northwind-logistics')?.noticeClaimedAt).toBeUndefined();
+  });
+
+  it('sends nothing to a customer whose policy gives no advance notice', async () => {
+    // Prepare
+    givenCustomer(aStandardCustomer({ id: 'demo-sales-us', policy: 'demo', phase: 'demo', noticeAt: null }));
+
+    // Act
+    const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
+
+    // Assess
+    expect(result.sent).toBe(0);
+    expect(emailsSent()).toEqual([]);
+  });
+
+  it('releases the claim and rethrows when SES refuses the email, so a retry sends it', async () => {
+    // Prepare
+    givenCustomer(aStandardCustomer());
+    givenSesRefusesTheNextEmail('MessageRejected', 'Email address is not verified.');
+
+    // Act
+    const error = await errorFrom(() => sendNotices({ release: RELEASE, asOf: AS_OF }));
+    const retry = await sendNotices({ release: RELEASE, asOf: AS_OF });
+
+    // Assess
+    expect(error.name).toBe('MessageRejected');
+    expect(retry.sent).toBe(1);
+    expect(emailsSent()).toHaveLength(1);
+    expect(storedEmailCounts()).toEqual({ 'advance-notice': 1 });
+  });
+
+  it('gives a throttled SES call the retryable error name', async () => {
+    // Prepare
+    givenCustomer(aStandardCustomer());
+    givenSesRefusesTheNextEmail('TooManyRequestsException', 'Maximum sending rate exceeded.');
+
+    // Act
+    const error = await errorFrom(() => sendNotices({ release: RELEASE, asOf: AS_OF }));
+
+    // Assess
+    expect(error.name).toBe('Transient');
+    expect(storedCustomer('northwind-logistics')?.noticeClaimedAt).toBeUndefined();
+  });
+
+  it('refuses an input without a timestamp as InvalidTaskInput', async () => {
+    // Act
+    const error = await errorFrom(() => sendNotices({ release: RELEASE, asOf: 'tomorrow' }));
+
+    // Assess
+    expect(error.name).toBe('InvalidTaskInput');
+    expect(error.message).toContain('asOf');
+  });
+});

@@ -1,0 +1,116 @@
+import type { ApprovalRecord, CustomerRecord, ReleaseRecord, StepRecord } from '../../../lambdas/store/release-store.js';
+import { getItem, putItem } from './fake-table.js';
+
+// The table as earlier tasks of a release would have left it, written in the store's own layout.
+
+export const RELEASE = 'v1.1.0';
+const releaseKey = `RELEASE#${RELEASE}`;
+
+/** A standard customer in batch 2, notified on day 4 and deployed in its Berlin night window on day 12. */
+export function aStandardCustomer(overrides: Partial<CustomerRecord> = {}): CustomerRecord {
+  return {
+    id: 'northwind-logistics',
+    name: 'Northwind Logistics',
+    policy: 'standard',
+    phase: 'standard',
+    batch: 2,
+    stepKey: 'standard_2',
+    noticeAt: '2027-03-05T09:00:00Z',
+    deployAt: '2027-03-13T01:00:00Z',
+    approvalRequired: false,
+    deadlineAt: '2027-04-01T09:00:00Z',
+    timeZone: 'Europe/Berlin',
+    window: { timeZone: 'Europe/Berlin', days: ['sat', 'sun'], start: '02:00', durationMinutes: 240 },
+    contacts: [
+      { name: 'Ops Team', email: 'ops@northwind.example.com' },
+      { name: 'Dana Fischer', email: 'dana.fischer@northwind.example.com' },
+    ],
+    approvers: [],
+    ...overrides,
+  };
+}
+
+/** An enterprise customer whose two approvers must say yes before its deployment. */
+export function anEnterpriseCustomer(overrides: Partial<CustomerRecord> = {}): CustomerRecord {
+  return aStandardCustomer({
+    id: 'contoso-bank',
+    name: 'Contoso Bank',
+    policy: 'enterprise',
+    phase: 'enterprise',
+    batch: 1,
+    stepKey: 'enterprise',
+    noticeAt: '2027-03-09T09:00:00Z',
+    deployAt: '2027-03-27T23:00:00Z',
+    approvalRequired: true,
+    deadlineAt: '2027-04-22T09:00:00Z',
+    timeZone: 'America/New_York',
+    window: { timeZone: 'America/New_York', days: ['sat'], start: '19:00', durationMinutes: 180 },
+    contacts: [{ name: 'Contoso IT', email: 'it-ops@contoso.example.com' }],
+    approvers: [
+      { name: 'Priya Raman', email: 'Priya.Raman@contoso.example.com' },
+      { name: 'Tom Okafor', email: 'tom.okafor@contoso.example.com' },
+    ],
+    ...overrides,
+  });
+}
+
+export function givenCustomer(customer: CustomerRecord): CustomerRecord {
+  putItem({
+    PK: releaseKey,
+    SK: `CUSTOMER#${customer.id}`,
+    stepPK: `${releaseKey}#STEP#${customer.stepKey}`,
+    ...customer,
+  });
+  return customer;
+}
+
+export function givenRelease(status: ReleaseRecord['status']): void {
+  putItem({
+    PK: releaseKey,
+    SK: 'META',
+    release: RELEASE,
+    status,
+    schedule: { release: RELEASE, startAt: '2027-03-01T09:00:00Z', endAt: '2027-04-22T09:00:00Z', steps: {}, phases: {} },
+  });
+}
+
+export function givenStep(key: string, counters: Partial<StepRecord> & { total: number }): void {
+  putItem({
+    PK: releaseKey,
+    SK: `STEP#${key}`,
+    key,
+    recorded: 0,
+    deployed: 0,
+    failed: 0,
+    rejected: 0,
+    deferred: 0,
+    held: 0,
+    ...counters,
+  });
+}
+
+export function givenApproval(approval: ApprovalRecord): ApprovalRecord {
+  putItem({ PK: `APPROVAL#${approval.id}`, SK: 'APPROVAL', ...approval });
+  return approval;
+}
+
+export function storedCustomer(id: string): CustomerRecord | undefined {
+  return getItem(releaseKey, `CUSTOMER#${id}`) as CustomerRecord | undefined;
+}
+
+export function storedRelease(): ReleaseRecord | undefined {
+  return getItem(releaseKey, 'META') as ReleaseRecord | undefined;
+}
+
+export function storedStep(key: string): StepRecord | undefined {
+  return getItem(releaseKey, `STEP#${key}`) as StepRecord | undefined;
+}
+
+export function storedApproval(id: string): ApprovalRecord | undefined {
+  return getItem(`APPROVAL#${id}`, 'APPROVAL') as ApprovalRecord | undefined;
+}
+
+export function storedEmailCounts(): Record<string, unknown> {
+  const { PK: _pk, SK: _sk, ...counts } = getItem(releaseKey, 'EMAILS') ?? {};
+  return counts;
+}

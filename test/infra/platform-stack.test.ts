@@ -1,0 +1,204 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type CfnValue, functionIdOf, synthesizeApp, textOf } from './support/synth.js';
+
+interface PolicyStatement {
+  Action: string | string[];
+  Resource: CfnValue | CfnValue[];
+}
+
+/** Every statement of every IAM policy in the stack, with the policy's logical id. */
+function statementsOf(template: Template): { policy: string; statement: PolicyStatement }[] {
+  return Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([policy, resource]) =>
+    (resource.Properties.PolicyDocument.Statement as PolicyStatement[]).map((statement) => ({
+      policy,
+      statement,
+    })),
+  );
+}
+
+const listOf = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+function statementsGranting(template: Template, action: string) {
+  return statementsOf(template).filter(({ statement }) => listOf(statement.Action).includes(action));
+}
+
+// Step Functions state machine ARNs separate the resource type from the name with a colon.
+const RELEASE_STATE_MACHINES_ARN =
+  'arn:${Ref:AWS::Partition}:states:${Ref:AWS::Region}:${Ref:AWS::AccountId}:stateMachine:securewatch-release-*';
+
+describe('the platform stack', () => {
+  let platform: Template;
+
+  // Bundles the 14 functions for real, as `cdk synth` does.
+  beforeAll(() => {
+    platform = synthesizeApp({ bundle: true }).platform;
+  });
+
+  describe('release table', () => {
+    it('is keyed by PK and SK', () => {
+      platform.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [
+          { AttributeName: 'PK', KeyType: 'HASH' },
+          { AttributeName: 'SK', KeyType: 'RANGE' },
+        ],
+      });
+    });
+
+    it('is billed on demand', () => {
+      platform.hasResourceProperties('AWS::DynamoDB::Table', { BillingMode: 'PAY_PER_REQUEST' });
+    });
+
+    it('keeps point-in-time recovery on', () => {
+      platform.hasResourceProperties('AWS::DynamoDB::Table', {
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      });
+    });
+
+    it('is encrypted at rest', () => {
+      platform.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true } });
+    });
+
+    it('finds a step’s customers through the byStep index on stepPK and id', () => {
+      platform.hasResourceProperties('AWS::DynamoDB::Table', {
+        GlobalSecondaryIndexes: [
+          Match.objectLike({
+            IndexName: 'byStep',
+            KeySchema: [
+              { AttributeName: 'stepPK', KeyType: 'HASH' },
+              { AttributeName: 'id', KeyType: 'RANGE' },
+            ],
+          }),
+        ],
+      });
+    });
+
+    it('survives the deletion of the stack', () => {
+      platform.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    });
+  });
+
+  describe('functions', () => {
+    it('are the fourteen orchestrator functions', () => {
+      platform.resourceCountIs('AWS::Lambda::Function', 14);
+    });
+
+    it('all run on nodejs24.x', () => {
+      platform.allResourcesProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x' });
+    });
+
+    it('all have an explicit timeout within Lambda’s 15 minutes', () => {
+      const timeouts = Object.values(platform.findResources('AWS::Lambda::Function')).map(
+        (fn) => fn.Properties.Timeout,
+      );
+
+      expect(timeouts.every((seconds) => Number.isInteger(seconds) && seconds > 0 && seconds <= 900)).toBe(
+        true,
+      );
+    });
+
+    it('are all traced with X-Ray', () => {
+      platform.allResourcesProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' } });
+    });
+  });
+
+  describe('permissions', () => {
+    it('grant no DynamoDB, EventBridge or Step Functions action on every resource', () => {
+      const wildcards = statementsOf(platform).filter(
+        ({ statement }) =>
+          listOf(statement.Resource).includes('*') &&
+          listOf(statement.Action).some((action) => /^(dynamodb|events|states):/.test(action)),
+      );
+
+      expect(wildcards).toEqual([]);
+    });
+
+    it('let only the customer-rollout starter start executions', () => {
+      const policies = statementsGranting(platform, 'states:StartExecution').map(({ policy }) => policy);
+
+      expect(policies).toEqual([expect.stringMatching(/^StartCustomerRollouts/)]);
+    });
+
+    it('start executions of securewatch-release-* state machines only', () => {
+      const resources = statementsGranting(platform, 'states:StartExecution').flatMap(({ statement }) =>
+        listOf(statement.Resource).map(textOf),
+      );
+
+      expect(resources).toEqual([RELEASE_STATE_MACHINES_ARN]);
+    });
+
+    it('answer task tokens of securewatch-release-* state machines only', () => {
+      const resources = statementsGranting(platform, 'states:SendTaskSuccess').flatMap(({ statement }) =>
+        listOf(statement.Resource).map(textOf),
+      );
+
+      expect(new Set(resources)).toEqual(new Set([RELEASE_STATE_MACHINES_ARN]));
+    });
+  });
+
+  describe('release bus', () => {
+    it('is named securewatch-releases', () => {
+      platform.hasResourceProperties('AWS::Events::EventBus', { Name: 'securewatch-releases' });
+    });
+
+    it('brings Deployment Succeeded and Failed from the platform to record-deployment-result', () => {
+      platform.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['securewatch.platform'],
+          'detail-type': ['Deployment Succeeded', 'Deployment Failed'],
+        },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [functionIdOf(platform, 'record-deployment-result'), 'Arn'] },
+          }),
+        ],
+      });
+    });
+
+    it('brings Health Reported from the fleet to record-health-report', () => {
+      platform.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: { source: ['securewatch.fleet'], 'detail-type': ['Health Reported'] },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [functionIdOf(platform, 'record-health-report'), 'Arn'] },
+          }),
+        ],
+      });
+    });
+
+    it('retries a failed delivery for up to 24 hours', () => {
+      platform.allResourcesProperties('AWS::Events::Rule', {
+        Targets: [Match.objectLike({ RetryPolicy: Match.objectLike({ MaximumEventAgeInSeconds: 86_400 }) })],
+      });
+    });
+  });
+
+  describe('approval API', () => {
+    it.each(['GET', 'POST'])('routes %s /approvals/{id}', (method) => {
+      platform.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${method} /approvals/{id}` });
+    });
+
+    it('hands approval requests to handle-approval', () => {
+      platform.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+        IntegrationType: 'AWS_PROXY',
+        IntegrationUri: { 'Fn::GetAtt': [functionIdOf(platform, 'handle-approval'), 'Arn'] },
+      });
+    });
+  });
+
+  describe('what the CLI needs to find', () => {
+    it.each(['TableName', 'EventBusName', 'ApprovalApiUrl'])('is output as %s', (name) => {
+      platform.hasOutput(name, { Value: Match.anyValue() });
+    });
+
+    it.each(['TableName', 'EventBusName', 'ApprovalApiUrl'])('is kept in SSM as %s', (name) => {
+      platform.hasResourceProperties('AWS::SSM::Parameter', {
+        Name: `/securewatch/release-orchestrator/${name}`,
+        Type: 'String',
+      });
+    });
+  });
+});

@@ -1,0 +1,196 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AslDefinition, AslState } from '../../statemachines/history-projection.js';
+import {
+  CUSTOMER_STATE_MACHINE,
+  definitionOf,
+  exportedFunctionHandlers,
+  RELEASE_STATE_MACHINE,
+  synthesizeApp,
+} from './support/synth.js';
+
+const TRANSIENT_ERRORS = new Set([
+  'Transient',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+]);
+
+const IMPORTED_FUNCTION = /^\$\{ImportValue:(.+)\}$/;
+
+function tasksOf(definition: AslDefinition): [string, AslState][] {
+  return Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
+}
+
+/** The export name of the function a Lambda task invokes, directly or through lambda:invoke. */
+function importedFunctionOf(state: AslState): string | undefined {
+  const functionName = state.Resource?.includes(':states:::lambda:invoke')
+    ? String(state.Parameters?.FunctionName)
+    : state.Resource;
+  return functionName?.match(IMPORTED_FUNCTION)?.[1];
+}
+
+describe('the release stack for v1.1.0', () => {
+  let platform: Template;
+  let release: Template;
+  let workflows: Record<'release' | 'customer', AslDefinition>;
+
+  beforeAll(() => {
+    ({ platform, release } = synthesizeApp({ bundle: false }));
+    workflows = {
+      release: definitionOf(release, RELEASE_STATE_MACHINE),
+      customer: definitionOf(release, CUSTOMER_STATE_MACHINE),
+    };
+  });
+
+  describe('state machines', () => {
+    it.each([RELEASE_STATE_MACHINE, CUSTOMER_STATE_MACHINE])('include %s', (name) => {
+      release.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: name });
+    });
+
+    it('are exactly the release and its customer rollout', () => {
+      release.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    });
+
+    it('log every event with execution data to a log group of their own', () => {
+      const logGroups = Object.values(release.findResources('AWS::StepFunctions::StateMachine')).map(
+        (machine) => {
+          const logging = machine.Properties.LoggingConfiguration;
+          expect(logging).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+          return logging.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+        },
+      );
+
+      expect(new Set(logGroups).size).toBe(2);
+      for (const logGroup of logGroups)
+        expect(release.findResources('AWS::Logs::LogGroup')[logGroup]).toBeDefined();
+    });
+
+    it('are traced with X-Ray', () => {
+      release.allResourcesProperties('AWS::StepFunctions::StateMachine', {
+        TracingConfiguration: { Enabled: true },
+      });
+    });
+  });
+
+  describe.each(['release', 'customer'] as const)('the %s workflow', (workflow) => {
+    it('ends its execution by a timeout of its own', () => {
+      expect(workflows[workflow].TimeoutSeconds).toBeGreaterThan(0);
+    });
+
+    it('gives every task an explicit timeout', () => {
+      const untimed = tasksOf(workflows[workflow])
+        .filter(([, state]) => state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined)
+        .map(([name]) => name);
+
+      expect(untimed).toEqual([]);
+    });
+
+    it('retries tasks on transient errors only, with full jitter', () => {
+      const retriers = tasksOf(workflows[workflow]).flatMap(([, state]) => state.Retry ?? []);
+
+      expect(retriers.length).toBeGreaterThan(0);
+      for (const retrier of retriers) {
+        expect(retrier.ErrorEquals.every((error) => TRANSIENT_ERRORS.has(error))).toBe(true);
+        expect(retrier.JitterStrategy).toBe('FULL');
+      }
+    });
+
+    it('invokes only functions the platform stack exports', () => {
+      const exported = exportedFunctionHandlers(platform);
+      const invoked = tasksOf(workflows[workflow]).map(([, state]) => importedFunctionOf(state));
+
+      expect(invoked.length).toBeGreaterThan(0);
+      for (const exportName of invoked) expect(exported.has(exportName as string)).toBe(true);
+    });
+  });
+
+  describe('the release workflow', () => {
+    it('names its states so the console explains them', () => {
+      expect(Object.keys(workflows.release.States)).toEqual(
+        expect.arrayContaining([
+          'Plan release',
+          'Standard · wait for batch 2 (day 11)',
+          'Standard · batch 2 of 4 · start customer rollouts',
+          'Standard · batch 2 of 4 · gate',
+          'Enterprise · wait for phase start (day 22)',
+          'Enterprise · customers · await customers',
+          'Enterprise · wait out testing period (day 52)',
+          'Halt release',
+          'Release complete',
+        ]),
+      );
+    });
+
+    it.each([
+      ['Plan release', 'plan-release'],
+      ['Release · send advance notices', 'send-notices'],
+      ['Standard · batch 2 of 4 · start customer rollouts', 'start-customer-rollouts'],
+      ['Enterprise · customers · await customers', 'await-step'],
+      ['Standard · phase · gate', 'evaluate-gate'],
+      ['Report release', 'complete-release'],
+      ['Halt release', 'halt-release'],
+    ])('has "%s" call the %s handler', (stateName, handler) => {
+      const state = workflows.release.States[stateName] as AslState;
+
+      expect(exportedFunctionHandlers(platform).get(importedFunctionOf(state) as string)).toBe(
+        `lambdas/handlers/${handler}.ts`,
+      );
+    });
+
+    it('never iterates customers itself: it has no Map or Parallel state', () => {
+      const iterating = Object.values(workflows.release.States).filter(
+        (state) => state.Type === 'Map' || state.Type === 'Parallel',
+      );
+
+      expect(iterating).toEqual([]);
+    });
+
+    it('starts customer rollouts on the customer state machine of the same stack', () => {
+      const [customerMachineId] = Object.keys(
+        release.findResources('AWS::StepFunctions::StateMachine', {
+          Properties: { StateMachineName: CUSTOMER_STATE_MACHINE },
+        }),
+      );
+      const start = workflows.release.States['Standard · batch 2 of 4 · start customer rollouts'];
+
+      expect(start?.Parameters?.customerStateMachineArn).toBe(`\${Ref:${customerMachineId}}`);
+    });
+
+    it('catches every failing task into Halt release', () => {
+      const uncaught = tasksOf(workflows.release)
+        .filter(([name]) => name !== 'Halt release')
+        .filter(
+          ([, state]) =>
+            !state.Catch?.some(
+              (catcher) => catcher.ErrorEquals.includes('States.ALL') && catcher.Next === 'Halt release',
+            ),
+        )
+        .map(([name]) => name);
+
+      expect(uncaught).toEqual([]);
+    });
+  });
+
+  describe('the customer workflow', () => {
+    it.each([
+      ['Ask approvers', 'request-approval'],
+      ['Find maintenance window', 'schedule-deployment'],
+      ['Deploy and await report', 'request-deployment'],
+      ['Record deployed', 'record-outcome'],
+    ])('has "%s" call the %s handler', (stateName, handler) => {
+      const state = workflows.customer.States[stateName] as AslState;
+
+      expect(exportedFunctionHandlers(platform).get(importedFunctionOf(state) as string)).toBe(
+        `lambdas/handlers/${handler}.ts`,
+      );
+    });
+
+    it('waits for an approver’s decision by task token', () => {
+      expect(workflows.customer.States['Ask approvers']?.Resource).toMatch(
+        /lambda:invoke\.waitForTaskToken$/,
+      );
+    });
+  });
+});

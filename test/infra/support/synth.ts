@@ -1,0 +1,84 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
+import { buildApp } from '../../../bin/app.js';
+import { HANDLER_ENTRY_METADATA } from '../../../lib/constructs/orchestrator-function.js';
+import type { AslDefinition } from '../../../statemachines/history-projection.js';
+
+export const VERSION = 'v1.1.0';
+export const PLATFORM_STACK = 'SecureWatchPlatform';
+export const RELEASE_STACK = 'SecureWatchRelease-v1-1-0';
+export const RELEASE_STATE_MACHINE = 'securewatch-release-v1-1-0';
+export const CUSTOMER_STATE_MACHINE = 'securewatch-release-v1-1-0-customer';
+
+export interface SynthesizedApp {
+  platform: Template;
+  release: Template;
+}
+
+/**
+ * Synthesizes the CDK app as `cdk synth -c version=v1.1.0` does. Bundling the 14 functions takes ~10 s, so a
+ * test file synthesizes once (in beforeAll); files that read only the state machines skip bundling.
+ */
+export function synthesizeApp({ bundle }: { bundle: boolean }): SynthesizedApp {
+  const context: Record<string, unknown> = { version: VERSION };
+  if (!bundle) context[BUNDLING_STACKS] = [];
+  const app = buildApp(new App({ context }));
+  return {
+    platform: Template.fromStack(app.node.findChild(PLATFORM_STACK) as never),
+    release: Template.fromStack(app.node.findChild(RELEASE_STACK) as never),
+  };
+}
+
+export type CfnValue = string | Record<string, unknown>;
+
+/** A CloudFormation intrinsic inside a definition, written as a placeholder that JSON can carry. */
+export function placeholderOf(token: Record<string, unknown>): string {
+  if ('Fn::ImportValue' in token) return `\${ImportValue:${String(token['Fn::ImportValue'])}}`;
+  if ('Ref' in token) return `\${Ref:${String(token.Ref)}}`;
+  if ('Fn::GetAtt' in token) return `\${GetAtt:${(token['Fn::GetAtt'] as string[]).join('.')}}`;
+  return '${Token}';
+}
+
+/** The state machine's DefinitionString (an Fn::Join of text and tokens), parsed with tokens as placeholders. */
+export function definitionOf(template: Template, stateMachineName: string): AslDefinition {
+  const machines = template.findResources('AWS::StepFunctions::StateMachine', {
+    Properties: { StateMachineName: stateMachineName },
+  });
+  const [machine] = Object.values(machines);
+  if (!machine) throw new Error(`No state machine named ${stateMachineName}`);
+  return JSON.parse(textOf(machine.Properties.DefinitionString as CfnValue)) as AslDefinition;
+}
+
+/** A string-valued template property (plain, an Fn::Join, or a lone token) as text with placeholders. */
+export function textOf(value: CfnValue): string {
+  if (typeof value === 'string') return value;
+  const join = value['Fn::Join'] as [string, CfnValue[]] | undefined;
+  if (!join) return placeholderOf(value);
+  const [separator, parts] = join;
+  return parts.map(textOf).join(separator);
+}
+
+/** The logical id of the platform function built from `lambdas/handlers/<handler>.ts`. */
+export function functionIdOf(platform: Template, handler: string): string {
+  const entry = `lambdas/handlers/${handler}.ts`;
+  const matches = Object.entries(platform.findResources('AWS::Lambda::Function')).filter(
+    ([, resource]) => resource.Metadata?.[HANDLER_ENTRY_METADATA] === entry,
+  );
+  if (matches.length !== 1) throw new Error(`Expected one function for ${entry}, found ${matches.length}`);
+  return (matches[0] as [string, unknown])[0];
+}
+
+/** Export name → handler file, for every platform output that exports a function's ARN. */
+export function exportedFunctionHandlers(platform: Template): Map<string, string> {
+  const functions = platform.findResources('AWS::Lambda::Function');
+  const handlers = new Map<string, string>();
+  for (const output of Object.values(platform.findOutputs('*'))) {
+    const [logicalId, attribute] = (output.Value?.['Fn::GetAtt'] ?? []) as string[];
+    const exportName = output.Export?.Name as string | undefined;
+    const fn = logicalId ? functions[logicalId] : undefined;
+    if (exportName && fn && attribute === 'Arn')
+      handlers.set(exportName, fn.Metadata[HANDLER_ENTRY_METADATA]);
+  }
+  return handlers;
+}
