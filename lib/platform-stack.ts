@@ -1,4 +1,4 @@
-import { Arn, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Arn, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -81,7 +81,7 @@ export class PlatformStack extends Stack {
         service: 'states',
         resource: 'stateMachine',
         resourceName: `${RELEASE_STATE_MACHINE_PREFIX}*`,
-        arnFormat: 0 as never,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       },
       this,
     );

@@ -53,7 +53,11 @@ export class LocalEventBus {
       };
       this.published.push(event);
       for (const rule of this.rules) {
-        if (rule.busName !== entry.EventBusName || !matches(rule.pattern, event)) continue;
+        if (
+          rule.busName !== entry.EventBusName ||
+          !matches(rule.pattern, event as unknown as Record<string, unknown>)
+        )
+          continue;
         for (const arn of rule.targetArns) this.track(this.deliver(arn, event));
       }
       for (const listener of this.#listeners) this.track(Promise.resolve().then(() => listener(event)));

@@ -27,6 +27,8 @@ export interface LocalCloudOptions {
   clock: SimulatedClock;
   /** A fleet file to plan with instead of the bundled config/customers.json. */
   fleetFile?: string;
+  /** Runs every handler twice with the same input, as Step Functions and EventBridge retries may. */
+  invokeTwice?: boolean;
 }
 
 export interface Invocation {

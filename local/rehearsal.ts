@@ -15,6 +15,8 @@ export interface RehearsalOptions {
   scenario: Scenario;
   /** Progress lines for a person; silent when omitted. */
   progress?: (line: string) => void;
+  /** Runs every Lambda handler twice with the same input (idempotency check). */
+  invokeTwice?: boolean;
   /** Called once the local cloud is up (tests use it to act as approvers). */
   onReady?: (cloud: LocalCloud) => void;
 }
@@ -25,6 +27,7 @@ export interface CustomerOutcome {
   outcome: string;
   reason?: string;
   noticeAt: string | null;
+  requestedAt: string | null;
   deployedAt: string | null;
   approvedBy: string | null;
 }
@@ -52,7 +55,12 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   const startedReal = Date.now();
   const startAt = options.startAt ?? DateTime.utc().plus({ days: 1 }).startOf('day').set({ hour: 9 }).toISO();
   const clock = new SimulatedClock({ startAt, msPerSimulatedDay: options.msPerDay });
-  const local = await startLocalCloud({ version: options.version, clock, fleetFile: options.fleetFile });
+  const local = await startLocalCloud({
+    version: options.version,
+    clock,
+    fleetFile: options.fleetFile,
+    invokeTwice: options.invokeTwice,
+  });
   const say = options.progress ?? (() => {});
   try {
     const policies = new Map<string, string>();
@@ -82,6 +90,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       outcome: customer.outcome ?? 'not started',
       reason: customer.outcomeReason,
       noticeAt: customer.noticeSentAt ?? null,
+      requestedAt: customer.deploymentRequestedAt ?? null,
       deployedAt: customer.outcome === 'deployed' ? (customer.deployedAt ?? null) : null,
       approvedBy: customer.approvedBy ?? null,
     }));

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { type EventLog, StateMachine } from 'aws-local-stepfunctions';
+import { StateMachine } from 'aws-local-stepfunctions';
+
+type EventLog = { type: string; state: { name: string; type: string; input: unknown } };
+
 import type { SimulatedClock } from './clock.js';
 import type { LocalStateMachine } from './templates.js';
 
@@ -138,7 +141,7 @@ export class LocalStepFunctions {
         Task: { Token: TOKEN_PLACEHOLDER },
       },
     });
-    const counting = this.#countHistory(record, execution.eventLogs);
+    const counting = this.#countHistory(record, execution.eventLogs as AsyncGenerator<EventLog>);
     try {
       record.output = await execution.result;
       record.status = 'SUCCEEDED';

@@ -1,13 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { deploymentRequested } from '../../lambdas/events/contract.js';
 import { handler as requestDeployment } from '../../lambdas/handlers/request-deployment.js';
-import {
-  aStandardCustomer,
-  givenCustomer,
-  givenRelease,
-  RELEASE,
-  storedCustomer,
-} from './support/given.js';
+import { aStandardCustomer, givenCustomer, givenRelease, RELEASE, storedCustomer } from './support/given.js';
 import {
   errorFrom,
   eventsPublished,

@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
 // An in-memory stand-in for the release table, behind the DynamoDB document client mock. It understands
@@ -74,7 +80,12 @@ export function snapshotTable(): Item[] {
   return clone([...items.values()]);
 }
 
-function assertCondition(item: Item | undefined, condition: string | undefined, names: Names, values: Values) {
+function assertCondition(
+  item: Item | undefined,
+  condition: string | undefined,
+  names: Names,
+  values: Values,
+) {
   if (!matches(item ?? {}, condition, names, values)) {
     throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
   }

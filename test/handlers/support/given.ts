@@ -1,4 +1,9 @@
-import type { ApprovalRecord, CustomerRecord, ReleaseRecord, StepRecord } from '../../../lambdas/store/release-store.js';
+import type {
+  ApprovalRecord,
+  CustomerRecord,
+  ReleaseRecord,
+  StepRecord,
+} from '../../../lambdas/store/release-store.js';
 import { getItem, putItem } from './fake-table.js';
 
 // The table as earlier tasks of a release would have left it, written in the store's own layout.
@@ -70,7 +75,13 @@ export function givenRelease(status: ReleaseRecord['status']): void {
     SK: 'META',
     release: RELEASE,
     status,
-    schedule: { release: RELEASE, startAt: '2027-03-01T09:00:00Z', endAt: '2027-04-22T09:00:00Z', steps: {}, phases: {} },
+    schedule: {
+      release: RELEASE,
+      startAt: '2027-03-01T09:00:00Z',
+      endAt: '2027-04-22T09:00:00Z',
+      steps: {},
+      phases: {},
+    },
   });
 }
 

@@ -1,5 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { useClock, useRealClock } from '../../../lambdas/shared/clock.js';
@@ -138,7 +138,9 @@ export function tokensAnswered(): TaskAnswer[] {
 
 /** Every SendTaskSuccess / SendTaskFailure call, accepted or refused. */
 export function taskAnswerCalls(): number {
-  return sfnMock.commandCalls(SendTaskSuccessCommand).length + sfnMock.commandCalls(SendTaskFailureCommand).length;
+  return (
+    sfnMock.commandCalls(SendTaskSuccessCommand).length + sfnMock.commandCalls(SendTaskFailureCommand).length
+  );
 }
 
 /** Runs `act` and returns the error it threw, failing when it did not throw. */

@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import {
+  DETAIL_TYPES,
+  deploymentFailed,
+  deploymentRequested,
+  deploymentSucceeded,
+  FLEET_SOURCE,
+  healthReported,
+  inboundEnvelope,
+  ORCHESTRATOR_SOURCE,
+  PLATFORM_SOURCE,
+  parseCorrelationId,
+  releaseLifecycle,
+} from '../../lambdas/events/contract.js';
+
+// One realistic EventBridge event per kind of the contract, as the README documents them: the platform's
+// automation and the fleet can test their producers against these files.
+
+interface Kind {
+  fixture: string;
+  detailType: string;
+  source: string;
+  schema: z.ZodType;
+}
+
+const kinds: Kind[] = [
+  {
+    fixture: 'deployment-requested.json',
+    detailType: DETAIL_TYPES.deploymentRequested,
+    source: ORCHESTRATOR_SOURCE,
+    schema: deploymentRequested,
+  },
+  {
+    fixture: 'deployment-succeeded.json',
+    detailType: DETAIL_TYPES.deploymentSucceeded,
+    source: PLATFORM_SOURCE,
+    schema: deploymentSucceeded,
+  },
+  {
+    fixture: 'deployment-failed.json',
+    detailType: DETAIL_TYPES.deploymentFailed,
+    source: PLATFORM_SOURCE,
+    schema: deploymentFailed,
+  },
+  {
+    fixture: 'health-reported.json',
+    detailType: DETAIL_TYPES.healthReported,
+    source: FLEET_SOURCE,
+    schema: healthReported,
+  },
+  {
+    fixture: 'release-started.json',
+    detailType: DETAIL_TYPES.releaseStarted,
+    source: ORCHESTRATOR_SOURCE,
+    schema: releaseLifecycle,
+  },
+  {
+    fixture: 'batch-completed.json',
+    detailType: DETAIL_TYPES.batchCompleted,
+    source: ORCHESTRATOR_SOURCE,
+    schema: releaseLifecycle,
+  },
+  {
+    fixture: 'release-halted.json',
+    detailType: DETAIL_TYPES.releaseHalted,
+    source: ORCHESTRATOR_SOURCE,
+    schema: releaseLifecycle,
+  },
+  {
+    fixture: 'release-completed.json',
+    detailType: DETAIL_TYPES.releaseCompleted,
+    source: ORCHESTRATOR_SOURCE,
+    schema: releaseLifecycle,
+  },
+];
+
+function loadFixture(name: string): {
+  source: string;
+  'detail-type': string;
+  detail: Record<string, unknown>;
+} {
+  const raw: unknown = JSON.parse(readFileSync(join(import.meta.dirname, name), 'utf8'));
+  return inboundEnvelope.parse(raw) as {
+    source: string;
+    'detail-type': string;
+    detail: Record<string, unknown>;
+  };
+}
+
+describe('the event contract', () => {
+  it('has a fixture for every kind of event it names', () => {
+    expect(kinds.map((kind) => kind.detailType).sort()).toEqual(Object.values(DETAIL_TYPES).sort());
+  });
+
+  describe.each(kinds)('$detailType', ({ fixture, detailType, source, schema }) => {
+    it(`is delivered from ${source} with detail-type "${detailType}"`, () => {
+      const event = loadFixture(fixture);
+
+      expect(event.source).toBe(source);
+      expect(event['detail-type']).toBe(detailType);
+    });
+
+    it('has a detail that parses with its schema unchanged', () => {
+      const { detail } = loadFixture(fixture);
+
+      expect(schema.parse(detail)).toEqual(detail);
+    });
+
+    it('refuses a detail with a key the contract does not know', () => {
+      // Prepare
+      const { detail } = loadFixture(fixture);
+
+      // Act
+      const result = schema.safeParse({ ...detail, rolloutWave: 3 });
+
+      // Assess
+      expect(result.success).toBe(false);
+      expect(result.error?.issues).toEqual([
+        expect.objectContaining({ code: 'unrecognized_keys', keys: ['rolloutWave'] }),
+      ]);
+    });
+
+    it('refuses a detail of another schema version', () => {
+      const { detail } = loadFixture(fixture);
+
+      expect(schema.safeParse({ ...detail, schemaVersion: '2' }).success).toBe(false);
+    });
+  });
+
+  it('ties a platform answer to the customer and release it was requested for', () => {
+    // Prepare
+    const requested = loadFixture('deployment-requested.json').detail;
+    const succeeded = loadFixture('deployment-succeeded.json').detail;
+
+    // Assess
+    expect(succeeded.correlationId).toBe(requested.correlationId);
+    expect(parseCorrelationId(String(succeeded.correlationId))).toEqual({
+      release: requested.release,
+      customerId: succeeded.customerId,
+    });
+  });
+
+  it('refuses a Deployment Failed without a reason', () => {
+    // Prepare
+    const { reason: _reason, ...withoutReason } = loadFixture('deployment-failed.json').detail;
+
+    // Act
+    const result = deploymentFailed.safeParse(withoutReason);
+
+    // Assess
+    expect(result.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['reason']);
+  });
+
+  it('refuses a Health Reported with an error rate above 100 percent', () => {
+    // Prepare
+    const { detail } = loadFixture('health-reported.json');
+
+    // Act
+    const result = healthReported.safeParse({ ...detail, errorRatePercent: 140 });
+
+    // Assess
+    expect(result.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['errorRatePercent']);
+  });
+});

@@ -1,0 +1,263 @@
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { reviewUrl } from '../../lambdas/core/approval-link.js';
+import { handler as requestApproval } from '../../lambdas/handlers/request-approval.js';
+import {
+  anEnterpriseCustomer,
+  givenApproval,
+  givenCustomer,
+  RELEASE,
+  storedApproval,
+  storedCustomer,
+} from './support/given.js';
+import { headerOf, whenTheApproverPresses, whenTheLinkIsOpened } from './support/when.js';
+import {
+  APPROVAL_BASE_URL,
+  emailsSent,
+  givenTheTimeIs,
+  resetWorld,
+  restoreRealClock,
+  SIGNING_KEY,
+  taskAnswerCalls,
+  tokensAnswered,
+} from './support/world.js';
+
+const REQUEST_ID = 'k3Jq9xV0bT2mWcYp8LrN4A';
+const EXPIRES_AT = '2027-04-22T09:00:00Z';
+const APPROVER = 'priya.raman@contoso.example.com';
+const linkFor = (approver = APPROVER) =>
+  reviewUrl(APPROVAL_BASE_URL, { requestId: REQUEST_ID, approver, expiresAt: EXPIRES_AT }, SIGNING_KEY);
+
+beforeEach(() => {
+  resetWorld();
+  givenTheTimeIs('2027-03-23T10:15:00.000Z');
+  givenCustomer(anEnterpriseCustomer({ approvalRequestId: REQUEST_ID }));
+  givenApproval({
+    id: REQUEST_ID,
+    release: RELEASE,
+    customerId: 'contoso-bank',
+    approvers: [APPROVER, 'tom.okafor@contoso.example.com'],
+    expiresAt: EXPIRES_AT,
+    taskToken: 'approval-task-token',
+  });
+});
+afterAll(restoreRealClock);
+
+describe('handle-approval', () => {
+  it('shows a review page with Approve and Reject forms when the link is opened', async () => {
+    // Act
+    const response = await whenTheLinkIsOpened(linkFor());
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(headerOf(response, 'Content-Type')).toBe('text/html; charset=utf-8');
+    expect(response.body).toContain('Approve SecureWatch v1.1.0 for contoso-bank?');
+    expect(response.body).toMatch(/<form method="post">.*<button type="submit">Approve<\/button><\/form>/);
+    expect(response.body).toMatch(/<form method="post">.*<button type="submit">Reject<\/button><\/form>/);
+  });
+
+  it('serves the page uncached and without a referrer', async () => {
+    // Act
+    const response = await whenTheLinkIsOpened(linkFor());
+
+    // Assess
+    expect(headerOf(response, 'Cache-Control')).toBe('no-store');
+    expect(headerOf(response, 'Referrer-Policy')).toBe('no-referrer');
+  });
+
+  it('decides nothing when the link is only opened, as mail scanners do', async () => {
+    // Act
+    await whenTheLinkIsOpened(linkFor());
+    await whenTheLinkIsOpened(linkFor());
+
+    // Assess
+    expect(storedApproval(REQUEST_ID)?.decision).toBeUndefined();
+    expect(taskAnswerCalls()).toBe(0);
+  });
+
+  it('records an approval once and resumes the execution waiting on it', async () => {
+    // Prepare
+    const page = await whenTheLinkIsOpened(linkFor());
+
+    // Act
+    const response = await whenTheApproverPresses('Approve', page, linkFor());
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('You approved SecureWatch v1.1.0 for contoso-bank.');
+    expect(storedApproval(REQUEST_ID)).toMatchObject({
+      decision: 'approved',
+      decidedBy: APPROVER,
+      decidedAt: '2027-03-23T10:15:00.000Z',
+    });
+    expect(storedCustomer('contoso-bank')).toMatchObject({
+      approvalDecision: 'approved',
+      approvedBy: APPROVER,
+    });
+    expect(tokensAnswered()).toEqual([
+      {
+        token: 'approval-task-token',
+        outcome: 'success',
+        output: { decision: 'approved', approvedBy: APPROVER },
+      },
+    ]);
+  });
+
+  it('answers a second press with 409 and does not resume the execution again', async () => {
+    // Prepare
+    const page = await whenTheLinkIsOpened(linkFor());
+    await whenTheApproverPresses('Approve', page, linkFor());
+
+    // Act
+    const response = await whenTheApproverPresses('Approve', page, linkFor());
+
+    // Assess
+    expect(response.statusCode).toBe(409);
+    expect(response.body).toContain('Already decided');
+    expect(taskAnswerCalls()).toBe(1);
+  });
+
+  it('does not let a second approver overturn the first decision', async () => {
+    // Prepare
+    const priyasPage = await whenTheLinkIsOpened(linkFor());
+    const tomsPage = await whenTheLinkIsOpened(linkFor('tom.okafor@contoso.example.com'));
+    await whenTheApproverPresses('Approve', priyasPage, linkFor());
+
+    // Act
+    const response = await whenTheApproverPresses(
+      'Reject',
+      tomsPage,
+      linkFor('tom.okafor@contoso.example.com'),
+    );
+
+    // Assess
+    expect(response.statusCode).toBe(409);
+    expect(storedApproval(REQUEST_ID)?.decision).toBe('approved');
+    expect(taskAnswerCalls()).toBe(1);
+  });
+
+  it('fails the execution with Approval.Rejected when the approver rejects', async () => {
+    // Prepare
+    const page = await whenTheLinkIsOpened(linkFor());
+
+    // Act
+    await whenTheApproverPresses('Reject', page, linkFor());
+
+    // Assess
+    expect(tokensAnswered()).toEqual([
+      {
+        token: 'approval-task-token',
+        outcome: 'failure',
+        error: 'Approval.Rejected',
+        cause: `Rejected by ${APPROVER}`,
+      },
+    ]);
+  });
+
+  it('refuses a link whose signature was altered with 403', async () => {
+    // Prepare
+    const tampered = linkFor().replace(
+      /approve=[^&]+/,
+      'approve=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    );
+
+    // Act
+    const response = await whenTheLinkIsOpened(tampered);
+
+    // Assess
+    expect(response.statusCode).toBe(403);
+    expect(response.body).toContain('Invalid link');
+  });
+
+  it('refuses a form post whose approver was swapped with 403 and decides nothing', async () => {
+    // Prepare
+    const page = await whenTheLinkIsOpened(linkFor());
+
+    // Act
+    const response = await whenTheApproverPresses('Approve', page, linkFor(), {
+      tamper: (form) => form.set('approver', 'tom.okafor@contoso.example.com'),
+    });
+
+    // Assess
+    expect(response.statusCode).toBe(403);
+    expect(storedApproval(REQUEST_ID)?.decision).toBeUndefined();
+    expect(taskAnswerCalls()).toBe(0);
+  });
+
+  it('answers an expired link with 410', async () => {
+    // Prepare
+    givenTheTimeIs('2027-04-22T09:00:01.000Z');
+
+    // Act
+    const response = await whenTheLinkIsOpened(linkFor());
+
+    // Assess
+    expect(response.statusCode).toBe(410);
+    expect(response.body).toContain('Link expired');
+  });
+
+  it('refuses to decide on a page opened before the link expired and posted after', async () => {
+    // Prepare
+    const page = await whenTheLinkIsOpened(linkFor());
+    givenTheTimeIs('2027-04-23T08:00:00.000Z');
+
+    // Act
+    const response = await whenTheApproverPresses('Approve', page, linkFor());
+
+    // Assess
+    expect(response.statusCode).toBe(410);
+    expect(taskAnswerCalls()).toBe(0);
+  });
+
+  it('answers a client that accepts JSON with application/problem+json', async () => {
+    // Prepare
+    givenTheTimeIs('2027-04-22T09:00:01.000Z');
+
+    // Act
+    const response = await whenTheLinkIsOpened(linkFor(), { accept: 'application/json' });
+
+    // Assess
+    expect(response.statusCode).toBe(410);
+    expect(headerOf(response, 'Content-Type')).toBe('application/problem+json');
+    expect(JSON.parse(String(response.body))).toEqual({
+      type: 'about:blank',
+      status: 410,
+      title: 'Link expired',
+      detail: 'This approval request has expired. Ask the release manager for a new one.',
+    });
+  });
+
+  it('answers an unknown request id with 404', async () => {
+    // Act
+    const response = await whenTheLinkIsOpened(linkFor().replace(REQUEST_ID, 'no-such-request'), {
+      accept: 'application/json',
+    });
+
+    // Assess
+    expect(response.statusCode).toBe(404);
+    expect(headerOf(response, 'Content-Type')).toBe('application/problem+json');
+  });
+
+  it('resumes the execution that asked, from the link in the emailed request', async () => {
+    // Prepare
+    givenCustomer(anEnterpriseCustomer({ id: 'fabrikam-health', name: 'Fabrikam Health' }));
+    await requestApproval({
+      release: RELEASE,
+      customerId: 'fabrikam-health',
+      taskToken: 'token-from-the-workflow',
+    });
+    const emailedLink = /Review: (\S+)/.exec(emailsSent()[1]?.text ?? '')?.[1] ?? '';
+    const page = await whenTheLinkIsOpened(emailedLink);
+
+    // Act
+    await whenTheApproverPresses('Approve', page, emailedLink);
+
+    // Assess
+    expect(tokensAnswered()).toEqual([
+      {
+        token: 'token-from-the-workflow',
+        outcome: 'success',
+        output: { decision: 'approved', approvedBy: 'tom.okafor@contoso.example.com' },
+      },
+    ]);
+  });
+});

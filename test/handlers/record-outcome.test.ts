@@ -1,0 +1,176 @@
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { releaseLifecycle } from '../../lambdas/events/contract.js';
+import { handler as awaitStep } from '../../lambdas/handlers/await-step.js';
+import { handler as recordOutcome } from '../../lambdas/handlers/record-outcome.js';
+import {
+  aStandardCustomer,
+  givenCustomer,
+  givenStep,
+  RELEASE,
+  storedCustomer,
+  storedStep,
+} from './support/given.js';
+import {
+  eventsPublished,
+  givenTheTimeIs,
+  resetWorld,
+  restoreRealClock,
+  tokensAnswered,
+} from './support/world.js';
+
+// Outcomes are given with the reason or error the customer-rollout workflow passes along with them.
+const northwindFailed = {
+  release: RELEASE,
+  customerId: 'northwind-logistics',
+  outcome: 'failed' as const,
+  error: { Error: 'Deployment.Failed', Cause: 'health check failed after migration' },
+};
+const fabrikamHeld = {
+  release: RELEASE,
+  customerId: 'fabrikam',
+  outcome: 'held' as const,
+  reason: 'no maintenance window opens before the policy deadline',
+};
+
+beforeEach(() => {
+  resetWorld();
+  givenTheTimeIs('2027-03-14T06:00:00.000Z');
+  givenCustomer(aStandardCustomer({ id: 'northwind-logistics' }));
+  givenCustomer(aStandardCustomer({ id: 'fabrikam', name: 'Fabrikam' }));
+  givenStep('standard_2', { total: 2 });
+});
+afterAll(restoreRealClock);
+
+const waitForStep = (taskToken: string) => awaitStep({ release: RELEASE, step: 'standard_2', taskToken });
+
+describe('record-outcome and await-step', () => {
+  it('records a customer outcome with its reason and counts it on the step', async () => {
+    // Act
+    await recordOutcome(northwindFailed);
+
+    // Assess
+    expect(storedCustomer('northwind-logistics')).toMatchObject({
+      outcome: 'failed',
+      outcomeReason: 'health check failed after migration',
+    });
+    expect(storedStep('standard_2')).toMatchObject({ total: 2, recorded: 1, failed: 1 });
+  });
+
+  it('records a deployed outcome, which the workflow sends without a reason', async () => {
+    // Act
+    await recordOutcome({ release: RELEASE, customerId: 'northwind-logistics', outcome: 'deployed' });
+
+    // Assess
+    expect(storedCustomer('northwind-logistics')?.outcome).toBe('deployed');
+    expect(storedStep('standard_2')).toMatchObject({ recorded: 1, deployed: 1 });
+  });
+
+  it('keeps the release waiting while customers of the step are still outstanding', async () => {
+    // Prepare
+    await waitForStep('step-token');
+
+    // Act
+    await recordOutcome(northwindFailed);
+
+    // Assess
+    expect(tokensAnswered()).toEqual([]);
+    expect(eventsPublished()).toEqual([]);
+  });
+
+  it('resumes the waiting release once the last customer of the step has its outcome', async () => {
+    // Prepare
+    await waitForStep('step-token');
+    await recordOutcome(northwindFailed);
+
+    // Act
+    await recordOutcome(fabrikamHeld);
+
+    // Assess
+    expect(tokensAnswered()).toEqual([
+      {
+        token: 'step-token',
+        outcome: 'success',
+        output: { total: 2, deployed: 0, failed: 1, rejected: 0, deferred: 0, held: 1 },
+      },
+    ]);
+  });
+
+  it('announces the completed batch once, in the shape of the event contract', async () => {
+    // Prepare
+    await waitForStep('step-token');
+    await recordOutcome(northwindFailed);
+    await recordOutcome(fabrikamHeld);
+
+    // Act
+    await recordOutcome(fabrikamHeld);
+
+    // Assess
+    const published = eventsPublished();
+    expect(published.map((event) => event.detailType)).toEqual(['Batch Completed']);
+    expect(releaseLifecycle.parse(published[0]?.detail)).toEqual({
+      schemaVersion: '1',
+      release: RELEASE,
+      at: '2027-03-14T06:00:00.000Z',
+      batch: 'standard_2',
+      summary: { total: 2, deployed: 0, failed: 1, rejected: 0, deferred: 0, held: 1 },
+    });
+  });
+
+  it('does not count a repeated outcome twice', async () => {
+    // Prepare
+    await waitForStep('step-token');
+    await recordOutcome(northwindFailed);
+
+    // Act
+    await recordOutcome(northwindFailed);
+
+    // Assess
+    expect(storedStep('standard_2')).toMatchObject({ recorded: 1, failed: 1 });
+    expect(tokensAnswered()).toEqual([]);
+  });
+
+  it('resumes the release only once when the last outcome is delivered again', async () => {
+    // Prepare
+    await waitForStep('step-token');
+    await recordOutcome(northwindFailed);
+    await recordOutcome(fabrikamHeld);
+
+    // Act
+    await recordOutcome(fabrikamHeld);
+
+    // Assess
+    expect(tokensAnswered()).toHaveLength(1);
+    expect(storedStep('standard_2')).toMatchObject({ recorded: 2, failed: 1, held: 1 });
+  });
+
+  it('lets await-step resume at once when every outcome arrived before it', async () => {
+    // Prepare
+    await recordOutcome(northwindFailed);
+    await recordOutcome(fabrikamHeld);
+
+    // Act
+    await waitForStep('late-step-token');
+
+    // Assess
+    expect(tokensAnswered()).toEqual([
+      {
+        token: 'late-step-token',
+        outcome: 'success',
+        output: { total: 2, deployed: 0, failed: 1, rejected: 0, deferred: 0, held: 1 },
+      },
+    ]);
+  });
+
+  it('lets a retried await-step park its new token without resuming early', async () => {
+    // Prepare
+    await waitForStep('step-token');
+
+    // Act
+    await waitForStep('step-token-retry');
+    await recordOutcome(northwindFailed);
+    await recordOutcome(fabrikamHeld);
+
+    // Assess
+    expect(tokensAnswered().map((answer) => answer.token)).toEqual(['step-token-retry']);
+  });
+});
