@@ -86,6 +86,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   if (!(await decideApproval(requestId, decision, link.approver, decidedAt))) {
     return problem(alreadyDecided, wantsJson);
   }
+  await resume(approval.taskToken, decision, link.approver);
   await updateCustomer(approval.release, approval.customerId, {
     approvalDecision: decision,
     approvedBy: link.approver,
@@ -95,16 +96,17 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     decision,
     by: link.approver,
   });
-  if (decision === 'approved') {
-    await resumeWithSuccess(approval.taskToken, { decision, approvedBy: link.approver });
-  } else {
-    await resumeWithFailure(approval.taskToken, 'Approval.Rejected', `Rejected by ${link.approver}`);
-  }
   if (wantsJson) return json(200, { decision, customerId: approval.customerId, release: approval.release });
   return page(
     200,
     `<h1>Thank you</h1><p>You ${decision} SecureWatch ${escape(approval.release)} for ${escape(approval.customerId)}.</p>`,
   );
+}
+
+// The execution is resumed right after the decision is recorded, before anything that could fail.
+async function resume(taskToken: string, decision: 'approved' | 'rejected', approver: string): Promise<void> {
+  if (decision === 'approved') await resumeWithSuccess(taskToken, { decision, approvedBy: approver });
+  else await resumeWithFailure(taskToken, 'Approval.Rejected', `Rejected by ${approver}`);
 }
 
 const alreadyDecided: Problem = {
@@ -125,7 +127,7 @@ function refuse(
     };
   }
   if (approval.decision) return alreadyDecided;
-  if (now() > approval.expiresAt) {
+  if (Date.parse(now()) > Date.parse(approval.expiresAt)) {
     return {
       status: 410,
       title: 'Link expired',

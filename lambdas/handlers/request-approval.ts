@@ -15,6 +15,7 @@ import {
   getCustomer,
   putApproval,
   setApprovalToken,
+  updateCustomer,
 } from '../store/release-store.js';
 
 const input = z.strictObject({
@@ -37,44 +38,48 @@ export const handler = taskHandler(input, async ({ release, customerId, taskToke
   const claimedId = await claimCustomerField(release, customerId, 'approvalRequestId', {
     approvalRequestId: requestId,
   });
+  const approvers = customer.approvers.map((approver) => approver.email.toLowerCase());
+  const request = { id: requestId, release, customerId, approvers, expiresAt, taskToken };
   if (claimedId) {
-    await putApproval({
-      id: requestId,
-      release,
-      customerId,
-      approvers: customer.approvers.map((approver) => approver.email.toLowerCase()),
-      expiresAt,
-      taskToken,
-    });
+    await putApproval(request);
   } else {
     const existing = await getApproval(requestId);
-    if (existing?.decision === 'approved') {
+    if (!existing) {
+      // A previous run claimed the id but did not get to store the request.
+      await putApproval(request);
+    } else if (existing.decision === 'approved') {
       await resumeWithSuccess(taskToken, { decision: 'approved', approvedBy: existing.decidedBy ?? '' });
       return { requestId };
-    }
-    if (existing?.decision === 'rejected') {
+    } else if (existing.decision === 'rejected') {
       await resumeWithFailure(taskToken, 'Approval.Rejected', `Rejected by ${existing.decidedBy}`);
       return { requestId };
+    } else {
+      await setApprovalToken(requestId, taskToken);
     }
-    await setApprovalToken(requestId, taskToken);
   }
   if (await claimCustomerField(release, customerId, 'approvalEmailSentAt', { approvalEmailSentAt: now() })) {
     const key = requiredEnv('APPROVAL_SIGNING_KEY');
     const baseUrl = requiredEnv('APPROVAL_BASE_URL');
-    for (const approver of customer.approvers) {
-      const link = { requestId, approver: approver.email.toLowerCase(), expiresAt };
-      await sendEmail(
-        [approver.email],
-        approvalRequest({
-          customerName: customer.name,
-          approverName: approver.name,
-          release,
-          deployAt: customer.deployAt,
-          timeZone: customer.timeZone,
-          reviewUrl: reviewUrl(baseUrl, link, key),
-        }),
-      );
-      await countEmail(release, 'approval-request');
+    try {
+      for (const approver of customer.approvers) {
+        const link = { requestId, approver: approver.email.toLowerCase(), expiresAt };
+        await sendEmail(
+          [approver.email],
+          approvalRequest({
+            customerName: customer.name,
+            approverName: approver.name,
+            release,
+            deployAt: customer.deployAt,
+            timeZone: customer.timeZone,
+            reviewUrl: reviewUrl(baseUrl, link, key),
+          }),
+        );
+        await countEmail(release, 'approval-request');
+      }
+    } catch (error) {
+      // Let the retry send the request; approvers already emailed may get it twice, never none.
+      await updateCustomer(release, customerId, {}, ['approvalEmailSentAt']);
+      throw error;
     }
   }
   return { requestId, expiresAt: DateTime.fromISO(expiresAt).toUTC().toISO() };

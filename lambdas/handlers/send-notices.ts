@@ -21,7 +21,9 @@ const input = z.strictObject({
  * NOTICES_PER_RUN per invocation and reports `remaining`, so the state machine loops instead of one Lambda
  * outliving its timeout on a large fleet.
  */
-export const handler = taskHandler(input, async ({ release, asOf }) => {
+export const handler = taskHandler(input, async ({ release, asOf: givenAsOf }) => {
+  // The store compares ISO strings, so the instant must be in the same UTC form as the plan's.
+  const asOf = new Date(givenAsOf).toISOString().replace('.000Z', 'Z');
   const limit = optionalNumberEnv('NOTICES_PER_RUN', 200);
   const due = await listCustomersAwaitingNotice(release, asOf);
   let sent = 0;
