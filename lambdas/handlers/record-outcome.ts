@@ -24,7 +24,7 @@ export const handler = taskHandler(input, async ({ release, customerId, outcome,
   const customer = await getCustomer(release, customerId);
   if (!customer) throw new ReleaseStateError(`No customer ${customerId} in release ${release}`);
   const why = reason ?? error?.Cause ?? error?.Error;
-  await recordOutcome(release, customer, outcome, why);
+  await recordOutcome(release, customer, outcome, why, now());
   const counters = await getStep(release, customer.stepKey);
   if (counters?.waitToken && counters.recorded >= counters.total) {
     // Resuming is idempotent (a token answers once); the event goes out once, to whoever claims it.

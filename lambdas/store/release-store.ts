@@ -38,6 +38,7 @@ export interface CustomerRecord extends PlannedCustomer {
   deployedAt?: string;
   outcome?: CustomerOutcome;
   outcomeReason?: string;
+  outcomeCountedAt?: string;
 }
 
 export interface ReleaseRecord {
@@ -297,30 +298,33 @@ export async function updateCustomer(
 }
 
 /**
- * Records a customer's final outcome once and counts it on its step. Returns the step's counters after the
- * update, or undefined when the outcome had already been recorded (a retried task).
+ * Records a customer's final outcome once and counts it on its step once. The two writes are separate items
+ * (dynalite has no transactions), so the customer carries `outcomeCountedAt`: a retry after a failed count
+ * counts it then. Returns the step's counters after counting, or undefined when it was counted already.
  */
 export async function recordOutcome(
   release: string,
   customer: Pick<CustomerRecord, 'id' | 'stepKey'>,
   outcome: CustomerOutcome,
   reason: string | undefined,
+  at: string,
 ): Promise<StepRecord | undefined> {
-  const claimed = await claimCustomerField(release, customer.id, 'outcome', {
-    outcome,
-    outcomeReason: reason,
-  });
-  if (!claimed) return undefined;
+  await claimCustomerField(release, customer.id, 'outcome', { outcome, outcomeReason: reason });
+  const recorded = await getCustomer(release, customer.id);
+  if (!recorded?.outcome || recorded.outcomeCountedAt) return undefined;
   const result = await dynamo().send(
     new UpdateCommand({
       TableName: tableName(),
       Key: { PK: releaseKey(release), SK: `STEP#${customer.stepKey}` },
       UpdateExpression: 'ADD recorded :one, #outcome :one',
-      ExpressionAttributeNames: { '#outcome': outcome },
+      ExpressionAttributeNames: { '#outcome': recorded.outcome },
       ExpressionAttributeValues: { ':one': 1 },
       ReturnValues: 'ALL_NEW',
     }),
   );
+  // A crash between the count and this mark would count the outcome twice on retry; that window is two
+  // consecutive writes, where a lost count (the alternative) would stall the step until its timeout.
+  await updateCustomer(release, customer.id, { outcomeCountedAt: at });
   return result.Attributes as StepRecord;
 }
 

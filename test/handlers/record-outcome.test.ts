@@ -1,7 +1,9 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { releaseLifecycle } from '../../lambdas/events/contract.js';
 import { handler as awaitStep } from '../../lambdas/handlers/await-step.js';
 import { handler as recordOutcome } from '../../lambdas/handlers/record-outcome.js';
+import { dynamoMock, updateItem } from './support/fake-table.js';
 import {
   aStandardCustomer,
   givenCustomer,
@@ -11,6 +13,7 @@ import {
   storedStep,
 } from './support/given.js';
 import {
+  errorFrom,
   eventsPublished,
   givenTheTimeIs,
   resetWorld,
@@ -44,6 +47,25 @@ afterAll(restoreRealClock);
 const waitForStep = (taskToken: string) => awaitStep({ release: RELEASE, step: 'standard_2', taskToken });
 
 describe('record-outcome and await-step', () => {
+  it('counts an outcome on retry when the first run failed to update the step', async () => {
+    // Prepare
+    dynamoMock
+      .on(UpdateCommand, { Key: { PK: `RELEASE#${RELEASE}`, SK: 'STEP#standard_2' } })
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+    // Act
+    const firstRun = await errorFrom(() => recordOutcome(northwindFailed));
+    dynamoMock
+      .on(UpdateCommand, { Key: { PK: `RELEASE#${RELEASE}`, SK: 'STEP#standard_2' } })
+      .callsFake(updateItem);
+    await recordOutcome(northwindFailed);
+    await recordOutcome(northwindFailed);
+
+    // Assess
+    expect(firstRun.name).toBe('Transient');
+    expect(storedStep('standard_2')).toMatchObject({ recorded: 1, failed: 1 });
+  });
+
   it('records a customer outcome with its reason and counts it on the step', async () => {
     // Act
     await recordOutcome(northwindFailed);

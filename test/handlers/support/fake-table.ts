@@ -36,24 +36,7 @@ export function resetTable(): void {
     items.set(key, clone(item));
     return {};
   });
-  dynamoMock.on(UpdateCommand).callsFake((input: UpdateCommand['input']) => {
-    const key = keyOf(input.Key?.PK, input.Key?.SK);
-    const existing = items.get(key);
-    assertCondition(
-      existing,
-      input.ConditionExpression,
-      input.ExpressionAttributeNames,
-      input.ExpressionAttributeValues,
-    );
-    const updated = applyUpdate(
-      { ...clone(existing ?? {}), ...input.Key },
-      input.UpdateExpression ?? '',
-      input.ExpressionAttributeNames,
-      input.ExpressionAttributeValues,
-    );
-    items.set(key, updated);
-    return input.ReturnValues === 'ALL_NEW' ? { Attributes: clone(updated) } : {};
-  });
+  dynamoMock.on(UpdateCommand).callsFake(updateItem);
   dynamoMock.on(QueryCommand).callsFake((input: QueryCommand['input']) => {
     const names = input.ExpressionAttributeNames;
     const values = input.ExpressionAttributeValues;
@@ -63,6 +46,26 @@ export function resetTable(): void {
       .sort((a, b) => String(a.SK).localeCompare(String(b.SK)));
     return { Items: clone(found) };
   });
+}
+
+/** Applies an UpdateCommand to the fake table (exported so a test can restore it after injecting a fault). */
+export function updateItem(input: UpdateCommand['input']) {
+  const key = keyOf(input.Key?.PK, input.Key?.SK);
+  const existing = items.get(key);
+  assertCondition(
+    existing,
+    input.ConditionExpression,
+    input.ExpressionAttributeNames,
+    input.ExpressionAttributeValues,
+  );
+  const updated = applyUpdate(
+    { ...clone(existing ?? {}), ...input.Key },
+    input.UpdateExpression ?? '',
+    input.ExpressionAttributeNames,
+    input.ExpressionAttributeValues,
+  );
+  items.set(key, updated);
+  return input.ReturnValues === 'ALL_NEW' ? { Attributes: clone(updated) } : {};
 }
 
 /** Writes an item as it would be after earlier tasks ran. */
