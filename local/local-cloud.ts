@@ -48,6 +48,7 @@ export interface LocalCloud {
   releaseStateMachineArn: string;
   invocations: Invocation[];
   onInvoked(listener: (invocation: Invocation) => void): void;
+  onInvoking(listener: (invocation: Invocation) => void): void;
   invoke(functionArn: string, payload: unknown): Promise<unknown>;
   stop(): Promise<void>;
 }
@@ -76,6 +77,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
   const invocations: Invocation[] = [];
   const listeners = new Set<(invocation: Invocation) => void>();
+  const startListeners = new Set<(invocation: Invocation) => void>();
   const modules = new Map<
     string,
     Promise<{ handler: (event: unknown, context: unknown) => Promise<unknown> }>
@@ -90,6 +92,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     }
     const invocation: Invocation = { fn, payload };
     invocations.push(invocation);
+    for (const listener of startListeners) listener(invocation);
     try {
       invocation.result = await (await module).handler(structuredClone(payload), {
         functionName: fn.logicalId,
@@ -167,6 +170,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     releaseStateMachineArn: release.arn,
     invocations,
     onInvoked: (listener) => listeners.add(listener),
+    onInvoking: (listener) => startListeners.add(listener),
     invoke,
     async stop() {
       options.clock.stop();

@@ -48,7 +48,7 @@ export interface RehearsalOutcome {
   transitions: number;
 }
 
-const OUTCOMES = ['deployed', 'failed', 'rolledBack', 'held', 'rejected', 'deferred'] as const;
+const OUTCOMES = ['deployed', 'failed', 'rolledBack', 'held', 'rejected', 'deferred', 'not started'] as const;
 
 /** Rehearses one release end to end on the local cloud and reports what happened to every customer. */
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutcome> {
@@ -125,6 +125,10 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   }
 }
 
+function simulatedDate(iso: string): string {
+  return DateTime.fromISO(iso, { zone: 'utc' }).toFormat("ccc yyyy-LL-dd HH:mm 'UTC'");
+}
+
 function countEmails(emails: { subject: string }[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const { subject } of emails) {
@@ -183,27 +187,33 @@ export async function reviewUrlFromInbox(local: LocalCloud, requestId: string): 
 }
 
 function reportProgress(local: LocalCloud, say: (line: string) => void): void {
-  const clockDate = (iso: unknown) => String(iso).slice(0, 16).replace('T', ' ');
-  local.stepFunctions.onStateEntered(({ execution, stateName, stateType, input }) => {
-    if (execution.stateMachineName.endsWith('-customer')) return;
-    if (stateName.includes(' · wait ')) {
-      const schedule = (input as { schedule?: { steps: Record<string, { opensAt: string }> } }).schedule;
-      void schedule;
-      say(`⏳ ${stateName}`);
-    } else if (stateType === 'Task' && !stateName.includes('more notices')) {
+  const isRelease = (execution: { stateMachineName: string }) =>
+    !execution.stateMachineName.endsWith('-customer');
+  local.stepFunctions.onWait(({ execution, stateName, until }) => {
+    if (isRelease(execution)) say(`⏳ ${stateName} → ${simulatedDate(until)}`);
+  });
+  local.stepFunctions.onStateEntered(({ execution, stateName, stateType }) => {
+    if (isRelease(execution) && stateType === 'Task' && !stateName.includes(' · wait '))
       say(`▶ ${stateName}`);
-    }
+  });
+  // Outcomes are printed as they are recorded: the last one resumes the release before its handler returns.
+  local.onInvoking(({ fn, payload }) => {
+    if (!fn.entry.endsWith('record-outcome.ts')) return;
+    const { customerId, outcome, reason, error } = payload as {
+      customerId: string;
+      outcome: string;
+      reason?: string;
+      error?: { Cause?: string };
+    };
+    const why = reason ?? error?.Cause;
+    say(`   ${outcome.padEnd(9)} ${customerId}${why ? ` (${why})` : ''}`);
   });
   local.onInvoked(({ fn, payload, result, error }) => {
     const name = fn.entry.replace(/^.*\//, '').replace(/\.ts$/, '');
     const data = payload as Record<string, unknown>;
-    if (name === 'record-outcome' && !error)
-      say(
-        `   ${String(data.outcome).padEnd(8)} ${String(data.customerId)}${data.reason ? ` (${data.reason})` : ''}`,
-      );
     if (name === 'send-notices' && !error) {
       const sent = (result as { sent: number }).sent;
-      if (sent > 0) say(`   ✉ ${sent} advance notice(s) sent as of ${clockDate(data.asOf)}`);
+      if (sent > 0) say(`   ✉ ${sent} advance notice(s) sent on ${simulatedDate(String(data.asOf))}`);
     }
     if (name === 'request-approval' && !error) {
       void reviewUrlFromInbox(local, (result as { requestId: string }).requestId)

@@ -38,6 +38,12 @@ export interface StateEntered {
   input: unknown;
 }
 
+export interface WaitStarted {
+  execution: ExecutionRecord;
+  stateName: string;
+  until: string;
+}
+
 export class LocalApiError extends Error {
   constructor(
     readonly type: string,
@@ -58,6 +64,7 @@ export class LocalStepFunctions {
   readonly executions = new Map<string, ExecutionRecord>();
   readonly #tokens = new Map<string, PendingToken>();
   readonly #stateEnteredListeners = new Set<(event: StateEntered) => void>();
+  readonly #waitListeners = new Set<(event: WaitStarted) => void>();
 
   constructor(
     private readonly clock: SimulatedClock,
@@ -69,6 +76,10 @@ export class LocalStepFunctions {
 
   onStateEntered(listener: (event: StateEntered) => void): void {
     this.#stateEnteredListeners.add(listener);
+  }
+
+  onWait(listener: (event: WaitStarted) => void): void {
+    this.#waitListeners.add(listener);
   }
 
   /** Like StartExecution: a name is unique per state machine; the same name and input is the same execution. */
@@ -122,7 +133,7 @@ export class LocalStepFunctions {
   async #run(machine: LocalStateMachine, record: ExecutionRecord): Promise<ExecutionRecord> {
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
     const definition = localDefinition(machine.definition, overrides, {
-      wait: (seconds, timestamp) => this.#wait(seconds, timestamp),
+      wait: (stateName, seconds, timestamp) => this.#wait(record, stateName, seconds, timestamp),
       invoke: (arn, payload) => this.clock.track(this.invokeFunction(arn, payload)),
       callback: (stateName, arn, payload, timeoutSeconds) =>
         this.#callback(record, stateName, arn, payload, timeoutSeconds),
@@ -148,7 +159,8 @@ export class LocalStepFunctions {
     } catch (error) {
       record.status = 'FAILED';
       record.error = (error as Error).name;
-      record.cause = (error as Error).message;
+      // The library wraps a Fail state's cause in a sentence of its own; keep the cause itself.
+      record.cause = (error as Error).message.replace(/^Execution has failed with the following error: /, '');
     }
     await counting;
     return record;
@@ -179,8 +191,14 @@ export class LocalStepFunctions {
     }
   }
 
-  async #wait(seconds: number | undefined, timestamp: string | undefined): Promise<void> {
+  async #wait(
+    record: ExecutionRecord,
+    stateName: string,
+    seconds: number | undefined,
+    timestamp: string | undefined,
+  ): Promise<void> {
     const target = timestamp ?? new Date(Date.parse(this.clock.now()) + (seconds ?? 0) * 1000).toISOString();
+    for (const listener of this.#waitListeners) listener({ execution: record, stateName, until: target });
     await this.clock.until(target);
   }
 
@@ -226,7 +244,7 @@ export class LocalStepFunctions {
 }
 
 interface LocalActions {
-  wait(seconds: number | undefined, timestamp: string | undefined): Promise<void>;
+  wait(stateName: string, seconds: number | undefined, timestamp: string | undefined): Promise<void>;
   invoke(functionArn: string, payload: unknown): Promise<unknown>;
   callback(
     stateName: string,
@@ -263,7 +281,7 @@ export function localDefinition(
         const timestamp =
           (Timestamp as string | undefined) ??
           (TimestampPath ? String(readPath(input, String(TimestampPath))) : undefined);
-        await actions.wait(seconds, timestamp);
+        await actions.wait(name, seconds, timestamp);
         return input;
       };
       continue;

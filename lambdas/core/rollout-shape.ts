@@ -14,7 +14,7 @@ export interface RolloutStep {
   of: number;
   /** Enterprise-style phases deploy customers one by one, each in its own window, all started together. */
   individual: boolean;
-  /** The step's nominal day, for state names ("wait for batch 2 (day 11)"). */
+  /** The day the step opens, for state names ("wait for batch 2 (day 11)"). */
   day: number;
 }
 
@@ -38,7 +38,11 @@ export function rolloutShape(config: Config): RolloutPhaseShape[] {
       position: index + 1,
       of: count,
       individual,
-      day: phase.startDay + Math.floor((index * phase.durationDays) / count),
+      // A batch never opens before its notice lead time has passed since the release start (see the plan).
+      day: Math.max(
+        phase.startDay + Math.floor((index * phase.durationDays) / count),
+        config.policies[phase.policy].advanceNoticeDays,
+      ),
     }));
     return {
       name: phase.name,
