@@ -3,7 +3,7 @@ import { bundledConfig, bundledFleet } from '../lambdas/core/config.js';
 import { planRelease } from '../lambdas/core/plan.js';
 import { scheduleOf } from '../lambdas/core/rollout-shape.js';
 import { projectRelease } from '../statemachines/history-projection.js';
-import { generatedFleet } from '../test/infra/support/fleet.js';
+import { generatedFleet } from './fleet.js';
 import {
   CUSTOMER_STATE_MACHINE,
   definitionOf,

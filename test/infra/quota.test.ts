@@ -8,7 +8,7 @@ import {
   projectRelease,
   type ReleaseProjection,
 } from '../../statemachines/history-projection.js';
-import { generatedFleet } from './support/fleet.js';
+import { generatedFleet } from '../../bench/fleet.js';
 import {
   CUSTOMER_STATE_MACHINE,
   definitionOf,

@@ -1,4 +1,4 @@
-import type { Customer, Fleet } from '../../../lambdas/core/model.js';
+import type { Customer, Fleet } from '../lambdas/core/model.js';
 
 /** A fleet of `size` customers cloned round-robin from `sample`, each with its own id and name. */
 export function generatedFleet(sample: Fleet, size: number): Fleet {
