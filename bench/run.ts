@@ -3,13 +3,13 @@ import { bundledConfig, bundledFleet } from '../lambdas/core/config.js';
 import { planRelease } from '../lambdas/core/plan.js';
 import { scheduleOf } from '../lambdas/core/rollout-shape.js';
 import { projectRelease } from '../statemachines/history-projection.js';
-import { generatedFleet } from './fleet.js';
 import {
   CUSTOMER_STATE_MACHINE,
   definitionOf,
   RELEASE_STATE_MACHINE,
   synthesizeApp,
 } from '../test/infra/support/synth.js';
+import { generatedFleet } from './fleet.js';
 
 // Plan time, schedule size and the projected Step Functions footprint of one release per fleet size.
 const FLEET_SIZES = [1_000, 10_000, 100_000];

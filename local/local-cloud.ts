@@ -94,9 +94,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     invocations.push(invocation);
     for (const listener of startListeners) listener(invocation);
     try {
-      invocation.result = await (await module).handler(structuredClone(payload), {
-        functionName: fn.logicalId,
-      });
+      const { handler } = await module;
+      const context = { functionName: fn.logicalId };
+      if (options.invokeTwice) await handler(structuredClone(payload), context);
+      invocation.result = await handler(structuredClone(payload), context);
       return invocation.result;
     } catch (error) {
       invocation.error = error as Error;

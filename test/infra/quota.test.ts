@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { generatedFleet } from '../../bench/fleet.js';
 import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
 import { planRelease } from '../../lambdas/core/plan.js';
 import { scheduleOf } from '../../lambdas/core/rollout-shape.js';
@@ -8,7 +9,6 @@ import {
   projectRelease,
   type ReleaseProjection,
 } from '../../statemachines/history-projection.js';
-import { generatedFleet } from '../../bench/fleet.js';
 import {
   CUSTOMER_STATE_MACHINE,
   definitionOf,
