@@ -28,6 +28,25 @@ export interface PlatformStackProps extends StackProps {
 }
 
 /**
+ * What one function may do besides run: each handler is granted only what it calls. The common
+ * environment stays on every function (the local rehearsal merges it); permissions do not.
+ */
+interface FunctionAccess {
+  /** @default 30 seconds */
+  readonly timeout?: Duration;
+  /** The release table and its indexes: read only, or read and write. */
+  readonly table: 'read' | 'readWrite';
+  /** events:PutEvents on the release bus. */
+  readonly publishes?: boolean;
+  /** ses:SendEmail from the sender identity. */
+  readonly emails?: boolean;
+  /** states:SendTaskSuccess / SendTaskFailure on the release state machines' task tokens. */
+  readonly answersTasks?: boolean;
+  /** states:StartExecution on the release state machines. */
+  readonly startsExecutions?: boolean;
+}
+
+/**
  * Deployed once: the table, the functions, the approval API, the release bus and its rules, and the SES
  * identity. Release stacks (one per version) hold the state machines and use these functions.
  */
@@ -85,22 +104,26 @@ export class PlatformStack extends Stack {
       },
       this,
     );
-    const fn = (id: string, handler: string, description: string, timeout?: Duration) => {
+    const taskCallbacks = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
+    const fn = (id: string, handler: string, description: string, access: FunctionAccess) => {
       const created = new OrchestratorFunction(this, id, {
         handler,
         description,
-        timeout,
+        timeout: access.timeout,
         environment: common,
       });
-      this.table.grantReadWriteData(created);
-      this.bus.grantPutEventsTo(created);
-      senderIdentity.grantSendEmail(created);
-      created.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-          resources: [releaseStateMachines],
-        }),
-      );
+      if (access.table === 'readWrite') this.table.grantReadWriteData(created);
+      else this.table.grantReadData(created);
+      if (access.publishes) this.bus.grantPutEventsTo(created);
+      if (access.emails) senderIdentity.grantSendEmail(created);
+      if (access.answersTasks)
+        created.addToRolePolicy(
+          new iam.PolicyStatement({ actions: taskCallbacks, resources: [releaseStateMachines] }),
+        );
+      if (access.startsExecutions)
+        created.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [releaseStateMachines] }),
+        );
       return created;
     };
 
@@ -108,21 +131,20 @@ export class PlatformStack extends Stack {
       'StartCustomerRollouts',
       'start-customer-rollouts',
       'Starts one customer-rollout execution per customer of a step',
-      Duration.minutes(10),
-    );
-    startCustomerRollouts.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [releaseStateMachines] }),
+      { timeout: Duration.minutes(10), table: 'read', startsExecutions: true },
     );
 
     const requestApproval = fn(
       'RequestApproval',
       'request-approval',
       'Emails signed approval links to approvers',
+      { table: 'readWrite', emails: true, answersTasks: true },
     );
     const handleApproval = fn(
       'HandleApproval',
       'handle-approval',
       'Serves approval pages and records decisions',
+      { table: 'readWrite', answersTasks: true },
     );
     for (const approvalFunction of [requestApproval, handleApproval]) {
       approvalFunction.addEnvironment('APPROVAL_SIGNING_KEY', signingKey.secretValue.unsafeUnwrap());
@@ -136,54 +158,70 @@ export class PlatformStack extends Stack {
     });
 
     this.functions = {
-      planRelease: fn(
-        'PlanRelease',
-        'plan-release',
-        'Plans a release and records the plan',
-        Duration.minutes(5),
-      ),
-      sendNotices: fn(
-        'SendNotices',
-        'send-notices',
-        'Sends due advance notices, once per customer',
-        Duration.minutes(10),
-      ),
+      planRelease: fn('PlanRelease', 'plan-release', 'Plans a release and records the plan', {
+        timeout: Duration.minutes(5),
+        table: 'readWrite',
+        publishes: true,
+      }),
+      sendNotices: fn('SendNotices', 'send-notices', 'Sends due advance notices, once per customer', {
+        timeout: Duration.minutes(10),
+        table: 'readWrite',
+        emails: true,
+      }),
       startCustomerRollouts,
       awaitStep: fn(
         'AwaitStep',
         'await-step',
         'Parks a release until every customer of a step has an outcome',
+        { table: 'readWrite', answersTasks: true, publishes: true },
       ),
       evaluateGate: fn(
         'EvaluateGate',
         'evaluate-gate',
         'Checks a step or phase against its success criteria',
+        { table: 'readWrite' },
       ),
-      haltRelease: fn('HaltRelease', 'halt-release', 'Records a halt and notifies escalation contacts'),
-      completeRelease: fn(
-        'CompleteRelease',
-        'complete-release',
-        'Computes and sends the release report',
-        Duration.minutes(5),
-      ),
+      haltRelease: fn('HaltRelease', 'halt-release', 'Records a halt and notifies escalation contacts', {
+        table: 'readWrite',
+        emails: true,
+        publishes: true,
+      }),
+      completeRelease: fn('CompleteRelease', 'complete-release', 'Computes and sends the release report', {
+        timeout: Duration.minutes(5),
+        table: 'readWrite',
+        emails: true,
+        publishes: true,
+      }),
       requestApproval,
       scheduleDeployment: fn(
         'ScheduleDeployment',
         'schedule-deployment',
         'Finds the maintenance window to deploy in',
+        { table: 'read' },
       ),
       requestDeployment: fn(
         'RequestDeployment',
         'request-deployment',
         'Publishes Deployment Requested, once',
+        { table: 'readWrite', publishes: true, answersTasks: true },
       ),
-      recordOutcome: fn('RecordOutcome', 'record-outcome', 'Records a customer outcome and resumes its step'),
+      recordOutcome: fn(
+        'RecordOutcome',
+        'record-outcome',
+        'Records a customer outcome and resumes its step',
+        {
+          table: 'readWrite',
+          answersTasks: true,
+          publishes: true,
+        },
+      ),
     };
 
     const recordDeploymentResult = fn(
       'RecordDeploymentResult',
       'record-deployment-result',
       'Records Deployment Succeeded / Failed from the platform',
+      { table: 'readWrite', answersTasks: true },
     );
     new events.Rule(this, 'DeploymentResults', {
       eventBus: this.bus,
@@ -203,6 +241,7 @@ export class PlatformStack extends Stack {
       'RecordHealthReport',
       'record-health-report',
       'Records Health Reported events',
+      { table: 'readWrite' },
     );
     new events.Rule(this, 'HealthReports', {
       eventBus: this.bus,

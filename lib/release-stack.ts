@@ -45,7 +45,8 @@ export class ReleaseStack extends Stack {
       logs: {
         destination: this.logGroup('CustomerRolloutLogs'),
         level: sfn.LogLevel.ALL,
-        includeExecutionData: true,
+        // Execution data carries callback task tokens (Payload.taskToken): no secret in a log line.
+        includeExecutionData: false,
       },
     });
 
@@ -66,7 +67,8 @@ export class ReleaseStack extends Stack {
       logs: {
         destination: this.logGroup('ReleaseLogs'),
         level: sfn.LogLevel.ALL,
-        includeExecutionData: true,
+        // Execution data carries callback task tokens (Payload.taskToken): no secret in a log line.
+        includeExecutionData: false,
       },
     });
   }

@@ -23,6 +23,11 @@ export const BUNDLED_FLEET_FILE = 'config/customers.json';
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
 const KEBAB_CASE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+/**
+ * A customer's rollout runs as a child execution named `<release-slug>-<customer-id>`, and Step Functions
+ * caps execution names at 80 characters; 64 leaves room for a release slug such as `v10-20-30`.
+ */
+export const MAX_CUSTOMER_ID_LENGTH = 64;
 
 /** A message built from the offending value; undefined (a missing field) keeps zod's own wording. */
 function about(describe: (input: string) => string) {
@@ -118,7 +123,15 @@ const maintenanceWindowSchema = z.strictObject({
 });
 
 const customerSchema = z.strictObject({
-  id: z.string().regex(KEBAB_CASE, { error: about((input) => `${input} is not a kebab-case id`) }),
+  id: z
+    .string()
+    .max(MAX_CUSTOMER_ID_LENGTH, {
+      error: (issue) =>
+        issue.input === undefined
+          ? undefined
+          : `customer id of ${String(issue.input).length} characters is longer than ${MAX_CUSTOMER_ID_LENGTH}`,
+    })
+    .regex(KEBAB_CASE, { error: about((input) => `${input} is not a kebab-case id`) }),
   name: text,
   policy: policyName,
   currentVersion: z
@@ -157,8 +170,15 @@ export function formatJsonPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
+// How to fix a value when the fix depends on what is wrong with the field, keyed `field:issue code`.
+const ISSUE_FIXES: Record<string, string> = {
+  'id:too_big': `shorten the id to at most ${MAX_CUSTOMER_ID_LENGTH} characters: it names the customer's rollout execution, which Step Functions caps at 80 characters`,
+};
+
 function fixFor(issue: z.core.$ZodIssue): string {
   const field = [...issue.path].reverse().find((key) => typeof key === 'string');
+  const issueFix = typeof field === 'string' ? ISSUE_FIXES[`${field}:${issue.code}`] : undefined;
+  if (issueFix) return issueFix;
   const fieldFix = typeof field === 'string' ? FIELD_FIXES[field] : undefined;
   switch (issue.code) {
     case 'unrecognized_keys':

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { resumeWithSuccess } from '../shared/step-functions.js';
+import { resumeIfStepComplete } from '../shared/step-completion.js';
 import { taskHandler } from '../shared/task.js';
 import { setStepWaitToken } from '../store/release-store.js';
 
@@ -14,19 +14,7 @@ const input = z.strictObject({
  * outcome. The last outcome resumes it (record-outcome); if they are all in already, this does.
  */
 export const handler = taskHandler(input, async ({ release, step, taskToken }) => {
-  const counters = await setStepWaitToken(release, step, taskToken);
-  if (counters.recorded >= counters.total) await resumeWithSuccess(taskToken, stepSummary(counters));
+  await setStepWaitToken(release, step, taskToken);
+  await resumeIfStepComplete(release, step);
   return { waiting: true };
 });
-
-export function stepSummary(counters: {
-  total: number;
-  deployed: number;
-  failed: number;
-  rejected: number;
-  deferred: number;
-  held: number;
-}) {
-  const { total, deployed, failed, rejected, deferred, held } = counters;
-  return { total, deployed, failed, rejected, deferred, held };
-}

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { UserFacingError } from '../core/errors.js';
 import { planRelease } from '../core/plan.js';
 import { type ReleaseSchedule, scheduleOf, stepKeyOf } from '../core/rollout-shape.js';
-import { assertMinorRelease } from '../core/versions.js';
 import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
 import { publish } from '../events/publish.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
+import { oncePerRelease } from '../shared/once.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { taskHandler } from '../shared/task.js';
 import {
@@ -24,15 +25,32 @@ const WRITE_CONCURRENCY = 25;
 
 /** "Plan release": computes the plan from the bundled policies and fleet and records it, once. */
 export const handler = taskHandler(input, async ({ version, startAt }): Promise<ReleaseSchedule> => {
-  const { config, fleet } = releaseConfig();
   const existing = await getRelease(version);
-  if (existing && existing.status !== 'planning') return existing.schedule;
+  const schedule =
+    existing?.status === 'planning' || !existing
+      ? await recordPlan(version, existing?.schedule.startAt ?? startAt)
+      : existing.schedule;
+  await oncePerRelease(version, 'startPublishedAt', () =>
+    publish([
+      {
+        detailType: DETAIL_TYPES.releaseStarted,
+        detail: { schemaVersion: SCHEMA_VERSION, release: version, at: schedule.startAt },
+      },
+    ]),
+  );
+  return schedule;
+});
+
+/** Writes the release, its steps and every customer's plan entry; a repeated run rewrites nothing. */
+async function recordPlan(version: string, startAt: string): Promise<ReleaseSchedule> {
+  const { config, fleet } = releaseConfig();
+  let plan: ReturnType<typeof planRelease>;
   try {
-    assertMinorRelease(version, fleet);
+    plan = planRelease({ version, config, fleet, startAt });
   } catch (error) {
-    throw new InvalidTaskInputError((error as Error).message);
+    if (error instanceof UserFacingError) throw new InvalidTaskInputError(error.message);
+    throw error;
   }
-  const plan = planRelease({ version, config, fleet, startAt });
   const schedule = scheduleOf(plan, config);
   await createRelease(schedule);
 
@@ -56,11 +74,5 @@ export const handler = taskHandler(input, async ({ version, startAt }): Promise<
   for (const [key, step] of Object.entries(schedule.steps))
     await putStepIfAbsent(version, key, step.customers);
   await setReleaseStatus(version, 'running');
-  await publish([
-    {
-      detailType: DETAIL_TYPES.releaseStarted,
-      detail: { schemaVersion: SCHEMA_VERSION, release: version, at: startAt },
-    },
-  ]);
   return schedule;
-});
+}

@@ -9,7 +9,7 @@ import {
 } from '../events/contract.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
 import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
-import { getCustomer, updateCustomer } from '../store/release-store.js';
+import { getCustomer, recordDeploymentResult } from '../store/release-store.js';
 
 /**
  * Bus target for `Deployment Succeeded` / `Deployment Failed`: records the first answer for a customer
@@ -35,25 +35,21 @@ export async function handler(event: EventBridgeEvent<string, unknown>): Promise
     );
   }
   const customer = await getCustomer(target.release, target.customerId);
-  if (!customer || customer.deploymentStatus !== 'requested' || !customer.deploymentToken)
-    return { recorded: false };
-
+  // No token: never requested. An outcome: the rollout already ended (e.g. the report came too late).
+  if (!customer?.deploymentToken || customer.outcome) return { recorded: false };
+  const status = succeeded ? 'succeeded' : 'failed';
+  const reason = detail.reason ?? 'deployment failed';
+  const first = await recordDeploymentResult(target.release, target.customerId, {
+    deploymentStatus: status,
+    deployedAt: succeeded ? detail.completedAt : undefined,
+    deploymentReason: succeeded ? undefined : reason,
+  });
+  // A redelivered answer resumes again (harmless), in case the first delivery failed after recording.
+  if (!first && customer.deploymentStatus !== status) return { recorded: false };
   if (succeeded) {
-    await updateCustomer(target.release, target.customerId, {
-      deploymentStatus: 'succeeded',
-      deployedAt: detail.completedAt,
-    });
-    await resumeWithSuccess(customer.deploymentToken, {
-      status: 'succeeded',
-      deployedAt: detail.completedAt,
-    });
+    await resumeWithSuccess(customer.deploymentToken, { status, deployedAt: detail.completedAt });
   } else {
-    const reason = detail.reason ?? 'deployment failed';
-    await updateCustomer(target.release, target.customerId, {
-      deploymentStatus: 'failed',
-      deploymentReason: reason,
-    });
     await resumeWithFailure(customer.deploymentToken, 'Deployment.Failed', reason);
   }
-  return { recorded: true };
+  return { recorded: first };
 }

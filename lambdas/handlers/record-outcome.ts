@@ -1,12 +1,10 @@
 import { z } from 'zod';
-import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
-import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
 import { ReleaseStateError } from '../shared/errors.js';
-import { resumeWithSuccess } from '../shared/step-functions.js';
+import { causeOf } from '../shared/failure.js';
+import { resumeIfStepComplete } from '../shared/step-completion.js';
 import { taskHandler } from '../shared/task.js';
-import { claimStepSignal, getCustomer, getStep, recordOutcome } from '../store/release-store.js';
-import { stepSummary } from './await-step.js';
+import { getCustomer, recordOutcome } from '../store/release-store.js';
 
 const input = z.strictObject({
   release: z.string(),
@@ -23,25 +21,7 @@ const input = z.strictObject({
 export const handler = taskHandler(input, async ({ release, customerId, outcome, reason, error }) => {
   const customer = await getCustomer(release, customerId);
   if (!customer) throw new ReleaseStateError(`No customer ${customerId} in release ${release}`);
-  const why = reason ?? error?.Cause ?? error?.Error;
-  await recordOutcome(release, customer, outcome, why, now());
-  const counters = await getStep(release, customer.stepKey);
-  if (counters?.waitToken && counters.recorded >= counters.total) {
-    // Resuming is idempotent (a token answers once); the event goes out once, to whoever claims it.
-    await resumeWithSuccess(counters.waitToken, stepSummary(counters));
-    if (!(await claimStepSignal(release, customer.stepKey, now()))) return { customerId, outcome };
-    await publish([
-      {
-        detailType: DETAIL_TYPES.batchCompleted,
-        detail: {
-          schemaVersion: SCHEMA_VERSION,
-          release,
-          at: now(),
-          batch: customer.stepKey,
-          summary: stepSummary(counters),
-        },
-      },
-    ]);
-  }
+  await recordOutcome(release, customer, outcome, reason ?? causeOf(error), now());
+  await resumeIfStepComplete(release, customer.stepKey);
   return { customerId, outcome };
 });

@@ -8,7 +8,13 @@ import { ReleaseStateError } from '../shared/errors.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
 import { taskHandler } from '../shared/task.js';
-import { claimCustomerField, getCustomer, getRelease, updateCustomer } from '../store/release-store.js';
+import {
+  type CustomerRecord,
+  claimCustomerField,
+  getCustomer,
+  getRelease,
+  updateCustomer,
+} from '../store/release-store.js';
 
 const input = z.strictObject({
   release: z.string(),
@@ -32,27 +38,23 @@ export const handler = taskHandler(input, async ({ release, customerId, taskToke
   const requestedAt = now();
   assertNoticeLeadTimeElapsed(customer, requestedAt);
 
-  if (customer.deploymentStatus === 'succeeded') {
-    await resumeWithSuccess(taskToken, {
-      status: 'succeeded',
-      deployedAt: customer.deployedAt ?? requestedAt,
-    });
-    return { alreadyReported: true };
-  }
-  if (customer.deploymentStatus === 'failed') {
-    await resumeWithFailure(taskToken, 'Deployment.Failed', customer.deploymentReason ?? 'deployment failed');
-    return { alreadyReported: true };
-  }
+  if (await resumeIfReported(customer, taskToken)) return { alreadyReported: true };
   await updateCustomer(release, customerId, { deploymentToken: taskToken });
   const firstRequest = await claimCustomerField(release, customerId, 'deploymentRequestedAt', {
     deploymentRequestedAt: requestedAt,
     deploymentStatus: 'requested',
   });
-  if (firstRequest) {
-    const reportBy = DateTime.fromISO(requestedAt)
-      .plus({ seconds: optionalNumberEnv('DEPLOYMENT_REPORT_TIMEOUT_SECONDS', 21_600) })
-      .toUTC()
-      .toISO();
+  if (!firstRequest) {
+    // The report may have arrived between reading the customer and storing this run's token.
+    const latest = await getCustomer(release, customerId);
+    if (latest && (await resumeIfReported(latest, taskToken))) return { alreadyReported: true };
+    return { requested: false };
+  }
+  const reportBy = DateTime.fromISO(requestedAt)
+    .plus({ seconds: optionalNumberEnv('DEPLOYMENT_REPORT_TIMEOUT_SECONDS', 21_600) })
+    .toUTC()
+    .toISO();
+  try {
     await publish([
       {
         detailType: DETAIL_TYPES.deploymentRequested,
@@ -69,9 +71,25 @@ export const handler = taskHandler(input, async ({ release, customerId, taskToke
         },
       },
     ]);
+  } catch (error) {
+    // Give the request back, so the retry publishes it instead of waiting for an answer to nothing.
+    await updateCustomer(release, customerId, {}, ['deploymentRequestedAt', 'deploymentStatus']);
+    throw error;
   }
   return { requested: firstRequest };
 });
+
+async function resumeIfReported(customer: CustomerRecord, taskToken: string): Promise<boolean> {
+  if (customer.deploymentStatus === 'succeeded') {
+    await resumeWithSuccess(taskToken, { status: 'succeeded', deployedAt: customer.deployedAt ?? null });
+    return true;
+  }
+  if (customer.deploymentStatus === 'failed') {
+    await resumeWithFailure(taskToken, 'Deployment.Failed', customer.deploymentReason ?? 'deployment failed');
+    return true;
+  }
+  return false;
+}
 
 function assertNoticeLeadTimeElapsed(
   customer: {

@@ -49,7 +49,7 @@ export const handler = taskHandler(input, async ({ release, asOf: givenAsOf }) =
       await updateCustomer(release, customer.id, {}, ['noticeClaimedAt']);
       throw error;
     }
-    await updateCustomer(release, customer.id, { noticeSentAt: asOf });
+    await updateCustomer(release, customer.id, { noticeSentAt: now() });
     await countEmail(release, 'advance-notice');
     sent += 1;
   }

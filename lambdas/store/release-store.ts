@@ -363,6 +363,16 @@ export async function claimStepSignal(release: string, key: string, at: string):
   }
 }
 
+export async function releaseStepSignal(release: string, key: string): Promise<void> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: { PK: releaseKey(release), SK: `STEP#${key}` },
+      UpdateExpression: 'REMOVE signalledAt',
+    }),
+  );
+}
+
 export async function countEmail(release: string, kind: string, count = 1): Promise<void> {
   await dynamo().send(
     new UpdateCommand({
@@ -477,6 +487,69 @@ export async function decideApproval(
         UpdateExpression: 'SET decision = :decision, decidedBy = :by, decidedAt = :at',
         ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(decision)',
         ExpressionAttributeValues: { ':decision': decision, ':by': decidedBy, ':at': decidedAt },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** Sets a marker on the release record unless it is set; false when another run already set it. */
+export async function claimReleaseMarker(release: string, marker: string, at: string): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { PK: releaseKey(release), SK: 'META' },
+        UpdateExpression: 'SET #marker = :at',
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#marker)',
+        ExpressionAttributeNames: { '#marker': marker },
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+export async function releaseReleaseMarker(release: string, marker: string): Promise<void> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: { PK: releaseKey(release), SK: 'META' },
+      UpdateExpression: 'REMOVE #marker',
+      ExpressionAttributeNames: { '#marker': marker },
+    }),
+  );
+}
+
+/** Records the platform's first answer to a requested deployment; false when it was not the first. */
+export async function recordDeploymentResult(
+  release: string,
+  customerId: string,
+  result: { deploymentStatus: 'succeeded' | 'failed'; deployedAt?: string; deploymentReason?: string },
+): Promise<boolean> {
+  const entries = Object.entries(result).filter(([, value]) => value !== undefined);
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { PK: releaseKey(release), SK: `CUSTOMER#${customerId}` },
+        UpdateExpression: `SET ${entries.map(([field]) => `#${field} = :${field}`).join(', ')}`,
+        ConditionExpression: '#deploymentStatus = :requested AND attribute_not_exists(#outcome)',
+        ExpressionAttributeNames: {
+          ...Object.fromEntries(entries.map(([field]) => [`#${field}`, field])),
+          '#deploymentStatus': 'deploymentStatus',
+          '#outcome': 'outcome',
+        },
+        ExpressionAttributeValues: {
+          ...Object.fromEntries(entries.map(([field, value]) => [`:${field}`, value])),
+          ':requested': 'requested',
+        },
       }),
     );
     return true;

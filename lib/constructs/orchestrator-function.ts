@@ -42,6 +42,8 @@ export class OrchestratorFunction extends NodejsFunction {
         format: OutputFormat.ESM,
         target: 'node24',
         minify: true,
+        // Class and function names survive minification, so errors and stack traces name their real class.
+        keepNames: true,
         sourceMap: true,
         forceDockerBundling: false,
         // ESM bundles need a require shim for the few CommonJS dependencies of the AWS SDK.

@@ -26,7 +26,7 @@ beforeEach(() => {
 afterAll(restoreRealClock);
 
 describe('send-notices', () => {
-  it('emails every contact of a customer whose notice is due and counts the email', async () => {
+  it('emails every contact of a customer whose notice is due, records when, and counts the email', async () => {
     // Prepare
     givenCustomer(aStandardCustomer({ id: 'northwind-logistics', noticeAt: '2027-03-05T09:00:00Z' }));
 
@@ -38,7 +38,7 @@ describe('send-notices', () => {
     expect(emailsSent()).toHaveLength(1);
     expect(emailsSent()[0]?.to).toEqual(['ops@northwind.example.com', 'dana.fischer@northwind.example.com']);
     expect(emailsSent()[0]?.subject).toBe('SecureWatch v1.1.0 is scheduled for Northwind Logistics');
-    expect(storedCustomer('northwind-logistics')?.noticeSentAt).toBe(AS_OF);
+    expect(storedCustomer('northwind-logistics')?.noticeSentAt).toBe('2027-03-05T09:00:03.000Z');
     expect(storedEmailCounts()).toEqual({ 'advance-notice': 1 });
   });
 

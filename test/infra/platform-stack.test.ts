@@ -23,6 +23,57 @@ function statementsGranting(template: Template, action: string) {
   return statementsOf(template).filter(({ statement }) => listOf(statement.Action).includes(action));
 }
 
+/** Every statement of the IAM policies on the role of the function built from `lambdas/handlers/<handler>.ts`. */
+function statementsOfFunction(template: Template, handler: string): PolicyStatement[] {
+  const fn = template.findResources('AWS::Lambda::Function')[functionIdOf(template, handler)];
+  const [role] = fn?.Properties.Role['Fn::GetAtt'] as string[];
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy) => (policy.Properties.Roles as { Ref?: string }[]).some((each) => each.Ref === role))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as PolicyStatement[]);
+}
+
+type Capability = 'readsTable' | 'writesTable' | 'publishes' | 'emails' | 'answersTasks' | 'startsExecutions';
+
+const TABLE_WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/;
+
+/** What an action lets a function do; an action outside the known grants names itself, and so fails. */
+function capabilityOf(action: string): Capability | 'traces' | string {
+  if (TABLE_WRITES.test(action)) return 'writesTable';
+  if (action.startsWith('dynamodb:')) return 'readsTable';
+  if (action === 'events:PutEvents') return 'publishes';
+  if (/^ses:Send(Raw)?Email$/.test(action)) return 'emails';
+  if (/^states:SendTask(Success|Failure)$/.test(action)) return 'answersTasks';
+  if (action === 'states:StartExecution') return 'startsExecutions';
+  if (action.startsWith('xray:')) return 'traces';
+  return action;
+}
+
+/** The capabilities the function's role grants, X-Ray tracing (which every function has) aside. */
+function capabilitiesOf(template: Template, handler: string): string[] {
+  const actions = statementsOfFunction(template, handler).flatMap(({ Action }) => listOf(Action));
+  return [...new Set(actions.map(capabilityOf))].filter((capability) => capability !== 'traces').sort();
+}
+
+const READ_WRITE: Capability[] = ['readsTable', 'writesTable'];
+
+/** What each handler calls, read from lambdas/handlers: its role must grant exactly this. */
+const NEEDS: [handler: string, needs: Capability[]][] = [
+  ['plan-release', [...READ_WRITE, 'publishes']],
+  ['send-notices', [...READ_WRITE, 'emails']],
+  ['start-customer-rollouts', ['readsTable', 'startsExecutions']],
+  ['await-step', [...READ_WRITE, 'answersTasks', 'publishes']],
+  ['evaluate-gate', READ_WRITE],
+  ['halt-release', [...READ_WRITE, 'emails', 'publishes']],
+  ['complete-release', [...READ_WRITE, 'emails', 'publishes']],
+  ['request-approval', [...READ_WRITE, 'emails', 'answersTasks']],
+  ['schedule-deployment', ['readsTable']],
+  ['request-deployment', [...READ_WRITE, 'publishes', 'answersTasks']],
+  ['record-outcome', [...READ_WRITE, 'answersTasks', 'publishes']],
+  ['handle-approval', [...READ_WRITE, 'answersTasks']],
+  ['record-deployment-result', [...READ_WRITE, 'answersTasks']],
+  ['record-health-report', READ_WRITE],
+];
+
 // Step Functions state machine ARNs separate the resource type from the name with a colon.
 const RELEASE_STATE_MACHINES_ARN =
   'arn:${Ref:AWS::Partition}:states:${Ref:AWS::Region}:${Ref:AWS::AccountId}:stateMachine:securewatch-release-*';
@@ -114,6 +165,47 @@ describe('the platform stack', () => {
       );
 
       expect(wildcards).toEqual([]);
+    });
+
+    it('cover each of the fourteen functions', () => {
+      expect(NEEDS).toHaveLength(14);
+    });
+
+    it.each(NEEDS)('grant %s only %j', (handler, needs) => {
+      expect(capabilitiesOf(platform, handler)).toEqual([...needs].sort());
+    });
+
+    it('let schedule-deployment only read: no write, email, event or task token', () => {
+      const actions = statementsOfFunction(platform, 'schedule-deployment').flatMap(({ Action }) =>
+        listOf(Action),
+      );
+
+      expect(actions).toContain('dynamodb:GetItem');
+      for (const action of [
+        'dynamodb:PutItem',
+        'ses:SendEmail',
+        'events:PutEvents',
+        'states:SendTaskSuccess',
+      ])
+        expect(actions).not.toContain(action);
+    });
+
+    it('send email from the sender identity only', () => {
+      const resources = statementsGranting(platform, 'ses:SendEmail').flatMap(({ statement }) =>
+        listOf(statement.Resource).map(textOf),
+      );
+
+      expect(resources.length).toBeGreaterThan(0);
+      for (const resource of resources) expect(resource).toMatch(/:identity\/\$\{Ref:SenderIdentity/);
+    });
+
+    it('publish to the release bus only', () => {
+      const busId = Object.keys(platform.findResources('AWS::Events::EventBus'))[0];
+      const resources = statementsGranting(platform, 'events:PutEvents').flatMap(({ statement }) =>
+        listOf(statement.Resource).map(textOf),
+      );
+
+      expect(new Set(resources)).toEqual(new Set([`\${GetAtt:${busId}.Arn}`]));
     });
 
     it('let only the customer-rollout starter start executions', () => {

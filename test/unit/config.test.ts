@@ -229,6 +229,21 @@ describe('configuration', () => {
     expect(issue.fix).toBe('give every customer a unique id');
   });
 
+  it('refuses a customer id longer than 64 characters, which could not name its rollout execution', () => {
+    const fleet = changed(customersJson, ['customers', 2, 'id'], `acme-${'x'.repeat(60)}`);
+
+    const issue = refuseFleet(fleet, 'customers[2].id');
+
+    expect(issue.problem).toBe('customer id of 65 characters is longer than 64');
+    expect(issue.fix).toContain('shorten the id to at most 64 characters');
+  });
+
+  it('accepts a customer id of exactly 64 characters', () => {
+    const fleet = changed(customersJson, ['customers', 2, 'id'], `acme-${'x'.repeat(59)}`);
+
+    expect(() => parseFleet(fleet, 'fleet.json', policies)).not.toThrow();
+  });
+
   it('refuses an unknown time zone', () => {
     const fleet = changed(
       customersJson,
