@@ -10,6 +10,7 @@ import type { LocalStateMachine } from './templates.js';
 // task tokens for callback tasks, child executions, and waits and timeouts on the simulated clock.
 
 const TOKEN_PLACEHOLDER = 'local-task-token-placeholder';
+const LOCAL_TIMEOUT_PARAMETER = 'localTimeoutSeconds';
 // Node timers overflow past 2^31 ms (~24.8 days); the simulated clock enforces the real timeouts.
 const MAX_REAL_TIMEOUT_SECONDS = 2_000_000;
 
@@ -288,12 +289,32 @@ export function localDefinition(
     }
     if (state.Type === 'Task') {
       const resource = String(state.Resource);
+      const { TimeoutSecondsPath, ...withoutPath } = state;
       const timeoutSeconds = Number(state.TimeoutSeconds ?? 60);
-      local[name] = { ...state, TimeoutSeconds: Math.min(timeoutSeconds, MAX_REAL_TIMEOUT_SECONDS) };
+      local[name] = { ...withoutPath, TimeoutSeconds: Math.min(timeoutSeconds, MAX_REAL_TIMEOUT_SECONDS) };
+      if (TimeoutSecondsPath) {
+        // The simulated clock enforces the timeout; the override reads it from its parameters.
+        local[name] = {
+          ...withoutPath,
+          TimeoutSeconds: MAX_REAL_TIMEOUT_SECONDS,
+          Parameters: {
+            ...(state.Parameters as object),
+            [`${LOCAL_TIMEOUT_PARAMETER}.$`]: TimeoutSecondsPath,
+          },
+        };
+      }
       if (resource.endsWith(':lambda:invoke.waitForTaskToken')) {
         overrides[name] = async (input) => {
-          const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
-          return actions.callback(name, FunctionName, Payload, timeoutSeconds);
+          const {
+            FunctionName,
+            Payload,
+            [LOCAL_TIMEOUT_PARAMETER]: timeoutFromPath,
+          } = input as {
+            FunctionName: string;
+            Payload: unknown;
+            [LOCAL_TIMEOUT_PARAMETER]?: number;
+          };
+          return actions.callback(name, FunctionName, Payload, timeoutFromPath ?? timeoutSeconds);
         };
       } else if (resource.endsWith(':lambda:invoke')) {
         overrides[name] = async (input) => {

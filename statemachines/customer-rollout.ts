@@ -5,7 +5,7 @@ import { invoke, invokeAndWait, type WorkflowFunctions } from './tasks.js';
 
 /** How long the platform has to report a requested deployment before it counts as failed. */
 export const DEPLOYMENT_REPORT_TIMEOUT = Duration.hours(6);
-/** Approval waits end at the policy deadline at the latest (enterprise: day 60); this bounds the wait. */
+/** The longest an approval can wait: the latest policy deadline (enterprise, day 60) from the release start. */
 export const APPROVAL_TIMEOUT = Duration.days(62);
 
 /**
@@ -34,7 +34,7 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
 
   const deploy = invokeAndWait(scope, 'Deploy and await report', fns.requestDeployment, customer, {
     resultPath: '$.deployment',
-    timeout: DEPLOYMENT_REPORT_TIMEOUT,
+    timeout: sfn.Timeout.duration(DEPLOYMENT_REPORT_TIMEOUT),
     comment: 'Publishes Deployment Requested; the platform answers with Deployment Succeeded or Failed.',
   })
     .addCatch(recordNoticeHeld, { errors: ['Notice.LeadTime'], resultPath: '$.error' })
@@ -58,7 +58,8 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
 
   const askApprovers = invokeAndWait(scope, 'Ask approvers', fns.requestApproval, customer, {
     resultPath: '$.approval',
-    timeout: APPROVAL_TIMEOUT,
+    // Until the policy deadline (computed when the rollout starts); never longer than APPROVAL_TIMEOUT.
+    timeout: sfn.Timeout.at('$.approvalTimeoutSeconds'),
     comment: 'Emails signed review links; an approver’s POST resumes this task. Never auto-approved.',
   })
     .addCatch(recordRejected, { errors: ['Approval.Rejected'], resultPath: '$.error' })

@@ -107,7 +107,7 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
         { ...release, step: step.key },
         {
           resultPath: '$.lastStep',
-          timeout: STEP_TIMEOUT,
+          timeout: sfn.Timeout.duration(STEP_TIMEOUT),
           comment: 'Resumed by the last customer of the step to record its outcome.',
         },
       ),

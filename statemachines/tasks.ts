@@ -65,7 +65,7 @@ export function invokeAndWait(
   name: string,
   fn: lambda.IFunction,
   payload: Record<string, unknown>,
-  options: { resultPath: string | typeof sfn.JsonPath.DISCARD; timeout: Duration; comment: string },
+  options: { resultPath: string | typeof sfn.JsonPath.DISCARD; timeout: sfn.Timeout; comment: string },
 ): tasks.LambdaInvoke {
   const task = new tasks.LambdaInvoke(scope, name, {
     lambdaFunction: fn,
@@ -73,7 +73,7 @@ export function invokeAndWait(
     payload: sfn.TaskInput.fromObject({ ...payload, taskToken: sfn.JsonPath.taskToken }),
     retryOnServiceExceptions: false,
     resultPath: options.resultPath,
-    taskTimeout: sfn.Timeout.duration(options.timeout),
+    taskTimeout: options.timeout,
     comment: options.comment,
   });
   retryTransient(task);

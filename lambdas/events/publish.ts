@@ -1,9 +1,11 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { events } from '../shared/clients.js';
 import { requiredEnv } from '../shared/env.js';
+import { TransientError } from '../shared/errors.js';
 import { ORCHESTRATOR_SOURCE } from './contract.js';
 
 const MAX_ENTRIES_PER_CALL = 10;
+const RETRYABLE_ENTRY_ERRORS = new Set(['ThrottlingException', 'InternalFailure']);
 
 /** Publishes orchestrator events on the release bus, ten per call, failing loudly on partial failure. */
 export async function publish(entries: { detailType: string; detail: object }[]): Promise<void> {
@@ -21,10 +23,10 @@ export async function publish(entries: { detailType: string; detail: object }[])
       }),
     );
     if ((result.FailedEntryCount ?? 0) > 0) {
-      const codes = (result.Entries ?? []).map((entry) => entry.ErrorCode).filter(Boolean);
-      const error = new Error(`EventBridge refused ${result.FailedEntryCount} event(s): ${codes.join(', ')}`);
-      error.name = 'ThrottlingException';
-      throw error;
+      const codes = (result.Entries ?? []).map((entry) => entry.ErrorCode ?? 'unknown');
+      const message = `EventBridge refused ${result.FailedEntryCount} event(s): ${codes.join(', ')}`;
+      const worthRetrying = codes.every((code) => RETRYABLE_ENTRY_ERRORS.has(code));
+      throw worthRetrying ? new TransientError(message) : new Error(message);
     }
   }
 }

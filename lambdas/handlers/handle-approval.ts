@@ -78,6 +78,11 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       wantsJson,
     );
   }
+  if (approval.decision && approval.approvers.includes(link.approver)) {
+    // Answered before: resume again (harmless if it worked), in case the first answer failed half-way.
+    await resume(approval.taskToken, approval.decision, approval.decidedBy ?? link.approver);
+    return problem(alreadyDecided, wantsJson);
+  }
   const refusal = refuse(approval, link);
   if (refusal) return problem(refusal, wantsJson);
 

@@ -1,6 +1,7 @@
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { stepFunctions } from '../shared/clients.js';
+import { now } from '../shared/clock.js';
 import { taskHandler } from '../shared/task.js';
 import { listStepCustomers } from '../store/release-store.js';
 
@@ -35,6 +36,7 @@ export const handler = taskHandler(input, async ({ release, step, customerStateM
                 customerId: customer.id,
                 approvalRequired: customer.approvalRequired,
                 deployable: customer.deployAt !== null,
+                approvalTimeoutSeconds: secondsUntil(customer.deadlineAt),
               }),
             }),
           );
@@ -51,3 +53,8 @@ export const handler = taskHandler(input, async ({ release, step, customerStateM
   }
   return { customers: customers.length, started };
 });
+
+/** An approval wait ends at the policy deadline: an unanswered request is deferred, never approved. */
+function secondsUntil(deadlineAt: string): number {
+  return Math.max(1, Math.floor((Date.parse(deadlineAt) - Date.parse(now())) / 1000));
+}
