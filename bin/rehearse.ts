@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { parseStartInstant } from '../cli/plan-release.js';
 import { UserFacingError } from '../lambdas/core/errors.js';
 import { loadScenario, scenarioSchema } from '../local/fleet-simulator.js';
 import { type RehearsalOutcome, rehearse } from '../local/rehearsal.js';
@@ -16,7 +17,9 @@ async function main(argv: string[]): Promise<number> {
     )
     .option('--version <tag>', 'release to rehearse', 'v1.1.0')
     .option('--fleet <file>', 'fleet file (default: config/customers.json)')
-    .option('--start <iso>', 'simulated start (default: tomorrow 09:00 UTC)')
+    .option('--start <iso>', 'simulated start (default: tomorrow 09:00 UTC)', (value) =>
+      String(parseStartInstant(value).toISO()),
+    )
     .option('--day <duration>', 'real time per simulated day; 0 = as fast as possible', parseDay, 1000)
     .option(
       '--auto-approve',

@@ -1,4 +1,7 @@
 import { DateTime } from 'luxon';
+import { defaultStart } from '../cli/plan-release.js';
+import { bundledConfig, bundledFleet, loadFleet } from '../lambdas/core/config.js';
+import { assertMinorRelease } from '../lambdas/core/versions.js';
 import { listCustomers } from '../lambdas/store/release-store.js';
 import { SimulatedClock } from './clock.js';
 import { FleetSimulator, type Scenario } from './fleet-simulator.js';
@@ -53,7 +56,13 @@ const OUTCOMES = ['deployed', 'failed', 'rolledBack', 'held', 'rejected', 'defer
 /** Rehearses one release end to end on the local cloud and reports what happened to every customer. */
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutcome> {
   const startedReal = Date.now();
-  const startAt = options.startAt ?? DateTime.utc().plus({ days: 1 }).startOf('day').set({ hour: 9 }).toISO();
+  const startAt = options.startAt ?? String(defaultStart(new Date()).toISO());
+  // Validate the fleet and the version before anything starts: bad input is refused with nothing changed.
+  const policiesConfig = bundledConfig().policies;
+  const fleet = options.fleetFile
+    ? loadFleet(options.fleetFile, policiesConfig)
+    : bundledFleet(policiesConfig);
+  assertMinorRelease(options.version, fleet);
   const clock = new SimulatedClock({ startAt, msPerSimulatedDay: options.msPerDay });
   const local = await startLocalCloud({
     version: options.version,
@@ -63,7 +72,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   });
   const say = options.progress ?? (() => {});
   try {
-    const policies = new Map<string, string>();
+    const policies = new Map(fleet.customers.map((customer) => [customer.id, customer.policy]));
     const simulator = new FleetSimulator(local.bus, clock, options.scenario, (id) => policies.get(id));
     reportProgress(local, say);
     say(`Inbox: ${local.email.inboxUrl}   Approval API: ${local.approvalUrl}`);
@@ -83,7 +92,6 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     clearInterval(planned);
 
     const customers = await listCustomers(options.version);
-    for (const customer of customers) policies.set(customer.id, customer.policy);
     const outcomes: CustomerOutcome[] = customers.map((customer) => ({
       id: customer.id,
       policy: customer.policy,

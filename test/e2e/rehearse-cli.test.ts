@@ -1,0 +1,36 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+function npmStart(...args: string[]) {
+  const result = spawnSync('node_modules/.bin/tsx', ['bin/rehearse.ts', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: result.status, stderr: result.stderr, stdout: result.stdout };
+}
+
+describe('npm start with bad input', () => {
+  it('refuses an unknown option with a one-line error and usage exit code', () => {
+    const { status, stderr } = npmStart('--dya', '0');
+
+    expect(status).toBe(2);
+    expect(stderr.trim()).toBe("error: unknown option '--dya'\n(Did you mean --day?)");
+  });
+
+  it('refuses a patch version before starting anything, saying why, without a stack trace', () => {
+    const { status, stderr, stdout } = npmStart('--version', 'v1.1.1', '--day', '0');
+
+    expect(status).toBe(1);
+    expect(stderr).toContain('v1.1.1 is a patch release; minor releases end in .0');
+    expect(stderr).not.toMatch(/^\s+at /m);
+    expect(stdout).not.toContain('Plan release');
+  });
+
+  it('names the file and the fix for a fleet file that does not exist', () => {
+    const { status, stderr } = npmStart('--fleet', 'missing-fleet.json', '--day', '0');
+
+    expect(status).toBe(1);
+    expect(stderr).toContain('missing-fleet.json');
+    expect(stderr).toContain('Fix:');
+  });
+});
