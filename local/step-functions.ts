@@ -3,6 +3,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 
 type EventLog = { type: string; state: { name: string; type: string; input: unknown } };
 
+import { type AslState, EXECUTION_EVENTS, historyEventsOf } from '../statemachines/history-projection.js';
 import type { SimulatedClock } from './clock.js';
 import type { LocalStateMachine } from './templates.js';
 
@@ -11,6 +12,8 @@ import type { LocalStateMachine } from './templates.js';
 
 const TOKEN_PLACEHOLDER = 'local-task-token-placeholder';
 const LOCAL_TIMEOUT_PARAMETER = 'localTimeoutSeconds';
+// A retried task writes TaskScheduled, TaskStarted and TaskFailed again.
+const RETRY_EVENTS = 3;
 // Node timers overflow past 2^31 ms (~24.8 days); the simulated clock enforces the real timeouts.
 const MAX_REAL_TIMEOUT_SECONDS = 2_000_000;
 
@@ -153,7 +156,11 @@ export class LocalStepFunctions {
         Task: { Token: TOKEN_PLACEHOLDER },
       },
     });
-    const counting = this.#countHistory(record, execution.eventLogs as AsyncGenerator<EventLog>);
+    const counting = this.#countHistory(
+      record,
+      machine.definition,
+      execution.eventLogs as AsyncGenerator<EventLog>,
+    );
     try {
       record.output = await execution.result;
       record.status = 'SUCCEEDED';
@@ -167,27 +174,30 @@ export class LocalStepFunctions {
     return record;
   }
 
-  async #countHistory(record: ExecutionRecord, logs: AsyncGenerator<EventLog>): Promise<void> {
-    // Approximates AWS history: entered + exited per state, plus scheduled/started/succeeded per task.
-    record.historyEvents = 2;
+  async #countHistory(
+    record: ExecutionRecord,
+    definition: Record<string, unknown>,
+    logs: AsyncGenerator<EventLog>,
+  ): Promise<void> {
+    // Counted from the synthesized definition, as AWS would write them (a local Wait runs as a task).
+    const states = definition.States as Record<string, AslState>;
+    record.historyEvents = EXECUTION_EVENTS;
     for await (const event of logs) {
       if (event.type === 'StateEntered') {
         record.transitions += 1;
-        record.historyEvents += event.state.type === 'Task' ? 4 : 1;
+        const original = states[event.state.name];
+        record.historyEvents += original ? historyEventsOf(original, event.state.name) : 0;
         for (const listener of this.#stateEnteredListeners) {
           listener({
             execution: record,
             stateName: event.state.name,
-            stateType: event.state.type,
+            stateType: original?.Type ?? event.state.type,
             input: event.state.input,
           });
         }
-      } else if (
-        event.type === 'StateExited' ||
-        event.type === 'StateRetried' ||
-        event.type === 'StateCaught'
-      ) {
-        record.historyEvents += 1;
+      } else if (event.type === 'StateRetried') {
+        record.transitions += 1;
+        record.historyEvents += RETRY_EVENTS;
       }
     }
   }

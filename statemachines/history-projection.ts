@@ -41,7 +41,7 @@ export interface PathProjection {
 }
 
 /** ExecutionStarted + ExecutionSucceeded. */
-const EXECUTION_EVENTS = 2;
+export const EXECUTION_EVENTS = 2;
 /** TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited. */
 const TASK_EVENTS = 5;
 /** A callback or `.sync` task adds TaskSubmitted. */
@@ -53,7 +53,8 @@ const MAX_PATH_LENGTH = 1_000_000;
 
 export const USD_PER_THOUSAND_TRANSITIONS = 0.025;
 
-function historyEventsOf(state: AslState, name: string): number {
+/** The history events one visit of a state writes (entered and exited included). */
+export function historyEventsOf(state: AslState, name: string): number {
   switch (state.Type) {
     case 'Task':
       return /\.(waitForTaskToken|sync)(:\d+)?$/.test(state.Resource ?? '')

@@ -25,7 +25,8 @@ export const handler = taskHandler(input, async ({ release, asOf: givenAsOf }) =
   // The store compares ISO strings, so the instant must be in the same UTC form as the plan's.
   const asOf = new Date(givenAsOf).toISOString().replace('.000Z', 'Z');
   const limit = optionalNumberEnv('NOTICES_PER_RUN', 200);
-  const due = await listCustomersAwaitingNotice(release, asOf);
+  // One more than this run sends tells whether more remain.
+  const due = await listCustomersAwaitingNotice(release, asOf, limit + 1);
   let sent = 0;
   for (const customer of due.slice(0, limit)) {
     // Claim first: a retried run skips customers another run already emails (at most one notice each).

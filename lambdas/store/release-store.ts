@@ -222,7 +222,12 @@ export async function listCustomers(release: string): Promise<CustomerRecord[]> 
   return customers;
 }
 
-export async function listCustomersAwaitingNotice(release: string, asOf: string): Promise<CustomerRecord[]> {
+/** Customers whose notice is due by `asOf` and not yet taken: at most `limit` of them (reading stops there). */
+export async function listCustomersAwaitingNotice(
+  release: string,
+  asOf: string,
+  limit: number,
+): Promise<CustomerRecord[]> {
   const customers: CustomerRecord[] = [];
   for await (const item of queryAll({
     TableName: tableName(),
@@ -231,6 +236,7 @@ export async function listCustomersAwaitingNotice(release: string, asOf: string)
     ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'CUSTOMER#', ':asOf': asOf },
   })) {
     customers.push(item as unknown as CustomerRecord);
+    if (customers.length >= limit) break;
   }
   return customers;
 }
