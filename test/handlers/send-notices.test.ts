@@ -59,6 +59,23 @@ describe('send-notices', () => {
     expect(storedEmailCounts()).toEqual({ 'advance-notice': 2 });
   });
 
+  it('sends at most NOTICES_PER_RUN per run and says whether more remain', async () => {
+    // Prepare
+    process.env.NOTICES_PER_RUN = '1';
+    givenCustomer(aStandardCustomer({ id: 'northwind-logistics' }));
+    givenCustomer(aStandardCustomer({ id: 'fabrikam', name: 'Fabrikam' }));
+
+    // Act
+    const first = await sendNotices({ release: RELEASE, asOf: AS_OF });
+    const second = await sendNotices({ release: RELEASE, asOf: AS_OF });
+    delete process.env.NOTICES_PER_RUN;
+
+    // Assess
+    expect(first).toEqual({ sent: 1, remaining: true });
+    expect(second).toEqual({ sent: 1, remaining: false });
+    expect(emailsSent()).toHaveLength(2);
+  });
+
   it('sends no email when run a second time with the same input', async () => {
     // Prepare
     givenCustomer(aStandardCustomer());
