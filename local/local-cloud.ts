@@ -108,7 +108,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   };
 
   const track = (work: Promise<unknown>) => void options.clock.track(work).catch(() => {});
-  const bus = new LocalEventBus(cloud.rules, (arn, event) => invoke(arn, event), track);
+  const deliver = (arn: string, event: { 'detail-type': string; id: string }) =>
+    invoke(arn, event).catch((error: Error) => {
+      // EventBridge would retry; locally the failure is shown and the event dropped.
+      console.error(`⚠ delivery of ${event['detail-type']} ${event.id} to ${arn} failed: ${error.message}`);
+    });
+  const bus = new LocalEventBus(cloud.rules, deliver, track);
   const stepFunctions = new LocalStepFunctions(
     options.clock,
     cloud.stateMachines,

@@ -6,11 +6,12 @@ import { dynamo } from '../shared/clients.js';
 import { requiredEnv } from '../shared/env.js';
 
 // The one module that knows the table layout (single table, see README "Data model").
-//   RELEASE#<v> / META              the release: status, schedule, halt reason, report
+//   RELEASE#<v> / META              the release: status, schedule, halt reason, report, once-markers
+//   RELEASE#<v> / EMAILS            emails sent, by kind
 //   RELEASE#<v> / CUSTOMER#<id>     one customer's plan entry and progress (GSI byStep: its workflow step)
 //   RELEASE#<v> / STEP#<key>        a workflow step's counters and the token of the execution awaiting it
 //   RELEASE#<v> / HEALTH#<id>#<at>  health reports
-//   RELEASE#<v> / AUDIT#<at>#<what> the audit trail
+//   RELEASE#<v> / AUDIT#<what>      the latest record of each audited decision (gate, halt, approval)
 //   APPROVAL#<id> / APPROVAL        an approval request: task token, approvers, decision
 
 const tableName = () => requiredEnv('TABLE_NAME');
