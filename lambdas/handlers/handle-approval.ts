@@ -1,9 +1,16 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type ApprovalAction, type ApprovalLink, verifyApproval } from '../core/approval-link.js';
+import { localTime } from '../email/messages.js';
 import { now } from '../shared/clock.js';
 import { requiredEnv } from '../shared/env.js';
 import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
-import { audit, decideApproval, getApproval, updateCustomer } from '../store/release-store.js';
+import {
+  type ApprovalRecord,
+  audit,
+  decideApproval,
+  getApproval,
+  updateCustomer,
+} from '../store/release-store.js';
 
 // The approval page behind an emailed link. A GET only shows the request (mail scanners open every link);
 // only a POST from the page's buttons decides, once.
@@ -58,7 +65,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     }
     const refusal = refuse(approval, link);
     if (refusal) return problem(refusal, wantsJson);
-    return page(200, reviewPage(approval.release, approval.customerId, link, approveSig, rejectSig));
+    return page(200, reviewPage(approval, link, approveSig, rejectSig));
   }
 
   const action = fields.get('action') as ApprovalAction | null;
@@ -104,7 +111,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   if (wantsJson) return json(200, { decision, customerId: approval.customerId, release: approval.release });
   return page(
     200,
-    `<h1>Thank you</h1><p>You ${decision} SecureWatch ${escape(approval.release)} for ${escape(approval.customerId)}.</p>`,
+    `<h1>Thank you</h1><p>You ${decision} SecureWatch ${escape(approval.release)} for ${escape(approval.customerName ?? approval.customerId)}.</p>`,
   );
 }
 
@@ -150,8 +157,7 @@ function parseForm(event: APIGatewayProxyEventV2): URLSearchParams {
 }
 
 function reviewPage(
-  release: string,
-  customerId: string,
+  approval: ApprovalRecord,
   link: ApprovalLink,
   approveSig: string,
   rejectSig: string,
@@ -165,17 +171,27 @@ function reviewPage(
     ]
       .map(([name, value]) => `<input type="hidden" name="${name}" value="${escape(value ?? '')}">`)
       .join('');
-  return `<h1>Approve SecureWatch ${escape(release)} for ${escape(customerId)}?</h1>
-<p>Signed in as ${escape(link.approver)}. The request is valid until ${escape(link.expiresAt)}.</p>
-<form method="post">${hidden('approve', approveSig)}<button type="submit">Approve</button></form>
-<form method="post">${hidden('reject', rejectSig)}<button type="submit">Reject</button></form>`;
+  const customer = approval.customerName ?? approval.customerId;
+  const when =
+    approval.deployAt && approval.timeZone
+      ? `<p>If you approve, it is deployed in your maintenance window starting <strong>${escape(localTime(approval.deployAt, approval.timeZone))}</strong> (${escape(approval.deployAt)}). It is a minor release: backward compatible, no breaking changes.</p>`
+      : '';
+  return `<h1>Approve SecureWatch ${escape(approval.release)} for ${escape(customer)}?</h1>
+${when}
+<p>This link was sent to ${escape(link.approver)} and is valid until ${escape(link.expiresAt)}. If you reject, ${escape(customer)} stays on its current version.</p>
+<div class="actions"><form method="post">${hidden('approve', approveSig)}<button type="submit" class="approve">Approve</button></form><form method="post">${hidden('reject', rejectSig)}<button type="submit" class="reject">Reject</button></form></div>`;
 }
+
+const STYLE =
+  'body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}' +
+  '.actions{display:flex;gap:1rem;margin-top:2rem}button{font-size:1.1rem;padding:.6rem 1.6rem;border-radius:6px;border:1px solid #888;cursor:pointer}' +
+  '.approve{background:#1a7f37;color:#fff;border-color:#1a7f37}.reject{background:#fff;color:#b42318;border-color:#b42318}';
 
 function page(statusCode: number, body: string): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode,
     headers: { ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8' },
-    body: `<!doctype html><html><head><meta charset="utf-8"><title>SecureWatch approval</title></head><body>${body}</body></html>`,
+    body: `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>SecureWatch approval</title><style>${STYLE}</style></head><body>${body}</body></html>`,
   };
 }
 

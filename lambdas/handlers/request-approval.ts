@@ -39,7 +39,17 @@ export const handler = taskHandler(input, async ({ release, customerId, taskToke
     approvalRequestId: requestId,
   });
   const approvers = customer.approvers.map((approver) => approver.email.toLowerCase());
-  const request = { id: requestId, release, customerId, approvers, expiresAt, taskToken };
+  const request = {
+    id: requestId,
+    release,
+    customerId,
+    customerName: customer.name,
+    deployAt: customer.deployAt,
+    timeZone: customer.timeZone,
+    approvers,
+    expiresAt,
+    taskToken,
+  };
   if (claimedId) {
     await putApproval(request);
   } else {

@@ -443,6 +443,10 @@ export interface ApprovalRecord {
   id: string;
   release: string;
   customerId: string;
+  /** What the review page shows; absent on requests stored before they were added. */
+  customerName?: string;
+  deployAt?: string;
+  timeZone?: string;
   approvers: string[];
   expiresAt: string;
   taskToken: string;

@@ -51,8 +51,34 @@ describe('handle-approval', () => {
     expect(response.statusCode).toBe(200);
     expect(headerOf(response, 'Content-Type')).toBe('text/html; charset=utf-8');
     expect(response.body).toContain('Approve SecureWatch v1.1.0 for contoso-bank?');
-    expect(response.body).toMatch(/<form method="post">.*<button type="submit">Approve<\/button><\/form>/);
-    expect(response.body).toMatch(/<form method="post">.*<button type="submit">Reject<\/button><\/form>/);
+    expect(response.body).toMatch(
+      /<form method="post">.*<button type="submit"[^>]*>Approve<\/button><\/form>/,
+    );
+    expect(response.body).toMatch(
+      /<form method="post">.*<button type="submit"[^>]*>Reject<\/button><\/form>/,
+    );
+  });
+
+  it('tells the approver which customer and which maintenance window, in their own time zone', async () => {
+    // Prepare
+    givenApproval({
+      id: REQUEST_ID,
+      release: RELEASE,
+      customerId: 'contoso-bank',
+      customerName: 'Contoso Bank',
+      deployAt: '2027-04-11T05:00:00Z',
+      timeZone: 'America/New_York',
+      approvers: [APPROVER],
+      expiresAt: EXPIRES_AT,
+      taskToken: 'approval-task-token',
+    });
+
+    // Act
+    const response = await whenTheLinkIsOpened(linkFor());
+
+    // Assess
+    expect(response.body).toContain('Approve SecureWatch v1.1.0 for Contoso Bank?');
+    expect(response.body).toContain('Sun 2027-04-11 01:00 (EDT)');
   });
 
   it('serves the page uncached and without a referrer', async () => {
