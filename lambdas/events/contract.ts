@@ -34,14 +34,7 @@ export const deploymentSucceeded = z.strictObject({
   completedAt: isoTimestamp,
 });
 
-export const deploymentFailed = z.strictObject({
-  schemaVersion: z.literal(SCHEMA_VERSION),
-  correlationId: z.string().min(1),
-  customerId,
-  version,
-  completedAt: isoTimestamp,
-  reason: z.string().min(1).max(2000),
-});
+export const deploymentFailed = deploymentSucceeded.extend({ reason: z.string().min(1).max(2000) });
 
 export const healthReported = z.strictObject({
   schemaVersion: z.literal(SCHEMA_VERSION),
@@ -91,10 +84,6 @@ export const inboundEnvelope = z.looseObject({
   'detail-type': z.string(),
   detail: z.unknown(),
 });
-
-export type DeploymentResult =
-  | ({ kind: 'succeeded' } & DeploymentSucceeded)
-  | ({ kind: 'failed' } & DeploymentFailed);
 
 /** Correlation ids tie a platform answer to one customer of one release: `<release>/<customerId>`. */
 export function correlationIdFor(release: string, customer: string): string {

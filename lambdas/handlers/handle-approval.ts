@@ -54,14 +54,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       !verifyApproval(link, 'approve', approveSig, key) ||
       !verifyApproval(link, 'reject', rejectSig, key)
     ) {
-      return problem(
-        {
-          status: 403,
-          title: 'Invalid link',
-          detail: 'This link has been altered. Open the link exactly as it appears in the email.',
-        },
-        wantsJson,
-      );
+      return problem(alteredLink, wantsJson);
     }
     const refusal = refuse(approval, link);
     if (refusal) return problem(refusal, wantsJson);
@@ -76,14 +69,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     );
   }
   if (!verifyApproval(link, action, fields.get('signature') ?? '', key)) {
-    return problem(
-      {
-        status: 403,
-        title: 'Invalid link',
-        detail: 'This request has been altered. Open the link exactly as it appears in the email.',
-      },
-      wantsJson,
-    );
+    return problem(alteredLink, wantsJson);
   }
   if (approval.decision && approval.approvers.includes(link.approver)) {
     // Answered before: resume again (harmless if it worked), in case the first answer failed half-way.
@@ -120,6 +106,12 @@ async function resume(taskToken: string, decision: 'approved' | 'rejected', appr
   if (decision === 'approved') await resumeWithSuccess(taskToken, { decision, approvedBy: approver });
   else await resumeWithFailure(taskToken, 'Approval.Rejected', `Rejected by ${approver}`);
 }
+
+const alteredLink: Problem = {
+  status: 403,
+  title: 'Invalid link',
+  detail: 'This link has been altered. Open the link exactly as it appears in the email.',
+};
 
 const alreadyDecided: Problem = {
   status: 409,

@@ -48,7 +48,6 @@ export interface ReleaseRecord {
   schedule: ReleaseSchedule;
   haltReason?: string;
   report?: Record<string, unknown>;
-  emailsSent?: Record<string, number>;
 }
 
 export interface StepRecord {
@@ -64,6 +63,17 @@ export interface StepRecord {
   signalledAt?: string;
 }
 
+/** Sends a conditional write; false when its condition did not hold (another run got there first). */
+async function writeIf(command: PutCommand | UpdateCommand): Promise<boolean> {
+  try {
+    await dynamo().send(command as PutCommand);
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
 export function isConditionFailure(error: unknown): boolean {
   return (
     error instanceof ConditionalCheckFailedException ||
@@ -73,25 +83,19 @@ export function isConditionFailure(error: unknown): boolean {
 
 /** Creates the release record once; returns false when it already existed (a retried or repeated start). */
 export async function createRelease(schedule: ReleaseSchedule): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: {
-          PK: releaseKey(schedule.release),
-          SK: 'META',
-          release: schedule.release,
-          status: 'planning',
-          schedule,
-        },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new PutCommand({
+      TableName: tableName(),
+      Item: {
+        PK: releaseKey(schedule.release),
+        SK: 'META',
+        release: schedule.release,
+        status: 'planning',
+        schedule,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
 }
 
 export async function getRelease(release: string): Promise<ReleaseRecord | undefined> {
@@ -127,47 +131,39 @@ export async function setReleaseStatus(
 
 /** Writes a customer's plan entry unless it exists: re-running the planning never resets progress. */
 export async function putCustomerIfAbsent(release: string, customer: CustomerRecord): Promise<void> {
-  try {
-    await dynamo().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: {
-          PK: releaseKey(release),
-          SK: `CUSTOMER#${customer.id}`,
-          stepPK: `${releaseKey(release)}#STEP#${customer.stepKey}`,
-          ...customer,
-        },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await writeIf(
+    new PutCommand({
+      TableName: tableName(),
+      Item: {
+        PK: releaseKey(release),
+        SK: `CUSTOMER#${customer.id}`,
+        stepPK: `${releaseKey(release)}#STEP#${customer.stepKey}`,
+        ...customer,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
 }
 
 export async function putStepIfAbsent(release: string, key: string, total: number): Promise<void> {
-  try {
-    await dynamo().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: {
-          PK: releaseKey(release),
-          SK: `STEP#${key}`,
-          key,
-          total,
-          recorded: 0,
-          deployed: 0,
-          failed: 0,
-          rejected: 0,
-          deferred: 0,
-          held: 0,
-        },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await writeIf(
+    new PutCommand({
+      TableName: tableName(),
+      Item: {
+        PK: releaseKey(release),
+        SK: `STEP#${key}`,
+        key,
+        total,
+        recorded: 0,
+        deployed: 0,
+        failed: 0,
+        rejected: 0,
+        deferred: 0,
+        held: 0,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
 }
 
 export async function getCustomer(release: string, customerId: string): Promise<CustomerRecord | undefined> {
@@ -253,25 +249,19 @@ export async function claimCustomerField(
   fields: Partial<CustomerRecord>,
 ): Promise<boolean> {
   const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: { PK: releaseKey(release), SK: `CUSTOMER#${customerId}` },
-        UpdateExpression: `SET ${entries.map(([field]) => `#${field} = :${field}`).join(', ')}`,
-        ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(#guard)`,
-        ExpressionAttributeNames: {
-          '#guard': guardField,
-          ...Object.fromEntries(entries.map(([field]) => [`#${field}`, field])),
-        },
-        ExpressionAttributeValues: Object.fromEntries(entries.map(([field, value]) => [`:${field}`, value])),
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: { PK: releaseKey(release), SK: `CUSTOMER#${customerId}` },
+      UpdateExpression: `SET ${entries.map(([field]) => `#${field} = :${field}`).join(', ')}`,
+      ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(#guard)`,
+      ExpressionAttributeNames: {
+        '#guard': guardField,
+        ...Object.fromEntries(entries.map(([field]) => [`#${field}`, field])),
+      },
+      ExpressionAttributeValues: Object.fromEntries(entries.map(([field, value]) => [`:${field}`, value])),
+    }),
+  );
 }
 
 export async function updateCustomer(
@@ -351,23 +341,17 @@ export async function setStepWaitToken(release: string, key: string, token: stri
 
 /** Marks a step as signalled once, so the awaiting execution is resumed by exactly one caller. */
 export async function claimStepSignal(release: string, key: string, at: string): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: { PK: releaseKey(release), SK: `STEP#${key}` },
-        UpdateExpression: 'SET signalledAt = :at',
-        ConditionExpression:
-          'attribute_exists(waitToken) AND attribute_not_exists(signalledAt) AND recorded >= #total',
-        ExpressionAttributeNames: { '#total': 'total' },
-        ExpressionAttributeValues: { ':at': at },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: { PK: releaseKey(release), SK: `STEP#${key}` },
+      UpdateExpression: 'SET signalledAt = :at',
+      ConditionExpression:
+        'attribute_exists(waitToken) AND attribute_not_exists(signalledAt) AND recorded >= #total',
+      ExpressionAttributeNames: { '#total': 'total' },
+      ExpressionAttributeValues: { ':at': at },
+    }),
+  );
 }
 
 export async function releaseStepSignal(release: string, key: string): Promise<void> {
@@ -490,41 +474,29 @@ export async function decideApproval(
   decidedBy: string,
   decidedAt: string,
 ): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: { PK: `APPROVAL#${id}`, SK: 'APPROVAL' },
-        UpdateExpression: 'SET decision = :decision, decidedBy = :by, decidedAt = :at',
-        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(decision)',
-        ExpressionAttributeValues: { ':decision': decision, ':by': decidedBy, ':at': decidedAt },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: { PK: `APPROVAL#${id}`, SK: 'APPROVAL' },
+      UpdateExpression: 'SET decision = :decision, decidedBy = :by, decidedAt = :at',
+      ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(decision)',
+      ExpressionAttributeValues: { ':decision': decision, ':by': decidedBy, ':at': decidedAt },
+    }),
+  );
 }
 
 /** Sets a marker on the release record unless it is set; false when another run already set it. */
 export async function claimReleaseMarker(release: string, marker: string, at: string): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: { PK: releaseKey(release), SK: 'META' },
-        UpdateExpression: 'SET #marker = :at',
-        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#marker)',
-        ExpressionAttributeNames: { '#marker': marker },
-        ExpressionAttributeValues: { ':at': at },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: { PK: releaseKey(release), SK: 'META' },
+      UpdateExpression: 'SET #marker = :at',
+      ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#marker)',
+      ExpressionAttributeNames: { '#marker': marker },
+      ExpressionAttributeValues: { ':at': at },
+    }),
+  );
 }
 
 export async function releaseReleaseMarker(release: string, marker: string): Promise<void> {
@@ -545,27 +517,21 @@ export async function recordDeploymentResult(
   result: { deploymentStatus: 'succeeded' | 'failed'; deployedAt?: string; deploymentReason?: string },
 ): Promise<boolean> {
   const entries = Object.entries(result).filter(([, value]) => value !== undefined);
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: { PK: releaseKey(release), SK: `CUSTOMER#${customerId}` },
-        UpdateExpression: `SET ${entries.map(([field]) => `#${field} = :${field}`).join(', ')}`,
-        ConditionExpression: '#deploymentStatus = :requested AND attribute_not_exists(#outcome)',
-        ExpressionAttributeNames: {
-          ...Object.fromEntries(entries.map(([field]) => [`#${field}`, field])),
-          '#deploymentStatus': 'deploymentStatus',
-          '#outcome': 'outcome',
-        },
-        ExpressionAttributeValues: {
-          ...Object.fromEntries(entries.map(([field, value]) => [`:${field}`, value])),
-          ':requested': 'requested',
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: { PK: releaseKey(release), SK: `CUSTOMER#${customerId}` },
+      UpdateExpression: `SET ${entries.map(([field]) => `#${field} = :${field}`).join(', ')}`,
+      ConditionExpression: '#deploymentStatus = :requested AND attribute_not_exists(#outcome)',
+      ExpressionAttributeNames: {
+        ...Object.fromEntries(entries.map(([field]) => [`#${field}`, field])),
+        '#deploymentStatus': 'deploymentStatus',
+        '#outcome': 'outcome',
+      },
+      ExpressionAttributeValues: {
+        ...Object.fromEntries(entries.map(([field, value]) => [`:${field}`, value])),
+        ':requested': 'requested',
+      },
+    }),
+  );
 }
