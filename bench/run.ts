@@ -1,7 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bundledConfig, bundledFleet } from '../lambdas/core/config.js';
 import { planRelease } from '../lambdas/core/plan.js';
 import { scheduleOf } from '../lambdas/core/rollout-shape.js';
+import type { RehearsalOutcome } from '../local/rehearsal.js';
 import { projectRelease } from '../statemachines/history-projection.js';
 import {
   CUSTOMER_STATE_MACHINE,
@@ -50,3 +55,36 @@ console.log(
   `One release, worst case (all notices due at one checkpoint, ${NOTICES_PER_RUN} per run; every customer on the approval path):`,
 );
 console.table(rows);
+
+// The local rehearsal, measured end to end in a process of its own (wall time includes start-up).
+const rehearsalRows = [
+  { fleet: 'sample (44)', args: [] as string[] },
+  { fleet: 'generated 1,000', args: ['--fleet', writeGeneratedFleet(1_000)] },
+].map(({ fleet, args }) => {
+  const started = performance.now();
+  const run = spawnSync(
+    'node_modules/.bin/tsx',
+    ['bin/rehearse.ts', '--day', '0', '--auto-approve', '--json', '--start', START, ...args],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const wallSeconds = (performance.now() - started) / 1000;
+  if (run.status !== 0) throw new Error(`rehearsal of ${fleet} failed: ${run.stderr}`);
+  const outcome = JSON.parse(run.stdout) as RehearsalOutcome;
+  return {
+    fleet,
+    'wall (s)': wallSeconds.toFixed(1),
+    'peak memory (MiB)': outcome.peakMemoryMiB,
+    executions: outcome.executions,
+    'largest history (events)': outcome.maxHistoryEvents.events,
+    transitions: outcome.transitions,
+    emails: Object.values(outcome.emails).reduce((sum, count) => sum + count, 0),
+  };
+});
+console.log('\nLocal rehearsal, `npm start -- --day 0 --auto-approve`:');
+console.table(rehearsalRows);
+
+function writeGeneratedFleet(size: number): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'securewatch-fleet-')), `fleet-${size}.json`);
+  writeFileSync(file, JSON.stringify(generatedFleet(sample, size)));
+  return file;
+}

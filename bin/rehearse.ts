@@ -1,6 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseStartInstant } from '../cli/plan-release.js';
-import { UserFacingError } from '../lambdas/core/errors.js';
 import { loadScenario, scenarioSchema } from '../local/fleet-simulator.js';
 import { type RehearsalOutcome, rehearse } from '../local/rehearsal.js';
 
@@ -80,14 +79,15 @@ function printSummary(outcome: RehearsalOutcome): void {
   console.log(
     `Largest execution history: ${outcome.maxHistoryEvents.events} events (${outcome.maxHistoryEvents.execution})`,
   );
-  console.log(`Simulated ${outcome.startAt} → ${outcome.endedAt}; real ${outcome.realSeconds.toFixed(1)} s`);
+  console.log(
+    `Simulated ${outcome.startAt} → ${outcome.endedAt}; real ${outcome.realSeconds.toFixed(1)} s; peak memory ${outcome.peakMemoryMiB} MiB`,
+  );
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error) => {
-    if (error instanceof UserFacingError) console.error(`error: ${error.message}`);
-    else console.error(`error: ${(error as Error).message}`);
-    process.exit(1);
-  },
-);
+// Exit only once stdout has drained: a large --json outcome on a pipe would otherwise be cut short.
+const exitAfterFlush = (code: number) => process.stdout.write('', () => process.exit(code));
+
+main(process.argv.slice(2)).then(exitAfterFlush, (error) => {
+  console.error(`error: ${(error as Error).message}`);
+  exitAfterFlush(1);
+});

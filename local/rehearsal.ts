@@ -49,6 +49,8 @@ export interface RehearsalOutcome {
   executions: number;
   maxHistoryEvents: { execution: string; events: number };
   transitions: number;
+  /** Peak resident memory of this process so far, in MiB. */
+  peakMemoryMiB: number;
 }
 
 const OUTCOMES = ['deployed', 'failed', 'rolledBack', 'held', 'rejected', 'deferred', 'not started'] as const;
@@ -127,6 +129,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       executions: executions.length,
       maxHistoryEvents: { execution: largest.name, events: largest.historyEvents },
       transitions: executions.reduce((sum, candidate) => sum + candidate.transitions, 0),
+      peakMemoryMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     };
   } finally {
     await local.stop();
