@@ -142,10 +142,8 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
       });
     }
     if (resource.Type === 'AWS::ApiGatewayV2::Route') {
-      const target = String(props.Target).replace(/^integrations\//, '');
-      const integration = Object.values(resources).find(
-        (candidate) => candidate.Type === 'AWS::ApiGatewayV2::Integration' && candidate.__localId === target,
-      );
+      // Targets read `integrations/<Ref integration>`, and a Ref resolves to the logical id here.
+      const integration = resources[String(props.Target).replace(/^integrations\//, '')];
       cloud.approvalRoutes.push({
         routeKey: String(props.RouteKey),
         functionArn: String(integration?.Properties?.IntegrationUri),
@@ -158,7 +156,6 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
 interface ResolvedResource {
   Type: string;
   Properties?: Record<string, unknown>;
-  __localId?: string;
 }
 
 function refsOf(template: CloudFormationTemplate, names: LocalNames): Record<string, string> {
@@ -174,11 +171,6 @@ function refsOf(template: CloudFormationTemplate, names: LocalNames): Record<str
         break;
       case 'AWS::StepFunctions::StateMachine':
         refs[logicalId] = stateMachineArn(String(props.StateMachineName));
-        break;
-      case 'AWS::ApiGatewayV2::Integration':
-        // Routes name their integration by Ref; the integration keeps its logical id for the lookup.
-        refs[logicalId] = logicalId;
-        (resource as ResolvedResource).__localId = logicalId;
         break;
       default:
         refs[logicalId] = logicalId;
