@@ -1,10 +1,12 @@
 import { Arn, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -12,6 +14,7 @@ import type { Construct } from 'constructs';
 import { DETAIL_TYPES, FLEET_SOURCE, PLATFORM_SOURCE } from '../lambdas/events/contract.js';
 import { STEP_INDEX } from '../lambdas/store/release-store.js';
 import type { WorkflowFunctions } from '../statemachines/tasks.js';
+import { acknowledgeNagFindings } from './constructs/nag.js';
 import { OrchestratorFunction } from './constructs/orchestrator-function.js';
 
 /** Every release state machine is named with this prefix; the platform's functions may drive only those. */
@@ -38,7 +41,7 @@ interface FunctionAccess {
   readonly table: 'read' | 'readWrite';
   /** events:PutEvents on the release bus. */
   readonly publishes?: boolean;
-  /** ses:SendEmail from the sender identity. */
+  /** ses:SendEmail from the sender identity, through the configuration set. */
   readonly emails?: boolean;
   /** states:SendTaskSuccess / SendTaskFailure on the release state machines' task tokens. */
   readonly answersTasks?: boolean;
@@ -74,19 +77,57 @@ export class PlatformStack extends Stack {
     });
 
     this.bus = new events.EventBus(this, 'ReleaseBus', { eventBusName: 'securewatch-releases' });
+    const emailConfiguration = new ses.ConfigurationSet(this, 'EmailConfiguration', {
+      configurationSetName: 'securewatch-release-email',
+      reputationMetrics: true,
+      // A bounced or complaining address stops receiving mail from the account, protecting its reputation.
+      suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+      tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
+    });
     const senderIdentity = new ses.EmailIdentity(this, 'SenderIdentity', {
       identity: ses.Identity.email(props.senderEmail),
+      configurationSet: emailConfiguration,
     });
     const signingKey = new secretsmanager.Secret(this, 'ApprovalSigningKey', {
       description: 'HMAC key that signs approval links',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
+    acknowledgeNagFindings(signingKey, {
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the HMAC key would invalidate every outstanding approval link (each is valid until its customer’s deadline), so it is rotated by hand when no approval is pending.',
+    });
 
     this.approvalApi = new apigwv2.HttpApi(this, 'ApprovalApi', {
       description: 'Approval links emailed to enterprise approvers',
+      createDefaultStage: false,
     });
-    const stage = this.approvalApi.defaultStage?.node.defaultChild as apigwv2.CfnStage;
-    stage.defaultRouteSettings = { throttlingRateLimit: 10, throttlingBurstLimit: 20 };
+    this.approvalApi.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: 10, burstLimit: 20 },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(
+          new logs.LogGroup(this, 'ApprovalApiAccessLogs', {
+            retention: logs.RetentionDays.ONE_YEAR,
+            removalPolicy: RemovalPolicy.RETAIN,
+          }),
+        ),
+        // The route key, not the path: the path names the approval request, and its query string carries signatures.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            sourceIp: '$context.identity.sourceIp',
+            userAgent: '$context.identity.userAgent',
+            requestTime: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
 
     const common = {
       TABLE_NAME: this.table.tableName,
@@ -105,6 +146,30 @@ export class PlatformStack extends Stack {
       this,
     );
     const taskCallbacks = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
+    const tableLogicalId = this.resolve((this.table.node.defaultChild as dynamodb.CfnTable).logicalId);
+    const acknowledgeRoleFindings = (created: OrchestratorFunction, access: FunctionAccess) => {
+      acknowledgeNagFindings(
+        created.role,
+        {
+          id: 'AwsSolutions-IAM5',
+          appliesTo: 'Resource::*',
+          reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.',
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          appliesTo: `Resource::<${tableLogicalId}.Arn>/index/*`,
+          reason:
+            'The table grant covers its indexes, and the table has one (byStep), which the store queries.',
+        },
+      );
+      if (access.answersTasks || access.startsExecutions)
+        acknowledgeNagFindings(created.role, {
+          id: 'AwsSolutions-IAM5',
+          appliesTo: `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${RELEASE_STATE_MACHINE_PREFIX}*`,
+          reason:
+            'Release state machines are deployed later, one stack per version, so the platform names them by their securewatch-release- prefix.',
+        });
+    };
     const fn = (id: string, handler: string, description: string, access: FunctionAccess) => {
       const created = new OrchestratorFunction(this, id, {
         handler,
@@ -115,7 +180,23 @@ export class PlatformStack extends Stack {
       if (access.table === 'readWrite') this.table.grantReadWriteData(created);
       else this.table.grantReadData(created);
       if (access.publishes) this.bus.grantPutEventsTo(created);
-      if (access.emails) senderIdentity.grantSendEmail(created);
+      if (access.emails) {
+        senderIdentity.grantSendEmail(created);
+        // With a configuration set named in the request, SES also authorizes the send against the set.
+        created.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+            resources: [
+              this.formatArn({
+                service: 'ses',
+                resource: 'configuration-set',
+                resourceName: emailConfiguration.configurationSetName,
+              }),
+            ],
+          }),
+        );
+        created.addEnvironment('SES_CONFIGURATION_SET', emailConfiguration.configurationSetName);
+      }
       if (access.answersTasks)
         created.addToRolePolicy(
           new iam.PolicyStatement({ actions: taskCallbacks, resources: [releaseStateMachines] }),
@@ -124,6 +205,7 @@ export class PlatformStack extends Stack {
         created.addToRolePolicy(
           new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [releaseStateMachines] }),
         );
+      acknowledgeRoleFindings(created, access);
       return created;
     };
 
@@ -151,11 +233,17 @@ export class PlatformStack extends Stack {
       approvalFunction.addEnvironment('APPROVAL_BASE_URL', this.approvalApi.apiEndpoint);
     }
     const approvalIntegration = new HttpLambdaIntegration('ApprovalIntegration', handleApproval);
-    this.approvalApi.addRoutes({
+    const approvalRoutes = this.approvalApi.addRoutes({
       path: '/approvals/{id}',
       methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST],
       integration: approvalIntegration,
     });
+    for (const route of approvalRoutes)
+      acknowledgeNagFindings(route, {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Approvers are outside the account: each link is authorized by handle-approval, which checks an HMAC over the opaque request id, action, approver and expiry, and that the approver is on the request.',
+      });
 
     this.functions = {
       planRelease: fn('PlanRelease', 'plan-release', 'Plans a release and records the plan', {

@@ -6,6 +6,7 @@ import type { Config } from '../lambdas/core/model.js';
 import { rolloutShape } from '../lambdas/core/rollout-shape.js';
 import { customerRolloutDefinition } from '../statemachines/customer-rollout.js';
 import { releaseWorkflowDefinition } from '../statemachines/release-workflow.js';
+import { acknowledgeNagFindings } from './constructs/nag.js';
 import { type PlatformStack, RELEASE_STATE_MACHINE_PREFIX } from './platform-stack.js';
 
 export interface ReleaseStackProps extends StackProps {
@@ -71,6 +72,29 @@ export class ReleaseStack extends Stack {
         includeExecutionData: false,
       },
     });
+
+    const stateMachineRoles = [this.customerStateMachine.role, this.releaseStateMachine.role];
+    for (const role of stateMachineRoles)
+      acknowledgeNagFindings(role, {
+        id: 'AwsSolutions-IAM5',
+        appliesTo: 'Resource::*',
+        reason:
+          'X-Ray tracing and CloudWatch Logs log delivery (CreateLogDelivery and the like) support no resource-level permissions.',
+      });
+    // cdk-nag names a platform function by the platform's export, which exists only once the app is prepared;
+    // construct validations run then, before any check, so the acknowledgment is made there.
+    this.node.addValidation({
+      validate: () => {
+        const qualifiedFunctions = Object.values(functions).map((fn) => ({
+          id: 'AwsSolutions-IAM5',
+          appliesTo: `Resource::${importedName(this.resolve(fn.functionArn))}:*`,
+          reason:
+            'LambdaInvoke grants each function it invokes together with its versions and aliases (`:*`).',
+        }));
+        for (const role of stateMachineRoles) acknowledgeNagFindings(role, ...qualifiedFunctions);
+        return [];
+      },
+    });
   }
 
   private logGroup(id: string): logs.LogGroup {
@@ -79,4 +103,13 @@ export class ReleaseStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }
+}
+
+/** The export a cross-stack reference imports, which is how cdk-nag prints it. */
+function importedName(resolved: unknown): string {
+  if (typeof resolved === 'object' && resolved !== null && 'Fn::ImportValue' in resolved)
+    return String(resolved['Fn::ImportValue']);
+  throw new Error(
+    `Expected a platform function imported from the platform stack, got ${JSON.stringify(resolved)}`,
+  );
 }

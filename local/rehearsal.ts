@@ -104,9 +104,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     }));
     const phases: RehearsalOutcome['phases'] = {};
     for (const customer of outcomes) {
-      const counts = (phases[customer.policy] ??= Object.fromEntries(
-        OUTCOMES.map((outcome) => [outcome, 0]),
-      ));
+      phases[customer.policy] ??= Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0]));
+      const counts = phases[customer.policy] as Record<string, number>;
       counts[customer.outcome] = (counts[customer.outcome] ?? 0) + 1;
     }
     const executions = [...local.stepFunctions.executions.values()];

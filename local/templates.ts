@@ -87,7 +87,7 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
   for (const [outputId, output] of Object.entries(templates.platform.Outputs ?? {})) {
     const exportName = output.Export?.Name;
     if (typeof exportName === 'string')
-      exports[exportName] = (platform.Outputs?.[outputId] as { Value: unknown }).Value;
+      exports[exportName] = (platform.Outputs?.[outputId] as { Value?: unknown } | undefined)?.Value;
   }
   const release = new NodeEvaluator(templates.release, {
     RefResolvers: { ...pseudo, ...refsOf(templates.release, names) },

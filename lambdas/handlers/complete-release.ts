@@ -40,7 +40,8 @@ async function buildReport(release: string): Promise<Record<string, unknown>> {
   const customers = await listCustomers(release);
   const phases: Record<string, Record<string, number>> = {};
   for (const customer of customers) {
-    const counts = (phases[customer.phase] ??= { deployed: 0, failed: 0, rejected: 0, deferred: 0, held: 0 });
+    phases[customer.phase] ??= { deployed: 0, failed: 0, rejected: 0, deferred: 0, held: 0 };
+    const counts = phases[customer.phase] as Record<string, number>;
     const outcome = customer.outcome ?? 'held';
     counts[outcome] = (counts[outcome] ?? 0) + 1;
   }

@@ -97,7 +97,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   if (wantsJson) return json(200, { decision, customerId: approval.customerId, release: approval.release });
   return page(
     200,
-    `<h1>Thank you</h1><p>You ${decision} SecureWatch ${escape(approval.release)} for ${escape(approval.customerName ?? approval.customerId)}.</p>`,
+    `<h1>Thank you</h1><p>You ${decision} SecureWatch ${escapeHtml(approval.release)} for ${escapeHtml(approval.customerName ?? approval.customerId)}.</p>`,
   );
 }
 
@@ -161,16 +161,16 @@ function reviewPage(
       ['expires', link.expiresAt],
       ['signature', signature],
     ]
-      .map(([name, value]) => `<input type="hidden" name="${name}" value="${escape(value ?? '')}">`)
+      .map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value ?? '')}">`)
       .join('');
   const customer = approval.customerName ?? approval.customerId;
   const when =
     approval.deployAt && approval.timeZone
-      ? `<p>If you approve, it is deployed in your maintenance window starting <strong>${escape(localTime(approval.deployAt, approval.timeZone))}</strong> (${escape(approval.deployAt)}). It is a minor release: backward compatible, no breaking changes.</p>`
+      ? `<p>If you approve, it is deployed in your maintenance window starting <strong>${escapeHtml(localTime(approval.deployAt, approval.timeZone))}</strong> (${escapeHtml(approval.deployAt)}). It is a minor release: backward compatible, no breaking changes.</p>`
       : '';
-  return `<h1>Approve SecureWatch ${escape(approval.release)} for ${escape(customer)}?</h1>
+  return `<h1>Approve SecureWatch ${escapeHtml(approval.release)} for ${escapeHtml(customer)}?</h1>
 ${when}
-<p>This link was sent to ${escape(link.approver)} and is valid until ${escape(link.expiresAt)}. If you reject, ${escape(customer)} stays on its current version.</p>
+<p>This link was sent to ${escapeHtml(link.approver)} and is valid until ${escapeHtml(link.expiresAt)}. If you reject, ${escapeHtml(customer)} stays on its current version.</p>
 <div class="actions"><form method="post">${hidden('approve', approveSig)}<button type="submit" class="approve">Approve</button></form><form method="post">${hidden('reject', rejectSig)}<button type="submit" class="reject">Reject</button></form></div>`;
 }
 
@@ -203,9 +203,9 @@ function problem(details: Problem, wantsJson: boolean): APIGatewayProxyStructure
       body: JSON.stringify({ type: 'about:blank', ...details }),
     };
   }
-  return page(details.status, `<h1>${escape(details.title)}</h1><p>${escape(details.detail)}</p>`);
+  return page(details.status, `<h1>${escapeHtml(details.title)}</h1><p>${escapeHtml(details.detail)}</p>`);
 }
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

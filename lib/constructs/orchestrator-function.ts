@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -21,8 +22,20 @@ export interface OrchestratorFunctionProps {
 
 /** The one place that fixes function defaults: runtime, architecture, bundling, logs, tracing. */
 export class OrchestratorFunction extends NodejsFunction {
+  declare readonly role: iam.IRole;
+
   constructor(scope: Construct, id: string, props: OrchestratorFunctionProps) {
     const entry = `lambdas/handlers/${props.handler}.ts`;
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Instead of AWSLambdaBasicExecutionRole (logs on every log group), the role writes to its own log group only.
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: props.description,
+    });
+    logGroup.grantWrite(role);
     super(scope, id, {
       entry: path.join(PROJECT_ROOT, entry),
       projectRoot: PROJECT_ROOT,
@@ -34,10 +47,8 @@ export class OrchestratorFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(30),
       tracing: lambda.Tracing.ACTIVE,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      logGroup: new logs.LogGroup(scope, `${id}Logs`, {
-        retention: logs.RetentionDays.THREE_MONTHS,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      role,
+      logGroup,
       bundling: {
         format: OutputFormat.ESM,
         target: 'node24',

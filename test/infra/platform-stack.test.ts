@@ -26,7 +26,7 @@ function statementsGranting(template: Template, action: string) {
 /** Every statement of the IAM policies on the role of the function built from `lambdas/handlers/<handler>.ts`. */
 function statementsOfFunction(template: Template, handler: string): PolicyStatement[] {
   const fn = template.findResources('AWS::Lambda::Function')[functionIdOf(template, handler)];
-  const [role] = fn?.Properties.Role['Fn::GetAtt'] as string[];
+  const [role] = (fn?.Properties.Role['Fn::GetAtt'] ?? []) as string[];
   return Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((policy) => (policy.Properties.Roles as { Ref?: string }[]).some((each) => each.Ref === role))
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement as PolicyStatement[]);
@@ -37,7 +37,7 @@ type Capability = 'readsTable' | 'writesTable' | 'publishes' | 'emails' | 'answe
 const TABLE_WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/;
 
 /** What an action lets a function do; an action outside the known grants names itself, and so fails. */
-function capabilityOf(action: string): Capability | 'traces' | string {
+function capabilityOf(action: string): Capability | 'traces' | 'logs' | string {
   if (TABLE_WRITES.test(action)) return 'writesTable';
   if (action.startsWith('dynamodb:')) return 'readsTable';
   if (action === 'events:PutEvents') return 'publishes';
@@ -45,14 +45,19 @@ function capabilityOf(action: string): Capability | 'traces' | string {
   if (/^states:SendTask(Success|Failure)$/.test(action)) return 'answersTasks';
   if (action === 'states:StartExecution') return 'startsExecutions';
   if (action.startsWith('xray:')) return 'traces';
+  if (action === 'logs:CreateLogStream' || action === 'logs:PutLogEvents') return 'logs';
   return action;
 }
 
-/** The capabilities the function's role grants, X-Ray tracing (which every function has) aside. */
+/** The capabilities the function's role grants, X-Ray tracing and logging (which every function has) aside. */
 function capabilitiesOf(template: Template, handler: string): string[] {
   const actions = statementsOfFunction(template, handler).flatMap(({ Action }) => listOf(Action));
-  return [...new Set(actions.map(capabilityOf))].filter((capability) => capability !== 'traces').sort();
+  return [...new Set(actions.map(capabilityOf))]
+    .filter((capability) => capability !== 'traces' && capability !== 'logs')
+    .sort();
 }
+
+const SENDERS = ['send-notices', 'halt-release', 'complete-release', 'request-approval'];
 
 const READ_WRITE: Capability[] = ['readsTable', 'writesTable'];
 
@@ -76,6 +81,7 @@ const NEEDS: [handler: string, needs: Capability[]][] = [
 
 // Step Functions state machine ARNs separate the resource type from the name with a colon.
 const RELEASE_STATE_MACHINES_ARN =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholders test/infra/support/synth.ts writes for tokens
   'arn:${Ref:AWS::Partition}:states:${Ref:AWS::Region}:${Ref:AWS::AccountId}:stateMachine:securewatch-release-*';
 
 describe('the platform stack', () => {
@@ -154,6 +160,23 @@ describe('the platform stack', () => {
     it('are all traced with X-Ray', () => {
       platform.allResourcesProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' } });
     });
+
+    it.each(NEEDS.map(([handler]) => handler))('let %s write logs to its own log group only', (handler) => {
+      const fn = platform.findResources('AWS::Lambda::Function')[functionIdOf(platform, handler)];
+      const logResources = statementsOfFunction(platform, handler)
+        .filter(({ Action }) => listOf(Action).some((action) => action.startsWith('logs:')))
+        .flatMap(({ Resource }) => listOf(Resource));
+
+      expect(logResources).toEqual([{ 'Fn::GetAtt': [fn?.Properties.LoggingConfig.LogGroup.Ref, 'Arn'] }]);
+    });
+
+    it('have roles without managed policies such as AWSLambdaBasicExecutionRole', () => {
+      const managed = Object.values(platform.findResources('AWS::IAM::Role')).flatMap(
+        (role) => role.Properties.ManagedPolicyArns ?? [],
+      );
+
+      expect(managed).toEqual([]);
+    });
   });
 
   describe('permissions', () => {
@@ -190,13 +213,16 @@ describe('the platform stack', () => {
         expect(actions).not.toContain(action);
     });
 
-    it('send email from the sender identity only', () => {
+    it('send email from the sender identity through the configuration set only', () => {
       const resources = statementsGranting(platform, 'ses:SendEmail').flatMap(({ statement }) =>
         listOf(statement.Resource).map(textOf),
       );
 
       expect(resources.length).toBeGreaterThan(0);
-      for (const resource of resources) expect(resource).toMatch(/:identity\/\$\{Ref:SenderIdentity/);
+      for (const resource of resources)
+        expect(resource).toMatch(
+          /:(identity\/\$\{Ref:SenderIdentity|configuration-set\/\$\{Ref:EmailConfiguration)/,
+        );
     });
 
     it('publish to the release bus only', () => {
@@ -268,9 +294,77 @@ describe('the platform stack', () => {
     });
   });
 
+  describe('email', () => {
+    const configurationSetId = () => Object.keys(platform.findResources('AWS::SES::ConfigurationSet'))[0];
+
+    it('goes through one configuration set that requires TLS and records reputation metrics', () => {
+      platform.resourceCountIs('AWS::SES::ConfigurationSet', 1);
+      platform.hasResourceProperties('AWS::SES::ConfigurationSet', {
+        DeliveryOptions: { TlsPolicy: 'REQUIRE' },
+        ReputationOptions: { ReputationMetricsEnabled: true },
+      });
+    });
+
+    it('stops sending to addresses that bounced or complained', () => {
+      platform.hasResourceProperties('AWS::SES::ConfigurationSet', {
+        SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+      });
+    });
+
+    it('is the sender identity’s default configuration set', () => {
+      platform.hasResourceProperties('AWS::SES::EmailIdentity', {
+        ConfigurationSetAttributes: { ConfigurationSetName: { Ref: configurationSetId() } },
+      });
+    });
+
+    it.each(SENDERS)('is sent by %s through the configuration set', (handler) => {
+      const fn = platform.findResources('AWS::Lambda::Function')[functionIdOf(platform, handler)];
+
+      expect(fn?.Properties.Environment.Variables.SES_CONFIGURATION_SET).toEqual({
+        Ref: configurationSetId(),
+      });
+    });
+
+    it('is sent by no other function', () => {
+      const configured = NEEDS.map(([handler]) => handler).filter(
+        (handler) =>
+          platform.findResources('AWS::Lambda::Function')[functionIdOf(platform, handler)]?.Properties
+            .Environment.Variables.SES_CONFIGURATION_SET !== undefined,
+      );
+
+      expect(configured.sort()).toEqual([...SENDERS].sort());
+    });
+  });
+
   describe('approval API', () => {
     it.each(['GET', 'POST'])('routes %s /approvals/{id}', (method) => {
       platform.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${method} /approvals/{id}` });
+    });
+
+    it('throttles requests to 10 per second, bursts to 20', () => {
+      platform.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        StageName: '$default',
+        DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      });
+    });
+
+    it('logs every request to a log group kept for a year', () => {
+      const [logGroup] = Object.keys(
+        platform.findResources('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 365 } }),
+      );
+
+      platform.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [logGroup, 'Arn'] }, Format: Match.anyValue() },
+      });
+    });
+
+    it('logs the route, never the path or query string that carry the link’s id and signatures', () => {
+      const [stage] = Object.values(platform.findResources('AWS::ApiGatewayV2::Stage'));
+      const format = String(stage?.Properties.AccessLogSettings.Format);
+
+      expect(format).toContain('$context.routeKey');
+      expect(format).toContain('$context.requestId');
+      expect(format).not.toMatch(/\$context\.(path|resourcePath)|querystring/i);
     });
 
     it('hands approval requests to handle-approval', () => {

@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
 import { buildApp } from '../../../bin/app.js';
@@ -21,12 +21,19 @@ export interface SynthesizedApp {
  * test file synthesizes once (in beforeAll); files that read only the state machines skip bundling.
  */
 export function synthesizeApp({ bundle }: { bundle: boolean }): SynthesizedApp {
+  const { platform, release } = buildTestApp({ bundle });
+  return { platform: Template.fromStack(platform), release: Template.fromStack(release) };
+}
+
+/** The app as `cdk synth -c version=v1.1.0` builds it, not yet synthesized, with its two stacks. */
+export function buildTestApp({ bundle }: { bundle: boolean }): { app: App; platform: Stack; release: Stack } {
   const context: Record<string, unknown> = { version: VERSION };
   if (!bundle) context[BUNDLING_STACKS] = [];
   const app = buildApp(new App({ context }));
   return {
-    platform: Template.fromStack(app.node.findChild(PLATFORM_STACK) as never),
-    release: Template.fromStack(app.node.findChild(RELEASE_STACK) as never),
+    app,
+    platform: app.node.findChild(PLATFORM_STACK) as Stack,
+    release: app.node.findChild(RELEASE_STACK) as Stack,
   };
 }
 
@@ -37,6 +44,7 @@ export function placeholderOf(token: Record<string, unknown>): string {
   if ('Fn::ImportValue' in token) return `\${ImportValue:${String(token['Fn::ImportValue'])}}`;
   if ('Ref' in token) return `\${Ref:${String(token.Ref)}}`;
   if ('Fn::GetAtt' in token) return `\${GetAtt:${(token['Fn::GetAtt'] as string[]).join('.')}}`;
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a placeholder in the same form as the two above
   return '${Token}';
 }
 
