@@ -46,7 +46,6 @@ export interface LocalCloud {
   email: LocalEmailServer;
   approvalUrl: string;
   releaseStateMachineArn: string;
-  invocations: Invocation[];
   onInvoked(listener: (invocation: Invocation) => void): void;
   onInvoking(listener: (invocation: Invocation) => void): void;
   invoke(functionArn: string, payload: unknown): Promise<unknown>;
@@ -75,7 +74,6 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     signingKey: randomBytes(32).toString('base64url'),
   });
 
-  const invocations: Invocation[] = [];
   const listeners = new Set<(invocation: Invocation) => void>();
   const startListeners = new Set<(invocation: Invocation) => void>();
   const modules = new Map<
@@ -91,7 +89,6 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       modules.set(fn.entry, module);
     }
     const invocation: Invocation = { fn, payload };
-    invocations.push(invocation);
     for (const listener of startListeners) listener(invocation);
     try {
       const { handler } = await module;
@@ -174,7 +171,6 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     email,
     approvalUrl: approvals.url,
     releaseStateMachineArn: release.arn,
-    invocations,
     onInvoked: (listener) => listeners.add(listener),
     onInvoking: (listener) => startListeners.add(listener),
     invoke,
