@@ -3,7 +3,7 @@ import { type ApprovalAction, type ApprovalLink, verifyApproval } from '../core/
 import { localTime } from '../email/messages.js';
 import { now } from '../shared/clock.js';
 import { requiredEnv } from '../shared/env.js';
-import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
+import { answerApprovalWait } from '../shared/task-answers.js';
 import {
   type ApprovalRecord,
   audit,
@@ -73,7 +73,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   }
   if (approval.decision && approval.approvers.includes(link.approver)) {
     // Answered before: resume again (harmless if it worked), in case the first answer failed half-way.
-    await resume(approval.taskToken, approval.decision, approval.decidedBy ?? link.approver);
+    await answerApprovalWait(approval.taskToken, approval.decision, approval.decidedBy ?? link.approver);
     return problem(alreadyDecided, wantsJson);
   }
   const refusal = refuse(approval, link);
@@ -84,7 +84,8 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   if (!(await decideApproval(requestId, decision, link.approver, decidedAt))) {
     return problem(alreadyDecided, wantsJson);
   }
-  await resume(approval.taskToken, decision, link.approver);
+  // The execution is resumed right after the decision is recorded, before anything that could fail.
+  await answerApprovalWait(approval.taskToken, decision, link.approver);
   await updateCustomer(approval.release, approval.customerId, {
     approvalDecision: decision,
     approvedBy: link.approver,
@@ -99,12 +100,6 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     200,
     `<h1>Thank you</h1><p>You ${decision} SecureWatch ${escapeHtml(approval.release)} for ${escapeHtml(approval.customerName ?? approval.customerId)}.</p>`,
   );
-}
-
-// The execution is resumed right after the decision is recorded, before anything that could fail.
-async function resume(taskToken: string, decision: 'approved' | 'rejected', approver: string): Promise<void> {
-  if (decision === 'approved') await resumeWithSuccess(taskToken, { decision, approvedBy: approver });
-  else await resumeWithFailure(taskToken, 'Approval.Rejected', `Rejected by ${approver}`);
 }
 
 const alteredLink: Problem = {

@@ -8,7 +8,7 @@ import {
   parseCorrelationId,
 } from '../events/contract.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
-import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
+import { answerDeploymentWait } from '../shared/task-answers.js';
 import { getCustomer, recordDeploymentResult } from '../store/release-store.js';
 
 /**
@@ -46,10 +46,10 @@ export async function handler(event: EventBridgeEvent<string, unknown>): Promise
   });
   // A redelivered answer resumes again (harmless), in case the first delivery failed after recording.
   if (!first && customer.deploymentStatus !== status) return { recorded: false };
-  if (succeeded) {
-    await resumeWithSuccess(customer.deploymentToken, { status, deployedAt: detail.completedAt });
-  } else {
-    await resumeWithFailure(customer.deploymentToken, 'Deployment.Failed', reason);
-  }
+  await answerDeploymentWait(customer.deploymentToken, {
+    deploymentStatus: status,
+    deployedAt: detail.completedAt,
+    deploymentReason: reason,
+  });
   return { recorded: first };
 }

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { now } from '../shared/clock.js';
-import { ReleaseStateError } from '../shared/errors.js';
 import { causeOf } from '../shared/failure.js';
 import { resumeIfStepComplete } from '../shared/step-completion.js';
 import { taskHandler } from '../shared/task.js';
-import { getCustomer, recordOutcome } from '../store/release-store.js';
+import { recordOutcome, requireCustomer } from '../store/release-store.js';
 
 const input = z.strictObject({
   release: z.string(),
@@ -19,8 +18,7 @@ const input = z.strictObject({
  * one, resumes the release execution waiting on the step.
  */
 export const handler = taskHandler(input, async ({ release, customerId, outcome, reason, error }) => {
-  const customer = await getCustomer(release, customerId);
-  if (!customer) throw new ReleaseStateError(`No customer ${customerId} in release ${release}`);
+  const customer = await requireCustomer(release, customerId);
   await recordOutcome(release, customer, outcome, reason ?? causeOf(error), now());
   await resumeIfStepComplete(release, customer.stepKey);
   return { customerId, outcome };

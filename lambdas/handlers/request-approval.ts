@@ -6,8 +6,8 @@ import { sendEmail } from '../email/send.js';
 import { now } from '../shared/clock.js';
 import { requiredEnv } from '../shared/env.js';
 import { ReleaseStateError } from '../shared/errors.js';
-import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
 import { taskHandler } from '../shared/task.js';
+import { answerApprovalWait } from '../shared/task-answers.js';
 import {
   claimCustomerField,
   countEmail,
@@ -57,11 +57,8 @@ export const handler = taskHandler(input, async ({ release, customerId, taskToke
     if (!existing) {
       // A previous run claimed the id but did not get to store the request.
       await putApproval(request);
-    } else if (existing.decision === 'approved') {
-      await resumeWithSuccess(taskToken, { decision: 'approved', approvedBy: existing.decidedBy ?? '' });
-      return { requestId };
-    } else if (existing.decision === 'rejected') {
-      await resumeWithFailure(taskToken, 'Approval.Rejected', `Rejected by ${existing.decidedBy}`);
+    } else if (existing.decision) {
+      await answerApprovalWait(taskToken, existing.decision, existing.decidedBy ?? '');
       return { requestId };
     } else {
       await setApprovalToken(requestId, taskToken);

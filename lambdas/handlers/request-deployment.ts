@@ -6,13 +6,13 @@ import { now } from '../shared/clock.js';
 import { optionalNumberEnv } from '../shared/env.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { releaseConfig } from '../shared/release-config.js';
-import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
 import { taskHandler } from '../shared/task.js';
+import { answerDeploymentWait } from '../shared/task-answers.js';
 import {
-  type CustomerRecord,
   claimCustomerField,
   getCustomer,
   getRelease,
+  requireCustomer,
   updateCustomer,
 } from '../store/release-store.js';
 
@@ -31,14 +31,13 @@ export class NoticeLeadTimeError extends Error {
  * however often it runs, and parks the execution until the platform reports back (record-deployment-result).
  */
 export const handler = taskHandler(input, async ({ release, customerId, taskToken }) => {
-  const customer = await getCustomer(release, customerId);
-  if (!customer) throw new ReleaseStateError(`No customer ${customerId} in release ${release}`);
+  const customer = await requireCustomer(release, customerId);
   const releaseRecord = await getRelease(release);
   if (releaseRecord?.status === 'halted') throw new ReleaseStateError(`Release ${release} is halted`);
   const requestedAt = now();
   assertNoticeLeadTimeElapsed(customer, requestedAt);
 
-  if (await resumeIfReported(customer, taskToken)) return { alreadyReported: true };
+  if (await answerDeploymentWait(taskToken, customer)) return { alreadyReported: true };
   await updateCustomer(release, customerId, { deploymentToken: taskToken });
   const firstRequest = await claimCustomerField(release, customerId, 'deploymentRequestedAt', {
     deploymentRequestedAt: requestedAt,
@@ -47,7 +46,7 @@ export const handler = taskHandler(input, async ({ release, customerId, taskToke
   if (!firstRequest) {
     // The report may have arrived between reading the customer and storing this run's token.
     const latest = await getCustomer(release, customerId);
-    if (latest && (await resumeIfReported(latest, taskToken))) return { alreadyReported: true };
+    if (latest && (await answerDeploymentWait(taskToken, latest))) return { alreadyReported: true };
     return { requested: false };
   }
   const reportBy = DateTime.fromISO(requestedAt)
@@ -78,18 +77,6 @@ export const handler = taskHandler(input, async ({ release, customerId, taskToke
   }
   return { requested: firstRequest };
 });
-
-async function resumeIfReported(customer: CustomerRecord, taskToken: string): Promise<boolean> {
-  if (customer.deploymentStatus === 'succeeded') {
-    await resumeWithSuccess(taskToken, { status: 'succeeded', deployedAt: customer.deployedAt ?? null });
-    return true;
-  }
-  if (customer.deploymentStatus === 'failed') {
-    await resumeWithFailure(taskToken, 'Deployment.Failed', customer.deploymentReason ?? 'deployment failed');
-    return true;
-  }
-  return false;
-}
 
 function assertNoticeLeadTimeElapsed(
   customer: {

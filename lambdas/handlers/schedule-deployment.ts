@@ -2,10 +2,9 @@ import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { firstWindowStartAtOrAfter } from '../core/maintenance-window.js';
 import { now } from '../shared/clock.js';
-import { ReleaseStateError } from '../shared/errors.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { taskHandler } from '../shared/task.js';
-import { getCustomer } from '../store/release-store.js';
+import { requireCustomer } from '../store/release-store.js';
 
 const input = z.strictObject({ release: z.string(), customerId: z.string() });
 
@@ -15,8 +14,7 @@ const input = z.strictObject({ release: z.string(), customerId: z.string() });
  * the customer is held on its current version.
  */
 export const handler = taskHandler(input, async ({ release, customerId }) => {
-  const customer = await getCustomer(release, customerId);
-  if (!customer) throw new ReleaseStateError(`No customer ${customerId} in release ${release}`);
+  const customer = await requireCustomer(release, customerId);
   if (!customer.deployAt) return { deployAt: null, reason: customer.unschedulableReason ?? 'not scheduled' };
   const leadDays = releaseConfig().config.policies[customer.policy].advanceNoticeDays;
   const noticeLeadEnds = customer.noticeSentAt

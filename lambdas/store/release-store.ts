@@ -4,6 +4,7 @@ import type { Contact, MaintenanceWindow, PlannedCustomer } from '../core/model.
 import type { ReleaseSchedule } from '../core/rollout-shape.js';
 import { dynamo } from '../shared/clients.js';
 import { requiredEnv } from '../shared/env.js';
+import { ReleaseStateError } from '../shared/errors.js';
 
 // The one module that knows the table layout (single table, see README "Data model").
 //   RELEASE#<v> / META              the release: status, schedule, halt reason, report, once-markers
@@ -174,6 +175,13 @@ export async function getCustomer(release: string, customerId: string): Promise<
     }),
   );
   return result.Item as CustomerRecord | undefined;
+}
+
+/** A customer of the release, or a ReleaseStateError when its plan has no customer by that id. */
+export async function requireCustomer(release: string, customerId: string): Promise<CustomerRecord> {
+  const customer = await getCustomer(release, customerId);
+  if (!customer) throw new ReleaseStateError(`No customer ${customerId} in release ${release}`);
+  return customer;
 }
 
 export async function getStep(release: string, key: string): Promise<StepRecord | undefined> {
