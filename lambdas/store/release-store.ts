@@ -6,7 +6,8 @@ import { dynamo } from '../shared/clients.js';
 import { requiredEnv } from '../shared/env.js';
 import { ReleaseStateError } from '../shared/errors.js';
 
-// The one module that knows the table layout (single table, see README "Data model").
+// The one module that knows the table layout (single table, see README "Data model"). Reads are strongly
+// consistent: a step's last outcome, read a moment after it was written, decides whether the release resumes.
 //   RELEASE#<v> / META              the release: status, schedule, halt reason, report, once-markers
 //   RELEASE#<v> / EMAILS            emails sent, by kind
 //   RELEASE#<v> / CUSTOMER#<id>     one customer's plan entry and progress (GSI byStep: its workflow step)
@@ -101,7 +102,11 @@ export async function createRelease(schedule: ReleaseSchedule): Promise<boolean>
 
 export async function getRelease(release: string): Promise<ReleaseRecord | undefined> {
   const result = await dynamo().send(
-    new GetCommand({ TableName: tableName(), Key: { PK: releaseKey(release), SK: 'META' } }),
+    new GetCommand({
+      ConsistentRead: true,
+      TableName: tableName(),
+      Key: { PK: releaseKey(release), SK: 'META' },
+    }),
   );
   return result.Item as ReleaseRecord | undefined;
 }
@@ -170,6 +175,7 @@ export async function putStepIfAbsent(release: string, key: string, total: numbe
 export async function getCustomer(release: string, customerId: string): Promise<CustomerRecord | undefined> {
   const result = await dynamo().send(
     new GetCommand({
+      ConsistentRead: true,
       TableName: tableName(),
       Key: { PK: releaseKey(release), SK: `CUSTOMER#${customerId}` },
     }),
@@ -186,7 +192,11 @@ export async function requireCustomer(release: string, customerId: string): Prom
 
 export async function getStep(release: string, key: string): Promise<StepRecord | undefined> {
   const result = await dynamo().send(
-    new GetCommand({ TableName: tableName(), Key: { PK: releaseKey(release), SK: `STEP#${key}` } }),
+    new GetCommand({
+      ConsistentRead: true,
+      TableName: tableName(),
+      Key: { PK: releaseKey(release), SK: `STEP#${key}` },
+    }),
   );
   return result.Item as StepRecord | undefined;
 }
@@ -196,7 +206,11 @@ async function* queryAll(
 ): AsyncGenerator<Record<string, unknown>> {
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await dynamo().send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    // Base-table reads are strongly consistent (each one feeds a decision); an index cannot be.
+    const consistent = input.IndexName === undefined;
+    const page = await dynamo().send(
+      new QueryCommand({ ...input, ConsistentRead: consistent, ExclusiveStartKey: startKey }),
+    );
     for (const item of page.Items ?? []) yield item;
     startKey = page.LastEvaluatedKey;
   } while (startKey);
@@ -386,7 +400,11 @@ export async function countEmail(release: string, kind: string, count = 1): Prom
 
 export async function emailCounts(release: string): Promise<Record<string, number>> {
   const result = await dynamo().send(
-    new GetCommand({ TableName: tableName(), Key: { PK: releaseKey(release), SK: 'EMAILS' } }),
+    new GetCommand({
+      ConsistentRead: true,
+      TableName: tableName(),
+      Key: { PK: releaseKey(release), SK: 'EMAILS' },
+    }),
   );
   const { PK: _pk, SK: _sk, ...counts } = result.Item ?? {};
   return counts as Record<string, number>;
@@ -458,7 +476,11 @@ export async function putApproval(approval: ApprovalRecord): Promise<void> {
 
 export async function getApproval(id: string): Promise<ApprovalRecord | undefined> {
   const result = await dynamo().send(
-    new GetCommand({ TableName: tableName(), Key: { PK: `APPROVAL#${id}`, SK: 'APPROVAL' } }),
+    new GetCommand({
+      ConsistentRead: true,
+      TableName: tableName(),
+      Key: { PK: `APPROVAL#${id}`, SK: 'APPROVAL' },
+    }),
   );
   return result.Item as ApprovalRecord | undefined;
 }
