@@ -1,8 +1,8 @@
 import { App } from 'aws-cdk-lib';
 import { bundledConfig } from '../lambdas/core/config.js';
-import { parseVersion } from '../lambdas/core/versions.js';
+import { parseVersion, versionSlug } from '../lambdas/core/versions.js';
 import { PlatformStack } from '../lib/platform-stack.js';
-import { ReleaseStack, versionSlug } from '../lib/release-stack.js';
+import { ReleaseStack } from '../lib/release-stack.js';
 
 /** Builds the platform stack and, when `-c version=vX.Y.Z` is given, that release's stack. */
 export function buildApp(app: App = new App()): App {

@@ -311,19 +311,9 @@ export class PlatformStack extends Stack {
       'Records Deployment Succeeded / Failed from the platform',
       { table: 'readWrite', answersTasks: true },
     );
-    new events.Rule(this, 'DeploymentResults', {
-      eventBus: this.bus,
-      description: 'The platform reports deployment results',
-      eventPattern: {
-        source: [PLATFORM_SOURCE],
-        detailType: [DETAIL_TYPES.deploymentSucceeded, DETAIL_TYPES.deploymentFailed],
-      },
-      targets: [
-        new targets.LambdaFunction(recordDeploymentResult, {
-          retryAttempts: 8,
-          maxEventAge: Duration.hours(24),
-        }),
-      ],
+    this.routeEvents('DeploymentResults', 'The platform reports deployment results', recordDeploymentResult, {
+      source: [PLATFORM_SOURCE],
+      detailType: [DETAIL_TYPES.deploymentSucceeded, DETAIL_TYPES.deploymentFailed],
     });
     const recordHealthReport = fn(
       'RecordHealthReport',
@@ -331,13 +321,9 @@ export class PlatformStack extends Stack {
       'Records Health Reported events',
       { table: 'readWrite' },
     );
-    new events.Rule(this, 'HealthReports', {
-      eventBus: this.bus,
-      description: 'Customer environments report their health',
-      eventPattern: { source: [FLEET_SOURCE], detailType: [DETAIL_TYPES.healthReported] },
-      targets: [
-        new targets.LambdaFunction(recordHealthReport, { retryAttempts: 8, maxEventAge: Duration.hours(24) }),
-      ],
+    this.routeEvents('HealthReports', 'Customer environments report their health', recordHealthReport, {
+      source: [FLEET_SOURCE],
+      detailType: [DETAIL_TYPES.healthReported],
     });
 
     const outputs: Record<string, string> = {
@@ -352,5 +338,20 @@ export class PlatformStack extends Stack {
         stringValue: value,
       });
     }
+  }
+
+  /** A rule on the release bus; EventBridge retries a failing target for up to a day, as the contract says. */
+  private routeEvents(
+    id: string,
+    description: string,
+    target: OrchestratorFunction,
+    eventPattern: events.EventPattern,
+  ) {
+    new events.Rule(this, id, {
+      eventBus: this.bus,
+      description,
+      eventPattern,
+      targets: [new targets.LambdaFunction(target, { retryAttempts: 8, maxEventAge: Duration.hours(24) })],
+    });
   }
 }

@@ -4,6 +4,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Config } from '../lambdas/core/model.js';
 import { rolloutShape } from '../lambdas/core/rollout-shape.js';
+import { versionSlug } from '../lambdas/core/versions.js';
 import { customerRolloutDefinition } from '../statemachines/customer-rollout.js';
 import { releaseWorkflowDefinition } from '../statemachines/release-workflow.js';
 import { acknowledgeNagFindings } from './constructs/nag.js';
@@ -15,11 +16,6 @@ export interface ReleaseStackProps extends StackProps {
   readonly platform: PlatformStack;
   /** The policies the workflow's phases and batches are built from. */
   readonly config: Config;
-}
-
-/** `v1.1.0` → `v1-1-0`, the form used in stack and state machine names. */
-export function versionSlug(version: string): string {
-  return version.replaceAll('.', '-');
 }
 
 /**
@@ -35,42 +31,24 @@ export class ReleaseStack extends Stack {
     const name = `${RELEASE_STATE_MACHINE_PREFIX}${versionSlug(props.version)}`;
     const functions = props.platform.functions;
 
-    this.customerStateMachine = new sfn.StateMachine(this, 'CustomerRollout', {
+    // Each workflow's states get their own construct scope, so state names may repeat across them.
+    this.customerStateMachine = this.stateMachine('CustomerRollout', {
       stateMachineName: `${name}-customer`,
       comment: `SecureWatch ${props.version}: one customer's rollout (approval, window, deployment, outcome)`,
-      definitionBody: sfn.DefinitionBody.fromChainable(
-        customerRolloutDefinition(new Construct(this, 'CustomerStates'), functions),
-      ),
+      definition: customerRolloutDefinition(new Construct(this, 'CustomerStates'), functions),
       timeout: Duration.days(75),
-      tracingEnabled: true,
-      logs: {
-        destination: this.logGroup('CustomerRolloutLogs'),
-        level: sfn.LogLevel.ALL,
-        // Execution data carries callback task tokens (Payload.taskToken): no secret in a log line.
-        includeExecutionData: false,
-      },
+      logGroupId: 'CustomerRolloutLogs',
     });
-
-    // Each workflow's states get their own construct scope, so state names may repeat across them.
-    const releaseScope = new Construct(this, 'ReleaseStates');
-    this.releaseStateMachine = new sfn.StateMachine(this, 'ReleaseStateMachine', {
+    this.releaseStateMachine = this.stateMachine('ReleaseStateMachine', {
       stateMachineName: name,
       comment: `SecureWatch ${props.version}: the whole release, phase by phase`,
-      definitionBody: sfn.DefinitionBody.fromChainable(
-        releaseWorkflowDefinition(releaseScope, {
-          functions,
-          phases: rolloutShape(props.config),
-          customerStateMachineArn: this.customerStateMachine.stateMachineArn,
-        }),
-      ),
+      definition: releaseWorkflowDefinition(new Construct(this, 'ReleaseStates'), {
+        functions,
+        phases: rolloutShape(props.config),
+        customerStateMachineArn: this.customerStateMachine.stateMachineArn,
+      }),
       timeout: Duration.days(120),
-      tracingEnabled: true,
-      logs: {
-        destination: this.logGroup('ReleaseLogs'),
-        level: sfn.LogLevel.ALL,
-        // Execution data carries callback task tokens (Payload.taskToken): no secret in a log line.
-        includeExecutionData: false,
-      },
+      logGroupId: 'ReleaseLogs',
     });
 
     const stateMachineRoles = [this.customerStateMachine.role, this.releaseStateMachine.role];
@@ -97,10 +75,32 @@ export class ReleaseStack extends Stack {
     });
   }
 
-  private logGroup(id: string): logs.LogGroup {
-    return new logs.LogGroup(this, id, {
-      retention: logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
+  /** A state machine with the defaults both workflows share: tracing, and logs of their own. */
+  private stateMachine(
+    id: string,
+    options: {
+      stateMachineName: string;
+      comment: string;
+      definition: sfn.IChainable;
+      timeout: Duration;
+      logGroupId: string;
+    },
+  ): sfn.StateMachine {
+    return new sfn.StateMachine(this, id, {
+      stateMachineName: options.stateMachineName,
+      comment: options.comment,
+      definitionBody: sfn.DefinitionBody.fromChainable(options.definition),
+      timeout: options.timeout,
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, options.logGroupId, {
+          retention: logs.RetentionDays.ONE_YEAR,
+          removalPolicy: RemovalPolicy.RETAIN,
+        }),
+        level: sfn.LogLevel.ALL,
+        // Execution data carries callback task tokens (Payload.taskToken): no secret in a log line.
+        includeExecutionData: false,
+      },
     });
   }
 }

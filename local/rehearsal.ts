@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { defaultStart } from '../cli/plan-release.js';
 import { bundledConfig, bundledFleet, loadFleet } from '../lambdas/core/config.js';
-import { assertMinorRelease } from '../lambdas/core/versions.js';
+import { assertMinorRelease, versionSlug } from '../lambdas/core/versions.js';
 import { listCustomers } from '../lambdas/store/release-store.js';
 import { SimulatedClock } from './clock.js';
 import { FleetSimulator, type Scenario } from './fleet-simulator.js';
@@ -83,7 +83,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
 
     const execution = local.stepFunctions.startExecution(
       local.releaseStateMachineArn,
-      options.version.replaceAll('.', '-'),
+      versionSlug(options.version),
       {
         version: options.version,
         startAt,

@@ -1,8 +1,8 @@
 import { App } from 'aws-cdk-lib';
 import NodeEvaluator from 'cfn-resolver-lib';
 import { buildApp } from '../bin/app.js';
+import { versionSlug } from '../lambdas/core/versions.js';
 import { HANDLER_ENTRY_METADATA } from '../lib/constructs/orchestrator-function.js';
-import { versionSlug } from '../lib/release-stack.js';
 import type { CloudFormationTemplate } from './template-types.js';
 
 export const LOCAL_REGION = 'us-east-1';

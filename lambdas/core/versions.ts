@@ -62,3 +62,8 @@ export function assertMinorRelease(tag: string, fleet: Fleet): Version {
   }
   return version;
 }
+
+/** `v1.1.0` → `v1-1-0`, the form used in stack, state machine and execution names. */
+export function versionSlug(version: string): string {
+  return version.replaceAll('.', '-');
+}

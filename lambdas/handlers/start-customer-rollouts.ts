@@ -1,5 +1,6 @@
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
+import { versionSlug } from '../core/versions.js';
 import { stepFunctions } from '../shared/clients.js';
 import { now } from '../shared/clock.js';
 import { taskHandler } from '../shared/task.js';
@@ -15,7 +16,7 @@ const START_CONCURRENCY = 10;
 
 /** Execution names are unique per state machine, which makes starting a customer's rollout idempotent. */
 export function customerExecutionName(release: string, customerId: string): string {
-  return `${release.replaceAll('.', '-')}-${customerId}`.replace(/[^A-Za-z0-9-_]/g, '-').slice(0, 80);
+  return `${versionSlug(release)}-${customerId}`.replace(/[^A-Za-z0-9-_]/g, '-').slice(0, 80);
 }
 
 /** "Start customer rollouts": one child execution per customer of the step, each named after its customer. */
