@@ -12,7 +12,6 @@ import * as ses from 'aws-cdk-lib/aws-ses';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { DETAIL_TYPES, FLEET_SOURCE, PLATFORM_SOURCE } from '../lambdas/events/contract.js';
-import { STEP_INDEX } from '../lambdas/store/release-store.js';
 import type { WorkflowFunctions } from '../statemachines/tasks.js';
 import { acknowledgeNagFindings } from './constructs/nag.js';
 import { OrchestratorFunction } from './constructs/orchestrator-function.js';
@@ -69,11 +68,6 @@ export class PlatformStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.table.addGlobalSecondaryIndex({
-      indexName: STEP_INDEX,
-      partitionKey: { name: 'stepPK', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'id', type: dynamodb.AttributeType.STRING },
     });
 
     this.bus = new events.EventBus(this, 'ReleaseBus', { eventBusName: 'securewatch-releases' });
@@ -154,12 +148,6 @@ export class PlatformStack extends Stack {
           id: 'AwsSolutions-IAM5',
           appliesTo: 'Resource::*',
           reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.',
-        },
-        {
-          id: 'AwsSolutions-IAM5',
-          appliesTo: `Resource::<${tableLogicalId}.Arn>/index/*`,
-          reason:
-            'The table grant covers its indexes, and the table has one (byStep), which the store queries.',
         },
       );
       if (access.answersTasks || access.startsExecutions)

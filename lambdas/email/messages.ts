@@ -88,3 +88,76 @@ export function releaseCompleted(input: { release: string; summary: Record<strin
     html: paragraphs(lines),
   };
 }
+
+/** To a customer already given a date, when a halt postpones its upgrade. */
+export function upgradePostponed(input: { customerName: string; release: string; reason: string }): Message {
+  const lines = [
+    `Hello ${input.customerName},`,
+    `The rollout of SecureWatch ${input.release} has been paused, so the upgrade we announced for your environment will not happen on the date we gave.`,
+    `Reason: ${input.reason}`,
+    'Nothing changes in your environment meanwhile. When the rollout continues, you will receive the new date before anything is deployed.',
+  ];
+  return {
+    subject: `Postponed: SecureWatch ${input.release} for ${input.customerName}`,
+    text: lines.join('\n\n'),
+    html: paragraphs(lines),
+  };
+}
+
+/** To a customer whose deployment date moved after its notice (a halt, a late approval, a window shift). */
+export function updatedNotice(input: {
+  customerName: string;
+  release: string;
+  deployAt: string;
+  previousDeployAt: string;
+  timeZone: string;
+}): Message {
+  const when = `${localTime(input.deployAt, input.timeZone)} (${input.deployAt} UTC)`;
+  const lines = [
+    `Hello ${input.customerName},`,
+    `The upgrade of your environment to SecureWatch ${input.release} has moved from ${localTime(input.previousDeployAt, input.timeZone)} to your maintenance window starting ${when}.`,
+    'It is a minor release: backward compatible, with no breaking changes. Reply to this email if the new date does not suit you.',
+  ];
+  return {
+    subject: `New date: SecureWatch ${input.release} for ${input.customerName}`,
+    text: lines.join('\n\n'),
+    html: paragraphs(lines),
+  };
+}
+
+/** To a customer already given a date, when the release is aborted before its upgrade. */
+export function upgradeCancelled(input: { customerName: string; release: string; reason: string }): Message {
+  const lines = [
+    `Hello ${input.customerName},`,
+    `The rollout of SecureWatch ${input.release} has been stopped. The upgrade we announced for your environment is cancelled and your environment stays on its current version.`,
+    `Reason: ${input.reason}`,
+    'You will receive a new notice before any later release is deployed.',
+  ];
+  return {
+    subject: `Cancelled: SecureWatch ${input.release} for ${input.customerName}`,
+    text: lines.join('\n\n'),
+    html: paragraphs(lines),
+  };
+}
+
+/** To the escalation contacts: a halt, a resume, an abort or a pause still awaiting a decision. */
+export function releaseControl(input: {
+  release: string;
+  what: 'halted' | 'resumed' | 'aborted' | 'still paused' | 'paused';
+  reason: string;
+  by: string;
+  scope?: string;
+  next: string;
+}): Message {
+  const lines = [
+    `The rollout of SecureWatch ${input.release}${input.scope ? ` (${input.scope})` : ''} is ${input.what}.`,
+    `Reason: ${input.reason}`,
+    `By: ${input.by}`,
+    `What comes next: ${input.next}`,
+  ];
+  return {
+    subject: `${input.what.toUpperCase()}: SecureWatch ${input.release} rollout`,
+    text: lines.join('\n\n'),
+    html: paragraphs(lines),
+  };
+}

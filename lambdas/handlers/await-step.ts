@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { resumeIfStepComplete } from '../shared/step-completion.js';
+import { awaitStep } from '../application/outcomes.js';
 import { taskHandler } from '../shared/task.js';
-import { setStepWaitToken } from '../store/release-store.js';
 
 const input = z.strictObject({
   release: z.string(),
@@ -11,10 +10,10 @@ const input = z.strictObject({
 
 /**
  * "Await customers" (callback): parks the release execution until every customer of the step has an
- * outcome. The last outcome resumes it (record-outcome); if they are all in already, this does.
+ * outcome (`halted: false` with the counters), or until a halt moves it to its awaiting-decision state
+ * (`halted: true`).
  */
 export const handler = taskHandler(input, async ({ release, step, taskToken }) => {
-  await setStepWaitToken(release, step, taskToken);
-  await resumeIfStepComplete(release, step);
+  await awaitStep(release, step, taskToken);
   return { waiting: true };
 });

@@ -8,13 +8,10 @@ import { InvalidTaskInputError } from '../shared/errors.js';
 import { oncePerRelease } from '../shared/once.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { taskHandler } from '../shared/task.js';
-import {
-  createRelease,
-  getRelease,
-  putCustomerIfAbsent,
-  putStepIfAbsent,
-  setReleaseStatus,
-} from '../store/release-store.js';
+import { now } from '../shared/clock.js';
+import { putCustomerIfAbsent } from '../store/customers.js';
+import { createRelease, getRelease, moveRelease } from '../store/releases.js';
+import { putStepIfAbsent, putStepMember } from '../store/steps.js';
 
 const input = z.strictObject({
   version: z.string(),
@@ -68,11 +65,14 @@ async function recordPlan(version: string, startAt: string): Promise<ReleaseSche
   });
   for (let start = 0; start < records.length; start += WRITE_CONCURRENCY) {
     await Promise.all(
-      records.slice(start, start + WRITE_CONCURRENCY).map((record) => putCustomerIfAbsent(version, record)),
+      records.slice(start, start + WRITE_CONCURRENCY).map(async (record) => {
+        await putCustomerIfAbsent(version, record, now());
+        await putStepMember(version, record.stepKey, record);
+      }),
     );
   }
   for (const [key, step] of Object.entries(schedule.steps))
     await putStepIfAbsent(version, key, step.customers);
-  await setReleaseStatus(version, 'running');
+  await moveRelease(version, ['planning'], 'running');
   return schedule;
 }

@@ -1,25 +1,25 @@
 import { z } from 'zod';
-import { now } from '../shared/clock.js';
+import { OUTCOME_STATES } from '../core/lifecycle.js';
+import { recordOutcome } from '../application/outcomes.js';
 import { causeOf } from '../shared/failure.js';
-import { resumeIfStepComplete } from '../shared/step-completion.js';
 import { taskHandler } from '../shared/task.js';
-import { recordOutcome, requireCustomer } from '../store/release-store.js';
 
 const input = z.strictObject({
   release: z.string(),
   customerId: z.string(),
-  outcome: z.enum(['deployed', 'failed', 'rejected', 'deferred', 'held']),
+  outcome: z.enum(OUTCOME_STATES),
   reason: z.string().optional(),
   error: z.looseObject({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
 });
 
 /**
- * "Record outcome": a customer's rollout ends here. Counts it on its step once and, when it is the last
- * one, resumes the release execution waiting on the step.
+ * "Record outcome": a customer's rollout ends here. Moves the customer to its outcome and counts it on its
+ * step, once; the last one of the step resumes the release execution waiting on it.
  */
 export const handler = taskHandler(input, async ({ release, customerId, outcome, reason, error }) => {
-  const customer = await requireCustomer(release, customerId);
-  await recordOutcome(release, customer, outcome, reason ?? causeOf(error), now());
-  await resumeIfStepComplete(release, customer.stepKey);
-  return { customerId, outcome };
+  const recorded = await recordOutcome(release, customerId, outcome, {
+    by: 'customer rollout',
+    reason: reason ?? causeOf(error),
+  });
+  return { customerId, outcome: recorded.outcome ?? outcome };
 });

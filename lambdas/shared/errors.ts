@@ -43,3 +43,27 @@ export function classifyAwsError(error: unknown): Error {
   }
   return error instanceof Error ? error : new Error(String(error));
 }
+
+/** What a task throws when a halt holds the release or the customer: the workflow parks, awaiting a decision. */
+export class ReleaseHaltedError extends Error {
+  override name = 'Release.Halted';
+}
+
+/** The release was aborted: the customer's rollout ends `cancelled`, the release in "Release aborted". */
+export class ReleaseAbortedError extends Error {
+  override name = 'Release.Aborted';
+}
+
+/** A pause reached the end of the execution's time limit without a decision: the release is aborted. */
+export class PauseTimeLimitError extends Error {
+  override name = 'Release.TimeLimit';
+}
+
+/** The error names the workflow definitions match in Catch, from the classes that throw them. */
+export const WORKFLOW_ERRORS = {
+  halted: new ReleaseHaltedError().name,
+  aborted: new ReleaseAbortedError().name,
+  timeLimit: new PauseTimeLimitError().name,
+  approvalRejected: new ApprovalRejectedError().name,
+  deploymentFailed: new DeploymentFailedError().name,
+} as const;

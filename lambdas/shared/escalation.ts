@@ -1,6 +1,6 @@
 import type { Message } from '../email/messages.js';
 import { sendEmail } from '../email/send.js';
-import { countEmail } from '../store/release-store.js';
+import { countEmail } from '../store/audit.js';
 
 /** Emails the escalation contacts (ESCALATION_EMAILS, comma-separated), if any are configured. */
 export async function emailEscalationContacts(

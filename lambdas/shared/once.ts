@@ -1,4 +1,4 @@
-import { claimReleaseMarker, releaseReleaseMarker } from '../store/release-store.js';
+import { claimReleaseMarker, releaseReleaseMarker } from '../store/releases.js';
 import { now } from './clock.js';
 
 /**

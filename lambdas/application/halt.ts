@@ -1,0 +1,341 @@
+import { randomUUID } from 'node:crypto';
+import { isOutcome, TRANSITIONS } from '../core/lifecycle.js';
+import { UsageError } from '../core/errors.js';
+import {
+  releaseControl,
+  upgradeCancelled,
+  upgradePostponed,
+} from '../email/messages.js';
+import { sendEmail } from '../email/send.js';
+import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
+import { publish } from '../events/publish.js';
+import { now } from '../shared/clock.js';
+import { emailEscalationContacts } from '../shared/escalation.js';
+import { oncePerRelease } from '../shared/once.js';
+import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
+import { WORKFLOW_ERRORS } from '../shared/errors.js';
+import { getApproval } from '../store/approvals.js';
+import { countEmail } from '../store/audit.js';
+import {
+  applyTransition,
+  type CustomerRecord,
+  claimCustomerField,
+  customersOf,
+  getCustomer,
+  listParkedRollouts,
+  unparkRollout,
+  updateCustomer,
+} from '../store/customers.js';
+import {
+  appendHalt,
+  closeHalts,
+  getRelease,
+  listReleases,
+  moveRelease,
+  type ReleaseRecord,
+  requireRelease,
+} from '../store/releases.js';
+import { countOutcomeOnce, getStep } from '../store/steps.js';
+import { resumeIfStepComplete } from './outcomes.js';
+
+// The operator's decisions over a running release: halt (a release, every running release, or one
+// customer), resume, abort. Used alike by the CLI, the local runtime's scenario operations and the
+// workflow's own tasks; each is safe to repeat.
+
+export type HaltScope = { release: string; customerId?: string } | { allReleases: true };
+
+export interface Decision {
+  reason: string;
+  by: string;
+}
+
+export interface OperationResult {
+  release: string;
+  changed: boolean;
+  message: string;
+}
+
+function requireReason(decision: Decision, what: string): void {
+  if (!decision.reason?.trim())
+    throw new UsageError(`${what} needs a reason. Fix: say why, e.g. --reason "error rate above 5% in batch 2"`);
+  if (!decision.by?.trim()) throw new UsageError(`${what} needs to know who asks. Fix: pass --by "your name"`);
+}
+
+/** Customers told a date who have not been deployed yet: the people a halt or an abort concerns. */
+function wasGivenADate(customer: CustomerRecord): boolean {
+  return Boolean(customer.noticeSentAt) && !isOutcome(customer.state) && customer.state !== 'deployment-requested';
+}
+
+async function emailCustomer(
+  release: string,
+  customer: CustomerRecord,
+  marker: string,
+  kind: string,
+  message: Parameters<typeof sendEmail>[1],
+): Promise<void> {
+  // Once per customer and event: the marker names the halt or the abort.
+  if (!(await claimCustomerField(release, customer.id, marker as keyof CustomerRecord, { [marker]: now() })))
+    return;
+  try {
+    await sendEmail(
+      customer.contacts.map((contact) => contact.email),
+      message,
+    );
+  } catch (error) {
+    await updateCustomer(release, customer.id, {}, [marker as keyof CustomerRecord]);
+    throw error;
+  }
+  await countEmail(release, kind);
+}
+
+export async function halt(scope: HaltScope, decision: Decision): Promise<OperationResult[]> {
+  requireReason(decision, 'A halt');
+  if ('allReleases' in scope) {
+    const results: OperationResult[] = [];
+    for (const release of await listReleases()) {
+      const record = await getRelease(release);
+      if (record && (record.status === 'running' || record.status === 'paused'))
+        results.push(await haltRelease(record, 'all releases', decision));
+    }
+    return results;
+  }
+  const record = await requireRelease(scope.release);
+  if (scope.customerId) return [await haltCustomer(record, scope.customerId, decision)];
+  return [await haltRelease(record, 'release', decision)];
+}
+
+async function haltRelease(record: ReleaseRecord, scope: string, decision: Decision): Promise<OperationResult> {
+  const { release } = record;
+  if (record.status === 'halted')
+    return { release, changed: false, message: `${release} is already halted: ${record.pause?.reason ?? ''}` };
+  if (record.status !== 'running' && record.status !== 'paused')
+    return { release, changed: false, message: `${release} is ${record.status}; there is nothing to halt` };
+  const at = now();
+  const id = `halt-${at}-${randomUUID().slice(0, 8)}`;
+  const moved = await moveRelease(release, ['running', 'paused'], 'halted', {
+    pause: { kind: 'halted', reason: decision.reason, since: at, by: decision.by },
+  });
+  if (!moved) return { release, changed: false, message: `${release} changed meanwhile; check its status` };
+  await appendHalt(release, { id, scope, from: at, reason: decision.reason, by: decision.by });
+  // The release execution waiting on a step moves to its "halted, awaiting decision" state.
+  if (record.awaitingStep) {
+    const step = await getStep(release, record.awaitingStep);
+    if (step?.waitToken && step.recorded < step.total) await resumeWithSuccess(step.waitToken, { halted: true });
+  }
+  await emailEscalationContacts(
+    release,
+    'halt',
+    releaseControl({
+      release,
+      what: 'halted',
+      reason: decision.reason,
+      by: decision.by,
+      next: 'No customer is deployed, notified of a new date or asked for approval until the release is resumed or aborted.',
+    }),
+  );
+  for await (const customer of customersOf(release)) {
+    if (wasGivenADate(customer))
+      await emailCustomer(
+        release,
+        customer,
+        `postponedNotice#${id}`,
+        'postponed',
+        upgradePostponed({ customerName: customer.name, release, reason: decision.reason }),
+      );
+  }
+  await publish([
+    {
+      detailType: DETAIL_TYPES.releaseHalted,
+      detail: { schemaVersion: SCHEMA_VERSION, release, at, reason: decision.reason },
+    },
+  ]);
+  return { release, changed: true, message: `${release} halted: ${decision.reason}` };
+}
+
+async function haltCustomer(record: ReleaseRecord, customerId: string, decision: Decision): Promise<OperationResult> {
+  const { release } = record;
+  const customer = await getCustomer(release, customerId);
+  if (!customer) throw new UsageError(`${release} has no customer "${customerId}". Fix: use a customer id from the plan`);
+  if (customer.halt)
+    return { release, changed: false, message: `${customerId} is already halted: ${customer.halt.reason}` };
+  if (isOutcome(customer.state) || customer.state === 'deployment-requested')
+    return { release, changed: false, message: `${customerId} is ${customer.state}; there is nothing to halt` };
+  const at = now();
+  const id = `halt-${at}-${randomUUID().slice(0, 8)}`;
+  const halt = { id, from: at, reason: decision.reason, by: decision.by };
+  if (!(await claimCustomerField(release, customerId, 'halt', { halt })))
+    return { release, changed: false, message: `${customerId} is already halted` };
+  await appendHalt(release, { id, scope: `customer:${customerId}`, from: at, reason: decision.reason, by: decision.by });
+  await emailEscalationContacts(
+    release,
+    'halt',
+    releaseControl({
+      release,
+      scope: customer.name,
+      what: 'halted',
+      reason: decision.reason,
+      by: decision.by,
+      next: `${customer.name} is not deployed until it is resumed; the rest of the release goes on.`,
+    }),
+  );
+  if (wasGivenADate(customer))
+    await emailCustomer(
+      release,
+      customer,
+      `postponedNotice#${id}`,
+      'postponed',
+      upgradePostponed({ customerName: customer.name, release, reason: decision.reason }),
+    );
+  return { release, changed: true, message: `${customerId} halted in ${release}: ${decision.reason}` };
+}
+
+export async function resume(scope: HaltScope, decision: Decision): Promise<OperationResult[]> {
+  requireReason(decision, 'A resume');
+  if ('allReleases' in scope) {
+    const results: OperationResult[] = [];
+    for (const release of await listReleases()) {
+      const record = await getRelease(release);
+      if (record?.halts.some((halt) => halt.scope === 'all releases' && !halt.to))
+        results.push(await resumeRelease(record, decision));
+    }
+    return results;
+  }
+  const record = await requireRelease(scope.release);
+  if (scope.customerId) return [await resumeCustomer(record, scope.customerId, decision)];
+  return [await resumeRelease(record, decision)];
+}
+
+async function resumeRelease(record: ReleaseRecord, decision: Decision): Promise<OperationResult> {
+  const { release } = record;
+  if (record.status !== 'halted' && record.status !== 'paused')
+    return { release, changed: false, message: `${release} is ${record.status}; there is nothing to resume` };
+  const at = now();
+  if (!(await moveRelease(release, ['halted', 'paused'], 'running', {}, ['pause'])))
+    return { release, changed: false, message: `${release} changed meanwhile; check its status` };
+  const closing = { to: at, resumedBy: decision.by, resumeReason: decision.reason };
+  await closeHalts(release, 'release', closing);
+  await closeHalts(release, 'all releases', closing);
+  // The release execution continues where it stopped; parked customers look for their next window.
+  if (record.decisionToken)
+    await resumeWithSuccess(record.decisionToken, { decision: 'resume', by: decision.by, reason: decision.reason });
+  if (record.awaitingStep) await resumeIfStepComplete(release, record.awaitingStep);
+  for (const parked of await listParkedRollouts(release)) {
+    const customer = await getCustomer(release, parked.customerId);
+    if (customer?.halt) continue;
+    if (await unparkRollout(release, parked.customerId, parked.token))
+      await resumeWithSuccess(parked.token, { decision: 'resume' });
+  }
+  await emailEscalationContacts(
+    release,
+    'resume',
+    releaseControl({
+      release,
+      what: 'resumed',
+      reason: decision.reason,
+      by: decision.by,
+      next: 'The release goes on where it stopped; customers whose date passed get a new window and an updated notice.',
+    }),
+  );
+  return { release, changed: true, message: `${release} resumed: ${decision.reason}` };
+}
+
+async function resumeCustomer(record: ReleaseRecord, customerId: string, decision: Decision): Promise<OperationResult> {
+  const { release } = record;
+  const customer = await getCustomer(release, customerId);
+  if (!customer) throw new UsageError(`${release} has no customer "${customerId}". Fix: use a customer id from the plan`);
+  if (!customer.halt) return { release, changed: false, message: `${customerId} is not halted` };
+  await updateCustomer(release, customerId, {}, ['halt']);
+  await closeHalts(release, `customer:${customerId}`, {
+    to: now(),
+    resumedBy: decision.by,
+    resumeReason: decision.reason,
+  });
+  if (record.status === 'running') {
+    for (const parked of await listParkedRollouts(release)) {
+      if (parked.customerId !== customerId) continue;
+      if (await unparkRollout(release, parked.customerId, parked.token))
+        await resumeWithSuccess(parked.token, { decision: 'resume' });
+    }
+  }
+  return { release, changed: true, message: `${customerId} resumed in ${release}: ${decision.reason}` };
+}
+
+export async function abort(release: string, decision: Decision): Promise<OperationResult> {
+  requireReason(decision, 'An abort');
+  const record = await requireRelease(release);
+  if (record.status === 'aborted') return { release, changed: false, message: `${release} is already aborted` };
+  if (record.status === 'completed' || record.status === 'planning')
+    return { release, changed: false, message: `${release} is ${record.status}; there is nothing to abort` };
+  const at = now();
+  if (!(await moveRelease(release, ['running', 'paused', 'halted'], 'aborted', { abortReason: decision.reason }, ['pause'])))
+    return { release, changed: false, message: `${release} changed meanwhile; check its status` };
+  const closing = { to: at, resumedBy: decision.by, resumeReason: `aborted: ${decision.reason}` };
+  for (const halt of record.halts.filter((candidate) => !candidate.to))
+    await closeHalts(release, halt.scope, closing);
+  if (record.decisionToken)
+    await resumeWithSuccess(record.decisionToken, { decision: 'abort', by: decision.by, reason: decision.reason });
+  if (record.awaitingStep) {
+    const step = await getStep(release, record.awaitingStep);
+    if (step?.waitToken) await resumeWithSuccess(step.waitToken, { halted: true });
+  }
+  await cancelUndeployed(release, decision);
+  return { release, changed: true, message: `${release} aborted: ${decision.reason}` };
+}
+
+/**
+ * Ends every customer not yet asked to deploy as `cancelled` (counted once on its step), ends their parked
+ * or approval-waiting rollouts, and tells the escalation contacts and every customer given a date, once.
+ */
+export async function cancelUndeployed(release: string, decision: Decision): Promise<{ cancelled: number }> {
+  let cancelled = 0;
+  for await (const customer of customersOf(release)) {
+    if (isOutcome(customer.state) || customer.state === 'deployment-requested') continue;
+    const result = await applyTransition(release, customer.id, TRANSITIONS.cancel, {
+      at: now(),
+      by: decision.by,
+      reason: `release aborted: ${decision.reason}`,
+    });
+    if (result.customer?.state !== 'cancelled') continue;
+    if (result.applied) cancelled += 1;
+    await countOutcomeOnce(release, customer.stepKey, customer.id, 'cancelled');
+    if (customer.state === 'awaiting-approval' && customer.approvalRequestId) {
+      const approval = await getApproval(customer.approvalRequestId);
+      if (approval && !approval.decision)
+        await resumeWithFailure(approval.taskToken, WORKFLOW_ERRORS.aborted, decision.reason);
+    }
+    if (customer.noticeSentAt)
+      await emailCustomer(
+        release,
+        customer,
+        'cancelledNotice',
+        'cancelled',
+        upgradeCancelled({ customerName: customer.name, release, reason: decision.reason }),
+      );
+  }
+  for (const parked of await listParkedRollouts(release)) {
+    if (await unparkRollout(release, parked.customerId, parked.token))
+      await resumeWithFailure(parked.token, WORKFLOW_ERRORS.aborted, decision.reason);
+  }
+  await oncePerRelease(release, 'abortEmailedAt', () =>
+    emailEscalationContacts(
+      release,
+      'abort',
+      releaseControl({
+        release,
+        what: 'aborted',
+        reason: decision.reason,
+        by: decision.by,
+        next: 'No further customer is deployed; customers not yet deployed stay on their current version (cancelled).',
+      }),
+    ),
+  );
+  await oncePerRelease(release, 'abortPublishedAt', () =>
+    publish([
+      {
+        detailType: DETAIL_TYPES.releaseHalted,
+        detail: { schemaVersion: SCHEMA_VERSION, release, at: now(), reason: `aborted: ${decision.reason}` },
+      },
+    ]),
+  );
+  return { cancelled };
+}

@@ -1,0 +1,90 @@
+import { isOutcome, type OutcomeState, transitionTo } from '../core/lifecycle.js';
+import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
+import { publish } from '../events/publish.js';
+import { now } from '../shared/clock.js';
+import { resumeWithSuccess } from '../shared/step-functions.js';
+import { applyTransition } from '../store/customers.js';
+import { getRelease, updateRelease } from '../store/releases.js';
+import {
+  claimStepSignal,
+  countOutcomeOnce,
+  getStep,
+  releaseStepSignal,
+  type StepRecord,
+  setStepWaitToken,
+} from '../store/steps.js';
+
+export function stepSummary(counters: StepRecord) {
+  const { total, deployed, failed, rejected, deferred, held, cancelled } = counters;
+  return { total, deployed, failed, rejected, deferred, held, cancelled };
+}
+
+/**
+ * Ends a customer's rollout in `outcome` and counts it on its step exactly once (two store requests; a
+ * third read only when the transition was already applied by a retry, a duplicate or a rival). When the
+ * customer had already ended otherwise (cancelled by an abort), that outcome is the one counted.
+ */
+export async function recordOutcome(
+  release: string,
+  customerId: string,
+  outcome: OutcomeState,
+  cause: { by: string; reason?: string },
+): Promise<{ outcome: OutcomeState | undefined; counted: boolean }> {
+  const at = now();
+  const result = await applyTransition(
+    release,
+    customerId,
+    transitionTo(outcome),
+    { at, ...cause },
+    { outcomeReason: cause.reason },
+  );
+  const customer = result.customer;
+  if (!customer || !isOutcome(customer.state)) return { outcome: undefined, counted: false };
+  const counted = await countOutcomeOnce(release, customer.stepKey, customer.id, customer.state);
+  await resumeIfStepComplete(release, customer.stepKey);
+  return { outcome: customer.state, counted: counted !== undefined };
+}
+
+/**
+ * Parks the release execution on a step until every customer of the step has an outcome. Halted before
+ * it parks (or while parked), the release moves on to its "halted, awaiting decision" state instead.
+ */
+export async function awaitStep(release: string, key: string, token: string): Promise<void> {
+  await updateRelease(release, { awaitingStep: key });
+  await setStepWaitToken(release, key, token);
+  const record = await getRelease(release);
+  if (record && record.status !== 'running') {
+    await resumeWithSuccess(token, { halted: true });
+    return;
+  }
+  await resumeIfStepComplete(release, key);
+}
+
+/**
+ * Resumes the release execution parked on a step once every customer of the step has an outcome, and
+ * publishes `Batch Completed` once. Called by whichever comes last: the step's wait or its last outcome.
+ */
+export async function resumeIfStepComplete(release: string, key: string): Promise<void> {
+  const counters = await getStep(release, key);
+  if (!counters?.waitToken || counters.recorded < counters.total) return;
+  // Resuming is idempotent: a token answers once, later answers are ignored.
+  await resumeWithSuccess(counters.waitToken, { halted: false, ...stepSummary(counters) });
+  if (!(await claimStepSignal(release, key, now()))) return;
+  try {
+    await publish([
+      {
+        detailType: DETAIL_TYPES.batchCompleted,
+        detail: {
+          schemaVersion: SCHEMA_VERSION,
+          release,
+          at: now(),
+          batch: key,
+          summary: stepSummary(counters),
+        },
+      },
+    ]);
+  } catch (error) {
+    await releaseStepSignal(release, key);
+    throw error;
+  }
+}

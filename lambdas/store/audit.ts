@@ -1,0 +1,65 @@
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from '../shared/clients.js';
+import { queryAll, releaseKey, tableName } from './table.js';
+
+export async function audit(
+  release: string,
+  at: string,
+  what: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  // The key carries the event itself, so recording the same event twice writes the same item.
+  await dynamo().send(
+    new PutCommand({
+      TableName: tableName(),
+      Item: { PK: releaseKey(release), SK: `AUDIT#${what}`, at, what, ...detail },
+    }),
+  );
+}
+
+export async function countEmail(release: string, kind: string, count = 1): Promise<void> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: { PK: releaseKey(release), SK: 'EMAILS' },
+      UpdateExpression: 'ADD #kind :count',
+      ExpressionAttributeNames: { '#kind': kind },
+      ExpressionAttributeValues: { ':count': count },
+    }),
+  );
+}
+
+export async function emailCounts(release: string): Promise<Record<string, number>> {
+  const result = await dynamo().send(
+    new GetCommand({
+      ConsistentRead: true,
+      TableName: tableName(),
+      Key: { PK: releaseKey(release), SK: 'EMAILS' },
+    }),
+  );
+  const { PK: _pk, SK: _sk, ...counts } = result.Item ?? {};
+  return counts as Record<string, number>;
+}
+
+export async function putHealthReport(
+  release: string,
+  report: Record<string, unknown> & { customerId: string; reportedAt: string },
+): Promise<void> {
+  await dynamo().send(
+    new PutCommand({
+      TableName: tableName(),
+      Item: { PK: releaseKey(release), SK: `HEALTH#${report.customerId}#${report.reportedAt}`, ...report },
+    }),
+  );
+}
+
+export async function listHealthReports(release: string): Promise<Record<string, unknown>[]> {
+  const reports: Record<string, unknown>[] = [];
+  for await (const item of queryAll({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'HEALTH#' },
+  }))
+    reports.push(item);
+  return reports;
+}

@@ -1,0 +1,335 @@
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import {
+  CUSTOMER_STATES,
+  type CustomerState,
+  type HistoryEntry,
+  plannedEntry,
+  type Transition,
+} from '../core/lifecycle.js';
+import type { Contact, MaintenanceWindow, PlannedCustomer } from '../core/model.js';
+import { dynamo } from '../shared/clients.js';
+import { ReleaseStateError } from '../shared/errors.js';
+import { isConditionFailure, parseItem, queryAll, releaseKey, setClause, tableName, writeIf } from './table.js';
+
+const historyEntry = z.looseObject({
+  state: z.enum(CUSTOMER_STATES),
+  at: z.string(),
+  by: z.string(),
+  reason: z.string().optional(),
+});
+
+const contact = z.looseObject({ name: z.string(), email: z.string() });
+
+const customerRecord = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  policy: z.enum(['demo', 'startup', 'standard', 'enterprise']),
+  phase: z.enum(['demo', 'startup', 'standard', 'enterprise']),
+  batch: z.number(),
+  noticeAt: z.string().nullable(),
+  deployAt: z.string().nullable(),
+  approvalRequired: z.boolean(),
+  deadlineAt: z.string(),
+  timeZone: z.string(),
+  unschedulableReason: z.string().optional(),
+  stepKey: z.string(),
+  window: z.custom<MaintenanceWindow>((value) => typeof value === 'object' && value !== null),
+  contacts: z.array(contact),
+  approvers: z.array(contact),
+  /** Where the customer is in its lifecycle (core/lifecycle.ts) and how it got there. */
+  state: z.enum(CUSTOMER_STATES),
+  history: z.array(historyEntry),
+  /** A halt of this one customer: sticky until resumed. */
+  halt: z.looseObject({ id: z.string(), from: z.string(), reason: z.string(), by: z.string() }).optional(),
+  noticeClaimedAt: z.string().optional(),
+  noticeSentAt: z.string().optional(),
+  /** The deployment instant the customer was last told of (its notice or an updated notice). */
+  notifiedDeployAt: z.string().optional(),
+  /** The instant its rollout is now scheduled for (the plan's, or a later one after a halt or late approval). */
+  scheduledAt: z.string().optional(),
+  approvalRequestId: z.string().optional(),
+  approvalEmailSentAt: z.string().optional(),
+  approvalDecision: z.enum(['approved', 'rejected']).optional(),
+  approvedBy: z.string().optional(),
+  decidedAt: z.string().optional(),
+  deploymentRequestedAt: z.string().optional(),
+  deploymentToken: z.string().optional(),
+  deploymentStatus: z.enum(['requested', 'succeeded', 'failed']).optional(),
+  deploymentReason: z.string().optional(),
+  deployedAt: z.string().optional(),
+  outcomeReason: z.string().optional(),
+});
+
+export type CustomerRecord = z.infer<typeof customerRecord>;
+
+/** What planning writes for a customer: its plan entry and what the workflow needs to reach it. */
+export interface PlannedCustomerRecord extends PlannedCustomer {
+  stepKey: string;
+  window: MaintenanceWindow;
+  contacts: Contact[];
+  approvers: Contact[];
+}
+
+const customerKey = (release: string, customerId: string) => ({
+  PK: releaseKey(release),
+  SK: `CUSTOMER#${customerId}`,
+});
+
+/** Writes a customer's plan entry, in `planned`, unless it exists: re-running the planning resets nothing. */
+export async function putCustomerIfAbsent(
+  release: string,
+  customer: PlannedCustomerRecord,
+  at: string,
+): Promise<void> {
+  await writeIf(
+    new PutCommand({
+      TableName: tableName(),
+      Item: {
+        ...customerKey(release, customer.id),
+        ...customer,
+        state: 'planned',
+        history: [plannedEntry(at)],
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
+}
+
+export async function getCustomer(release: string, customerId: string): Promise<CustomerRecord | undefined> {
+  const result = await dynamo().send(
+    new GetCommand({ ConsistentRead: true, TableName: tableName(), Key: customerKey(release, customerId) }),
+  );
+  return result.Item ? parseItem(customerRecord, result.Item) : undefined;
+}
+
+/** A customer of the release, or a ReleaseStateError when its plan has no customer by that id. */
+export async function requireCustomer(release: string, customerId: string): Promise<CustomerRecord> {
+  const customer = await getCustomer(release, customerId);
+  if (!customer) throw new ReleaseStateError(`No customer ${customerId} in release ${release}`);
+  return customer;
+}
+
+export async function* customersOf(release: string): AsyncGenerator<CustomerRecord> {
+  for await (const item of queryAll({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'CUSTOMER#' },
+  }))
+    yield parseItem(customerRecord, item);
+}
+
+export async function listCustomers(release: string): Promise<CustomerRecord[]> {
+  const customers: CustomerRecord[] = [];
+  for await (const customer of customersOf(release)) customers.push(customer);
+  return customers;
+}
+
+/** Customers whose notice is due by `asOf` and not yet taken: at most `limit` of them (reading stops there). */
+export async function listCustomersAwaitingNotice(
+  release: string,
+  asOf: string,
+  limit: number,
+): Promise<CustomerRecord[]> {
+  const customers: CustomerRecord[] = [];
+  for await (const item of queryAll({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    FilterExpression: 'noticeAt <= :asOf AND attribute_not_exists(noticeClaimedAt)',
+    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'CUSTOMER#', ':asOf': asOf },
+  })) {
+    customers.push(parseItem(customerRecord, item));
+    if (customers.length >= limit) break;
+  }
+  return customers;
+}
+
+export interface Cause {
+  at: string;
+  by: string;
+  reason?: string;
+}
+
+export type TransitionResult =
+  | { applied: true; customer: CustomerRecord }
+  | { applied: false; customer: CustomerRecord | undefined };
+
+/**
+ * Applies a lifecycle transition in one conditional write: only from one of its `from` states, appending
+ * the history entry and setting `fields` with it. When the customer is elsewhere (a retry, a duplicate, a
+ * race lost), nothing changes and the customer as it is now is returned (one more read).
+ */
+export async function applyTransition(
+  release: string,
+  customerId: string,
+  transition: Transition,
+  cause: Cause,
+  fields: Partial<CustomerRecord> = {},
+  remove: (keyof CustomerRecord)[] = [],
+): Promise<TransitionResult> {
+  const entry: HistoryEntry = { state: transition.to, at: cause.at, by: cause.by };
+  if (cause.reason) entry.reason = cause.reason;
+  const { sets, names, values } = setClause({ ...fields, state: transition.to });
+  const removals = remove.map((field, index) => {
+    names[`#r${index}`] = String(field);
+    return `#r${index}`;
+  });
+  const from = Object.fromEntries(transition.from.map((state, index) => [`:from${index}`, state]));
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: customerKey(release, customerId),
+        UpdateExpression: `SET ${[...sets, '#history = list_append(#history, :entry)'].join(', ')}${
+          removals.length ? ` REMOVE ${removals.join(', ')}` : ''
+        }`,
+        ConditionExpression: `#state IN (${Object.keys(from).join(', ')})`,
+        ExpressionAttributeNames: { ...names, '#state': 'state', '#history': 'history' },
+        ExpressionAttributeValues: { ...values, ...from, ':entry': [entry] },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { applied: true, customer: parseItem(customerRecord, result.Attributes ?? {}) };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    return { applied: false, customer: await getCustomer(release, customerId) };
+  }
+}
+
+/**
+ * Sets fields on a customer only if `guardField` is not set yet. Returns false when another run got there
+ * first: the caller then skips the side effect (an email, an event) it was about to repeat.
+ */
+export async function claimCustomerField(
+  release: string,
+  customerId: string,
+  guardField: keyof CustomerRecord,
+  fields: Partial<CustomerRecord>,
+): Promise<boolean> {
+  const { sets, names, values } = setClause(fields);
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: customerKey(release, customerId),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#guard)',
+      ExpressionAttributeNames: { ...names, '#guard': String(guardField) },
+      ExpressionAttributeValues: values,
+    }),
+  );
+}
+
+/** Sets `field` to `to` only while it still holds `expected` (absent when undefined); false otherwise. */
+export async function swapCustomerField(
+  release: string,
+  customerId: string,
+  field: keyof CustomerRecord,
+  expected: string | undefined,
+  to: string,
+): Promise<boolean> {
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: customerKey(release, customerId),
+      UpdateExpression: 'SET #field = :to',
+      ConditionExpression:
+        expected === undefined ? 'attribute_exists(PK) AND attribute_not_exists(#field)' : '#field = :expected',
+      ExpressionAttributeNames: { '#field': String(field) },
+      ExpressionAttributeValues: expected === undefined ? { ':to': to } : { ':to': to, ':expected': expected },
+    }),
+  );
+}
+
+export async function updateCustomer(
+  release: string,
+  customerId: string,
+  fields: Partial<CustomerRecord>,
+  removeFields: (keyof CustomerRecord)[] = [],
+): Promise<void> {
+  const { sets, names, values } = setClause(fields);
+  const clauses = [];
+  if (sets.length > 0) clauses.push(`SET ${sets.join(', ')}`);
+  if (removeFields.length > 0) {
+    const removals = removeFields.map((field, index) => {
+      names[`#r${index}`] = String(field);
+      return `#r${index}`;
+    });
+    clauses.push(`REMOVE ${removals.join(', ')}`);
+  }
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: customerKey(release, customerId),
+      UpdateExpression: clauses.join(' '),
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: sets.length ? values : undefined,
+    }),
+  );
+}
+
+/** Records the platform's first answer to a requested deployment; false when it was not the first. */
+export async function recordDeploymentResult(
+  release: string,
+  customerId: string,
+  result: { deploymentStatus: 'succeeded' | 'failed'; deployedAt?: string; deploymentReason?: string },
+): Promise<boolean> {
+  const { sets, names, values } = setClause(result);
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: customerKey(release, customerId),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: '#deploymentStatus = :requested AND #state = :inFlight',
+      ExpressionAttributeNames: { ...names, '#deploymentStatus': 'deploymentStatus', '#state': 'state' },
+      ExpressionAttributeValues: { ...values, ':requested': 'requested', ':inFlight': 'deployment-requested' },
+    }),
+  );
+}
+
+export function stateOf(customer: Pick<CustomerRecord, 'state'>): CustomerState {
+  return customer.state;
+}
+
+// Customer rollouts parked by a halt: their tokens, one item each, so a resume finds them without reading
+// every customer of the release.
+const parkedKey = (release: string, customerId: string) => ({
+  PK: releaseKey(release),
+  SK: `PARKED#${customerId}`,
+});
+
+export interface ParkedRollout {
+  customerId: string;
+  token: string;
+  since: string;
+}
+
+export async function parkRollout(release: string, parked: ParkedRollout): Promise<void> {
+  await dynamo().send(
+    new PutCommand({ TableName: tableName(), Item: { ...parkedKey(release, parked.customerId), ...parked } }),
+  );
+}
+
+export async function listParkedRollouts(release: string): Promise<ParkedRollout[]> {
+  const parked: ParkedRollout[] = [];
+  for await (const item of queryAll({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'PARKED#' },
+  }))
+    parked.push({ customerId: String(item.customerId), token: String(item.token), since: String(item.since) });
+  return parked;
+}
+
+/** Forgets a parked rollout, only if it is still parked with `token` (not re-parked meanwhile). */
+export async function unparkRollout(release: string, customerId: string, token: string): Promise<boolean> {
+  return writeIf(
+    new DeleteCommand({
+      TableName: tableName(),
+      Key: parkedKey(release, customerId),
+      ConditionExpression: '#token = :token',
+      ExpressionAttributeNames: { '#token': 'token' },
+      ExpressionAttributeValues: { ':token': token },
+    }) as never,
+  );
+}

@@ -1,0 +1,166 @@
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { OutcomeState } from '../core/lifecycle.js';
+import { dynamo } from '../shared/clients.js';
+import { isConditionFailure, parseItem, queryAll, releaseKey, tableName, writeIf } from './table.js';
+
+const stepRecord = z.looseObject({
+  key: z.string(),
+  total: z.number(),
+  recorded: z.number(),
+  deployed: z.number(),
+  failed: z.number(),
+  rejected: z.number(),
+  deferred: z.number(),
+  held: z.number(),
+  cancelled: z.number().default(0),
+  waitToken: z.string().optional(),
+  signalledAt: z.string().optional(),
+});
+export type StepRecord = z.infer<typeof stepRecord>;
+
+const stepKey = (release: string, key: string) => ({ PK: releaseKey(release), SK: `STEP#${key}` });
+
+export async function putStepIfAbsent(release: string, key: string, total: number): Promise<void> {
+  await writeIf(
+    new PutCommand({
+      TableName: tableName(),
+      Item: {
+        ...stepKey(release, key),
+        key,
+        total,
+        recorded: 0,
+        deployed: 0,
+        failed: 0,
+        rejected: 0,
+        deferred: 0,
+        held: 0,
+        cancelled: 0,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
+}
+
+export async function getStep(release: string, key: string): Promise<StepRecord | undefined> {
+  const result = await dynamo().send(
+    new GetCommand({ ConsistentRead: true, TableName: tableName(), Key: stepKey(release, key) }),
+  );
+  return result.Item ? parseItem(stepRecord, result.Item) : undefined;
+}
+
+/**
+ * Counts a customer's outcome on its step exactly once: the step keeps the set of customers it has counted
+ * and the write is conditional on the customer not being in it, so concurrent or repeated recordings of the
+ * same outcome leave the counters as one would. Returns the counters after counting, or undefined when the
+ * customer was counted already.
+ */
+export async function countOutcomeOnce(
+  release: string,
+  key: string,
+  customerId: string,
+  outcome: OutcomeState,
+): Promise<StepRecord | undefined> {
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: stepKey(release, key),
+        UpdateExpression: 'ADD #counted :customer, recorded :one, #outcome :one',
+        ConditionExpression: 'attribute_exists(PK) AND NOT contains(#counted, :id)',
+        ExpressionAttributeNames: { '#counted': 'counted', '#outcome': outcome },
+        ExpressionAttributeValues: { ':customer': new Set([customerId]), ':id': customerId, ':one': 1 },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parseItem(stepRecord, result.Attributes ?? {});
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
+export async function setStepWaitToken(release: string, key: string, token: string): Promise<StepRecord> {
+  const result = await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: stepKey(release, key),
+      UpdateExpression: 'SET waitToken = :token',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeValues: { ':token': token },
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  return parseItem(stepRecord, result.Attributes ?? {});
+}
+
+/** Marks a step as signalled once, so `Batch Completed` is published by exactly one caller. */
+export async function claimStepSignal(release: string, key: string, at: string): Promise<boolean> {
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: stepKey(release, key),
+      UpdateExpression: 'SET signalledAt = :at',
+      ConditionExpression:
+        'attribute_exists(waitToken) AND attribute_not_exists(signalledAt) AND recorded >= #total',
+      ExpressionAttributeNames: { '#total': 'total' },
+      ExpressionAttributeValues: { ':at': at },
+    }),
+  );
+}
+
+export async function releaseStepSignal(release: string, key: string): Promise<void> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: stepKey(release, key),
+      UpdateExpression: 'REMOVE signalledAt',
+    }),
+  );
+}
+
+// A step's members, one small item each under the release, so starting a step reads them with a strongly
+// consistent query (a secondary index cannot be read consistently on AWS).
+export interface StepMember {
+  id: string;
+  deployAt: string | null;
+  approvalRequired: boolean;
+  deadlineAt: string;
+}
+
+const memberKey = (release: string, key: string, customerId: string) => ({
+  PK: releaseKey(release),
+  SK: `STEP#${key}#CUSTOMER#${customerId}`,
+});
+
+export async function putStepMember(release: string, key: string, member: StepMember): Promise<void> {
+  await dynamo().send(
+    new PutCommand({
+      TableName: tableName(),
+      Item: {
+        ...memberKey(release, key, member.id),
+        id: member.id,
+        deployAt: member.deployAt,
+        approvalRequired: member.approvalRequired,
+        deadlineAt: member.deadlineAt,
+      },
+    }),
+  );
+}
+
+export async function listStepMembers(release: string, key: string): Promise<StepMember[]> {
+  const members: StepMember[] = [];
+  for await (const item of queryAll({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': `STEP#${key}#CUSTOMER#` },
+  })) {
+    members.push({
+      id: String(item.id),
+      deployAt: (item.deployAt as string | null) ?? null,
+      approvalRequired: Boolean(item.approvalRequired),
+      deadlineAt: String(item.deadlineAt),
+    });
+  }
+  return members;
+}

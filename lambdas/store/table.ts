@@ -1,0 +1,73 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type PutCommand, QueryCommand, type UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { z } from 'zod';
+import { dynamo } from '../shared/clients.js';
+import { requiredEnv } from '../shared/env.js';
+import { ReleaseStateError } from '../shared/errors.js';
+
+// The one table (see README "Data model"), one module per aggregate beside this file:
+//   releases.ts   RELEASE#<v> / META                     status, schedule, halts, pause, decision token
+//                 RELEASES / <v>                         the registry of releases (halt --all finds them)
+//   steps.ts      RELEASE#<v> / STEP#<key>               counters, the set of customers counted, wait token
+//                 RELEASE#<v> / STEP#<key>#CUSTOMER#<id> the step's members (read strongly consistent)
+//   customers.ts  RELEASE#<v> / CUSTOMER#<id>            plan entry, lifecycle state and history, progress
+//                 RELEASE#<v> / PARKED#<id>              the token of a customer rollout parked by a halt
+//   approvals.ts  APPROVAL#<id> / APPROVAL               task token, approvers, decision
+//   audit.ts      RELEASE#<v> / AUDIT#<what>, EMAILS, HEALTH#<id>#<at>
+// Reads are strongly consistent and parsed with zod: a record that does not match is a clear error, never
+// a silently wrong cast.
+
+export const tableName = () => requiredEnv('TABLE_NAME');
+export const releaseKey = (release: string) => `RELEASE#${release}`;
+
+/** Sends a conditional write; false when its condition did not hold (another run got there first). */
+export async function writeIf(command: PutCommand | UpdateCommand): Promise<boolean> {
+  try {
+    await dynamo().send(command as PutCommand);
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+export function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+export async function* queryAll(
+  input: ConstructorParameters<typeof QueryCommand>[0],
+): AsyncGenerator<Record<string, unknown>> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo().send(
+      new QueryCommand({ ...input, ConsistentRead: true, ExclusiveStartKey: startKey }),
+    );
+    for (const item of page.Items ?? []) yield item;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+}
+
+/** Parses a stored item; a mismatch names the item and the field instead of failing later, elsewhere. */
+export function parseItem<Schema extends z.ZodType>(
+  schema: Schema,
+  item: Record<string, unknown>,
+): z.infer<Schema> {
+  const parsed = schema.safeParse(item);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(item)'}: ${issue.message}`);
+  throw new ReleaseStateError(`Stored item ${String(item.PK)} / ${String(item.SK)} is malformed: ${problems.join('; ')}`);
+}
+
+/** `SET #a = :a, #b = :b` with its names and values, for the defined entries of `fields`. */
+export function setClause(fields: Record<string, unknown>, prefix = 'f') {
+  const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
+  return {
+    sets: entries.map(([field], index) => `#${prefix}${index} = :${prefix}${index}`),
+    names: Object.fromEntries(entries.map(([field], index) => [`#${prefix}${index}`, field])),
+    values: Object.fromEntries(entries.map(([, value], index) => [`:${prefix}${index}`, value])),
+  };
+}
