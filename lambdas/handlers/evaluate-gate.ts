@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { evaluateGate, type HealthSample } from '../core/gates.js';
+import { evaluateGate, gateAuditRecord, type HealthSample, summarizeGate } from '../core/gates.js';
 import { rolloutShape } from '../core/rollout-shape.js';
 import { now } from '../shared/clock.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
@@ -42,6 +42,8 @@ export const handler = taskHandler(input, async ({ release, phase, step }) => {
     health as unknown as HealthSample[],
     criteria,
   );
-  await audit(release, now(), `gate#${step ?? phase}`, { ...decision });
-  return { ...decision, reason: decision.reasons.join('; ') };
+  // Every affected customer goes to the store; the execution's state (`$.gate`, at most 256 KiB) gets a
+  // bounded summary whatever the number of customers.
+  await audit(release, now(), `gate#${step ?? phase}`, gateAuditRecord(decision));
+  return summarizeGate(decision);
 });

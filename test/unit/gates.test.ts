@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateGate, type HealthSample } from '../../lambdas/core/gates.js';
+import {
+  evaluateGate,
+  GATE_AUDIT_MAX_CUSTOMERS,
+  GATE_SUMMARY_MAX_CUSTOMERS,
+  gateAuditRecord,
+  type HealthSample,
+  summarizeGate,
+} from '../../lambdas/core/gates.js';
 import type { SuccessCriteria } from '../../lambdas/core/model.js';
 
 const standard: SuccessCriteria = {
@@ -14,6 +21,10 @@ const healthy = (customerId: string): HealthSample => ({
   criticalErrors: 0,
   securityFindings: 0,
 });
+const withFinding = (customerId: string): HealthSample => ({ ...healthy(customerId), securityFindings: 1 });
+const slow = (customerId: string): HealthSample => ({ ...healthy(customerId), latencyChangePercent: 40 });
+const ids = (count: number, prefix = 'customer') =>
+  Array.from({ length: count }, (_, n) => `${prefix}-${String(n).padStart(5, '0')}`);
 
 describe('a gate', () => {
   it('passes a batch whose deployments all succeeded with healthy reports', () => {
@@ -55,5 +66,102 @@ describe('a gate', () => {
       'security findings reported by bluefin',
       'performance degraded beyond 5% for cascade',
     ]);
+  });
+});
+
+describe('a gate reason', () => {
+  it('names three customers per criterion and counts the rest', () => {
+    const decision = evaluateGate({ deployed: 5, failed: 0 }, ids(5).map(withFinding), standard);
+
+    expect(decision.reasons).toEqual([
+      'security findings reported by customer-00000, customer-00001, customer-00002 and 2 more',
+    ]);
+  });
+
+  it('names a customer once however many reports it sent', () => {
+    const decision = evaluateGate(
+      { deployed: 1, failed: 0 },
+      [slow('acme'), { ...slow('acme'), latencyChangePercent: 60 }],
+      standard,
+    );
+
+    expect(decision.customersDegraded).toEqual(['acme']);
+    expect(decision.reasons).toEqual(['performance degraded beyond 5% for acme']);
+  });
+});
+
+describe('the gate summary that goes into the release execution state', () => {
+  it(`names at most ${GATE_SUMMARY_MAX_CUSTOMERS} affected customers and counts the rest`, () => {
+    const decision = evaluateGate({ deployed: 25, failed: 0 }, ids(25).map(withFinding), standard);
+
+    const summary = summarizeGate(decision);
+
+    expect(GATE_SUMMARY_MAX_CUSTOMERS).toBe(20);
+    expect(summary.customers).toEqual(ids(20));
+    expect(summary.moreCustomers).toBe(5);
+  });
+
+  it('counts each criterion and names a customer affected by several criteria once', () => {
+    const decision = evaluateGate(
+      { deployed: 19, failed: 2 },
+      [
+        { ...withFinding('acme'), latencyChangePercent: 40, criticalErrors: 2 },
+        slow('bluefin'),
+        healthy('cascade'),
+      ],
+      standard,
+    );
+
+    expect(summarizeGate(decision)).toEqual({
+      passed: false,
+      reason:
+        'batch success rate 90.5% is below 95% (2 of 21 deployments failed); ' +
+        '2 critical error(s) reported, at most 0 allowed; ' +
+        'security findings reported by acme; ' +
+        'performance degraded beyond 5% for acme, bluefin',
+      deployed: 19,
+      failed: 2,
+      successRatePercent: 90.5,
+      criticalErrors: 2,
+      customersWithSecurityFindings: 1,
+      customersDegraded: 2,
+      customers: ['acme', 'bluefin'],
+      moreCustomers: 0,
+    });
+  });
+
+  it('keeps one short line per failed criterion however many customers are affected', () => {
+    const health = [...ids(5_000, 'exposed').map(withFinding), ...ids(5_000, 'slow').map(slow)];
+
+    const summary = summarizeGate(evaluateGate({ deployed: 10_000, failed: 0 }, health, standard));
+
+    expect(summary.reason.split('; ')).toEqual([
+      'security findings reported by exposed-00000, exposed-00001, exposed-00002 and 4997 more',
+      'performance degraded beyond 5% for slow-00000, slow-00001, slow-00002 and 4997 more',
+    ]);
+    expect(summary.moreCustomers).toBe(10_000 - GATE_SUMMARY_MAX_CUSTOMERS);
+    expect(JSON.stringify(summary).length).toBeLessThan(2_000);
+  });
+
+  it('says a passed gate affects nobody', () => {
+    const summary = summarizeGate(evaluateGate({ deployed: 3, failed: 0 }, ids(3).map(healthy), standard));
+
+    expect(summary).toMatchObject({ passed: true, reason: '', customers: [], moreCustomers: 0 });
+  });
+});
+
+describe('the gate audit record that goes to the store', () => {
+  it(`lists every affected customer per criterion up to ${GATE_AUDIT_MAX_CUSTOMERS}, with the full count`, () => {
+    const health = [...ids(1_500).map(withFinding), { ...healthy('acme'), criticalErrors: 1 }];
+
+    const record = gateAuditRecord(evaluateGate({ deployed: 1_501, failed: 0 }, health, standard));
+
+    expect(record).toMatchObject({
+      passed: false,
+      criticalErrors: 1,
+      customersWithCriticalErrors: { count: 1, ids: ['acme'] },
+      customersWithSecurityFindings: { count: 1_500, ids: ids(GATE_AUDIT_MAX_CUSTOMERS) },
+      customersDegraded: { count: 0, ids: [] },
+    });
   });
 });
