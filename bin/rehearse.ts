@@ -62,9 +62,15 @@ async function main(argv: string[]): Promise<number> {
 
 function printSummary(outcome: RehearsalOutcome): void {
   console.log('');
-  console.log(
-    `${outcome.version}: ${outcome.status === 'SUCCEEDED' ? 'release complete' : `release HALTED: ${outcome.haltReason}`}`,
-  );
+  const headline = {
+    SUCCEEDED: 'release complete',
+    ABORTED: `release ABORTED: ${outcome.haltReason}`,
+    FAILED: `release FAILED: ${outcome.haltReason}`,
+    PAUSED: `release PAUSED at "${outcome.pausedAt?.state}", awaiting a decision that no scenario operation gives: ${outcome.haltReason}`,
+  }[outcome.status];
+  console.log(`${outcome.version}: ${headline}`);
+  for (const halt of outcome.halts)
+    console.log(`Halt (${halt.scope}) ${halt.from} → ${halt.to ?? 'still holding'}: ${halt.reason} (by ${halt.by})`);
   console.table(outcome.phases);
   console.log(
     `Emails sent: ${

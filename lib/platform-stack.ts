@@ -139,6 +139,12 @@ export class PlatformStack extends Stack {
       },
       this,
     );
+    const releaseExecutions = this.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${RELEASE_STATE_MACHINE_PREFIX}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     const taskCallbacks = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
     const tableLogicalId = this.resolve((this.table.node.defaultChild as dynamodb.CfnTable).logicalId);
     const acknowledgeRoleFindings = (created: OrchestratorFunction, access: FunctionAccess) => {
@@ -156,6 +162,13 @@ export class PlatformStack extends Stack {
           appliesTo: `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${RELEASE_STATE_MACHINE_PREFIX}*`,
           reason:
             'Release state machines are deployed later, one stack per version, so the platform names them by their securewatch-release- prefix.',
+        });
+      if (access.startsExecutions)
+        acknowledgeNagFindings(created.role, {
+          id: 'AwsSolutions-IAM5',
+          appliesTo: `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${RELEASE_STATE_MACHINE_PREFIX}*`,
+          reason:
+            'Customer rollout executions are named at run time (release and customer), under the release state machines’ prefix.',
         });
     };
     const fn = (id: string, handler: string, description: string, access: FunctionAccess) => {
@@ -189,10 +202,15 @@ export class PlatformStack extends Stack {
         created.addToRolePolicy(
           new iam.PolicyStatement({ actions: taskCallbacks, resources: [releaseStateMachines] }),
         );
-      if (access.startsExecutions)
+      if (access.startsExecutions) {
         created.addToRolePolicy(
           new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [releaseStateMachines] }),
         );
+        // A name already taken is checked: is it this customer's rollout, started by an earlier attempt?
+        created.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [releaseExecutions] }),
+        );
+      }
       acknowledgeRoleFindings(created, access);
       return created;
     };
@@ -201,7 +219,13 @@ export class PlatformStack extends Stack {
       'StartCustomerRollouts',
       'start-customer-rollouts',
       'Starts one customer-rollout execution per customer of a step',
-      { timeout: Duration.minutes(10), table: 'read', startsExecutions: true },
+      {
+        timeout: Duration.minutes(10),
+        table: 'readWrite',
+        startsExecutions: true,
+        answersTasks: true,
+        publishes: true,
+      },
     );
 
     const requestApproval = fn(
@@ -254,8 +278,8 @@ export class PlatformStack extends Stack {
       evaluateGate: fn(
         'EvaluateGate',
         'evaluate-gate',
-        'Checks a step or phase against its success criteria',
-        { table: 'readWrite' },
+        'Checks a step or phase against its success criteria; a failed gate pauses the release',
+        { table: 'readWrite', emails: true },
       ),
       haltRelease: fn('HaltRelease', 'halt-release', 'Records a halt and notifies escalation contacts', {
         table: 'readWrite',
@@ -272,8 +296,32 @@ export class PlatformStack extends Stack {
       scheduleDeployment: fn(
         'ScheduleDeployment',
         'schedule-deployment',
-        'Finds the maintenance window to deploy in',
-        { table: 'read' },
+        'Finds the maintenance window to deploy in; tells a customer its new date',
+        { table: 'readWrite', emails: true },
+      ),
+      parkRollout: fn(
+        'ParkRollout',
+        'park-rollout',
+        'Parks a customer rollout while a halt holds it',
+        { table: 'readWrite', answersTasks: true },
+      ),
+      awaitDecision: fn(
+        'AwaitDecision',
+        'await-decision',
+        'Parks a release awaiting an operator decision',
+        { table: 'readWrite', answersTasks: true },
+      ),
+      remindPaused: fn(
+        'RemindPaused',
+        'remind-paused',
+        'Reminds the escalation contacts of a pause awaiting a decision',
+        { table: 'readWrite', emails: true },
+      ),
+      abortRelease: fn(
+        'AbortRelease',
+        'abort-release',
+        'Ends a release as aborted: cancels customers not yet deployed and tells them',
+        { timeout: Duration.minutes(10), table: 'readWrite', emails: true, answersTasks: true, publishes: true },
       ),
       requestDeployment: fn(
         'RequestDeployment',

@@ -34,10 +34,27 @@ const behaviour = z.strictObject({
   securityFindings: z.number().int().min(0).default(0),
 });
 
+const decision = z.strictObject({
+  reason: z.string().trim().min(1, 'say why'),
+  by: z.string().trim().min(1, 'say who decides'),
+  /** Limits a halt or a resume to one customer of the release (its id). */
+  customer: z.string().optional(),
+});
+
+/** A timed operator action: `atDay` counts simulated days from the release start. */
+const operation = z.union([
+  z.strictObject({ atDay: z.number().min(0), halt: decision }),
+  z.strictObject({ atDay: z.number().min(0), resume: decision }),
+  z.strictObject({ atDay: z.number().min(0), abort: decision.omit({ customer: true }) }),
+]);
+
 export const scenarioSchema = z.strictObject({
   description: z.string().optional(),
   deployments: z.array(behaviour).default([]),
+  operations: z.array(operation).default([]),
 });
+
+export type ScenarioOperation = z.infer<typeof operation>;
 
 export type Scenario = z.infer<typeof scenarioSchema>;
 export type Behaviour = z.infer<typeof behaviour>;

@@ -13,7 +13,7 @@ import type { SimulatedClock } from './clock.js';
 import { createTablesFromTemplate, startLocalDynamoDb } from './dynamodb.js';
 import { type LocalEmailServer, startLocalEmail } from './email.js';
 import { LocalEventBus } from './event-bus.js';
-import { LocalStepFunctions } from './step-functions.js';
+import { LocalApiError, LocalStepFunctions } from './step-functions.js';
 import {
   type LocalFunction,
   type ResolvedCloud,
@@ -133,6 +133,18 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         JSON.parse(String(body.input ?? '{}')),
       );
       return { executionArn: execution.executionArn, startDate: Date.now() / 1000 };
+    },
+    'AWSStepFunctions.DescribeExecution': (body) => {
+      const execution = stepFunctions.executions.get(String(body.executionArn));
+      if (!execution) throw new LocalApiError('ExecutionDoesNotExist', `Execution does not exist: ${String(body.executionArn)}`);
+      return {
+        executionArn: execution.executionArn,
+        stateMachineArn: execution.stateMachineArn,
+        name: execution.name,
+        status: execution.status,
+        input: JSON.stringify(execution.input),
+        startDate: Date.now() / 1000,
+      };
     },
     'AWSEvents.PutEvents': (body) => bus.putEvents(body.Entries as never, options.clock.now()),
   });

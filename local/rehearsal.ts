@@ -2,9 +2,12 @@ import { DateTime } from 'luxon';
 import { defaultStart } from '../cli/plan-release.js';
 import { bundledConfig, bundledFleet, loadFleet } from '../lambdas/core/config.js';
 import { assertMinorRelease, versionSlug } from '../lambdas/core/versions.js';
-import { listCustomers } from '../lambdas/store/release-store.js';
-import { SimulatedClock } from './clock.js';
-import { FleetSimulator, type Scenario } from './fleet-simulator.js';
+import { abort, halt, resume } from '../lambdas/application/halt.js';
+import { type HistoryEntry, isOutcome } from '../lambdas/core/lifecycle.js';
+import { listCustomers } from '../lambdas/store/customers.js';
+import { getRelease, type HaltRecord } from '../lambdas/store/releases.js';
+import { MS_PER_DAY, SimulatedClock } from './clock.js';
+import { FleetSimulator, type Scenario, type ScenarioOperation } from './fleet-simulator.js';
 import { type LocalCloud, startLocalCloud } from './local-cloud.js';
 
 export interface RehearsalOptions {
@@ -28,17 +31,24 @@ export interface CustomerOutcome {
   id: string;
   policy: string;
   outcome: string;
+  /** Where the customer is in its lifecycle now (the outcome, or where it stopped). */
+  state: string;
   reason?: string;
   noticeAt: string | null;
   requestedAt: string | null;
   deployedAt: string | null;
   approvedBy: string | null;
+  history: HistoryEntry[];
 }
 
 export interface RehearsalOutcome {
   version: string;
-  status: 'SUCCEEDED' | 'FAILED';
+  /** PAUSED: the release awaits a decision and no operation of the scenario remains to come. */
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'PAUSED';
   haltReason?: string;
+  /** Where a paused release stands: the state it is parked in, and why. */
+  pausedAt?: { state: string; reason: string };
+  halts: Pick<HaltRecord, 'scope' | 'from' | 'to' | 'reason' | 'by'>[];
   startAt: string;
   endedAt: string;
   realSeconds: number;
@@ -53,7 +63,16 @@ export interface RehearsalOutcome {
   peakMemoryMiB: number;
 }
 
-const OUTCOMES = ['deployed', 'failed', 'rolledBack', 'held', 'rejected', 'deferred', 'not started'] as const;
+const OUTCOMES = [
+  'deployed',
+  'failed',
+  'rolledBack',
+  'held',
+  'rejected',
+  'deferred',
+  'cancelled',
+  'not started',
+] as const;
 
 /** Rehearses one release end to end on the local cloud and reports what happened to every customer. */
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutcome> {
@@ -89,18 +108,24 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
         startAt,
       },
     );
-    const record = await execution.done;
+    const operations = runOperations(options.version, startAt, options.scenario.operations, clock, say);
+    const ended = await Promise.race([
+      execution.done.then((record) => ({ record, paused: undefined })),
+      operations.pausedWithNothingToCome(local).then((paused) => ({ record: undefined, paused })),
+    ]);
 
     const customers = await listCustomers(options.version);
     const outcomes: CustomerOutcome[] = customers.map((customer) => ({
       id: customer.id,
       policy: customer.policy,
-      outcome: customer.outcome ?? 'not started',
+      outcome: isOutcome(customer.state) ? customer.state : 'not started',
+      state: customer.state,
       reason: customer.outcomeReason,
       noticeAt: customer.noticeSentAt ?? null,
       requestedAt: customer.deploymentRequestedAt ?? null,
-      deployedAt: customer.outcome === 'deployed' ? (customer.deployedAt ?? null) : null,
+      deployedAt: customer.state === 'deployed' ? (customer.deployedAt ?? null) : null,
       approvedBy: customer.approvedBy ?? null,
+      history: customer.history,
     }));
     const phases: RehearsalOutcome['phases'] = {};
     for (const customer of outcomes) {
@@ -112,10 +137,24 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     const largest = executions.reduce((max, candidate) =>
       candidate.historyEvents > max.historyEvents ? candidate : max,
     );
+    const releaseRecord = await getRelease(options.version);
+    const record = ended.record;
+    const status: RehearsalOutcome['status'] = ended.paused
+      ? 'PAUSED'
+      : releaseRecord?.status === 'aborted'
+        ? 'ABORTED'
+        : record?.status === 'SUCCEEDED'
+          ? 'SUCCEEDED'
+          : 'FAILED';
     return {
       version: options.version,
-      status: record.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED',
-      haltReason: record.status === 'SUCCEEDED' ? undefined : (record.cause ?? record.error),
+      status,
+      haltReason:
+        status === 'SUCCEEDED'
+          ? undefined
+          : (ended.paused?.reason ?? releaseRecord?.abortReason ?? record?.cause ?? record?.error),
+      pausedAt: ended.paused,
+      halts: (releaseRecord?.halts ?? []).map(({ scope, from, to, reason, by }) => ({ scope, from, to, reason, by })),
       startAt,
       endedAt: clock.now(),
       realSeconds: (Date.now() - startedReal) / 1000,
@@ -133,6 +172,69 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   }
 }
 
+/**
+ * Runs the scenario's operator actions on the simulated clock, through the same operations the CLI uses.
+ * `pausedWithNothingToCome` resolves once the release is parked awaiting a decision and no action remains.
+ */
+function runOperations(
+  release: string,
+  startAt: string,
+  operations: ScenarioOperation[],
+  clock: SimulatedClock,
+  say: (line: string) => void,
+) {
+  let pending = operations.length;
+  let parked: string | undefined;
+  let notify: (() => void) | undefined;
+  const check = () => {
+    if (pending === 0 && parked) notify?.();
+  };
+  for (const operation of operations) {
+    const at = new Date(Date.parse(startAt) + operation.atDay * MS_PER_DAY).toISOString();
+    void clock
+      .until(at)
+      .then(() => clock.track(apply(release, operation, say)))
+      .catch((error: Error) => say(`⚠ operation at day ${operation.atDay} failed: ${error.message}`))
+      .finally(() => {
+        pending -= 1;
+        check();
+      });
+  }
+  return {
+    pausedWithNothingToCome(local: LocalCloud): Promise<{ state: string; reason: string }> {
+      return new Promise((resolve) => {
+        local.stepFunctions.onStateEntered(({ execution, stateName }) => {
+          if (execution.stateMachineName.endsWith('-customer')) return;
+          if (stateName.endsWith('awaiting decision')) parked = stateName;
+          else if (!parked || !stateName.startsWith(parked)) parked = undefined;
+          check();
+        });
+        notify = () => {
+          const state = parked ?? '';
+          // Let the parking task finish storing its token, then report where the release stands.
+          void clock.track(
+            getRelease(release).then((record) =>
+              resolve({ state, reason: record?.pause?.reason ?? record?.status ?? 'awaiting a decision' }),
+            ),
+          );
+        };
+      });
+    },
+  };
+}
+
+async function apply(release: string, operation: ScenarioOperation, say: (line: string) => void) {
+  if ('halt' in operation) {
+    const { customer, ...decision } = operation.halt;
+    for (const result of await halt({ release, customerId: customer }, decision)) say(`🛑 ${result.message}`);
+  } else if ('resume' in operation) {
+    const { customer, ...decision } = operation.resume;
+    for (const result of await resume({ release, customerId: customer }, decision)) say(`▶ ${result.message}`);
+  } else {
+    say(`⏹ ${(await abort(release, operation.abort)).message}`);
+  }
+}
+
 function simulatedDate(iso: string): string {
   return DateTime.fromISO(iso, { zone: 'utc' }).toFormat("ccc yyyy-LL-dd HH:mm 'UTC'");
 }
@@ -140,13 +242,20 @@ function simulatedDate(iso: string): string {
 function countEmails(emails: { subject: string }[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const { subject } of emails) {
-    const kind = subject.startsWith('Approval needed')
-      ? 'approval-request'
-      : subject.startsWith('HALTED')
-        ? 'halt'
-        : subject.startsWith('Completed')
-          ? 'completion'
-          : 'advance-notice';
+    const prefix = subject.split(':')[0] ?? '';
+    const kind =
+      {
+        'Approval needed': 'approval-request',
+        HALTED: 'halt',
+        RESUMED: 'resume',
+        ABORTED: 'abort',
+        PAUSED: 'pause',
+        'STILL PAUSED': 'reminder',
+        Completed: 'completion',
+        Postponed: 'postponed',
+        'New date': 'updated-notice',
+        Cancelled: 'cancelled',
+      }[prefix] ?? 'advance-notice';
     counts[kind] = (counts[kind] ?? 0) + 1;
   }
   return counts;

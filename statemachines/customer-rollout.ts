@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { WORKFLOW_ERRORS } from '../lambdas/shared/errors.js';
 import { invoke, invokeAndWait, type WorkflowFunctions } from './tasks.js';
 
 /** How long the platform has to report a requested deployment before it counts as failed. */
@@ -11,7 +12,8 @@ export const APPROVAL_TIMEOUT = Duration.days(62);
 /**
  * One customer's rollout, run as its own execution (named after the customer) so the release execution
  * never iterates customers: approval when the policy asks for it, the maintenance window, the deployment
- * request, the platform's report, and the outcome counted on the customer's step.
+ * request, the platform's report, and the outcome counted on the customer's step. A halt parks it before
+ * it asks or deploys ("… postponed · halted, awaiting decision"); an abort ends it cancelled.
  */
 export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctions): sfn.IChainable {
   const customer = { 'release.$': '$.release', 'customerId.$': '$.customerId' };
@@ -31,12 +33,31 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
   });
   const recordNoWindowLeft = record('Record held (no window left)', 'held', { 'reason.$': '$.slot.reason' });
   const recordNoticeHeld = record('Record held (notice lead time)', 'held', { 'error.$': '$.error' });
+  const recordHaltedTooLong = record('Record held (halted past its deadline)', 'held', {
+    reason: 'halted until after its policy deadline',
+  });
+  const recordCancelled = record('Record cancelled (release aborted)', 'cancelled', { 'error.$': '$.error' });
+
+  /** Parks the rollout while a halt holds it; a resume carries on with `then`. */
+  const parkedByHalt = (name: string) =>
+    invokeAndWait(scope, name, fns.parkRollout, customer, {
+      resultPath: sfn.JsonPath.DISCARD,
+      timeout: sfn.Timeout.duration(APPROVAL_TIMEOUT),
+      comment: 'Postponed, never failed: a resume answers (next window), an abort fails it with Release.Aborted.',
+    })
+      .addCatch(recordCancelled, { errors: [WORKFLOW_ERRORS.aborted], resultPath: '$.error' })
+      .addCatch(recordHaltedTooLong, { errors: ['States.Timeout'], resultPath: '$.error' })
+      .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+  const deploymentPostponed = parkedByHalt('Deployment postponed · halted, awaiting decision');
+  const approvalPostponed = parkedByHalt('Approval postponed · halted, awaiting decision');
 
   const deploy = invokeAndWait(scope, 'Deploy and await report', fns.requestDeployment, customer, {
     resultPath: '$.deployment',
     timeout: sfn.Timeout.duration(DEPLOYMENT_REPORT_TIMEOUT),
     comment: 'Publishes Deployment Requested; the platform answers with Deployment Succeeded or Failed.',
   })
+    .addCatch(deploymentPostponed, { errors: [WORKFLOW_ERRORS.halted], resultPath: sfn.JsonPath.DISCARD })
+    .addCatch(recordCancelled, { errors: [WORKFLOW_ERRORS.aborted], resultPath: '$.error' })
     .addCatch(recordNoticeHeld, { errors: ['Notice.LeadTime'], resultPath: '$.error' })
     .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' })
     .next(recordDeployed);
@@ -47,14 +68,17 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
 
   const findWindow = invoke(scope, 'Find maintenance window', fns.scheduleDeployment, customer, {
     resultPath: '$.slot',
-    comment: 'The planned window, or the next one when the approval came after it opened.',
+    comment: 'The planned window, or the next one when the approval or a halt came after it opened.',
   })
-    .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' })
-    .next(
-      new sfn.Choice(scope, 'Window found?')
-        .when(sfn.Condition.isNull('$.slot.deployAt'), recordNoWindowLeft)
-        .otherwise(waitForWindow),
-    );
+    .addCatch(deploymentPostponed, { errors: [WORKFLOW_ERRORS.halted], resultPath: sfn.JsonPath.DISCARD })
+    .addCatch(recordCancelled, { errors: [WORKFLOW_ERRORS.aborted], resultPath: '$.error' })
+    .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+  findWindow.next(
+    new sfn.Choice(scope, 'Window found?')
+      .when(sfn.Condition.isNull('$.slot.deployAt'), recordNoWindowLeft)
+      .otherwise(waitForWindow),
+  );
+  deploymentPostponed.next(findWindow);
 
   const askApprovers = invokeAndWait(scope, 'Ask approvers', fns.requestApproval, customer, {
     resultPath: '$.approval',
@@ -62,10 +86,13 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
     timeout: sfn.Timeout.at('$.approvalTimeoutSeconds'),
     comment: 'Emails signed review links; an approver’s POST resumes this task. Never auto-approved.',
   })
-    .addCatch(recordRejected, { errors: ['Approval.Rejected'], resultPath: '$.error' })
+    .addCatch(approvalPostponed, { errors: [WORKFLOW_ERRORS.halted], resultPath: sfn.JsonPath.DISCARD })
+    .addCatch(recordCancelled, { errors: [WORKFLOW_ERRORS.aborted], resultPath: '$.error' })
+    .addCatch(recordRejected, { errors: [WORKFLOW_ERRORS.approvalRejected], resultPath: '$.error' })
     .addCatch(recordDeferred, { errors: ['States.Timeout'], resultPath: '$.error' })
-    .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' })
-    .next(findWindow);
+    .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+  askApprovers.next(findWindow);
+  approvalPostponed.next(askApprovers);
 
   return new sfn.Choice(scope, 'Schedulable?')
     .when(sfn.Condition.booleanEquals('$.deployable', false), recordUnschedulable)

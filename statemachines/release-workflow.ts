@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { RolloutPhaseShape, RolloutStep } from '../lambdas/core/rollout-shape.js';
+import { WORKFLOW_ERRORS } from '../lambdas/shared/errors.js';
 import { APPROVAL_TIMEOUT, DEPLOYMENT_REPORT_TIMEOUT } from './customer-rollout.js';
 import { invoke, invokeAndWait, type WorkflowFunctions } from './tasks.js';
 
@@ -11,35 +12,85 @@ export interface ReleaseWorkflowProps {
   readonly customerStateMachineArn: string;
 }
 
+/** The release execution's own time limit: a pause still undecided near it ends the release as aborted. */
+export const RELEASE_TIME_LIMIT = Duration.days(120);
+/** How often a pause reminds the escalation contacts that it awaits their decision. */
+export const PAUSE_REMINDER_INTERVAL = Duration.days(1);
+
 // A step waits for its slowest customer: a window up to a week away, plus the report timeout, or an
-// enterprise customer's approval up to the policy deadline.
+// enterprise customer's approval up to the policy deadline. A wait that ends earlier gates on what it has:
+// customers without an outcome fail the gate, which pauses the release awaiting a decision.
 const STEP_TIMEOUT = APPROVAL_TIMEOUT.plus(DEPLOYMENT_REPORT_TIMEOUT).plus(Duration.days(7));
 
 /**
  * The release execution: phases in order, each step (batch) opened on its day, its customers' advance
- * notices sent, their rollouts started as child executions and awaited, then gated. Its size depends on the
- * policies only, never on the number of customers.
+ * notices sent, their rollouts started as child executions and awaited, then gated. A halt or a failed gate
+ * parks it at a named "… awaiting decision" state until an operator resumes or aborts. Its size depends on
+ * the policies only, never on the number of customers.
  */
 export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkflowProps): sfn.IChainable {
   const { functions: fns } = props;
   const release = { 'release.$': '$.schedule.release' };
 
-  const halt = invoke(
+  const fail = invoke(
     scope,
-    'Halt release',
+    'Record failure',
     fns.haltRelease,
     { 'release.$': '$.version', 'failure.$': '$.failure' },
-    {
-      comment: 'Records why the release stopped and tells the escalation contacts.',
-    },
-  ).next(new sfn.Fail(scope, 'Release halted', { error: 'Release.Halted', causePath: '$.failure.Cause' }));
+    { comment: 'A task failed beyond its retries: records why and tells the escalation contacts.' },
+  ).next(new sfn.Fail(scope, 'Release failed', { error: 'Release.Failed', causePath: '$.failure.Cause' }));
 
-  const catchIntoHalt = (task: sfn.TaskStateBase) =>
-    task.addCatch(halt, { errors: ['States.ALL'], resultPath: '$.failure' });
+  const catchIntoFailure = <T extends sfn.TaskStateBase>(task: T): T => {
+    task.addCatch(fail, { errors: ['States.ALL'], resultPath: '$.failure' });
+    return task;
+  };
 
-  /** Sends the due notices, looping while more remain, then carries on with `next`. */
+  const aborted = catchIntoFailure(
+    invoke(scope, 'Abort release', fns.abortRelease, { ...release, 'failure.$': '$.failure' }, {
+      timeout: Duration.minutes(10),
+      comment: 'Every customer not yet deployed ends cancelled; the people concerned are told, once.',
+    }),
+  ).next(new sfn.Succeed(scope, 'Release aborted'));
+  // The abort path reads $.failure (why); an operator's abort carries none, so it is set to null first.
+  const abortByDecision = new sfn.Pass(scope, 'Aborted by decision', {
+    result: sfn.Result.fromObject({}),
+    resultPath: '$.failure',
+  }).next(aborted);
+
+  /** A callback that holds the release until a decision: resume (carries on with `then`) or abort. */
+  const awaitDecision = (name: string, then: sfn.IChainable): sfn.TaskStateBase => {
+    const parked = invokeAndWait(scope, name, fns.awaitDecision, { ...release, state: name }, {
+      resultPath: '$.decision',
+      timeout: sfn.Timeout.duration(PAUSE_REMINDER_INTERVAL),
+      comment: 'A pause never decides by itself: resume or abort, by an operator. Reminds every day.',
+    });
+    const remind = invoke(
+      scope,
+      `${name} · remind`,
+      fns.remindPaused,
+      {
+        ...release,
+        state: name,
+        'executionStartedAt.$': '$$.Execution.StartTime',
+        executionTimeLimitSeconds: RELEASE_TIME_LIMIT.toSeconds(),
+        reminderIntervalSeconds: PAUSE_REMINDER_INTERVAL.toSeconds(),
+      },
+      { comment: 'Reminds the escalation contacts; near the time limit, the release ends aborted.' },
+    );
+    remind.addCatch(aborted, { errors: [WORKFLOW_ERRORS.timeLimit], resultPath: '$.failure' });
+    catchIntoFailure(remind).next(parked);
+    parked.addCatch(remind, { errors: ['States.Timeout'], resultPath: sfn.JsonPath.DISCARD });
+    catchIntoFailure(parked).next(
+      new sfn.Choice(scope, `${name} · decision?`)
+        .when(sfn.Condition.stringEquals('$.decision.decision', 'abort'), abortByDecision)
+        .otherwise(then),
+    );
+    return parked;
+  };
+
+  /** Sends the due notices, looping while more remain, then carries on with `next`; parks while halted. */
   const sendNoticesThen = (label: string, asOfPath: string, next: sfn.IChainable): sfn.IChainable => {
-    const send = catchIntoHalt(
+    const send = catchIntoFailure(
       invoke(
         scope,
         `${label} · send advance notices`,
@@ -52,33 +103,30 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
         },
       ),
     );
+    const halted = awaitDecision(`${label} · halted before opening, awaiting decision`, send);
     send.next(
       new sfn.Choice(scope, `${label} · more notices?`)
+        .when(sfn.Condition.booleanEquals('$.notices.halted', true), halted)
         .when(sfn.Condition.booleanEquals('$.notices.remaining', true), send)
         .otherwise(next),
     );
     return send;
   };
 
-  const gate = (label: string, payload: Record<string, unknown>): sfn.Chain => {
-    const evaluate = catchIntoHalt(
-      invoke(
-        scope,
-        `${label} · gate`,
-        fns.evaluateGate,
-        { ...release, ...payload },
-        { resultPath: '$.gate' },
-      ),
+  /** Gates; a failed gate parks awaiting a decision, a halt noticed by the gate parks at `whileHalted`. */
+  const gate = (label: string, payload: Record<string, unknown>, haltedAt: (gateTask: sfn.IChainable) => sfn.IChainable): sfn.Chain => {
+    const evaluate = catchIntoFailure(
+      invoke(scope, `${label} · gate`, fns.evaluateGate, { ...release, ...payload }, { resultPath: '$.gate' }),
     );
-    const failed = new sfn.Pass(scope, `${label} · gate failed`, {
-      parameters: { Error: 'Gate.Failed', 'Cause.$': '$.gate.reason' },
-      resultPath: '$.failure',
-    }).next(halt);
-    return sfn.Chain.start(evaluate).next(
+    const passed = new sfn.Pass(scope, `${label} · gate done`);
+    const failed = awaitDecision(`${label} · gate failed, awaiting decision`, passed);
+    evaluate.next(
       new sfn.Choice(scope, `${label} · gate passed?`)
+        .when(sfn.Condition.booleanEquals('$.gate.halted', true), haltedAt(evaluate))
         .when(sfn.Condition.booleanEquals('$.gate.passed', false), failed)
-        .afterwards({ includeOtherwise: true }),
+        .otherwise(passed),
     );
+    return sfn.Chain.custom(evaluate, [passed], evaluate);
   };
 
   const stepChain = (step: RolloutStep): sfn.Chain => {
@@ -90,16 +138,20 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
       ? `${step.phaseDisplayName} · wait for phase start (day ${step.day})`
       : `${step.phaseDisplayName} · wait for batch ${step.position} (day ${step.day})`;
     const open = new sfn.Wait(scope, waitName, { time: sfn.WaitTime.timestampPath(opensAtPath) });
-    const start = catchIntoHalt(
+    const start = catchIntoFailure(
       invoke(
         scope,
         `${label} · start customer rollouts`,
         fns.startCustomerRollouts,
         { ...release, step: step.key, customerStateMachineArn: props.customerStateMachineArn },
-        { timeout: Duration.minutes(10), comment: 'One child execution per customer, named after it.' },
+        {
+          resultPath: '$.started',
+          timeout: Duration.minutes(10),
+          comment: 'One child execution per customer, named after it; none is skipped.',
+        },
       ),
     );
-    const await_ = catchIntoHalt(
+    const awaitCustomers = catchIntoFailure(
       invokeAndWait(
         scope,
         `${label} · await customers`,
@@ -108,15 +160,23 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
         {
           resultPath: '$.lastStep',
           timeout: sfn.Timeout.duration(STEP_TIMEOUT),
-          comment: 'Resumed by the last customer of the step to record its outcome.',
+          comment: 'Resumed by the last customer of the step to record its outcome, or by a halt.',
         },
       ),
     );
-    const deployAndGate = sfn.Chain.start(start)
-      .next(await_)
-      .next(gate(label, { phase: step.phase, step: step.key }));
+    const halted = awaitDecision(`${label} · halted, awaiting decision`, awaitCustomers);
+    const stepGate = gate(label, { phase: step.phase, step: step.key }, () => halted);
+    // A wait that outlives its timeout gates on what it has: customers without an outcome fail the gate.
+    awaitCustomers.addCatch(stepGate, { errors: ['States.Timeout'], resultPath: '$.lastStep' });
+    awaitCustomers.next(
+      new sfn.Choice(scope, `${label} · halted?`)
+        .when(sfn.Condition.booleanEquals('$.lastStep.halted', true), halted)
+        .otherwise(stepGate),
+    );
+    const deployAndGate = sfn.Chain.custom(start, stepGate.endStates, start);
+    start.next(awaitCustomers);
     open.next(sendNoticesThen(label, opensAtPath, deployAndGate));
-    return sfn.Chain.custom(open, deployAndGate.endStates, deployAndGate);
+    return sfn.Chain.custom(open, stepGate.endStates, deployAndGate);
   };
 
   const phaseChain = (phase: RolloutPhaseShape): sfn.Chain => {
@@ -129,11 +189,14 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
         time: sfn.WaitTime.timestampPath(`$.schedule.phases.${phase.name}.endAt`),
       },
     );
-    const phaseGate = gate(`${phase.displayName} · phase`, { phase: phase.name });
+    const phaseLabel = `${phase.displayName} · phase`;
+    const phaseGate = gate(phaseLabel, { phase: phase.name }, (evaluate) =>
+      awaitDecision(`${phaseLabel} · halted, awaiting decision`, evaluate),
+    );
     return (chain as sfn.Chain).next(testingPeriod).next(phaseGate);
   };
 
-  const plan = catchIntoHalt(
+  const plan = catchIntoFailure(
     invoke(
       scope,
       'Plan release',
@@ -146,7 +209,7 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
       },
     ),
   );
-  const report = catchIntoHalt(
+  const report = catchIntoFailure(
     invoke(scope, 'Report release', fns.completeRelease, release, {
       resultPath: '$.report',
       timeout: Duration.minutes(5),

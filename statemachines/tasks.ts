@@ -17,6 +17,10 @@ export interface WorkflowFunctions {
   readonly scheduleDeployment: lambda.IFunction;
   readonly requestDeployment: lambda.IFunction;
   readonly recordOutcome: lambda.IFunction;
+  readonly parkRollout: lambda.IFunction;
+  readonly awaitDecision: lambda.IFunction;
+  readonly remindPaused: lambda.IFunction;
+  readonly abortRelease: lambda.IFunction;
 }
 
 // Retry what a second attempt can fix (throttling, Lambda service hiccups); never a rejected input.

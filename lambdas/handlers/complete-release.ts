@@ -6,13 +6,10 @@ import { now } from '../shared/clock.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
 import { oncePerRelease } from '../shared/once.js';
 import { taskHandler } from '../shared/task.js';
-import {
-  type CustomerRecord,
-  emailCounts,
-  getRelease,
-  listCustomers,
-  setReleaseStatus,
-} from '../store/release-store.js';
+import { OUTCOME_STATES } from '../core/lifecycle.js';
+import { emailCounts } from '../store/audit.js';
+import { type CustomerRecord, listCustomers } from '../store/customers.js';
+import { getRelease, moveRelease } from '../store/releases.js';
 
 const input = z.strictObject({ release: z.string() });
 
@@ -20,7 +17,7 @@ const input = z.strictObject({ release: z.string() });
 export const handler = taskHandler(input, async ({ release }) => {
   const current = await getRelease(release);
   const report = current?.report ?? (await buildReport(release));
-  if (current?.status !== 'completed') await setReleaseStatus(release, 'completed', { report });
+  if (current?.status !== 'completed') await moveRelease(release, ['running'], 'completed', { report });
   const totals = report.totals as Record<string, number>;
   await oncePerRelease(release, 'completionEmailedAt', () =>
     emailEscalationContacts(release, 'completion', releaseCompleted({ release, summary: totals })),
@@ -40,12 +37,11 @@ async function buildReport(release: string): Promise<Record<string, unknown>> {
   const customers = await listCustomers(release);
   const phases: Record<string, Record<string, number>> = {};
   for (const customer of customers) {
-    phases[customer.phase] ??= { deployed: 0, failed: 0, rejected: 0, deferred: 0, held: 0 };
+    phases[customer.phase] ??= Object.fromEntries(OUTCOME_STATES.map((outcome) => [outcome, 0]));
     const counts = phases[customer.phase] as Record<string, number>;
-    const outcome = customer.outcome ?? 'held';
-    counts[outcome] = (counts[outcome] ?? 0) + 1;
+    counts[customer.state] = (counts[customer.state] ?? 0) + 1;
   }
-  const count = (outcome: CustomerRecord['outcome']) => customers.filter((c) => c.outcome === outcome).length;
+  const count = (state: CustomerRecord['state']) => customers.filter((c) => c.state === state).length;
   const attempted = count('deployed') + count('failed');
   const totals = {
     customers: customers.length,

@@ -1,11 +1,17 @@
 import { z } from 'zod';
+import { holdOf } from '../application/control.js';
 import { evaluateGate, gateAuditRecord, type HealthSample, summarizeGate } from '../core/gates.js';
 import { rolloutShape } from '../core/rollout-shape.js';
+import { releaseControl } from '../email/messages.js';
 import { now } from '../shared/clock.js';
+import { emailEscalationContacts } from '../shared/escalation.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
+import { oncePerRelease } from '../shared/once.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { taskHandler } from '../shared/task.js';
-import { audit, getStep, listHealthReports, listStepCustomers } from '../store/release-store.js';
+import { audit, listHealthReports } from '../store/audit.js';
+import { moveRelease, requireRelease } from '../store/releases.js';
+import { getStep, listStepMembers } from '../store/steps.js';
 
 const input = z.strictObject({
   release: z.string(),
@@ -14,11 +20,18 @@ const input = z.strictObject({
   step: z.string().optional(),
 });
 
-/** "Gate": compares the step's (or phase's) outcomes and health reports with the phase's success criteria. */
+/**
+ * "Gate": compares the step's (or phase's) outcomes and health reports with the phase's success criteria.
+ * A failed gate pauses the release, awaiting a decision; a halted release reports `halted` instead.
+ */
 export const handler = taskHandler(input, async ({ release, phase, step }) => {
   const { config } = releaseConfig();
   const criteria = config.release.phases.find((candidate) => candidate.name === phase)?.successCriteria;
   if (!criteria) throw new InvalidTaskInputError(`Unknown phase "${phase}"`);
+  const record = await requireRelease(release);
+  const hold = holdOf(record);
+  if (hold.kind !== 'none') return { passed: false, halted: true, reason: hold.reason };
+
   const stepKeys = step
     ? [step]
     : (rolloutShape(config)
@@ -27,13 +40,9 @@ export const handler = taskHandler(input, async ({ release, phase, step }) => {
   // Outcomes come from the steps' own counters, kept exact as outcomes are recorded.
   const counters = await Promise.all(stepKeys.map((key) => getStep(release, key)));
   const members = new Set(
-    (await Promise.all(stepKeys.map((key) => listStepCustomers(release, key))))
-      .flat()
-      .map((customer) => customer.id),
+    (await Promise.all(stepKeys.map((key) => listStepMembers(release, key)))).flat().map((member) => member.id),
   );
-  const health = (await listHealthReports(release)).filter((report) =>
-    members.has(String(report.customerId)),
-  );
+  const health = (await listHealthReports(release)).filter((report) => members.has(String(report.customerId)));
   const decision = evaluateGate(
     {
       deployed: counters.reduce((sum, counter) => sum + (counter?.deployed ?? 0), 0),
@@ -42,8 +51,34 @@ export const handler = taskHandler(input, async ({ release, phase, step }) => {
     health as unknown as HealthSample[],
     criteria,
   );
+  // A step whose wait ended before every customer had an outcome cannot pass: missing data is no evidence.
+  const missing = counters.reduce((sum, counter) => sum + Math.max(0, (counter?.total ?? 0) - (counter?.recorded ?? 0)), 0);
+  if (missing > 0) {
+    decision.passed = false;
+    decision.reasons.unshift(`${missing} customer(s) have no outcome yet`);
+  }
   // Every affected customer goes to the store; the execution's state (`$.gate`, at most 256 KiB) gets a
   // bounded summary whatever the number of customers.
-  await audit(release, now(), `gate#${step ?? phase}`, gateAuditRecord(decision));
-  return summarizeGate(decision);
+  const what = `gate#${step ?? phase}`;
+  await audit(release, now(), what, gateAuditRecord(decision));
+  const summary = summarizeGate(decision);
+  if (!summary.passed) {
+    await moveRelease(release, ['running'], 'paused', {
+      pause: { kind: 'gate-failed', reason: summary.reason, since: now(), by: what },
+    });
+    await oncePerRelease(release, `pauseEmailed#${what}`, () =>
+      emailEscalationContacts(
+        release,
+        'pause',
+        releaseControl({
+          release,
+          what: 'paused',
+          reason: `gate ${step ?? phase} failed: ${summary.reason}`,
+          by: 'the release workflow',
+          next: 'Nothing more is deployed until someone resumes the release (accepting the result) or aborts it.',
+        }),
+      ),
+    );
+  }
+  return { ...summary, halted: false };
 });

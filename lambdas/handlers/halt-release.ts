@@ -7,7 +7,8 @@ import { emailEscalationContacts } from '../shared/escalation.js';
 import { describeFailure } from '../shared/failure.js';
 import { oncePerRelease } from '../shared/once.js';
 import { taskHandler } from '../shared/task.js';
-import { audit, getRelease, setReleaseStatus } from '../store/release-store.js';
+import { audit } from '../store/audit.js';
+import { getRelease, moveRelease } from '../store/releases.js';
 
 const input = z.strictObject({
   release: z.string(),
@@ -15,13 +16,16 @@ const input = z.strictObject({
   failure: z.looseObject({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
 });
 
-/** "Halt release": records why, tells the escalation contacts once, and publishes `Release Halted` once. */
+/**
+ * "Record failure": the release cannot go on (a task failed beyond its retries). Records why, tells the
+ * escalation contacts once, and publishes `Release Halted` once; the execution ends in "Release failed".
+ */
 export const handler = taskHandler(input, async ({ release, reason, failure }) => {
   const current = await getRelease(release);
   const why =
     current?.haltReason ?? (reason || describeFailure(failure) || 'halted without a recorded reason');
-  if (current?.status !== 'halted') {
-    await setReleaseStatus(release, 'halted', { haltReason: why });
+  if (current?.status !== 'failed') {
+    await moveRelease(release, ['planning', 'running', 'paused', 'halted'], 'failed', { haltReason: why });
     await audit(release, now(), 'halt', { reason: why });
   }
   await oncePerRelease(release, 'haltEmailedAt', () =>

@@ -4,13 +4,12 @@ import { localTime } from '../email/messages.js';
 import { now } from '../shared/clock.js';
 import { requiredEnv } from '../shared/env.js';
 import { answerApprovalWait } from '../shared/task-answers.js';
-import {
-  type ApprovalRecord,
-  audit,
-  decideApproval,
-  getApproval,
-  updateCustomer,
-} from '../store/release-store.js';
+import { holdOf } from '../application/control.js';
+import { TRANSITIONS } from '../core/lifecycle.js';
+import { type ApprovalRecord, decideApproval, getApproval } from '../store/approvals.js';
+import { audit } from '../store/audit.js';
+import { applyTransition, getCustomer } from '../store/customers.js';
+import { getRelease } from '../store/releases.js';
 
 // The approval page behind an emailed link. A GET only shows the request (mail scanners open every link);
 // only a POST from the page's buttons decides, once.
@@ -56,7 +55,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     ) {
       return problem(alteredLink, wantsJson);
     }
-    const refusal = refuse(approval, link);
+    const refusal = refuse(approval, link) ?? (await holdRefusal(approval));
     if (refusal) return problem(refusal, wantsJson);
     return page(200, reviewPage(approval, link, approveSig, rejectSig));
   }
@@ -72,11 +71,13 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     return problem(alteredLink, wantsJson);
   }
   if (approval.decision && approval.approvers.includes(link.approver)) {
-    // Answered before: resume again (harmless if it worked), in case the first answer failed half-way.
+    // Answered before: record and resume again (harmless if it worked), in case the first answer failed
+    // half-way.
+    await recordDecision(approval, approval.decision, approval.decidedBy ?? link.approver, approval.decidedAt ?? now());
     await answerApprovalWait(approval.taskToken, approval.decision, approval.decidedBy ?? link.approver);
     return problem(alreadyDecided, wantsJson);
   }
-  const refusal = refuse(approval, link);
+  const refusal = refuse(approval, link) ?? (await holdRefusal(approval));
   if (refusal) return problem(refusal, wantsJson);
 
   const decision = action === 'approve' ? 'approved' : 'rejected';
@@ -84,13 +85,9 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   if (!(await decideApproval(requestId, decision, link.approver, decidedAt))) {
     return problem(alreadyDecided, wantsJson);
   }
-  // The execution is resumed right after the decision is recorded, before anything that could fail.
+  // The customer moves first, then the execution is resumed: its next task finds it approved.
+  await recordDecision(approval, decision, link.approver, decidedAt);
   await answerApprovalWait(approval.taskToken, decision, link.approver);
-  await updateCustomer(approval.release, approval.customerId, {
-    approvalDecision: decision,
-    approvedBy: link.approver,
-    decidedAt,
-  });
   await audit(approval.release, decidedAt, `approval#${approval.customerId}`, {
     decision,
     by: link.approver,
@@ -113,6 +110,44 @@ const alreadyDecided: Problem = {
   title: 'Already decided',
   detail: 'This request has already been answered; nothing was changed.',
 };
+
+async function recordDecision(
+  approval: ApprovalRecord,
+  decision: 'approved' | 'rejected',
+  approver: string,
+  decidedAt: string,
+): Promise<void> {
+  await applyTransition(
+    approval.release,
+    approval.customerId,
+    decision === 'approved' ? TRANSITIONS.approve : TRANSITIONS.reject,
+    { at: decidedAt, by: approver, reason: `${decision} on the review page` },
+    { approvalDecision: decision, approvedBy: approver, decidedAt },
+  );
+}
+
+/** A halt answers every pending link with 423 and decides nothing; an aborted release with 410. */
+async function holdRefusal(approval: ApprovalRecord): Promise<Problem | undefined> {
+  const [release, customer] = await Promise.all([
+    getRelease(approval.release),
+    getCustomer(approval.release, approval.customerId),
+  ]);
+  if (!release) return undefined;
+  const hold = holdOf(release, customer);
+  if (hold.kind === 'halted')
+    return {
+      status: 423,
+      title: 'Release halted',
+      detail: `The rollout is halted (${hold.reason}); nothing can be decided until it is resumed. Use this link again then.`,
+    };
+  if (hold.kind === 'aborted')
+    return {
+      status: 410,
+      title: 'Release aborted',
+      detail: `The rollout was stopped (${hold.reason}); there is nothing left to approve.`,
+    };
+  return undefined;
+}
 
 function refuse(
   approval: { approvers: string[]; decision?: string; expiresAt: string },

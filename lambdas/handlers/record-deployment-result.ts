@@ -9,7 +9,8 @@ import {
 } from '../events/contract.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
 import { answerDeploymentWait } from '../shared/task-answers.js';
-import { getCustomer, recordDeploymentResult } from '../store/release-store.js';
+import { isOutcome } from '../core/lifecycle.js';
+import { getCustomer, recordDeploymentResult } from '../store/customers.js';
 
 /**
  * Bus target for `Deployment Succeeded` / `Deployment Failed`: records the first answer for a customer
@@ -36,7 +37,7 @@ export async function handler(event: EventBridgeEvent<string, unknown>): Promise
   }
   const customer = await getCustomer(target.release, target.customerId);
   // No token: never requested. An outcome: the rollout already ended (e.g. the report came too late).
-  if (!customer?.deploymentToken || customer.outcome) return { recorded: false };
+  if (!customer?.deploymentToken || isOutcome(customer.state)) return { recorded: false };
   const status = succeeded ? 'succeeded' : 'failed';
   const reason = detail.reason ?? 'deployment failed';
   const first = await recordDeploymentResult(target.release, target.customerId, {

@@ -8,15 +8,11 @@ import { requiredEnv } from '../shared/env.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { taskHandler } from '../shared/task.js';
 import { answerApprovalWait } from '../shared/task-answers.js';
-import {
-  claimCustomerField,
-  countEmail,
-  getApproval,
-  getCustomer,
-  putApproval,
-  setApprovalToken,
-  updateCustomer,
-} from '../store/release-store.js';
+import { assertMayProceed } from '../application/control.js';
+import { TRANSITIONS } from '../core/lifecycle.js';
+import { getApproval, putApproval, setApprovalToken } from '../store/approvals.js';
+import { countEmail } from '../store/audit.js';
+import { applyTransition, claimCustomerField, getCustomer, updateCustomer } from '../store/customers.js';
 
 const input = z.strictObject({
   release: z.string(),
@@ -33,6 +29,8 @@ export const handler = taskHandler(input, async ({ release, customerId, taskToke
   const customer = await getCustomer(release, customerId);
   if (!customer?.deployAt)
     throw new ReleaseStateError(`Customer ${customerId} has no deployment planned in ${release}`);
+  // No approver is asked while a halt holds the release or the customer: the rollout parks instead.
+  await assertMayProceed(release, customer);
   const requestId = customer.approvalRequestId ?? newApprovalRequestId();
   const expiresAt = customer.deadlineAt;
   const claimedId = await claimCustomerField(release, customerId, 'approvalRequestId', {
@@ -64,6 +62,11 @@ export const handler = taskHandler(input, async ({ release, customerId, taskToke
       await setApprovalToken(requestId, taskToken);
     }
   }
+  await applyTransition(release, customerId, TRANSITIONS.askApproval, {
+    at: now(),
+    by: 'request-approval',
+    reason: `asked ${approvers.join(', ')}`,
+  });
   if (await claimCustomerField(release, customerId, 'approvalEmailSentAt', { approvalEmailSentAt: now() })) {
     const key = requiredEnv('APPROVAL_SIGNING_KEY');
     const baseUrl = requiredEnv('APPROVAL_BASE_URL');

@@ -4,17 +4,12 @@ import { correlationIdFor, DETAIL_TYPES, SCHEMA_VERSION } from '../events/contra
 import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
 import { optionalNumberEnv } from '../shared/env.js';
-import { ReleaseStateError } from '../shared/errors.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { taskHandler } from '../shared/task.js';
 import { answerDeploymentWait } from '../shared/task-answers.js';
-import {
-  claimCustomerField,
-  getCustomer,
-  getRelease,
-  requireCustomer,
-  updateCustomer,
-} from '../store/release-store.js';
+import { assertMayProceed } from '../application/control.js';
+import { TRANSITIONS } from '../core/lifecycle.js';
+import { applyTransition, requireCustomer, updateCustomer } from '../store/customers.js';
 
 const input = z.strictObject({
   release: z.string(),
@@ -32,20 +27,23 @@ export class NoticeLeadTimeError extends Error {
  */
 export const handler = taskHandler(input, async ({ release, customerId, taskToken }) => {
   const customer = await requireCustomer(release, customerId);
-  const releaseRecord = await getRelease(release);
-  if (releaseRecord?.status === 'halted') throw new ReleaseStateError(`Release ${release} is halted`);
+  // A halt or an abort stops the deployment here: the rollout parks, or ends cancelled.
+  if (customer.state !== 'deployment-requested') await assertMayProceed(release, customer);
   const requestedAt = now();
   assertNoticeLeadTimeElapsed(customer, requestedAt);
 
   if (await answerDeploymentWait(taskToken, customer)) return { alreadyReported: true };
   await updateCustomer(release, customerId, { deploymentToken: taskToken });
-  const firstRequest = await claimCustomerField(release, customerId, 'deploymentRequestedAt', {
-    deploymentRequestedAt: requestedAt,
-    deploymentStatus: 'requested',
-  });
-  if (!firstRequest) {
+  const transition = await applyTransition(
+    release,
+    customerId,
+    TRANSITIONS.requestDeployment,
+    { at: requestedAt, by: 'request-deployment' },
+    { deploymentRequestedAt: requestedAt, deploymentStatus: 'requested' },
+  );
+  if (!transition.applied) {
     // The report may have arrived between reading the customer and storing this run's token.
-    const latest = await getCustomer(release, customerId);
+    const latest = transition.customer;
     if (latest && (await answerDeploymentWait(taskToken, latest))) return { alreadyReported: true };
     return { requested: false };
   }
@@ -72,10 +70,17 @@ export const handler = taskHandler(input, async ({ release, customerId, taskToke
     ]);
   } catch (error) {
     // Give the request back, so the retry publishes it instead of waiting for an answer to nothing.
-    await updateCustomer(release, customerId, {}, ['deploymentRequestedAt', 'deploymentStatus']);
+    await applyTransition(
+      release,
+      customerId,
+      TRANSITIONS.withdrawRequest,
+      { at: now(), by: 'request-deployment', reason: 'publishing the request failed; it is retried' },
+      {},
+      ['deploymentRequestedAt', 'deploymentStatus'],
+    );
     throw error;
   }
-  return { requested: firstRequest };
+  return { requested: true };
 });
 
 function assertNoticeLeadTimeElapsed(

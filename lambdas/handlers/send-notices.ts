@@ -4,12 +4,16 @@ import { sendEmail } from '../email/send.js';
 import { now } from '../shared/clock.js';
 import { optionalNumberEnv } from '../shared/env.js';
 import { taskHandler } from '../shared/task.js';
+import { holdOf } from '../application/control.js';
+import { TRANSITIONS } from '../core/lifecycle.js';
+import { countEmail } from '../store/audit.js';
 import {
+  applyTransition,
   claimCustomerField,
-  countEmail,
   listCustomersAwaitingNotice,
   updateCustomer,
-} from '../store/release-store.js';
+} from '../store/customers.js';
+import { requireRelease } from '../store/releases.js';
 
 const input = z.strictObject({
   release: z.string(),
@@ -24,6 +28,9 @@ const input = z.strictObject({
 export const handler = taskHandler(input, async ({ release, asOf: givenAsOf }) => {
   // The store compares ISO strings, so the instant must be in the same UTC form as the plan's.
   const asOf = new Date(givenAsOf).toISOString().replace('.000Z', 'Z');
+  // A notice tells a date: none goes out while a halt holds the release.
+  const hold = holdOf(await requireRelease(release));
+  if (hold.kind !== 'none') return { sent: 0, remaining: false, halted: true, reason: hold.reason };
   const limit = optionalNumberEnv('NOTICES_PER_RUN', 200);
   // One more than this run sends tells whether more remain.
   const due = await listCustomersAwaitingNotice(release, asOf, limit + 1);
@@ -50,9 +57,15 @@ export const handler = taskHandler(input, async ({ release, asOf: givenAsOf }) =
       await updateCustomer(release, customer.id, {}, ['noticeClaimedAt']);
       throw error;
     }
-    await updateCustomer(release, customer.id, { noticeSentAt: now() });
+    await applyTransition(
+      release,
+      customer.id,
+      TRANSITIONS.notice,
+      { at: now(), by: 'send-notices', reason: `told of ${customer.deployAt}` },
+      { noticeSentAt: now(), notifiedDeployAt: customer.deployAt },
+    );
     await countEmail(release, 'advance-notice');
     sent += 1;
   }
-  return { sent, remaining: due.length > limit };
+  return { sent, remaining: due.length > limit, halted: false };
 });

@@ -1,10 +1,13 @@
-import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { createHash } from 'node:crypto';
+import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
+import { recordOutcome } from '../application/outcomes.js';
 import { versionSlug } from '../core/versions.js';
 import { stepFunctions } from '../shared/clients.js';
 import { now } from '../shared/clock.js';
+import { classifyAwsError, TransientError } from '../shared/errors.js';
 import { taskHandler } from '../shared/task.js';
-import { listStepCustomers } from '../store/release-store.js';
+import { listStepMembers, type StepMember } from '../store/steps.js';
 
 const input = z.strictObject({
   release: z.string(),
@@ -13,47 +16,84 @@ const input = z.strictObject({
 });
 
 const START_CONCURRENCY = 10;
+const MAX_EXECUTION_NAME = 80;
 
-/** Execution names are unique per state machine, which makes starting a customer's rollout idempotent. */
+/**
+ * A customer's execution name: the release and the customer id, readable in the console. Names are unique
+ * per state machine, which makes starting a rollout idempotent; an id too long to fit is shortened with a
+ * hash of the whole name, so two customers never share one.
+ */
 export function customerExecutionName(release: string, customerId: string): string {
-  return `${versionSlug(release)}-${customerId}`.replace(/[^A-Za-z0-9-_]/g, '-').slice(0, 80);
+  const name = `${versionSlug(release)}-${customerId}`.replace(/[^A-Za-z0-9-_]/g, '-');
+  if (name.length <= MAX_EXECUTION_NAME) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 12);
+  return `${name.slice(0, MAX_EXECUTION_NAME - hash.length - 1)}-${hash}`;
 }
 
-/** "Start customer rollouts": one child execution per customer of the step, each named after its customer. */
+/**
+ * "Start customer rollouts": one child execution per customer of the step, each named after its customer.
+ * The step's members are read strongly consistent; every one of them ends with an execution (started now
+ * or found running for that customer) or recorded `failed` with the reason, never skipped.
+ */
 export const handler = taskHandler(input, async ({ release, step, customerStateMachineArn }) => {
-  const customers = await listStepCustomers(release, step);
+  const members = await listStepMembers(release, step);
   let started = 0;
-  for (let index = 0; index < customers.length; index += START_CONCURRENCY) {
-    const chunk = customers.slice(index, index + START_CONCURRENCY);
+  let found = 0;
+  let failed = 0;
+  for (let index = 0; index < members.length; index += START_CONCURRENCY) {
+    const chunk = members.slice(index, index + START_CONCURRENCY);
     await Promise.all(
-      chunk.map(async (customer) => {
-        try {
-          await stepFunctions().send(
-            new StartExecutionCommand({
-              stateMachineArn: customerStateMachineArn,
-              name: customerExecutionName(release, customer.id),
-              input: JSON.stringify({
-                release,
-                customerId: customer.id,
-                approvalRequired: customer.approvalRequired,
-                deployable: customer.deployAt !== null,
-                approvalTimeoutSeconds: secondsUntil(customer.deadlineAt),
-              }),
-            }),
-          );
-          started += 1;
-        } catch (error) {
-          if (
-            !(error instanceof ExecutionAlreadyExists) &&
-            (error as Error).name !== 'ExecutionAlreadyExists'
-          )
-            throw error;
-        }
+      chunk.map(async (member) => {
+        const result = await startRollout(release, member, customerStateMachineArn);
+        if (result === 'started') started += 1;
+        else if (result === 'found') found += 1;
+        else failed += 1;
       }),
     );
   }
-  return { customers: customers.length, started };
+  return { customers: members.length, started, found, failed };
 });
+
+async function startRollout(
+  release: string,
+  member: StepMember,
+  stateMachineArn: string,
+): Promise<'started' | 'found' | 'failed'> {
+  const name = customerExecutionName(release, member.id);
+  try {
+    await stepFunctions().send(
+      new StartExecutionCommand({
+        stateMachineArn,
+        name,
+        input: JSON.stringify({
+          release,
+          customerId: member.id,
+          approvalRequired: member.approvalRequired,
+          deployable: member.deployAt !== null,
+          approvalTimeoutSeconds: secondsUntil(member.deadlineAt),
+        }),
+      }),
+    );
+    return 'started';
+  } catch (error) {
+    if ((error as Error).name !== 'ExecutionAlreadyExists') {
+      const classified = classifyAwsError(error);
+      if (classified instanceof TransientError) throw classified;
+      return failToStart(release, member, `its rollout could not be started: ${(error as Error).message}`);
+    }
+  }
+  // A retried start finds the execution it started; a name taken by anything else is no proof.
+  const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  const existing = await stepFunctions().send(new DescribeExecutionCommand({ executionArn }));
+  const existingInput = JSON.parse(existing.input ?? '{}') as { release?: string; customerId?: string };
+  if (existingInput.release === release && existingInput.customerId === member.id) return 'found';
+  return failToStart(release, member, `execution name ${name} is taken by another rollout`);
+}
+
+async function failToStart(release: string, member: StepMember, reason: string): Promise<'failed'> {
+  await recordOutcome(release, member.id, 'failed', { by: 'start-customer-rollouts', reason });
+  return 'failed';
+}
 
 /** An approval wait ends at the policy deadline: an unanswered request is deferred, never approved. */
 function secondsUntil(deadlineAt: string): number {

@@ -5,7 +5,7 @@ import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { parseItem, queryAll, releaseKey, setClause, tableName, writeIf } from './table.js';
 
-export const RELEASE_STATUSES = ['planning', 'running', 'paused', 'halted', 'completed', 'aborted'] as const;
+export const RELEASE_STATUSES = ['planning', 'running', 'paused', 'halted', 'completed', 'aborted', 'failed'] as const;
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
 
 /** A halt as the operator sees it: what it covered, from when to when, why and who asked. */
@@ -40,6 +40,8 @@ const releaseRecord = z.looseObject({
   decisionToken: z.string().optional(),
   /** The step whose customers the release execution is awaiting. */
   awaitingStep: z.string().optional(),
+  /** The state the release execution is parked in, while it awaits a decision. */
+  parkedAt: z.string().optional(),
   abortReason: z.string().optional(),
   haltReason: z.string().optional(),
   report: z.record(z.string(), z.unknown()).optional(),

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { resumeWithSuccess } from '../shared/step-functions.js';
+import { taskHandler } from '../shared/task.js';
+import { requireRelease, updateRelease } from '../store/releases.js';
+
+const input = z.strictObject({
+  release: z.string(),
+  /** The state the release parks in, for the operator ("Standard · batch 2 of 4 · halted, awaiting decision"). */
+  state: z.string(),
+  taskToken: z.string().min(1),
+});
+
+/**
+ * "… awaiting decision" (callback): the release execution parks here while halted or after a failed gate,
+ * until `resume` answers `{ decision: "resume" }` or `abort` answers `{ decision: "abort" }`. A pause never
+ * decides by itself.
+ */
+export const handler = taskHandler(input, async ({ release, state, taskToken }) => {
+  await updateRelease(release, { decisionToken: taskToken, parkedAt: state });
+  // Decided while this was being parked: answer at once, as the decision would have.
+  const record = await requireRelease(release);
+  if (record.status === 'running') await resumeWithSuccess(taskToken, { decision: 'resume' });
+  if (record.status === 'aborted') await resumeWithSuccess(taskToken, { decision: 'abort' });
+  return { parked: state };
+});
