@@ -43,7 +43,8 @@ function capabilityOf(action: string): Capability | 'traces' | 'logs' | string {
   if (action === 'events:PutEvents') return 'publishes';
   if (/^ses:Send(Raw)?Email$/.test(action)) return 'emails';
   if (/^states:SendTask(Success|Failure)$/.test(action)) return 'answersTasks';
-  if (action === 'states:StartExecution') return 'startsExecutions';
+  // Starting includes checking that a name already taken is the same customer's rollout.
+  if (action === 'states:StartExecution' || action === 'states:DescribeExecution') return 'startsExecutions';
   if (action.startsWith('xray:')) return 'traces';
   if (action === 'logs:CreateLogStream' || action === 'logs:PutLogEvents') return 'logs';
   return action;
@@ -57,7 +58,16 @@ function capabilitiesOf(template: Template, handler: string): string[] {
     .sort();
 }
 
-const SENDERS = ['send-notices', 'halt-release', 'complete-release', 'request-approval'];
+const SENDERS = [
+  'send-notices',
+  'halt-release',
+  'complete-release',
+  'request-approval',
+  'schedule-deployment',
+  'evaluate-gate',
+  'remind-paused',
+  'abort-release',
+];
 
 const READ_WRITE: Capability[] = ['readsTable', 'writesTable'];
 
@@ -65,13 +75,17 @@ const READ_WRITE: Capability[] = ['readsTable', 'writesTable'];
 const NEEDS: [handler: string, needs: Capability[]][] = [
   ['plan-release', [...READ_WRITE, 'publishes']],
   ['send-notices', [...READ_WRITE, 'emails']],
-  ['start-customer-rollouts', ['readsTable', 'startsExecutions']],
+  ['start-customer-rollouts', [...READ_WRITE, 'answersTasks', 'publishes', 'startsExecutions']],
   ['await-step', [...READ_WRITE, 'answersTasks', 'publishes']],
-  ['evaluate-gate', READ_WRITE],
+  ['evaluate-gate', [...READ_WRITE, 'emails']],
   ['halt-release', [...READ_WRITE, 'emails', 'publishes']],
   ['complete-release', [...READ_WRITE, 'emails', 'publishes']],
   ['request-approval', [...READ_WRITE, 'emails', 'answersTasks']],
-  ['schedule-deployment', ['readsTable']],
+  ['schedule-deployment', [...READ_WRITE, 'emails']],
+  ['park-rollout', [...READ_WRITE, 'answersTasks']],
+  ['await-decision', [...READ_WRITE, 'answersTasks']],
+  ['remind-paused', [...READ_WRITE, 'emails']],
+  ['abort-release', [...READ_WRITE, 'answersTasks', 'emails', 'publishes']],
   ['request-deployment', [...READ_WRITE, 'publishes', 'answersTasks']],
   ['record-outcome', [...READ_WRITE, 'answersTasks', 'publishes']],
   ['handle-approval', [...READ_WRITE, 'answersTasks']],
@@ -87,7 +101,7 @@ const RELEASE_STATE_MACHINES_ARN =
 describe('the platform stack', () => {
   let platform: Template;
 
-  // Bundles the 14 functions for real, as `cdk synth` does.
+  // Bundles the 18 functions for real, as `cdk synth` does.
   beforeAll(() => {
     platform = synthesizeApp({ bundle: true }).platform;
   });
@@ -130,8 +144,8 @@ describe('the platform stack', () => {
   });
 
   describe('functions', () => {
-    it('are the fourteen orchestrator functions', () => {
-      platform.resourceCountIs('AWS::Lambda::Function', 14);
+    it('are the eighteen orchestrator functions', () => {
+      platform.resourceCountIs('AWS::Lambda::Function', 18);
     });
 
     it('all run on nodejs24.x', () => {
@@ -181,27 +195,22 @@ describe('the platform stack', () => {
       expect(wildcards).toEqual([]);
     });
 
-    it('cover each of the fourteen functions', () => {
-      expect(NEEDS).toHaveLength(14);
+    it('cover each of the eighteen functions', () => {
+      expect(NEEDS).toHaveLength(18);
     });
 
     it.each(NEEDS)('grant %s only %j', (handler, needs) => {
       expect(capabilitiesOf(platform, handler)).toEqual([...needs].sort());
     });
 
-    it('let schedule-deployment only read: no write, email, event or task token', () => {
-      const actions = statementsOfFunction(platform, 'schedule-deployment').flatMap(({ Action }) =>
-        listOf(Action),
-      );
+    it('let park-rollout and await-decision only park and answer: no email, event or execution', () => {
+      for (const handler of ['park-rollout', 'await-decision']) {
+        const actions = statementsOfFunction(platform, handler).flatMap(({ Action }) => listOf(Action));
 
-      expect(actions).toContain('dynamodb:GetItem');
-      for (const action of [
-        'dynamodb:PutItem',
-        'ses:SendEmail',
-        'events:PutEvents',
-        'states:SendTaskSuccess',
-      ])
-        expect(actions).not.toContain(action);
+        expect(actions).toContain('states:SendTaskSuccess');
+        for (const action of ['ses:SendEmail', 'events:PutEvents', 'states:StartExecution'])
+          expect(actions, handler).not.toContain(action);
+      }
     });
 
     it('send email from the sender identity through the configuration set only', () => {

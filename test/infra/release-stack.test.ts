@@ -118,7 +118,13 @@ describe('the release stack for v1.1.0', () => {
           'Enterprise · wait for phase start (day 22)',
           'Enterprise · customers · await customers',
           'Enterprise · wait out testing period (day 52)',
-          'Halt release',
+          'Standard · batch 2 of 4 · halted, awaiting decision',
+          'Standard · batch 2 of 4 · gate failed, awaiting decision',
+          'Standard · batch 3 of 4 · halted before opening, awaiting decision',
+          'Standard · phase · halted, awaiting decision',
+          'Record failure',
+          'Release failed',
+          'Release aborted',
           'Release complete',
         ]),
       );
@@ -131,7 +137,10 @@ describe('the release stack for v1.1.0', () => {
       ['Enterprise · customers · await customers', 'await-step'],
       ['Standard · phase · gate', 'evaluate-gate'],
       ['Report release', 'complete-release'],
-      ['Halt release', 'halt-release'],
+      ['Record failure', 'halt-release'],
+      ['Standard · batch 2 of 4 · halted, awaiting decision', 'await-decision'],
+      ['Standard · batch 2 of 4 · gate failed, awaiting decision · remind', 'remind-paused'],
+      ['Abort release', 'abort-release'],
     ])('has "%s" call the %s handler', (stateName, handler) => {
       const state = workflows.release.States[stateName] as AslState;
 
@@ -159,18 +168,35 @@ describe('the release stack for v1.1.0', () => {
       expect(start?.Parameters?.customerStateMachineArn).toBe(`\${Ref:${customerMachineId}}`);
     });
 
-    it('catches every failing task into Halt release', () => {
+    it('catches every failing task into Record failure', () => {
       const uncaught = tasksOf(workflows.release)
-        .filter(([name]) => name !== 'Halt release')
+        .filter(([name]) => name !== 'Record failure')
         .filter(
           ([, state]) =>
             !state.Catch?.some(
-              (catcher) => catcher.ErrorEquals.includes('States.ALL') && catcher.Next === 'Halt release',
+              (catcher) => catcher.ErrorEquals.includes('States.ALL') && catcher.Next === 'Record failure',
             ),
         )
         .map(([name]) => name);
 
       expect(uncaught).toEqual([]);
+    });
+
+    it('parks every awaiting-decision callback with a timeout that leads to a reminder, never to a decision', () => {
+      const parks = tasksOf(workflows.release).filter(([name]) => name.endsWith('awaiting decision'));
+
+      expect(parks.length).toBeGreaterThan(0);
+      for (const [name, state] of parks) {
+        expect(state.TimeoutSeconds, name).toBe(86_400);
+        const onTimeout = state.Catch?.find((catcher) => catcher.ErrorEquals.includes('States.Timeout'));
+        expect(onTimeout?.Next, name).toBe(`${name} · remind`);
+      }
+    });
+
+    it('keeps Fail for a release that cannot go on: a failed gate parks instead of ending', () => {
+      const fails = Object.entries(workflows.release.States).filter(([, state]) => state.Type === 'Fail');
+
+      expect(fails.map(([name]) => name)).toEqual(['Release failed']);
     });
   });
 
