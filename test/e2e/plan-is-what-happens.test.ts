@@ -54,6 +54,22 @@ describe('a rehearsal on a fleet with short weekly windows', () => {
     expect(deployed.length).toBe(plan.customers.length - plan.unschedulable.length);
   });
 
+  it('sends every deployed customer’s advance notice at the time the plan previewed', () => {
+    const planned = new Map(plan.customers.map((customer) => [customer.id, customer.noticeAt]));
+    // Unschedulable customers are held without a notice, though the plan names their checkpoint.
+    const noticed = outcome.customers.filter(
+      (customer) => customer.outcome === 'deployed' && planned.get(customer.id) !== null,
+    );
+
+    const deviations = noticed
+      .filter(
+        (customer) => Date.parse(String(customer.noticeAt)) !== Date.parse(String(planned.get(customer.id))),
+      )
+      .map((customer) => ({ id: customer.id, planned: planned.get(customer.id), sentAt: customer.noticeAt }));
+    expect(deviations).toEqual([]);
+    expect(noticed.length).toBeGreaterThan(0);
+  });
+
   it('holds exactly the customers the plan lists as unschedulable, and nobody else', () => {
     const held = outcome.customers.filter((customer) => customer.outcome === 'held').map((each) => each.id);
 
