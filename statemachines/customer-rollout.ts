@@ -1,11 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { DEPLOYMENT_REPORT_TIMEOUT_HOURS } from '../lambdas/core/timeouts.js';
 import { WORKFLOW_ERRORS } from '../lambdas/shared/errors.js';
 import { invoke, invokeAndWait, type WorkflowFunctions } from './tasks.js';
 
-/** How long the platform has to report a requested deployment before it counts as failed. */
-export const DEPLOYMENT_REPORT_TIMEOUT = Duration.hours(6);
+/** How long the platform has to report a requested deployment before it counts as failed (the planner's too). */
+export const DEPLOYMENT_REPORT_TIMEOUT = Duration.hours(DEPLOYMENT_REPORT_TIMEOUT_HOURS);
 /** The longest an approval can wait: the latest policy deadline (enterprise, day 60) from the release start. */
 export const APPROVAL_TIMEOUT = Duration.days(62);
 

@@ -12,6 +12,7 @@ import type {
   PlannedPhase,
   ReleasePlan,
 } from './model.js';
+import { DEPLOYMENT_REPORT_TIMEOUT_HOURS } from './timeouts.js';
 import { assertMinorRelease } from './versions.js';
 
 export interface PlanReleaseInput {
@@ -21,13 +22,21 @@ export interface PlanReleaseInput {
   startAt: Instant;
 }
 
-/** A batch before its customers are scheduled: when it opens and who is in it. */
+/** A batch before its customers are scheduled: when it opens at the earliest and who is in it. */
 interface BatchDraft {
   phase: PhaseDefinition;
   policy: DeploymentPolicy;
   index: number;
-  opensAt: DateTime;
+  /** The batch's own rule: its nominal day, held back until the notice lead time has passed. */
+  earliestOpen: DateTime;
   customers: Customer[];
+}
+
+/** A batch once the previous step's deployments are planned: when it really opens, and its customers. */
+interface OpenedBatch {
+  draft: BatchDraft;
+  opensAt: DateTime;
+  customers: PlannedCustomer[];
 }
 
 export function toIsoUtc(instant: DateTime): string {
@@ -62,7 +71,7 @@ function draftBatches(
   releaseStart: DateTime,
 ): BatchDraft[] {
   const phaseStart = afterDays(releaseStart, phase.startDay);
-  const earliestOpen = afterDays(releaseStart, policy.advanceNoticeDays);
+  const noticeLeadEnds = afterDays(releaseStart, policy.advanceNoticeDays);
   const count = batchCount(policy.batchSize, customers.length);
   const n = customers.length;
   return Array.from({ length: count }, (_, k) => {
@@ -71,23 +80,10 @@ function draftBatches(
       phase,
       policy,
       index: k + 1,
-      opensAt: DateTime.max(nominalOpen, earliestOpen),
+      earliestOpen: DateTime.max(nominalOpen, noticeLeadEnds),
       customers: customers.slice(Math.floor((k * n) / count), Math.floor(((k + 1) * n) / count)),
     };
   });
-}
-
-/**
- * The moments the workflow sends notices: the release start, every batch opening of a batched phase, and the
- * start of every one-by-one phase (whose customers open at many moments, so notices go out in bulk).
- */
-function noticeCheckpoints(releaseStart: DateTime, drafts: BatchDraft[]): DateTime[] {
-  const moments = [releaseStart];
-  for (const draft of drafts) {
-    if (draft.policy.batchSize.mode !== 'individual') moments.push(draft.opensAt);
-    else if (draft.index === 1) moments.push(afterDays(releaseStart, draft.phase.startDay));
-  }
-  return moments.sort((a, b) => a.toMillis() - b.toMillis());
 }
 
 /** The latest checkpoint that still leaves the full lead time before the batch opens. */
@@ -107,13 +103,14 @@ function formatMinute(instant: DateTime): string {
 function planCustomer(
   customer: Customer,
   draft: BatchDraft,
+  opensAt: DateTime,
   checkpoints: DateTime[],
   releaseStart: DateTime,
 ): PlannedCustomer {
   const lead = draft.policy.advanceNoticeDays;
-  const noticeAt = noticeTime(checkpoints, lead, draft.opensAt);
+  const noticeAt = noticeTime(checkpoints, lead, opensAt);
   const deadline = afterDays(releaseStart, draft.policy.rolloutDelayDays + 1);
-  const earliest = noticeAt ? DateTime.max(draft.opensAt, afterDays(noticeAt, lead)) : draft.opensAt;
+  const earliest = noticeAt ? DateTime.max(opensAt, afterDays(noticeAt, lead)) : opensAt;
   const deployAt = firstWindowStartAtOrAfter(customer.maintenanceWindow, earliest, deadline);
   const planned: PlannedCustomer = {
     id: customer.id,
@@ -133,35 +130,93 @@ function planCustomer(
   return planned;
 }
 
+/**
+ * The latest moment a step can still be busy: its opening, or its last planned deployment plus the time the
+ * platform has to report it. The release execution gates the step only once every customer has reported.
+ */
+export function stepDoneBy(opensAt: DateTime, customers: PlannedCustomer[]): DateTime {
+  let done = opensAt;
+  for (const customer of customers) {
+    if (customer.deployAt) {
+      done = DateTime.max(done, toUtc(customer.deployAt).plus({ hours: DEPLOYMENT_REPORT_TIMEOUT_HOURS }));
+    }
+  }
+  return done;
+}
+
 function byId(a: Customer, b: Customer): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+interface PhaseTimes {
+  phase: PhaseDefinition;
+  startAt: DateTime;
+  endAt: DateTime;
+  batches: OpenedBatch[];
 }
 
 /**
  * Who gets the release, when, and after which notice. Pure and deterministic: the same version, config, fleet
  * and start give the same plan. Refuses a version that is not a minor release of this fleet.
+ *
+ * The plan follows the release execution step by step, in workflow order: a step (a batch, or a one-by-one
+ * phase's customers all together) opens at its own rule or once the previous step is done
+ * (`stepDoneBy`), whichever is later; a phase's testing period ends at its nominal end or once its last step
+ * is done, and the next phase starts then. So every time in the plan is the time the execution acts.
  */
 export function planRelease({ version, config, fleet, startAt }: PlanReleaseInput): ReleasePlan {
   assertMinorRelease(version, fleet);
   const releaseStart = toUtc(startAt);
-  const drafts = config.release.phases.flatMap((phase) => {
+  // The moments the workflow sends notices: the release start, every batch opening of a batched phase, and
+  // the opening of every one-by-one phase. Steps open in workflow order and a notice always precedes its
+  // batch's opening by the full lead time, so the checkpoints known when a step opens are all it can use.
+  const checkpoints = [releaseStart];
+  let previousDone = releaseStart;
+  const phases: PhaseTimes[] = config.release.phases.map((phase) => {
+    const policy = config.policies[phase.policy];
     const customers = fleet.customers.filter((customer) => customer.policy === phase.policy).sort(byId);
-    return draftBatches(phase, config.policies[phase.policy], customers, releaseStart);
+    const drafts = draftBatches(phase, policy, customers, releaseStart);
+    const phaseStart = DateTime.max(afterDays(releaseStart, phase.startDay), previousDone);
+    const batches: OpenedBatch[] = [];
+    if (policy.batchSize.mode === 'individual') {
+      // One step: every customer is started when the phase opens and deploys in its own window, from its
+      // own day of the phase on.
+      checkpoints.push(phaseStart);
+      for (const draft of drafts) {
+        const opensAt = DateTime.max(draft.earliestOpen, phaseStart);
+        const planned = draft.customers.map((each) =>
+          planCustomer(each, draft, opensAt, checkpoints, releaseStart),
+        );
+        batches.push({ draft, opensAt, customers: planned });
+      }
+      previousDone = stepDoneBy(
+        phaseStart,
+        batches.flatMap((batch) => batch.customers),
+      );
+    } else {
+      previousDone = phaseStart;
+      for (const draft of drafts) {
+        const opensAt = DateTime.max(draft.earliestOpen, previousDone);
+        checkpoints.push(opensAt);
+        const planned = draft.customers.map((each) =>
+          planCustomer(each, draft, opensAt, checkpoints, releaseStart),
+        );
+        batches.push({ draft, opensAt, customers: planned });
+        previousDone = stepDoneBy(opensAt, planned);
+      }
+    }
+    // The testing period cannot end before the last deployment is reported: the phase ends (and the next
+    // one starts) at its nominal end or when its last step is done, whichever is later.
+    const endAt = DateTime.max(afterDays(releaseStart, phase.startDay + phase.durationDays), previousDone);
+    previousDone = endAt;
+    return { phase, startAt: phaseStart, endAt, batches };
   });
-  const checkpoints = noticeCheckpoints(releaseStart, drafts);
-  const customers = drafts.flatMap((draft) =>
-    draft.customers.map((customer) => planCustomer(customer, draft, checkpoints, releaseStart)),
-  );
-  const phases = config.release.phases.map((phase) => plannedPhase(phase, drafts, releaseStart));
-  const lastPhaseEndDay = Math.max(
-    0,
-    ...config.release.phases.map((phase) => phase.startDay + phase.durationDays),
-  );
+  const customers = phases.flatMap((phase) => phase.batches.flatMap((batch) => batch.customers));
   return {
     version,
     startAt: toIsoUtc(releaseStart),
-    endAt: toIsoUtc(afterDays(releaseStart, lastPhaseEndDay)),
-    phases,
+    endAt: toIsoUtc(previousDone),
+    phases: phases.map(plannedPhase),
     customers,
     unschedulable: customers.flatMap((customer) =>
       customer.unschedulableReason ? [{ id: customer.id, reason: customer.unschedulableReason }] : [],
@@ -169,20 +224,18 @@ export function planRelease({ version, config, fleet, startAt }: PlanReleaseInpu
   };
 }
 
-function plannedPhase(phase: PhaseDefinition, drafts: BatchDraft[], releaseStart: DateTime): PlannedPhase {
-  const batches: PlannedBatch[] = drafts
-    .filter((draft) => draft.phase === phase)
-    .map((draft) => ({
-      index: draft.index,
-      deployAt: toIsoUtc(draft.opensAt),
-      customers: draft.customers.map((customer) => customer.id),
-    }));
+function plannedPhase({ phase, startAt, endAt, batches }: PhaseTimes): PlannedPhase {
+  const planned: PlannedBatch[] = batches.map(({ draft, opensAt }) => ({
+    index: draft.index,
+    deployAt: toIsoUtc(opensAt),
+    customers: draft.customers.map((customer) => customer.id),
+  }));
   return {
     name: phase.name,
     displayName: phase.displayName,
     policy: phase.policy,
-    startAt: toIsoUtc(afterDays(releaseStart, phase.startDay)),
-    endAt: toIsoUtc(afterDays(releaseStart, phase.startDay + phase.durationDays)),
-    batches,
+    startAt: toIsoUtc(startAt),
+    endAt: toIsoUtc(endAt),
+    batches: planned,
   };
 }

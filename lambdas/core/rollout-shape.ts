@@ -14,7 +14,10 @@ export interface RolloutStep {
   of: number;
   /** Enterprise-style phases deploy customers one by one, each in its own window, all started together. */
   individual: boolean;
-  /** The day the step opens, for state names ("wait for batch 2 (day 11)"). */
+  /**
+   * The step's nominal day, for state names ("wait for batch 2 (day 11)"). It opens then at the earliest: the
+   * plan moves the opening (`ReleaseSchedule.steps[key].opensAt`) until the previous step is done.
+   */
   day: number;
 }
 

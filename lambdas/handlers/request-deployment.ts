@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { DEPLOYMENT_REPORT_TIMEOUT_HOURS } from '../core/timeouts.js';
 import { correlationIdFor, DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
 import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
@@ -48,7 +49,9 @@ export const handler = taskHandler(input, async ({ release, customerId, taskToke
     return { requested: false };
   }
   const reportBy = DateTime.fromISO(requestedAt)
-    .plus({ seconds: optionalNumberEnv('DEPLOYMENT_REPORT_TIMEOUT_SECONDS', 21_600) })
+    .plus({
+      seconds: optionalNumberEnv('DEPLOYMENT_REPORT_TIMEOUT_SECONDS', DEPLOYMENT_REPORT_TIMEOUT_HOURS * 3600),
+    })
     .toUTC()
     .toISO();
   try {

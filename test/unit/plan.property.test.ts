@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bundledConfig } from '../../lambdas/core/config.js';
 import { type Customer, type Fleet, POLICY_NAMES, type Weekday } from '../../lambdas/core/model.js';
 import { planRelease } from '../../lambdas/core/plan.js';
-import { planViolations } from './support/plan-invariants.js';
+import { planViolations, stepOrderViolations } from './support/plan-invariants.js';
 
 const config = bundledConfig();
 const ZONES = [
@@ -57,6 +57,17 @@ describe('the release plan for any valid fleet', () => {
         const plan = planRelease({ version: 'v1.1.0', config, fleet, startAt });
 
         expect(planViolations(plan, config, fleet)).toEqual([]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('opens every batch at or after the previous batch’s last deployAt plus the report timeout, across phases', () => {
+    fc.assert(
+      fc.property(fleetArbitrary, startArbitrary, (fleet, startAt) => {
+        const plan = planRelease({ version: 'v1.1.0', config, fleet, startAt });
+
+        expect(stepOrderViolations(plan, config)).toEqual([]);
       }),
       { numRuns: 150 },
     );

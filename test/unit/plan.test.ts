@@ -2,9 +2,17 @@ import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
 import { isInsideWindow } from '../../lambdas/core/maintenance-window.js';
-import type { PlannedPhase } from '../../lambdas/core/model.js';
+import type {
+  Fleet,
+  MaintenanceWindow,
+  PlannedPhase,
+  ReleasePlan,
+  Weekday,
+} from '../../lambdas/core/model.js';
 import { planRelease } from '../../lambdas/core/plan.js';
-import { planViolations } from './support/plan-invariants.js';
+import { scheduleOf } from '../../lambdas/core/rollout-shape.js';
+import { DEPLOYMENT_REPORT_TIMEOUT_HOURS } from '../../lambdas/core/timeouts.js';
+import { planViolations, stepOrderViolations } from './support/plan-invariants.js';
 
 const START = '2027-03-01T09:00:00Z';
 const config = bundledConfig();
@@ -13,32 +21,59 @@ const plan = planRelease({ version: 'v1.1.0', config, fleet, startAt: START });
 
 const dayOfRelease = (iso: string) => DateTime.fromISO(iso).diff(DateTime.fromISO(START), 'days').days;
 
-function phase(name: string): PlannedPhase {
-  const found = plan.phases.find((candidate) => candidate.name === name);
+function phase(name: string, of: ReleasePlan = plan): PlannedPhase {
+  const found = of.phases.find((candidate) => candidate.name === name);
   if (!found) throw new Error(`no phase ${name}`);
   return found;
 }
 
-function customer(id: string) {
-  const found = plan.customers.find((candidate) => candidate.id === id);
+function customer(id: string, of: ReleasePlan = plan) {
+  const found = of.customers.find((candidate) => candidate.id === id);
   if (!found) throw new Error(`no customer ${id}`);
   return found;
 }
 
+/** One 60-minute window a week, in UTC. */
+const weekly = (day: Weekday, start: string): MaintenanceWindow => ({
+  timeZone: 'UTC',
+  days: [day],
+  start,
+  durationMinutes: 60,
+});
+
+/** The sample fleet with some customers' windows replaced. */
+function fleetWithWindows(windows: Record<string, MaintenanceWindow>): Fleet {
+  return {
+    customers: fleet.customers.map((each) =>
+      windows[each.id] ? { ...each, maintenanceWindow: windows[each.id] as MaintenanceWindow } : each,
+    ),
+  };
+}
+
+const planFor = (windows: Record<string, MaintenanceWindow>) =>
+  planRelease({ version: 'v1.1.0', config, fleet: fleetWithWindows(windows), startAt: START });
+
 describe('the release plan for the sample fleet', () => {
   it('keeps every promise of the plan', () => {
     expect(planViolations(plan, config, fleet)).toEqual([]);
+    expect(stepOrderViolations(plan, config)).toEqual([]);
   });
 
   it('runs the phases in the documented order on the documented days', () => {
     const days = plan.phases.map((each) => [each.name, dayOfRelease(each.startAt), dayOfRelease(each.endAt)]);
 
-    expect(days).toEqual([
+    expect(days.slice(0, 3)).toEqual([
       ['demo', 0, 1],
       ['startup', 1, 8],
       ['standard', 8, 22],
-      ['enterprise', 22, 52],
     ]);
+    expect(days[3]?.slice(0, 2)).toEqual(['enterprise', 22]);
+  });
+
+  it('ends the enterprise testing period when its last deployment, after day 52, has been reported', () => {
+    expect(customer('northwind-federal').deployAt).toBe('2027-04-24T01:00:00Z');
+    expect(phase('enterprise').endAt).toBe('2027-04-24T07:00:00Z');
+    expect(plan.endAt).toBe('2027-04-24T07:00:00Z');
   });
 
   it('opens the standard batches on days 8, 11, 15 and 18', () => {
@@ -151,7 +186,79 @@ describe('the release plan for the sample fleet', () => {
     expect(tinyPlan.phases[0]?.batches[0]?.customers).toContain('demo-training');
   });
 
+  it('waits six hours, the deployment report timeout, after a step’s last deployment', () => {
+    expect(DEPLOYMENT_REPORT_TIMEOUT_HOURS).toBe(6);
+  });
+
   it('refuses to plan a version that is not a minor release', () => {
     expect(() => planRelease({ version: 'v1.0.1', config, fleet, startAt: START })).toThrow('patch release');
+  });
+});
+
+describe('a batch opens only once the previous step is done', () => {
+  it('pushes the next batch past a customer waiting for a late window, by the report timeout', () => {
+    // ACME (standard batch 1, opens Tue 03-09) now has one window a week, Fridays 12:00 UTC.
+    const windows = { 'acme-corporation': weekly('fri', '12:00') };
+    const late = planFor(windows);
+
+    expect(customer('acme-corporation', late).deployAt).toBe('2027-03-12T12:00:00Z');
+    expect(phase('standard', late).batches.map((batch) => batch.deployAt)).toEqual([
+      '2027-03-09T09:00:00Z',
+      '2027-03-12T18:00:00Z',
+      '2027-03-16T09:00:00Z',
+      '2027-03-19T09:00:00Z',
+    ]);
+    // Cobalt (batch 2) had its Tokyo window open at 16:00; it now deploys when the batch opens.
+    expect(customer('cobalt-manufacturing').deployAt).toBe('2027-03-12T16:00:00Z');
+    expect(customer('cobalt-manufacturing', late).deployAt).toBe('2027-03-12T18:00:00Z');
+    expect(planViolations(late, config, fleetWithWindows(windows))).toEqual([]);
+    expect(stepOrderViolations(late, config)).toEqual([]);
+  });
+
+  it('pushes the end of the phase and the next phase’s first batch across the phase boundary', () => {
+    // TechStart (startup batch 2, opens Fri 03-05) deploys Tue 03-09 06:00, three hours before day 8.
+    const late = planFor({ 'techstart-inc': weekly('tue', '06:00') });
+
+    expect(customer('techstart-inc', late).deployAt).toBe('2027-03-09T06:00:00Z');
+    expect(phase('startup', late).endAt).toBe('2027-03-09T12:00:00Z');
+    expect(phase('standard', late).startAt).toBe('2027-03-09T12:00:00Z');
+    expect(phase('standard', late).batches[0]?.deployAt).toBe('2027-03-09T12:00:00Z');
+    // ACME's New York window (06:00–10:00 UTC) has closed by then: it moves to the next night's.
+    expect(customer('acme-corporation', late).deployAt).toBe('2027-03-10T06:00:00Z');
+    const schedule = scheduleOf(late, config);
+    expect(schedule.phases.startup?.endAt).toBe('2027-03-09T12:00:00Z');
+    expect(schedule.steps.standard_1?.opensAt).toBe('2027-03-09T12:00:00Z');
+  });
+
+  it('opens the one-by-one phase, all its customers together, only after the last batch before it', () => {
+    // Summit Sports (standard batch 4, opens Fri 03-19) deploys Tue 03-23 08:00, on day 22.
+    const late = planFor({ 'summit-sports': weekly('tue', '08:00') });
+
+    expect(phase('standard', late).endAt).toBe('2027-03-23T14:00:00Z');
+    expect(phase('enterprise', late).startAt).toBe('2027-03-23T14:00:00Z');
+    expect(scheduleOf(late, config).steps.enterprise?.opensAt).toBe('2027-03-23T14:00:00Z');
+    expect(phase('enterprise', late).batches[0]?.deployAt).toBe('2027-03-23T14:00:00Z');
+    // Later enterprise customers keep their own days in the phase.
+    expect(phase('enterprise', late).batches.slice(1)).toEqual(phase('enterprise').batches.slice(1));
+  });
+
+  it('never moves a customer past its policy deadline: it is listed unschedulable instead', () => {
+    // Bytewise (startup batch 1) deploys Sun 03-07 12:00, so batch 2 opens at 18:00 — after TechStart's
+    // only window before the startup deadline (Fri 03-05 09:00; the next is a week later).
+    const windows = { 'bytewise-labs': weekly('sun', '12:00'), 'techstart-inc': weekly('fri', '09:00') };
+    const late = planFor(windows);
+
+    expect(phase('startup', late).batches[1]?.deployAt).toBe('2027-03-07T18:00:00Z');
+    expect(customer('techstart-inc', late).deployAt).toBeNull();
+    expect(late.unschedulable).toEqual([
+      {
+        id: 'techstart-inc',
+        reason:
+          'no maintenance window opens between 2027-03-07T18:00Z and the policy deadline 2027-03-09T09:00Z',
+      },
+    ]);
+    expect(phase('startup', late).batches[1]?.customers).toContain('techstart-inc');
+    expect(planViolations(late, config, fleetWithWindows(windows))).toEqual([]);
+    expect(stepOrderViolations(late, config)).toEqual([]);
   });
 });

@@ -1,0 +1,7 @@
+// Durations the plan and the state machines must agree on, so the preview is what the execution does.
+
+/**
+ * How long the platform has to report a requested deployment before it counts as failed. A step (batch)
+ * is done, at the latest, this long after its last deployment starts; the next step never opens earlier.
+ */
+export const DEPLOYMENT_REPORT_TIMEOUT_HOURS = 6;
