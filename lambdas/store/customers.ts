@@ -12,7 +12,7 @@ import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { isConditionFailure, parseItem, queryAll, releaseKey, setClause, tableName, writeIf } from './table.js';
 
-const historyEntry = z.looseObject({
+const historyEntry = z.object({
   state: z.enum(CUSTOMER_STATES),
   at: z.string(),
   by: z.string(),

@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { recordOutcome } from '../../lambdas/application/outcomes.js';
+import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
+import { resetClients } from '../../lambdas/shared/clients.js';
+import { applyTransition, getCustomer, putCustomerIfAbsent } from '../../lambdas/store/customers.js';
+import { getStep, putStepIfAbsent } from '../../lambdas/store/steps.js';
+import { createTablesFromTemplate, type LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb.js';
+
+// Races run for real: many recordings of one customer's outcome sent at once to dynalite, the way Step
+// Functions retries, EventBridge redeliveries and a rival task can overlap on AWS.
+
+const RELEASE = 'v1.1.0';
+const RACERS = 20;
+let database: LocalDynamoDb;
+let customerNumber = 0;
+
+beforeAll(async () => {
+  database = await startLocalDynamoDb();
+  await createTablesFromTemplate(
+    {
+      Resources: {
+        ReleaseTable: {
+          Type: 'AWS::DynamoDB::Table',
+          Properties: {
+            KeySchema: [
+              { AttributeName: 'PK', KeyType: 'HASH' },
+              { AttributeName: 'SK', KeyType: 'RANGE' },
+            ],
+            AttributeDefinitions: [
+              { AttributeName: 'PK', AttributeType: 'S' },
+              { AttributeName: 'SK', AttributeType: 'S' },
+            ],
+            BillingMode: 'PAY_PER_REQUEST',
+          },
+        },
+      },
+    },
+    database.endpoint,
+    () => 'securewatch-releases',
+  );
+  Object.assign(process.env, {
+    TABLE_NAME: 'securewatch-releases',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: database.endpoint,
+  });
+  resetClients();
+});
+
+afterAll(async () => {
+  resetClients();
+  await database.stop();
+});
+
+let customerId: string;
+let step: string;
+
+/** A customer whose deployment was requested, alone in a step of two. */
+beforeEach(async () => {
+  customerNumber += 1;
+  customerId = `northwind-${customerNumber}`;
+  step = `standard_${customerNumber}`;
+  await putCustomerIfAbsent(
+    RELEASE,
+    {
+      id: customerId,
+      name: 'Northwind',
+      policy: 'standard',
+      phase: 'standard',
+      batch: 1,
+      noticeAt: null,
+      deployAt: '2027-03-13T01:00:00Z',
+      approvalRequired: false,
+      deadlineAt: '2027-04-01T09:00:00Z',
+      timeZone: 'Europe/Berlin',
+      stepKey: step,
+      window: { timeZone: 'Europe/Berlin', days: ['sat'], start: '02:00', durationMinutes: 240 },
+      contacts: [{ name: 'Ops', email: 'ops@northwind.example.com' }],
+      approvers: [],
+    },
+    '2027-03-01T09:00:00Z',
+  );
+  const cause = { at: '2027-03-12T09:00:00Z', by: 'test' };
+  await applyTransition(RELEASE, customerId, TRANSITIONS.schedule, cause);
+  await applyTransition(RELEASE, customerId, TRANSITIONS.requestDeployment, cause);
+  await putStepIfAbsent(RELEASE, step, 2);
+});
+
+describe('recording one customer’s outcome many times at once', () => {
+  it('counts it once on the step and writes one history entry', async () => {
+    const results = await Promise.all(
+      Array.from({ length: RACERS }, () => recordOutcome(RELEASE, customerId, 'deployed', { by: 'racer' })),
+    );
+
+    expect(await getStep(RELEASE, step)).toMatchObject({ total: 2, recorded: 1, deployed: 1, failed: 0 });
+    expect(results.filter((result) => result.counted)).toHaveLength(1);
+    const history = (await getCustomer(RELEASE, customerId))?.history ?? [];
+    expect(history.filter((entry) => entry.state === 'deployed')).toHaveLength(1);
+  });
+
+  it('lets exactly one of two rival outcomes win, and counts only the winner', async () => {
+    const rivals = Array.from({ length: RACERS }, (_, index) =>
+      recordOutcome(RELEASE, customerId, index % 2 === 0 ? 'deployed' : 'failed', { by: `racer ${index}` }),
+    );
+    await Promise.all(rivals);
+
+    const customer = await getCustomer(RELEASE, customerId);
+    const counters = await getStep(RELEASE, step);
+    expect(['deployed', 'failed']).toContain(customer?.state);
+    expect(counters).toMatchObject({ recorded: 1, [customer?.state as string]: 1 });
+    expect((counters?.deployed ?? 0) + (counters?.failed ?? 0)).toBe(1);
+    const outcomes = customer?.history.filter((entry) => entry.state === 'deployed' || entry.state === 'failed');
+    expect(outcomes).toHaveLength(1);
+  });
+
+  it('refuses a transition from a state the customer is not in, changing nothing', async () => {
+    await recordOutcome(RELEASE, customerId, 'deployed', { by: 'platform' });
+
+    const again = await applyTransition(RELEASE, customerId, TRANSITIONS.requestDeployment, {
+      at: '2027-03-14T09:00:00Z',
+      by: 'a late retry',
+    });
+
+    expect(again.applied).toBe(false);
+    expect(again.customer?.state).toBe('deployed');
+    expect(again.customer?.history.map((entry) => entry.state)).toEqual([
+      'planned',
+      'scheduled',
+      'deployment-requested',
+      'deployed',
+    ]);
+  });
+});
