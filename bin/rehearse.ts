@@ -70,7 +70,9 @@ function printSummary(outcome: RehearsalOutcome): void {
   }[outcome.status];
   console.log(`${outcome.version}: ${headline}`);
   for (const halt of outcome.halts)
-    console.log(`Halt (${halt.scope}) ${halt.from} → ${halt.to ?? 'still holding'}: ${halt.reason} (by ${halt.by})`);
+    console.log(
+      `Halt (${halt.scope}) ${halt.from} → ${halt.to ?? 'still holding'}: ${halt.reason} (by ${halt.by})`,
+    );
   console.table(outcome.phases);
   console.log(
     `Emails sent: ${

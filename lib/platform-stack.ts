@@ -146,16 +146,12 @@ export class PlatformStack extends Stack {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     const taskCallbacks = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
-    const tableLogicalId = this.resolve((this.table.node.defaultChild as dynamodb.CfnTable).logicalId);
     const acknowledgeRoleFindings = (created: OrchestratorFunction, access: FunctionAccess) => {
-      acknowledgeNagFindings(
-        created.role,
-        {
-          id: 'AwsSolutions-IAM5',
-          appliesTo: 'Resource::*',
-          reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.',
-        },
-      );
+      acknowledgeNagFindings(created.role, {
+        id: 'AwsSolutions-IAM5',
+        appliesTo: 'Resource::*',
+        reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.',
+      });
       if (access.answersTasks || access.startsExecutions)
         acknowledgeNagFindings(created.role, {
           id: 'AwsSolutions-IAM5',
@@ -299,18 +295,14 @@ export class PlatformStack extends Stack {
         'Finds the maintenance window to deploy in; tells a customer its new date',
         { table: 'readWrite', emails: true },
       ),
-      parkRollout: fn(
-        'ParkRollout',
-        'park-rollout',
-        'Parks a customer rollout while a halt holds it',
-        { table: 'readWrite', answersTasks: true },
-      ),
-      awaitDecision: fn(
-        'AwaitDecision',
-        'await-decision',
-        'Parks a release awaiting an operator decision',
-        { table: 'readWrite', answersTasks: true },
-      ),
+      parkRollout: fn('ParkRollout', 'park-rollout', 'Parks a customer rollout while a halt holds it', {
+        table: 'readWrite',
+        answersTasks: true,
+      }),
+      awaitDecision: fn('AwaitDecision', 'await-decision', 'Parks a release awaiting an operator decision', {
+        table: 'readWrite',
+        answersTasks: true,
+      }),
       remindPaused: fn(
         'RemindPaused',
         'remind-paused',
@@ -321,7 +313,13 @@ export class PlatformStack extends Stack {
         'AbortRelease',
         'abort-release',
         'Ends a release as aborted: cancels customers not yet deployed and tells them',
-        { timeout: Duration.minutes(10), table: 'readWrite', emails: true, answersTasks: true, publishes: true },
+        {
+          timeout: Duration.minutes(10),
+          table: 'readWrite',
+          emails: true,
+          answersTasks: true,
+          publishes: true,
+        },
       ),
       requestDeployment: fn(
         'RequestDeployment',

@@ -136,7 +136,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     },
     'AWSStepFunctions.DescribeExecution': (body) => {
       const execution = stepFunctions.executions.get(String(body.executionArn));
-      if (!execution) throw new LocalApiError('ExecutionDoesNotExist', `Execution does not exist: ${String(body.executionArn)}`);
+      if (!execution)
+        throw new LocalApiError(
+          'ExecutionDoesNotExist',
+          `Execution does not exist: ${String(body.executionArn)}`,
+        );
       return {
         executionArn: execution.executionArn,
         stateMachineArn: execution.stateMachineArn,

@@ -1,9 +1,9 @@
 import { DateTime } from 'luxon';
 import { defaultStart } from '../cli/plan-release.js';
-import { bundledConfig, bundledFleet, loadFleet } from '../lambdas/core/config.js';
-import { assertMinorRelease, versionSlug } from '../lambdas/core/versions.js';
 import { abort, halt, resume } from '../lambdas/application/halt.js';
+import { bundledConfig, bundledFleet, loadFleet } from '../lambdas/core/config.js';
 import { type HistoryEntry, isOutcome } from '../lambdas/core/lifecycle.js';
+import { assertMinorRelease, versionSlug } from '../lambdas/core/versions.js';
 import { listCustomers } from '../lambdas/store/customers.js';
 import { getRelease, type HaltRecord } from '../lambdas/store/releases.js';
 import { MS_PER_DAY, SimulatedClock } from './clock.js';
@@ -154,7 +154,13 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
           ? undefined
           : (ended.paused?.reason ?? releaseRecord?.abortReason ?? record?.cause ?? record?.error),
       pausedAt: ended.paused,
-      halts: (releaseRecord?.halts ?? []).map(({ scope, from, to, reason, by }) => ({ scope, from, to, reason, by })),
+      halts: (releaseRecord?.halts ?? []).map(({ scope, from, to, reason, by }) => ({
+        scope,
+        from,
+        to,
+        reason,
+        by,
+      })),
       startAt,
       endedAt: clock.now(),
       realSeconds: (Date.now() - startedReal) / 1000,
@@ -212,11 +218,13 @@ function runOperations(
         notify = () => {
           const state = parked ?? '';
           // Let the parking task finish storing its token, then report where the release stands.
-          void clock.track(
-            getRelease(release).then((record) =>
-              resolve({ state, reason: record?.pause?.reason ?? record?.status ?? 'awaiting a decision' }),
-            ),
-          );
+          void clock
+            .track(
+              getRelease(release).then((record) =>
+                resolve({ state, reason: record?.pause?.reason ?? record?.status ?? 'awaiting a decision' }),
+              ),
+            )
+            .catch(() => {}); // the rehearsal already ended otherwise
         };
       });
     },
@@ -229,7 +237,8 @@ async function apply(release: string, operation: ScenarioOperation, say: (line: 
     for (const result of await halt({ release, customerId: customer }, decision)) say(`🛑 ${result.message}`);
   } else if ('resume' in operation) {
     const { customer, ...decision } = operation.resume;
-    for (const result of await resume({ release, customerId: customer }, decision)) say(`▶ ${result.message}`);
+    for (const result of await resume({ release, customerId: customer }, decision))
+      say(`▶ ${result.message}`);
   } else {
     say(`⏹ ${(await abort(release, operation.abort)).message}`);
   }

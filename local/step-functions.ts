@@ -142,7 +142,18 @@ export class LocalStepFunctions {
       callback: (stateName, arn, payload, timeoutSeconds) =>
         this.#callback(record, stateName, arn, payload, timeoutSeconds),
     });
-    const stateMachine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
+    // aws-local-stepfunctions stamps $$.Execution.StartTime with the real clock; parameters that read it get
+    // the simulated start instead, as a literal.
+    const startedAt = this.clock.now();
+    const onSimulatedTime = JSON.parse(
+      JSON.stringify(definition).replace(
+        /"([^"]+)\.\$":"\$\$\.Execution\.StartTime"/g,
+        (_, key: string) => `"${key}":"${startedAt}"`,
+      ),
+    );
+    const stateMachine = new StateMachine(onSimulatedTime as never, {
+      validationOptions: { noValidate: true },
+    });
     const execution = stateMachine.run(record.input as never, {
       overrides: { taskResourceLocalHandlers: overrides as never },
       context: {

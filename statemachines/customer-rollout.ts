@@ -44,7 +44,8 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
     invokeAndWait(scope, name, fns.parkRollout, customer, {
       resultPath: sfn.JsonPath.DISCARD,
       timeout: sfn.Timeout.duration(APPROVAL_TIMEOUT),
-      comment: 'Postponed, never failed: a resume answers (next window), an abort fails it with Release.Aborted.',
+      comment:
+        'Postponed, never failed: a resume answers (next window), an abort fails it with Release.Aborted.',
     })
       .addCatch(recordCancelled, { errors: [WORKFLOW_ERRORS.aborted], resultPath: '$.error' })
       .addCatch(recordHaltedTooLong, { errors: ['States.Timeout'], resultPath: '$.error' })

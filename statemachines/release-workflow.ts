@@ -46,10 +46,16 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
   };
 
   const aborted = catchIntoFailure(
-    invoke(scope, 'Abort release', fns.abortRelease, { ...release, 'failure.$': '$.failure' }, {
-      timeout: Duration.minutes(10),
-      comment: 'Every customer not yet deployed ends cancelled; the people concerned are told, once.',
-    }),
+    invoke(
+      scope,
+      'Abort release',
+      fns.abortRelease,
+      { ...release, 'failure.$': '$.failure' },
+      {
+        timeout: Duration.minutes(10),
+        comment: 'Every customer not yet deployed ends cancelled; the people concerned are told, once.',
+      },
+    ),
   ).next(new sfn.Succeed(scope, 'Release aborted'));
   // The abort path reads $.failure (why); an operator's abort carries none, so it is set to null first.
   const abortByDecision = new sfn.Pass(scope, 'Aborted by decision', {
@@ -59,11 +65,17 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
 
   /** A callback that holds the release until a decision: resume (carries on with `then`) or abort. */
   const awaitDecision = (name: string, then: sfn.IChainable): sfn.TaskStateBase => {
-    const parked = invokeAndWait(scope, name, fns.awaitDecision, { ...release, state: name }, {
-      resultPath: '$.decision',
-      timeout: sfn.Timeout.duration(PAUSE_REMINDER_INTERVAL),
-      comment: 'A pause never decides by itself: resume or abort, by an operator. Reminds every day.',
-    });
+    const parked = invokeAndWait(
+      scope,
+      name,
+      fns.awaitDecision,
+      { ...release, state: name },
+      {
+        resultPath: '$.decision',
+        timeout: sfn.Timeout.duration(PAUSE_REMINDER_INTERVAL),
+        comment: 'A pause never decides by itself: resume or abort, by an operator. Reminds every day.',
+      },
+    );
     const remind = invoke(
       scope,
       `${name} · remind`,
@@ -114,9 +126,19 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
   };
 
   /** Gates; a failed gate parks awaiting a decision, a halt noticed by the gate parks at `whileHalted`. */
-  const gate = (label: string, payload: Record<string, unknown>, haltedAt: (gateTask: sfn.IChainable) => sfn.IChainable): sfn.Chain => {
+  const gate = (
+    label: string,
+    payload: Record<string, unknown>,
+    haltedAt: (gateTask: sfn.IChainable) => sfn.IChainable,
+  ): sfn.Chain => {
     const evaluate = catchIntoFailure(
-      invoke(scope, `${label} · gate`, fns.evaluateGate, { ...release, ...payload }, { resultPath: '$.gate' }),
+      invoke(
+        scope,
+        `${label} · gate`,
+        fns.evaluateGate,
+        { ...release, ...payload },
+        { resultPath: '$.gate' },
+      ),
     );
     const passed = new sfn.Pass(scope, `${label} · gate done`);
     const failed = awaitDecision(`${label} · gate failed, awaiting decision`, passed);

@@ -1,19 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { isOutcome, TRANSITIONS } from '../core/lifecycle.js';
 import { UsageError } from '../core/errors.js';
-import {
-  releaseControl,
-  upgradeCancelled,
-  upgradePostponed,
-} from '../email/messages.js';
+import { isOutcome, TRANSITIONS } from '../core/lifecycle.js';
+import { releaseControl, upgradeCancelled, upgradePostponed } from '../email/messages.js';
 import { sendEmail } from '../email/send.js';
 import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
 import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
+import { WORKFLOW_ERRORS } from '../shared/errors.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
 import { oncePerRelease } from '../shared/once.js';
 import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
-import { WORKFLOW_ERRORS } from '../shared/errors.js';
 import { getApproval } from '../store/approvals.js';
 import { countEmail } from '../store/audit.js';
 import {
@@ -57,13 +53,18 @@ export interface OperationResult {
 
 function requireReason(decision: Decision, what: string): void {
   if (!decision.reason?.trim())
-    throw new UsageError(`${what} needs a reason. Fix: say why, e.g. --reason "error rate above 5% in batch 2"`);
-  if (!decision.by?.trim()) throw new UsageError(`${what} needs to know who asks. Fix: pass --by "your name"`);
+    throw new UsageError(
+      `${what} needs a reason. Fix: say why, e.g. --reason "error rate above 5% in batch 2"`,
+    );
+  if (!decision.by?.trim())
+    throw new UsageError(`${what} needs to know who asks. Fix: pass --by "your name"`);
 }
 
 /** Customers told a date who have not been deployed yet: the people a halt or an abort concerns. */
 function wasGivenADate(customer: CustomerRecord): boolean {
-  return Boolean(customer.noticeSentAt) && !isOutcome(customer.state) && customer.state !== 'deployment-requested';
+  return (
+    Boolean(customer.noticeSentAt) && !isOutcome(customer.state) && customer.state !== 'deployment-requested'
+  );
 }
 
 async function emailCustomer(
@@ -104,10 +105,18 @@ export async function halt(scope: HaltScope, decision: Decision): Promise<Operat
   return [await haltRelease(record, 'release', decision)];
 }
 
-async function haltRelease(record: ReleaseRecord, scope: string, decision: Decision): Promise<OperationResult> {
+async function haltRelease(
+  record: ReleaseRecord,
+  scope: string,
+  decision: Decision,
+): Promise<OperationResult> {
   const { release } = record;
   if (record.status === 'halted')
-    return { release, changed: false, message: `${release} is already halted: ${record.pause?.reason ?? ''}` };
+    return {
+      release,
+      changed: false,
+      message: `${release} is already halted: ${record.pause?.reason ?? ''}`,
+    };
   if (record.status !== 'running' && record.status !== 'paused')
     return { release, changed: false, message: `${release} is ${record.status}; there is nothing to halt` };
   const at = now();
@@ -120,7 +129,8 @@ async function haltRelease(record: ReleaseRecord, scope: string, decision: Decis
   // The release execution waiting on a step moves to its "halted, awaiting decision" state.
   if (record.awaitingStep) {
     const step = await getStep(release, record.awaitingStep);
-    if (step?.waitToken && step.recorded < step.total) await resumeWithSuccess(step.waitToken, { halted: true });
+    if (step?.waitToken && step.recorded < step.total)
+      await resumeWithSuccess(step.waitToken, { halted: true });
   }
   await emailEscalationContacts(
     release,
@@ -152,20 +162,35 @@ async function haltRelease(record: ReleaseRecord, scope: string, decision: Decis
   return { release, changed: true, message: `${release} halted: ${decision.reason}` };
 }
 
-async function haltCustomer(record: ReleaseRecord, customerId: string, decision: Decision): Promise<OperationResult> {
+async function haltCustomer(
+  record: ReleaseRecord,
+  customerId: string,
+  decision: Decision,
+): Promise<OperationResult> {
   const { release } = record;
   const customer = await getCustomer(release, customerId);
-  if (!customer) throw new UsageError(`${release} has no customer "${customerId}". Fix: use a customer id from the plan`);
+  if (!customer)
+    throw new UsageError(`${release} has no customer "${customerId}". Fix: use a customer id from the plan`);
   if (customer.halt)
     return { release, changed: false, message: `${customerId} is already halted: ${customer.halt.reason}` };
   if (isOutcome(customer.state) || customer.state === 'deployment-requested')
-    return { release, changed: false, message: `${customerId} is ${customer.state}; there is nothing to halt` };
+    return {
+      release,
+      changed: false,
+      message: `${customerId} is ${customer.state}; there is nothing to halt`,
+    };
   const at = now();
   const id = `halt-${at}-${randomUUID().slice(0, 8)}`;
   const halt = { id, from: at, reason: decision.reason, by: decision.by };
   if (!(await claimCustomerField(release, customerId, 'halt', { halt })))
     return { release, changed: false, message: `${customerId} is already halted` };
-  await appendHalt(release, { id, scope: `customer:${customerId}`, from: at, reason: decision.reason, by: decision.by });
+  await appendHalt(release, {
+    id,
+    scope: `customer:${customerId}`,
+    from: at,
+    reason: decision.reason,
+    by: decision.by,
+  });
   await emailEscalationContacts(
     release,
     'halt',
@@ -217,7 +242,11 @@ async function resumeRelease(record: ReleaseRecord, decision: Decision): Promise
   await closeHalts(release, 'all releases', closing);
   // The release execution continues where it stopped; parked customers look for their next window.
   if (record.decisionToken)
-    await resumeWithSuccess(record.decisionToken, { decision: 'resume', by: decision.by, reason: decision.reason });
+    await resumeWithSuccess(record.decisionToken, {
+      decision: 'resume',
+      by: decision.by,
+      reason: decision.reason,
+    });
   if (record.awaitingStep) await resumeIfStepComplete(release, record.awaitingStep);
   for (const parked of await listParkedRollouts(release)) {
     const customer = await getCustomer(release, parked.customerId);
@@ -239,10 +268,15 @@ async function resumeRelease(record: ReleaseRecord, decision: Decision): Promise
   return { release, changed: true, message: `${release} resumed: ${decision.reason}` };
 }
 
-async function resumeCustomer(record: ReleaseRecord, customerId: string, decision: Decision): Promise<OperationResult> {
+async function resumeCustomer(
+  record: ReleaseRecord,
+  customerId: string,
+  decision: Decision,
+): Promise<OperationResult> {
   const { release } = record;
   const customer = await getCustomer(release, customerId);
-  if (!customer) throw new UsageError(`${release} has no customer "${customerId}". Fix: use a customer id from the plan`);
+  if (!customer)
+    throw new UsageError(`${release} has no customer "${customerId}". Fix: use a customer id from the plan`);
   if (!customer.halt) return { release, changed: false, message: `${customerId} is not halted` };
   await updateCustomer(release, customerId, {}, ['halt']);
   await closeHalts(release, `customer:${customerId}`, {
@@ -263,17 +297,30 @@ async function resumeCustomer(record: ReleaseRecord, customerId: string, decisio
 export async function abort(release: string, decision: Decision): Promise<OperationResult> {
   requireReason(decision, 'An abort');
   const record = await requireRelease(release);
-  if (record.status === 'aborted') return { release, changed: false, message: `${release} is already aborted` };
+  if (record.status === 'aborted')
+    return { release, changed: false, message: `${release} is already aborted` };
   if (record.status === 'completed' || record.status === 'planning')
     return { release, changed: false, message: `${release} is ${record.status}; there is nothing to abort` };
   const at = now();
-  if (!(await moveRelease(release, ['running', 'paused', 'halted'], 'aborted', { abortReason: decision.reason }, ['pause'])))
+  if (
+    !(await moveRelease(
+      release,
+      ['running', 'paused', 'halted'],
+      'aborted',
+      { abortReason: decision.reason },
+      ['pause'],
+    ))
+  )
     return { release, changed: false, message: `${release} changed meanwhile; check its status` };
   const closing = { to: at, resumedBy: decision.by, resumeReason: `aborted: ${decision.reason}` };
   for (const halt of record.halts.filter((candidate) => !candidate.to))
     await closeHalts(release, halt.scope, closing);
   if (record.decisionToken)
-    await resumeWithSuccess(record.decisionToken, { decision: 'abort', by: decision.by, reason: decision.reason });
+    await resumeWithSuccess(record.decisionToken, {
+      decision: 'abort',
+      by: decision.by,
+      reason: decision.reason,
+    });
   if (record.awaitingStep) {
     const step = await getStep(release, record.awaitingStep);
     if (step?.waitToken) await resumeWithSuccess(step.waitToken, { halted: true });

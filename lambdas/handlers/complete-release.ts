@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OUTCOME_STATES } from '../core/lifecycle.js';
 import { releaseCompleted } from '../email/messages.js';
 import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
 import { publish } from '../events/publish.js';
@@ -6,7 +7,6 @@ import { now } from '../shared/clock.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
 import { oncePerRelease } from '../shared/once.js';
 import { taskHandler } from '../shared/task.js';
-import { OUTCOME_STATES } from '../core/lifecycle.js';
 import { emailCounts } from '../store/audit.js';
 import { type CustomerRecord, listCustomers } from '../store/customers.js';
 import { getRelease, moveRelease } from '../store/releases.js';

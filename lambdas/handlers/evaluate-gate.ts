@@ -4,8 +4,8 @@ import { evaluateGate, gateAuditRecord, type HealthSample, summarizeGate } from 
 import { rolloutShape } from '../core/rollout-shape.js';
 import { releaseControl } from '../email/messages.js';
 import { now } from '../shared/clock.js';
-import { emailEscalationContacts } from '../shared/escalation.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
+import { emailEscalationContacts } from '../shared/escalation.js';
 import { oncePerRelease } from '../shared/once.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { taskHandler } from '../shared/task.js';
@@ -40,9 +40,13 @@ export const handler = taskHandler(input, async ({ release, phase, step }) => {
   // Outcomes come from the steps' own counters, kept exact as outcomes are recorded.
   const counters = await Promise.all(stepKeys.map((key) => getStep(release, key)));
   const members = new Set(
-    (await Promise.all(stepKeys.map((key) => listStepMembers(release, key)))).flat().map((member) => member.id),
+    (await Promise.all(stepKeys.map((key) => listStepMembers(release, key))))
+      .flat()
+      .map((member) => member.id),
   );
-  const health = (await listHealthReports(release)).filter((report) => members.has(String(report.customerId)));
+  const health = (await listHealthReports(release)).filter((report) =>
+    members.has(String(report.customerId)),
+  );
   const decision = evaluateGate(
     {
       deployed: counters.reduce((sum, counter) => sum + (counter?.deployed ?? 0), 0),
@@ -52,7 +56,10 @@ export const handler = taskHandler(input, async ({ release, phase, step }) => {
     criteria,
   );
   // A step whose wait ended before every customer had an outcome cannot pass: missing data is no evidence.
-  const missing = counters.reduce((sum, counter) => sum + Math.max(0, (counter?.total ?? 0) - (counter?.recorded ?? 0)), 0);
+  const missing = counters.reduce(
+    (sum, counter) => sum + Math.max(0, (counter?.total ?? 0) - (counter?.recorded ?? 0)),
+    0,
+  );
   if (missing > 0) {
     decision.passed = false;
     decision.reasons.unshift(`${missing} customer(s) have no outcome yet`);

@@ -1,11 +1,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { holdOf } from '../application/control.js';
 import { type ApprovalAction, type ApprovalLink, verifyApproval } from '../core/approval-link.js';
+import { TRANSITIONS } from '../core/lifecycle.js';
 import { localTime } from '../email/messages.js';
 import { now } from '../shared/clock.js';
 import { requiredEnv } from '../shared/env.js';
 import { answerApprovalWait } from '../shared/task-answers.js';
-import { holdOf } from '../application/control.js';
-import { TRANSITIONS } from '../core/lifecycle.js';
 import { type ApprovalRecord, decideApproval, getApproval } from '../store/approvals.js';
 import { audit } from '../store/audit.js';
 import { applyTransition, getCustomer } from '../store/customers.js';
@@ -73,7 +73,12 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   if (approval.decision && approval.approvers.includes(link.approver)) {
     // Answered before: record and resume again (harmless if it worked), in case the first answer failed
     // half-way.
-    await recordDecision(approval, approval.decision, approval.decidedBy ?? link.approver, approval.decidedAt ?? now());
+    await recordDecision(
+      approval,
+      approval.decision,
+      approval.decidedBy ?? link.approver,
+      approval.decidedAt ?? now(),
+    );
     await answerApprovalWait(approval.taskToken, approval.decision, approval.decidedBy ?? link.approver);
     return problem(alreadyDecided, wantsJson);
   }

@@ -1,5 +1,6 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { isOutcome } from '../core/lifecycle.js';
 import {
   DETAIL_TYPES,
   deploymentFailed,
@@ -9,7 +10,6 @@ import {
 } from '../events/contract.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
 import { answerDeploymentWait } from '../shared/task-answers.js';
-import { isOutcome } from '../core/lifecycle.js';
 import { getCustomer, recordDeploymentResult } from '../store/customers.js';
 
 /**

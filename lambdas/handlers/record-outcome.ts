@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { OUTCOME_STATES } from '../core/lifecycle.js';
 import { recordOutcome } from '../application/outcomes.js';
+import { OUTCOME_STATES } from '../core/lifecycle.js';
 import { causeOf } from '../shared/failure.js';
 import { taskHandler } from '../shared/task.js';
 

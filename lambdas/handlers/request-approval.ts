@@ -1,6 +1,8 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { assertMayProceed } from '../application/control.js';
 import { newApprovalRequestId, reviewUrl } from '../core/approval-link.js';
+import { TRANSITIONS } from '../core/lifecycle.js';
 import { approvalRequest } from '../email/messages.js';
 import { sendEmail } from '../email/send.js';
 import { now } from '../shared/clock.js';
@@ -8,8 +10,6 @@ import { requiredEnv } from '../shared/env.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { taskHandler } from '../shared/task.js';
 import { answerApprovalWait } from '../shared/task-answers.js';
-import { assertMayProceed } from '../application/control.js';
-import { TRANSITIONS } from '../core/lifecycle.js';
 import { getApproval, putApproval, setApprovalToken } from '../store/approvals.js';
 import { countEmail } from '../store/audit.js';
 import { applyTransition, claimCustomerField, getCustomer, updateCustomer } from '../store/customers.js';

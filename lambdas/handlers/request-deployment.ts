@@ -1,5 +1,7 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { assertMayProceed } from '../application/control.js';
+import { TRANSITIONS } from '../core/lifecycle.js';
 import { DEPLOYMENT_REPORT_TIMEOUT_HOURS } from '../core/timeouts.js';
 import { correlationIdFor, DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
 import { publish } from '../events/publish.js';
@@ -8,8 +10,6 @@ import { optionalNumberEnv } from '../shared/env.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { taskHandler } from '../shared/task.js';
 import { answerDeploymentWait } from '../shared/task-answers.js';
-import { assertMayProceed } from '../application/control.js';
-import { TRANSITIONS } from '../core/lifecycle.js';
 import { applyTransition, requireCustomer, updateCustomer } from '../store/customers.js';
 
 const input = z.strictObject({

@@ -34,13 +34,16 @@ export const handler = taskHandler(input, async ({ release, customerId }) => {
       deployAt: null,
       reason: `no maintenance window left before the policy deadline ${customer.deadlineAt}`,
     };
-  await applyTransition(
-    release,
-    customerId,
-    TRANSITIONS.schedule,
-    { at: now(), by: 'schedule-deployment', reason: `deploys at ${deployAt}` },
-    { scheduledAt: deployAt },
-  );
+  // A retried run that finds the customer already scheduled for this instant writes nothing twice.
+  const alreadyScheduled = customer.state === 'scheduled' && customer.scheduledAt === deployAt;
+  if (!alreadyScheduled)
+    await applyTransition(
+      release,
+      customerId,
+      TRANSITIONS.schedule,
+      { at: now(), by: 'schedule-deployment', reason: `deploys at ${deployAt}` },
+      { scheduledAt: deployAt },
+    );
   await tellNewDate(release, customer, deployAt);
   return { deployAt };
 });

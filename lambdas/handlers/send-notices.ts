@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import { holdOf } from '../application/control.js';
+import { TRANSITIONS } from '../core/lifecycle.js';
 import { advanceNotice } from '../email/messages.js';
 import { sendEmail } from '../email/send.js';
 import { now } from '../shared/clock.js';
 import { optionalNumberEnv } from '../shared/env.js';
 import { taskHandler } from '../shared/task.js';
-import { holdOf } from '../application/control.js';
-import { TRANSITIONS } from '../core/lifecycle.js';
 import { countEmail } from '../store/audit.js';
 import {
   applyTransition,

@@ -10,7 +10,15 @@ import {
 import type { Contact, MaintenanceWindow, PlannedCustomer } from '../core/model.js';
 import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
-import { isConditionFailure, parseItem, queryAll, releaseKey, setClause, tableName, writeIf } from './table.js';
+import {
+  isConditionFailure,
+  parseItem,
+  queryAll,
+  releaseKey,
+  setClause,
+  tableName,
+  writeIf,
+} from './table.js';
 
 const historyEntry = z.object({
   state: z.enum(CUSTOMER_STATES),
@@ -135,8 +143,16 @@ export async function listCustomersAwaitingNotice(
   for await (const item of queryAll({
     TableName: tableName(),
     KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
-    FilterExpression: 'noticeAt <= :asOf AND attribute_not_exists(noticeClaimedAt)',
-    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'CUSTOMER#', ':asOf': asOf },
+    // Only customers still planned, and not halted on their own: a notice tells a date.
+    FilterExpression:
+      'noticeAt <= :asOf AND attribute_not_exists(noticeClaimedAt) AND attribute_not_exists(halt) AND #state = :planned',
+    ExpressionAttributeNames: { '#state': 'state' },
+    ExpressionAttributeValues: {
+      ':release': releaseKey(release),
+      ':prefix': 'CUSTOMER#',
+      ':asOf': asOf,
+      ':planned': 'planned',
+    },
   })) {
     customers.push(parseItem(customerRecord, item));
     if (customers.length >= limit) break;
@@ -233,9 +249,12 @@ export async function swapCustomerField(
       Key: customerKey(release, customerId),
       UpdateExpression: 'SET #field = :to',
       ConditionExpression:
-        expected === undefined ? 'attribute_exists(PK) AND attribute_not_exists(#field)' : '#field = :expected',
+        expected === undefined
+          ? 'attribute_exists(PK) AND attribute_not_exists(#field)'
+          : '#field = :expected',
       ExpressionAttributeNames: { '#field': String(field) },
-      ExpressionAttributeValues: expected === undefined ? { ':to': to } : { ':to': to, ':expected': expected },
+      ExpressionAttributeValues:
+        expected === undefined ? { ':to': to } : { ':to': to, ':expected': expected },
     }),
   );
 }
@@ -282,7 +301,11 @@ export async function recordDeploymentResult(
       UpdateExpression: `SET ${sets.join(', ')}`,
       ConditionExpression: '#deploymentStatus = :requested AND #state = :inFlight',
       ExpressionAttributeNames: { ...names, '#deploymentStatus': 'deploymentStatus', '#state': 'state' },
-      ExpressionAttributeValues: { ...values, ':requested': 'requested', ':inFlight': 'deployment-requested' },
+      ExpressionAttributeValues: {
+        ...values,
+        ':requested': 'requested',
+        ':inFlight': 'deployment-requested',
+      },
     }),
   );
 }
@@ -317,7 +340,11 @@ export async function listParkedRollouts(release: string): Promise<ParkedRollout
     KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
     ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'PARKED#' },
   }))
-    parked.push({ customerId: String(item.customerId), token: String(item.token), since: String(item.since) });
+    parked.push({
+      customerId: String(item.customerId),
+      token: String(item.token),
+      since: String(item.since),
+    });
   return parked;
 }
 

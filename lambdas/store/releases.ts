@@ -5,7 +5,15 @@ import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { parseItem, queryAll, releaseKey, setClause, tableName, writeIf } from './table.js';
 
-export const RELEASE_STATUSES = ['planning', 'running', 'paused', 'halted', 'completed', 'aborted', 'failed'] as const;
+export const RELEASE_STATUSES = [
+  'planning',
+  'running',
+  'paused',
+  'halted',
+  'completed',
+  'aborted',
+  'failed',
+] as const;
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
 
 /** A halt as the operator sees it: what it covered, from when to when, why and who asked. */
@@ -55,7 +63,13 @@ export async function createRelease(schedule: ReleaseSchedule): Promise<boolean>
   const created = await writeIf(
     new PutCommand({
       TableName: tableName(),
-      Item: { ...metaKey(schedule.release), release: schedule.release, status: 'planning', schedule, halts: [] },
+      Item: {
+        ...metaKey(schedule.release),
+        release: schedule.release,
+        status: 'planning',
+        schedule,
+        halts: [],
+      },
       ConditionExpression: 'attribute_not_exists(PK)',
     }),
   );

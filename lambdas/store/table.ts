@@ -58,15 +58,19 @@ export function parseItem<Schema extends z.ZodType>(
 ): z.infer<Schema> {
   const parsed = schema.safeParse(item);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(item)'}: ${issue.message}`);
-  throw new ReleaseStateError(`Stored item ${String(item.PK)} / ${String(item.SK)} is malformed: ${problems.join('; ')}`);
+  const problems = parsed.error.issues.map(
+    (issue) => `${issue.path.join('.') || '(item)'}: ${issue.message}`,
+  );
+  throw new ReleaseStateError(
+    `Stored item ${String(item.PK)} / ${String(item.SK)} is malformed: ${problems.join('; ')}`,
+  );
 }
 
 /** `SET #a = :a, #b = :b` with its names and values, for the defined entries of `fields`. */
 export function setClause(fields: Record<string, unknown>, prefix = 'f') {
   const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
   return {
-    sets: entries.map(([field], index) => `#${prefix}${index} = :${prefix}${index}`),
+    sets: entries.map((_, index) => `#${prefix}${index} = :${prefix}${index}`),
     names: Object.fromEntries(entries.map(([field], index) => [`#${prefix}${index}`, field])),
     values: Object.fromEntries(entries.map(([, value], index) => [`:${prefix}${index}`, value])),
   };

@@ -73,10 +73,11 @@ describe('a full v1.1.0 rehearsal on the sample fleet', () => {
 });
 
 describe('a deployment failure that breaks a gate', () => {
-  it('halts the release with the reason and deploys no later batch', async () => {
+  it('pauses the release at the gate with the reason, deploys no later batch, and stops waiting when no decision is to come', async () => {
     const outcome = await givenRelease({ scenario: loadScenario('scenarios/failing-standard-batch.json') });
 
-    expect(outcome.status).toBe('FAILED');
+    expect(outcome.status).toBe('PAUSED');
+    expect(outcome.pausedAt?.state).toBe('Standard · batch 1 of 4 · gate failed, awaiting decision');
     expect(outcome.haltReason).toMatch(/success rate .* below 95%/);
     const standardBatch1 = new Set([
       'acme-corporation',

@@ -4,11 +4,13 @@ import {
   aStandardCustomer,
   givenCustomer,
   givenHealthReport,
+  givenRelease,
   givenStep,
   RELEASE,
   storedAudit,
+  storedRelease,
 } from './support/given.js';
-import { givenTheTimeIs, resetWorld, restoreRealClock } from './support/world.js';
+import { emailsSent, givenTheTimeIs, resetWorld, restoreRealClock } from './support/world.js';
 
 // The gate's result goes into the release execution's state as `$.gate`; Step Functions fails an
 // execution whose state passes 256 KiB with States.DataLimitExceeded, which no Catch sees.
@@ -18,6 +20,7 @@ const customerIds = (count: number) =>
 
 beforeEach(() => {
   resetWorld();
+  givenRelease('running');
   givenTheTimeIs('2027-03-14T06:00:00.000Z');
 });
 afterAll(restoreRealClock);
@@ -44,6 +47,7 @@ describe('evaluate-gate', () => {
       expect(Buffer.byteLength(JSON.stringify(gate))).toBeLessThan(8 * 1024);
       expect(gate).toEqual({
         passed: false,
+        halted: false,
         reason:
           'security findings reported by customer-00000, customer-00001, customer-00002 and 9997 more; ' +
           'performance degraded beyond 5% for customer-00000, customer-00001, customer-00002 and 9997 more',
@@ -87,6 +91,50 @@ describe('evaluate-gate', () => {
     const gate = await evaluateGate({ release: RELEASE, phase: 'standard', step: 'standard_2' });
 
     // Assert
-    expect(gate).toMatchObject({ passed: true, reason: '', customers: [], moreCustomers: 0 });
+    expect(gate).toMatchObject({ passed: true, halted: false, reason: '', customers: [], moreCustomers: 0 });
+    expect(storedRelease()?.status).toBe('running');
+  });
+
+  it('pauses the running release when the gate fails, awaiting a decision', async () => {
+    // Prepare
+    for (const id of customerIds(3)) givenCustomer(aStandardCustomer({ id }));
+    givenHealthReport('customer-00000');
+    givenHealthReport('customer-00001');
+    givenHealthReport('customer-00002', { securityFindings: 1 });
+    givenStep('standard_2', { total: 3, recorded: 3, deployed: 3 });
+
+    // Act
+    const gate = await evaluateGate({ release: RELEASE, phase: 'standard', step: 'standard_2' });
+
+    // Assert
+    expect(gate).toMatchObject({ passed: false, halted: false });
+    expect(storedRelease()).toMatchObject({
+      status: 'paused',
+      pause: {
+        kind: 'gate-failed',
+        reason: gate.reason,
+        since: '2027-03-14T06:00:00.000Z',
+        by: 'gate#standard_2',
+      },
+    });
+  });
+
+  it('judges nothing while the release is halted, and says so', async () => {
+    // Prepare
+    givenRelease('halted');
+    for (const id of customerIds(3)) {
+      givenCustomer(aStandardCustomer({ id }));
+      givenHealthReport(id);
+    }
+    givenStep('standard_2', { total: 3, recorded: 3, deployed: 3 });
+
+    // Act
+    const gate = await evaluateGate({ release: RELEASE, phase: 'standard', step: 'standard_2' });
+
+    // Assert
+    expect(gate).toEqual({ passed: false, halted: true, reason: 'customer reports under investigation' });
+    expect(storedAudit('gate#standard_2')).toBeUndefined();
+    expect(storedRelease()?.status).toBe('halted');
+    expect(emailsSent()).toEqual([]);
   });
 });

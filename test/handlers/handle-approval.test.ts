@@ -3,8 +3,10 @@ import { reviewUrl } from '../../lambdas/core/approval-link.js';
 import { handler as requestApproval } from '../../lambdas/handlers/request-approval.js';
 import {
   anEnterpriseCustomer,
+  awaitingApproval,
   givenApproval,
   givenCustomer,
+  givenRelease,
   RELEASE,
   storedApproval,
   storedCustomer,
@@ -30,7 +32,8 @@ const linkFor = (approver = APPROVER) =>
 beforeEach(() => {
   resetWorld();
   givenTheTimeIs('2027-03-23T10:15:00.000Z');
-  givenCustomer(anEnterpriseCustomer({ approvalRequestId: REQUEST_ID }));
+  givenRelease('running');
+  givenCustomer(awaitingApproval(anEnterpriseCustomer({ approvalRequestId: REQUEST_ID })));
   givenApproval({
     id: REQUEST_ID,
     release: RELEASE,
@@ -115,9 +118,17 @@ describe('handle-approval', () => {
       decidedBy: APPROVER,
       decidedAt: '2027-03-23T10:15:00.000Z',
     });
-    expect(storedCustomer('contoso-bank')).toMatchObject({
+    const customer = storedCustomer('contoso-bank');
+    expect(customer).toMatchObject({
+      state: 'approved',
       approvalDecision: 'approved',
       approvedBy: APPROVER,
+    });
+    expect(customer?.history.at(-1)).toEqual({
+      state: 'approved',
+      at: '2027-03-23T10:15:00.000Z',
+      by: APPROVER,
+      reason: 'approved on the review page',
     });
     expect(tokensAnswered()).toEqual([
       {
@@ -158,6 +169,7 @@ describe('handle-approval', () => {
     // Assess
     expect(response.statusCode).toBe(409);
     expect(storedApproval(REQUEST_ID)?.decision).toBe('approved');
+    expect(storedCustomer('contoso-bank')?.state).toBe('approved');
     expect(tokensAnswered()).toEqual([expect.objectContaining({ outcome: 'success' })]);
   });
 
@@ -177,6 +189,7 @@ describe('handle-approval', () => {
         cause: `Rejected by ${APPROVER}`,
       },
     ]);
+    expect(storedCustomer('contoso-bank')).toMatchObject({ state: 'rejected', approvalDecision: 'rejected' });
   });
 
   it('refuses a link whose signature was altered with 403', async () => {
@@ -285,5 +298,21 @@ describe('handle-approval', () => {
         output: { decision: 'approved', approvedBy: 'tom.okafor@contoso.example.com' },
       },
     ]);
+  });
+
+  it('decides nothing while the release is halted, answering 423', async () => {
+    // Prepare
+    const page = await whenTheLinkIsOpened(linkFor());
+    givenRelease('halted');
+
+    // Act
+    const response = await whenTheApproverPresses('Approve', page, linkFor());
+
+    // Assess
+    expect(response.statusCode).toBe(423);
+    expect(response.body).toContain('Release halted');
+    expect(storedApproval(REQUEST_ID)?.decision).toBeUndefined();
+    expect(storedCustomer('contoso-bank')?.state).toBe('awaiting-approval');
+    expect(taskAnswerCalls()).toBe(0);
   });
 });

@@ -30,6 +30,10 @@ describe('plan-release', () => {
       phase: 'demo',
       stepKey: 'demo_1',
       noticeAt: null,
+      state: 'planned',
+      history: [
+        { state: 'planned', at: expect.any(String), by: 'plan-release', reason: 'planned with the release' },
+      ],
     });
     expect(eventsPublished().map((event) => event.detailType)).toEqual(['Release Started']);
     expect(releaseLifecycle.parse(eventsPublished()[0]?.detail)).toEqual({
@@ -60,11 +64,15 @@ describe('plan-release', () => {
     const schedule = await planRelease({ version: RELEASE, startAt: START_AT });
 
     // Assess
-    const customers = snapshotTable().filter((item) => String(item.SK).startsWith('CUSTOMER#'));
+    const table = snapshotTable();
+    const customers = table.filter((item) => String(item.SK).startsWith('CUSTOMER#'));
     expect(customers).toHaveLength(fleetSize);
     for (const [key, step] of Object.entries(schedule.steps)) {
-      const inStep = customers.filter((item) => item.stepPK === `RELEASE#${RELEASE}#STEP#${key}`);
+      const inStep = customers.filter((item) => item.stepKey === key);
       expect(inStep, key).toHaveLength(step.customers);
+      // Each customer is also filed as a member of its step, which starting the step reads.
+      const members = table.filter((item) => String(item.SK).startsWith(`STEP#${key}#CUSTOMER#`));
+      expect(members.map((item) => item.id).sort(), key).toEqual(inStep.map((item) => item.id).sort());
     }
   });
 

@@ -1,7 +1,13 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler as recordDeploymentResult } from '../../lambdas/handlers/record-deployment-result.js';
 import { snapshotTable } from './support/fake-table.js';
-import { aStandardCustomer, givenCustomer, storedCustomer } from './support/given.js';
+import {
+  aStandardCustomer,
+  deploymentRequested,
+  givenCustomer,
+  givenRelease,
+  storedCustomer,
+} from './support/given.js';
 import { busEvent } from './support/when.js';
 import { errorFrom, resetWorld, restoreRealClock, taskAnswerCalls, tokensAnswered } from './support/world.js';
 
@@ -27,10 +33,10 @@ const failed = (reason: string) =>
 
 beforeEach(() => {
   resetWorld();
+  givenRelease('running');
   givenCustomer(
-    aStandardCustomer({
+    deploymentRequested(aStandardCustomer(), {
       deploymentRequestedAt: '2027-03-13T01:00:00.000Z',
-      deploymentStatus: 'requested',
       deploymentToken: 'deployment-token',
     }),
   );
@@ -44,7 +50,9 @@ describe('record-deployment-result', () => {
 
     // Assess
     expect(result).toEqual({ recorded: true });
+    // The rollout's next task (record-outcome) moves the customer on to `deployed`.
     expect(storedCustomer('northwind-logistics')).toMatchObject({
+      state: 'deployment-requested',
       deploymentStatus: 'succeeded',
       deployedAt: '2027-03-13T02:41:00Z',
     });

@@ -6,7 +6,9 @@ import { handler as recordOutcome } from '../../lambdas/handlers/record-outcome.
 import { dynamoMock, updateItem } from './support/fake-table.js';
 import {
   aStandardCustomer,
+  deploymentRequested,
   givenCustomer,
+  givenRelease,
   givenStep,
   RELEASE,
   storedCustomer,
@@ -38,7 +40,9 @@ const fabrikamHeld = {
 beforeEach(() => {
   resetWorld();
   givenTheTimeIs('2027-03-14T06:00:00.000Z');
-  givenCustomer(aStandardCustomer({ id: 'northwind-logistics' }));
+  givenRelease('running');
+  // Northwind's deployment was requested; Fabrikam, notified, never found a window.
+  givenCustomer(deploymentRequested(aStandardCustomer({ id: 'northwind-logistics' })));
   givenCustomer(aStandardCustomer({ id: 'fabrikam', name: 'Fabrikam' }));
   givenStep('standard_2', { total: 2 });
 });
@@ -71,9 +75,16 @@ describe('record-outcome and await-step', () => {
     await recordOutcome(northwindFailed);
 
     // Assess
-    expect(storedCustomer('northwind-logistics')).toMatchObject({
-      outcome: 'failed',
+    const customer = storedCustomer('northwind-logistics');
+    expect(customer).toMatchObject({
+      state: 'failed',
       outcomeReason: 'health check failed after migration',
+    });
+    expect(customer?.history.at(-1)).toEqual({
+      state: 'failed',
+      at: '2027-03-14T06:00:00.000Z',
+      by: 'customer rollout',
+      reason: 'health check failed after migration',
     });
     expect(storedStep('standard_2')).toMatchObject({ total: 2, recorded: 1, failed: 1 });
   });
@@ -83,7 +94,12 @@ describe('record-outcome and await-step', () => {
     await recordOutcome({ release: RELEASE, customerId: 'northwind-logistics', outcome: 'deployed' });
 
     // Assess
-    expect(storedCustomer('northwind-logistics')?.outcome).toBe('deployed');
+    expect(storedCustomer('northwind-logistics')?.state).toBe('deployed');
+    expect(storedCustomer('northwind-logistics')?.history.at(-1)).toEqual({
+      state: 'deployed',
+      at: '2027-03-14T06:00:00.000Z',
+      by: 'customer rollout',
+    });
     expect(storedStep('standard_2')).toMatchObject({ recorded: 1, deployed: 1 });
   });
 
@@ -112,7 +128,16 @@ describe('record-outcome and await-step', () => {
       {
         token: 'step-token',
         outcome: 'success',
-        output: { total: 2, deployed: 0, failed: 1, rejected: 0, deferred: 0, held: 1 },
+        output: {
+          halted: false,
+          total: 2,
+          deployed: 0,
+          failed: 1,
+          rejected: 0,
+          deferred: 0,
+          held: 1,
+          cancelled: 0,
+        },
       },
     ]);
   });
@@ -134,7 +159,7 @@ describe('record-outcome and await-step', () => {
       release: RELEASE,
       at: '2027-03-14T06:00:00.000Z',
       batch: 'standard_2',
-      summary: { total: 2, deployed: 0, failed: 1, rejected: 0, deferred: 0, held: 1 },
+      summary: { total: 2, deployed: 0, failed: 1, rejected: 0, deferred: 0, held: 1, cancelled: 0 },
     });
   });
 
@@ -178,7 +203,16 @@ describe('record-outcome and await-step', () => {
       {
         token: 'late-step-token',
         outcome: 'success',
-        output: { total: 2, deployed: 0, failed: 1, rejected: 0, deferred: 0, held: 1 },
+        output: {
+          halted: false,
+          total: 2,
+          deployed: 0,
+          failed: 1,
+          rejected: 0,
+          deferred: 0,
+          held: 1,
+          cancelled: 0,
+        },
       },
     ]);
   });

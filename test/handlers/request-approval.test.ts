@@ -2,14 +2,23 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler as requestApproval } from '../../lambdas/handlers/request-approval.js';
 import {
   anEnterpriseCustomer,
+  awaitingApproval,
   givenApproval,
   givenCustomer,
+  givenRelease,
   RELEASE,
   storedApproval,
   storedCustomer,
   storedEmailCounts,
 } from './support/given.js';
-import { emailsSent, givenTheTimeIs, resetWorld, restoreRealClock, tokensAnswered } from './support/world.js';
+import {
+  emailsSent,
+  errorFrom,
+  givenTheTimeIs,
+  resetWorld,
+  restoreRealClock,
+  tokensAnswered,
+} from './support/world.js';
 
 const TASK_TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAc2Vjb25kLXNlY3JldC10YXNrLXRva2Vu';
 const ask = (taskToken = TASK_TOKEN) =>
@@ -17,6 +26,7 @@ const ask = (taskToken = TASK_TOKEN) =>
 
 beforeEach(() => {
   resetWorld();
+  givenRelease('running');
   givenTheTimeIs('2027-03-23T09:00:00.000Z');
 });
 afterAll(restoreRealClock);
@@ -39,7 +49,14 @@ describe('request-approval', () => {
       expiresAt: '2027-04-22T09:00:00Z',
       taskToken: TASK_TOKEN,
     });
-    expect(storedCustomer('contoso-bank')?.approvalRequestId).toBe(result.requestId);
+    const customer = storedCustomer('contoso-bank');
+    expect(customer).toMatchObject({ state: 'awaiting-approval', approvalRequestId: result.requestId });
+    expect(customer?.history.at(-1)).toEqual({
+      state: 'awaiting-approval',
+      at: '2027-03-23T09:00:00.000Z',
+      by: 'request-approval',
+      reason: 'asked priya.raman@contoso.example.com, tom.okafor@contoso.example.com',
+    });
   });
 
   it('emails each approver once a review link that names the request but never carries the token', async () => {
@@ -78,15 +95,21 @@ describe('request-approval', () => {
     expect(storedEmailCounts()).toEqual({ 'approval-request': 2 });
     expect(storedApproval(first.requestId)?.taskToken).toBe('token-second-attempt');
     expect(tokensAnswered()).toEqual([]);
+    const asked = storedCustomer('contoso-bank')?.history.filter(
+      (entry) => entry.state === 'awaiting-approval',
+    );
+    expect(asked).toHaveLength(1);
   });
 
   it('resumes the execution at once when the request was already approved', async () => {
     // Prepare
     givenCustomer(
-      anEnterpriseCustomer({
-        approvalRequestId: 'req-approved',
-        approvalEmailSentAt: '2027-03-22T09:00:00Z',
-      }),
+      awaitingApproval(
+        anEnterpriseCustomer({
+          approvalRequestId: 'req-approved',
+          approvalEmailSentAt: '2027-03-22T09:00:00Z',
+        }),
+      ),
     );
     givenApproval({
       id: 'req-approved',
@@ -116,7 +139,7 @@ describe('request-approval', () => {
 
   it('fails the execution at once with Approval.Rejected when the request was already rejected', async () => {
     // Prepare
-    givenCustomer(anEnterpriseCustomer({ approvalRequestId: 'req-rejected' }));
+    givenCustomer(awaitingApproval(anEnterpriseCustomer({ approvalRequestId: 'req-rejected' })));
     givenApproval({
       id: 'req-rejected',
       release: RELEASE,
@@ -142,5 +165,20 @@ describe('request-approval', () => {
       },
     ]);
     expect(emailsSent()).toEqual([]);
+  });
+
+  it('asks no approver while the release is halted', async () => {
+    // Prepare
+    givenRelease('halted');
+    givenCustomer(anEnterpriseCustomer());
+
+    // Act
+    const error = await errorFrom(() => ask());
+
+    // Assess
+    expect(error.name).toBe('Release.Halted');
+    expect(emailsSent()).toEqual([]);
+    expect(storedCustomer('contoso-bank')).toMatchObject({ state: 'noticed' });
+    expect(storedCustomer('contoso-bank')?.approvalRequestId).toBeUndefined();
   });
 });

@@ -1,7 +1,16 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { deploymentRequested } from '../../lambdas/events/contract.js';
+import { deploymentRequested as deploymentRequestedEvent } from '../../lambdas/events/contract.js';
 import { handler as requestDeployment } from '../../lambdas/handlers/request-deployment.js';
-import { aStandardCustomer, givenCustomer, givenRelease, RELEASE, storedCustomer } from './support/given.js';
+import {
+  aStandardCustomer,
+  deploymentRequested,
+  givenCustomer,
+  givenRelease,
+  notYetNoticed,
+  RELEASE,
+  scheduled,
+  storedCustomer,
+} from './support/given.js';
 import {
   errorFrom,
   eventsPublished,
@@ -27,7 +36,7 @@ const request = (taskToken: string) =>
 describe('request-deployment', () => {
   it('publishes exactly one Deployment Requested that follows the event contract', async () => {
     // Prepare
-    givenCustomer(aStandardCustomer(NOTIFIED));
+    givenCustomer(scheduled(aStandardCustomer(NOTIFIED)));
 
     // Act
     const result = await request('token-1');
@@ -41,7 +50,7 @@ describe('request-deployment', () => {
       source: 'securewatch.release-orchestrator',
       bus: 'securewatch-release-bus',
     });
-    expect(deploymentRequested.parse(published[0]?.detail)).toEqual({
+    expect(deploymentRequestedEvent.parse(published[0]?.detail)).toEqual({
       schemaVersion: '1',
       correlationId: 'v1.1.0/northwind-logistics',
       release: RELEASE,
@@ -52,15 +61,22 @@ describe('request-deployment', () => {
       requestedAt: DEPLOY_TIME,
       reportBy: '2027-03-13T07:00:00.000Z',
     });
-    expect(storedCustomer('northwind-logistics')).toMatchObject({
+    const customer = storedCustomer('northwind-logistics');
+    expect(customer).toMatchObject({
+      state: 'deployment-requested',
       deploymentStatus: 'requested',
       deploymentToken: 'token-1',
+    });
+    expect(customer?.history.at(-1)).toEqual({
+      state: 'deployment-requested',
+      at: DEPLOY_TIME,
+      by: 'request-deployment',
     });
   });
 
   it('publishes nothing when run again, but parks the new task token', async () => {
     // Prepare
-    givenCustomer(aStandardCustomer(NOTIFIED));
+    givenCustomer(scheduled(aStandardCustomer(NOTIFIED)));
     await request('token-1');
     givenTheTimeIs('2027-03-13T01:00:30.000Z');
 
@@ -70,16 +86,19 @@ describe('request-deployment', () => {
     // Assess
     expect(result).toEqual({ requested: false });
     expect(eventsPublished()).toHaveLength(1);
-    expect(storedCustomer('northwind-logistics')).toMatchObject({
+    const customer = storedCustomer('northwind-logistics');
+    expect(customer).toMatchObject({
+      state: 'deployment-requested',
       deploymentStatus: 'requested',
       deploymentRequestedAt: DEPLOY_TIME,
       deploymentToken: 'token-2',
     });
+    expect(customer?.history.filter((entry) => entry.state === 'deployment-requested')).toHaveLength(1);
   });
 
   it('refuses with Notice.LeadTime while the notice lead time has not elapsed', async () => {
     // Prepare
-    givenCustomer(aStandardCustomer(NOTIFIED));
+    givenCustomer(scheduled(aStandardCustomer(NOTIFIED)));
     givenTheTimeIs('2027-03-12T08:59:59.000Z');
 
     // Act
@@ -89,12 +108,13 @@ describe('request-deployment', () => {
     expect(error.name).toBe('Notice.LeadTime');
     expect(error.message).toContain('7 days must pass');
     expect(eventsPublished()).toEqual([]);
+    expect(storedCustomer('northwind-logistics')).toMatchObject({ state: 'scheduled' });
     expect(storedCustomer('northwind-logistics')?.deploymentStatus).toBeUndefined();
   });
 
   it('refuses with Notice.LeadTime when the advance notice was never sent', async () => {
     // Prepare
-    givenCustomer(aStandardCustomer({ noticeAt: '2027-03-05T09:00:00Z' }));
+    givenCustomer(scheduled(notYetNoticed(aStandardCustomer({ noticeAt: '2027-03-05T09:00:00Z' }))));
 
     // Act
     const error = await errorFrom(() => request('token-1'));
@@ -107,8 +127,7 @@ describe('request-deployment', () => {
   it('resumes the task at once for a customer whose deployment already succeeded', async () => {
     // Prepare
     givenCustomer(
-      aStandardCustomer({
-        ...NOTIFIED,
+      deploymentRequested(aStandardCustomer(NOTIFIED), {
         deploymentRequestedAt: '2027-03-13T01:00:00.000Z',
         deploymentStatus: 'succeeded',
         deployedAt: '2027-03-13T02:41:00Z',
@@ -133,8 +152,7 @@ describe('request-deployment', () => {
   it('fails the task at once with Deployment.Failed for a customer whose deployment already failed', async () => {
     // Prepare
     givenCustomer(
-      aStandardCustomer({
-        ...NOTIFIED,
+      deploymentRequested(aStandardCustomer(NOTIFIED), {
         deploymentStatus: 'failed',
         deploymentReason: 'database migration timed out',
       }),
@@ -158,13 +176,16 @@ describe('request-deployment', () => {
   it('publishes nothing once the release is halted', async () => {
     // Prepare
     givenRelease('halted');
-    givenCustomer(aStandardCustomer(NOTIFIED));
+    givenCustomer(scheduled(aStandardCustomer(NOTIFIED)));
 
     // Act
     const error = await errorFrom(() => request('token-1'));
 
     // Assess
-    expect(error.name).toBe('ReleaseState');
+    expect(error.name).toBe('Release.Halted');
+    expect(error.message).toBe('customer reports under investigation');
     expect(eventsPublished()).toEqual([]);
+    expect(storedCustomer('northwind-logistics')).toMatchObject({ state: 'scheduled' });
+    expect(storedCustomer('northwind-logistics')?.deploymentToken).toBeUndefined();
   });
 });

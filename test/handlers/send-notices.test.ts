@@ -4,6 +4,8 @@ import { snapshotTable } from './support/fake-table.js';
 import {
   aStandardCustomer,
   givenCustomer,
+  givenRelease,
+  notYetNoticed,
   RELEASE,
   storedCustomer,
   storedEmailCounts,
@@ -19,8 +21,13 @@ import {
 
 const AS_OF = '2027-03-05T09:00:00Z';
 
+/** A customer planned with the release whose advance notice has not gone out yet. */
+const aCustomerToNotify = (overrides: Parameters<typeof aStandardCustomer>[0] = {}) =>
+  notYetNoticed(aStandardCustomer(overrides));
+
 beforeEach(() => {
   resetWorld();
+  givenRelease('running');
   givenTheTimeIs('2027-03-05T09:00:03.000Z');
 });
 afterAll(restoreRealClock);
@@ -28,24 +35,35 @@ afterAll(restoreRealClock);
 describe('send-notices', () => {
   it('emails every contact of a customer whose notice is due, records when, and counts the email', async () => {
     // Prepare
-    givenCustomer(aStandardCustomer({ id: 'northwind-logistics', noticeAt: '2027-03-05T09:00:00Z' }));
+    givenCustomer(aCustomerToNotify({ id: 'northwind-logistics', noticeAt: '2027-03-05T09:00:00Z' }));
 
     // Act
     const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
 
     // Assess
-    expect(result).toEqual({ sent: 1, remaining: false });
+    expect(result).toEqual({ sent: 1, remaining: false, halted: false });
     expect(emailsSent()).toHaveLength(1);
     expect(emailsSent()[0]?.to).toEqual(['ops@northwind.example.com', 'dana.fischer@northwind.example.com']);
     expect(emailsSent()[0]?.subject).toBe('SecureWatch v1.1.0 is scheduled for Northwind Logistics');
-    expect(storedCustomer('northwind-logistics')?.noticeSentAt).toBe('2027-03-05T09:00:03.000Z');
+    const customer = storedCustomer('northwind-logistics');
+    expect(customer).toMatchObject({
+      state: 'noticed',
+      noticeSentAt: '2027-03-05T09:00:03.000Z',
+      notifiedDeployAt: '2027-03-13T01:00:00Z',
+    });
+    expect(customer?.history.at(-1)).toEqual({
+      state: 'noticed',
+      at: '2027-03-05T09:00:03.000Z',
+      by: 'send-notices',
+      reason: 'told of 2027-03-13T01:00:00Z',
+    });
     expect(storedEmailCounts()).toEqual({ 'advance-notice': 1 });
   });
 
   it('sends one email per due customer', async () => {
     // Prepare
-    givenCustomer(aStandardCustomer({ id: 'northwind-logistics' }));
-    givenCustomer(aStandardCustomer({ id: 'fabrikam', name: 'Fabrikam' }));
+    givenCustomer(aCustomerToNotify({ id: 'northwind-logistics' }));
+    givenCustomer(aCustomerToNotify({ id: 'fabrikam', name: 'Fabrikam' }));
 
     // Act
     const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
@@ -62,8 +80,8 @@ describe('send-notices', () => {
   it('sends at most NOTICES_PER_RUN per run and says whether more remain', async () => {
     // Prepare
     process.env.NOTICES_PER_RUN = '1';
-    givenCustomer(aStandardCustomer({ id: 'northwind-logistics' }));
-    givenCustomer(aStandardCustomer({ id: 'fabrikam', name: 'Fabrikam' }));
+    givenCustomer(aCustomerToNotify({ id: 'northwind-logistics' }));
+    givenCustomer(aCustomerToNotify({ id: 'fabrikam', name: 'Fabrikam' }));
 
     // Act
     const first = await sendNotices({ release: RELEASE, asOf: AS_OF });
@@ -71,14 +89,14 @@ describe('send-notices', () => {
     delete process.env.NOTICES_PER_RUN;
 
     // Assess
-    expect(first).toEqual({ sent: 1, remaining: true });
-    expect(second).toEqual({ sent: 1, remaining: false });
+    expect(first).toEqual({ sent: 1, remaining: true, halted: false });
+    expect(second).toEqual({ sent: 1, remaining: false, halted: false });
     expect(emailsSent()).toHaveLength(2);
   });
 
   it('sends no email when run a second time with the same input', async () => {
     // Prepare
-    givenCustomer(aStandardCustomer());
+    givenCustomer(aCustomerToNotify());
     await sendNotices({ release: RELEASE, asOf: AS_OF });
     const tableAfterFirstRun = snapshotTable();
 
@@ -86,14 +104,14 @@ describe('send-notices', () => {
     const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
 
     // Assess
-    expect(result).toEqual({ sent: 0, remaining: false });
+    expect(result).toEqual({ sent: 0, remaining: false, halted: false });
     expect(emailsSent()).toHaveLength(1);
     expect(snapshotTable()).toEqual(tableAfterFirstRun);
   });
 
   it('sends nothing to a customer whose notice is not due yet', async () => {
     // Prepare
-    givenCustomer(aStandardCustomer({ noticeAt: '2027-03-05T09:00:01Z' }));
+    givenCustomer(aCustomerToNotify({ noticeAt: '2027-03-05T09:00:01Z' }));
 
     // Act
     const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
@@ -106,7 +124,7 @@ describe('send-notices', () => {
 
   it('sends nothing to a customer whose policy gives no advance notice', async () => {
     // Prepare
-    givenCustomer(aStandardCustomer({ id: 'demo-sales-us', policy: 'demo', phase: 'demo', noticeAt: null }));
+    givenCustomer(aCustomerToNotify({ id: 'demo-sales-us', policy: 'demo', phase: 'demo', noticeAt: null }));
 
     // Act
     const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
@@ -118,7 +136,7 @@ describe('send-notices', () => {
 
   it('releases the claim and rethrows when SES refuses the email, so a retry sends it', async () => {
     // Prepare
-    givenCustomer(aStandardCustomer());
+    givenCustomer(aCustomerToNotify());
     givenSesRefusesTheNextEmail('MessageRejected', 'Email address is not verified.');
 
     // Act
@@ -134,7 +152,7 @@ describe('send-notices', () => {
 
   it('gives a throttled SES call the retryable error name', async () => {
     // Prepare
-    givenCustomer(aStandardCustomer());
+    givenCustomer(aCustomerToNotify());
     givenSesRefusesTheNextEmail('TooManyRequestsException', 'Maximum sending rate exceeded.');
 
     // Act
@@ -142,6 +160,26 @@ describe('send-notices', () => {
 
     // Assess
     expect(error.name).toBe('Transient');
+    expect(storedCustomer('northwind-logistics')?.noticeClaimedAt).toBeUndefined();
+  });
+
+  it('sends no notice, and claims none, while the release is halted', async () => {
+    // Prepare
+    givenRelease('halted');
+    givenCustomer(aCustomerToNotify());
+
+    // Act
+    const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
+
+    // Assess
+    expect(result).toEqual({
+      sent: 0,
+      remaining: false,
+      halted: true,
+      reason: 'customer reports under investigation',
+    });
+    expect(emailsSent()).toEqual([]);
+    expect(storedCustomer('northwind-logistics')).toMatchObject({ state: 'planned' });
     expect(storedCustomer('northwind-logistics')?.noticeClaimedAt).toBeUndefined();
   });
 

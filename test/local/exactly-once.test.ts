@@ -110,7 +110,9 @@ describe('recording one customer’s outcome many times at once', () => {
     expect(['deployed', 'failed']).toContain(customer?.state);
     expect(counters).toMatchObject({ recorded: 1, [customer?.state as string]: 1 });
     expect((counters?.deployed ?? 0) + (counters?.failed ?? 0)).toBe(1);
-    const outcomes = customer?.history.filter((entry) => entry.state === 'deployed' || entry.state === 'failed');
+    const outcomes = customer?.history.filter(
+      (entry) => entry.state === 'deployed' || entry.state === 'failed',
+    );
     expect(outcomes).toHaveLength(1);
   });
 

@@ -100,6 +100,28 @@ function matches(item: Item, expression: string | undefined, names: Names, value
 }
 
 function evaluate(item: Item, term: string, names: Names, values: Values): boolean {
+  const negated = /^NOT (.+)$/.exec(term);
+  if (negated?.[1]) return !evaluate(item, negated[1], names, values);
+  const contains = /^contains\((\S+), (\S+)\)$/.exec(term);
+  if (contains?.[1] && contains[2]) {
+    const collection = item[attributeName(contains[1], names)];
+    const wanted = operand(item, contains[2], names, values);
+    if (collection instanceof Set || Array.isArray(collection)) return [...collection].includes(wanted);
+    return typeof collection === 'string' && collection.includes(String(wanted));
+  }
+  const membership = /^(\S+) IN \((.+)\)$/.exec(term);
+  if (membership?.[1] && membership[2]) {
+    const value = operand(item, membership[1], names, values);
+    return membership[2]
+      .split(',')
+      .some((candidate) => operand(item, candidate.trim(), names, values) === value);
+  }
+  const size = /^size\((\S+)\) = (\S+)$/.exec(term);
+  if (size?.[1] && size[2]) {
+    const value = item[attributeName(size[1], names)];
+    const length = value instanceof Set ? value.size : Array.isArray(value) ? value.length : undefined;
+    return length === operand(item, size[2], names, values);
+  }
   const func = /^(attribute_exists|attribute_not_exists)\((\S+)\)$/.exec(term);
   if (func?.[1] && func[2]) {
     const present = item[attributeName(func[2], names)] !== undefined;
@@ -149,7 +171,17 @@ function attributeName(token: string, names: Names): string {
 
 function applyUpdate(item: Item, expression: string, names: Names, values: Values): Item {
   for (const [, action, body] of expression.matchAll(/(SET|ADD|REMOVE) (.+?)(?= (?:SET|ADD|REMOVE) |$)/g)) {
-    for (const clause of (body ?? '').split(',').map((part) => part.trim())) {
+    for (const clause of splitClauses(body ?? '')) {
+      const appended = /^(\S+) = list_append\((?:if_not_exists\((\S+), (\S+)\)|(\S+)), (\S+)\)$/.exec(clause);
+      if (action === 'SET' && appended?.[1] && appended[5]) {
+        const name = attributeName(appended[1], names);
+        const current =
+          (item[name] as unknown[] | undefined) ??
+          (appended[3] ? (placeholder(appended[3], values) as unknown[]) : undefined);
+        if (!Array.isArray(current)) throw new Error(`list_append on missing list ${name}`);
+        item[name] = [...current, ...clone(placeholder(appended[5], values) as unknown[])];
+        continue;
+      }
       if (action === 'REMOVE') {
         delete item[attributeName(clause, names)];
         continue;
@@ -159,8 +191,29 @@ function applyUpdate(item: Item, expression: string, names: Names, values: Value
       if (!target || !value) throw new Error(`The fake table does not understand "${action} ${clause}"`);
       const name = attributeName(target, names);
       const given = placeholder(value, values);
+      if (action === 'ADD' && given instanceof Set) {
+        item[name] = new Set([...((item[name] as Set<unknown> | undefined) ?? []), ...given]);
+        continue;
+      }
       item[name] = action === 'SET' ? clone(given) : Number(item[name] ?? 0) + Number(given);
     }
   }
   return item;
+}
+
+/** Splits `a = :a, b = list_append(b, :c)` at the commas outside parentheses. */
+function splitClauses(body: string): string[] {
+  const clauses: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const char of body) {
+    if (char === '(') depth += 1;
+    if (char === ')') depth -= 1;
+    if (char === ',' && depth === 0) {
+      clauses.push(current.trim());
+      current = '';
+    } else current += char;
+  }
+  if (current.trim()) clauses.push(current.trim());
+  return clauses;
 }

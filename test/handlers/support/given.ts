@@ -1,9 +1,8 @@
-import type {
-  ApprovalRecord,
-  CustomerRecord,
-  ReleaseRecord,
-  StepRecord,
-} from '../../../lambdas/store/release-store.js';
+import type { CustomerState, HistoryEntry } from '../../../lambdas/core/lifecycle.js';
+import type { ApprovalRecord } from '../../../lambdas/store/approvals.js';
+import type { CustomerRecord } from '../../../lambdas/store/customers.js';
+import type { ReleaseRecord } from '../../../lambdas/store/releases.js';
+import type { StepRecord } from '../../../lambdas/store/steps.js';
 import { getItem, putItem } from './fake-table.js';
 
 // The table as earlier tasks of a release would have left it, written in the store's own layout.
@@ -31,6 +30,13 @@ export function aStandardCustomer(overrides: Partial<CustomerRecord> = {}): Cust
       { name: 'Dana Fischer', email: 'dana.fischer@northwind.example.com' },
     ],
     approvers: [],
+    state: 'noticed',
+    history: [
+      { state: 'planned', at: '2027-03-01T09:00:00Z', by: 'plan-release' },
+      { state: 'noticed', at: '2027-03-05T09:00:00Z', by: 'send-notices' },
+    ],
+    noticeSentAt: '2027-03-05T09:00:00Z',
+    notifiedDeployAt: '2027-03-13T01:00:00Z',
     ...overrides,
   };
 }
@@ -59,22 +65,95 @@ export function anEnterpriseCustomer(overrides: Partial<CustomerRecord> = {}): C
   });
 }
 
+/** The customer as planning left it: in `planned`, its advance notice not sent yet. */
+export function notYetNoticed(customer: CustomerRecord): CustomerRecord {
+  const { noticeSentAt: _sent, notifiedDeployAt: _told, ...rest } = customer;
+  return {
+    ...rest,
+    state: 'planned',
+    history: customer.history.filter((entry) => entry.state === 'planned'),
+  };
+}
+
+/** The customer after a later task moved it on to `state`, its history telling by what. */
+export function movedOn(
+  customer: CustomerRecord,
+  state: CustomerState,
+  by: string,
+  fields: Partial<CustomerRecord> = {},
+): CustomerRecord {
+  const entry: HistoryEntry = { state, at: customer.deployAt ?? customer.deadlineAt, by };
+  return { ...customer, ...fields, state, history: [...customer.history, entry] };
+}
+
+/** Scheduled for its planned window (schedule-deployment). */
+export function scheduled(customer: CustomerRecord): CustomerRecord {
+  return movedOn(customer, 'scheduled', 'schedule-deployment', {
+    scheduledAt: customer.deployAt ?? undefined,
+  });
+}
+
+/** Its deployment requested from the platform, no report in yet (request-deployment). */
+export function deploymentRequested(
+  customer: CustomerRecord,
+  fields: Partial<CustomerRecord> = {},
+): CustomerRecord {
+  return movedOn(scheduled(customer), 'deployment-requested', 'request-deployment', {
+    deploymentRequestedAt: customer.deployAt ?? undefined,
+    deploymentStatus: 'requested',
+    ...fields,
+  });
+}
+
+/** Its approvers asked, no decision yet (request-approval). */
+export function awaitingApproval(customer: CustomerRecord): CustomerRecord {
+  return movedOn(customer, 'awaiting-approval', 'request-approval');
+}
+
+/** Writes the customer and, as planning does, its membership of its step. */
 export function givenCustomer(customer: CustomerRecord): CustomerRecord {
   putItem({
     PK: releaseKey,
     SK: `CUSTOMER#${customer.id}`,
-    stepPK: `${releaseKey}#STEP#${customer.stepKey}`,
     ...customer,
+  });
+  putItem({
+    PK: releaseKey,
+    SK: `STEP#${customer.stepKey}#CUSTOMER#${customer.id}`,
+    id: customer.id,
+    deployAt: customer.deployAt,
+    approvalRequired: customer.approvalRequired,
+    deadlineAt: customer.deadlineAt,
   });
   return customer;
 }
 
+/** The release record; a halted or paused release carries why. */
 export function givenRelease(status: ReleaseRecord['status']): void {
+  const pause =
+    status === 'halted'
+      ? {
+          kind: 'halted',
+          reason: 'customer reports under investigation',
+          since: '2027-03-12T18:00:00Z',
+          by: 'ops',
+        }
+      : status === 'paused'
+        ? {
+            kind: 'gate-failed',
+            reason: 'gate standard_1 failed',
+            since: '2027-03-12T18:00:00Z',
+            by: 'gate#standard_1',
+          }
+        : undefined;
   putItem({
     PK: releaseKey,
     SK: 'META',
     release: RELEASE,
     status,
+    halts: [],
+    ...(pause ? { pause } : {}),
+    ...(status === 'aborted' ? { abortReason: 'the release was withdrawn' } : {}),
     schedule: {
       release: RELEASE,
       startAt: '2027-03-01T09:00:00Z',

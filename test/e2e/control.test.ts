@@ -1,0 +1,188 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
+import { loadScenario, type Scenario, scenarioSchema } from '../../local/fleet-simulator.js';
+import { type RehearsalOptions, type RehearsalOutcome, rehearse } from '../../local/rehearsal.js';
+
+// An operator steering a running release: halt, resume, abort, and a failed gate awaiting a decision.
+
+const START = '2027-03-01T09:00:00Z';
+const DAY = 86_400_000;
+const fleet = bundledFleet(bundledConfig().policies);
+const atDay = (day: number) => new Date(Date.parse(START) + day * DAY).toISOString();
+const by = 'oncall@securewatch.example.com';
+
+function givenRelease(scenario: Partial<Scenario>, overrides: Partial<RehearsalOptions> = {}) {
+  return rehearse({
+    version: 'v1.1.0',
+    startAt: START,
+    msPerDay: 0,
+    autoApprove: true,
+    scenario: scenarioSchema.parse(scenario),
+    ...overrides,
+  });
+}
+
+const customer = (outcome: RehearsalOutcome, id: string) => {
+  const found = outcome.customers.find((candidate) => candidate.id === id);
+  if (!found) throw new Error(`no customer ${id}`);
+  return found;
+};
+const requestedBetween = (outcome: RehearsalOutcome, from: string, to: string) =>
+  outcome.customers.filter(
+    (candidate) =>
+      candidate.requestedAt !== null &&
+      Date.parse(candidate.requestedAt) >= Date.parse(from) &&
+      Date.parse(candidate.requestedAt) < Date.parse(to),
+  );
+
+describe('a halt in the middle of the standard phase, resumed three days later, every task run twice', () => {
+  let outcome: RehearsalOutcome;
+  beforeAll(async () => {
+    outcome = await givenRelease(
+      { ...loadScenario('scenarios/halt-and-resume.json') },
+      { invokeTwice: true },
+    );
+  });
+
+  it('completes the release once resumed', () => {
+    expect(outcome.status).toBe('SUCCEEDED');
+  });
+
+  it('requests no deployment while halted, even as windows open and tasks are retried', () => {
+    expect(requestedBetween(outcome, atDay(11.1), atDay(14))).toEqual([]);
+  });
+
+  it('deploys every customer exactly once', () => {
+    expect(outcome.deploymentRequests).toBe(fleet.customers.length);
+    expect(outcome.customers.every((candidate) => candidate.outcome === 'deployed')).toBe(true);
+  });
+
+  it('keeps the customers waiting for their window postponed, never failed, and gives them a new slot', () => {
+    const postponed = outcome.customers.filter((candidate) =>
+      candidate.history.some((entry) => entry.state === 'postponed'),
+    );
+    expect(postponed.length).toBeGreaterThan(0);
+    for (const candidate of postponed) {
+      expect(candidate.history.map((entry) => entry.state).slice(-4), candidate.id).toEqual([
+        'postponed',
+        'scheduled',
+        'deployment-requested',
+        'deployed',
+      ]);
+      expect(Date.parse(String(candidate.requestedAt)), candidate.id).toBeGreaterThanOrEqual(
+        Date.parse(atDay(14)),
+      );
+    }
+  });
+
+  it('sends each customer whose date moved one updated notice, and tells those given a date of the halt once', () => {
+    const moved = outcome.customers.filter((candidate) =>
+      candidate.history.some((entry) => entry.state === 'postponed'),
+    );
+    expect(outcome.emails['updated-notice']).toBe(moved.length);
+    const toldOfADate = outcome.customers.filter(
+      (candidate) =>
+        candidate.noticeAt !== null &&
+        Date.parse(candidate.noticeAt) <= Date.parse(atDay(11.1)) &&
+        Date.parse(String(candidate.requestedAt)) > Date.parse(atDay(11.1)),
+    );
+    expect(outcome.emails.postponed).toBe(toldOfADate.length);
+  });
+
+  it('lists the halt with its scope, span, reason and who asked', () => {
+    expect(outcome.halts).toEqual([
+      {
+        scope: 'release',
+        from: atDay(11.1),
+        to: atDay(14),
+        reason: 'error rate above 5% in a customer environment',
+        by,
+      },
+    ]);
+  });
+});
+
+describe('a halt of one customer', () => {
+  it('holds that customer alone until it is resumed; the rest of its batch deploys on schedule', async () => {
+    const outcome = await givenRelease({
+      operations: [
+        {
+          atDay: 11.1,
+          halt: { reason: 'customer asked to wait for its audit', by, customer: 'delta-dental-group' },
+        },
+        { atDay: 16, resume: { reason: 'audit done', by, customer: 'delta-dental-group' } },
+      ],
+    });
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    const held = customer(outcome, 'delta-dental-group');
+    expect(held.outcome).toBe('deployed');
+    expect(Date.parse(String(held.requestedAt))).toBeGreaterThanOrEqual(Date.parse(atDay(16)));
+    expect(customer(outcome, 'granite-insurance').requestedAt).not.toBeNull();
+    expect(Date.parse(String(customer(outcome, 'granite-insurance').requestedAt))).toBeLessThan(
+      Date.parse(atDay(16)),
+    );
+    expect(outcome.halts.map((halt) => halt.scope)).toEqual(['customer:delta-dental-group']);
+  });
+});
+
+describe('an abort while halted', () => {
+  it('ends the release cleanly: nothing more deployed, every customer not yet deployed cancelled', async () => {
+    const outcome = await givenRelease({
+      operations: [
+        { atDay: 11.1, halt: { reason: 'data loss reported', by } },
+        { atDay: 12, abort: { reason: 'the release is withdrawn', by } },
+      ],
+    });
+
+    expect(outcome.status).toBe('ABORTED');
+    expect(outcome.haltReason).toBe('the release is withdrawn');
+    expect(requestedBetween(outcome, atDay(11.1), atDay(400))).toEqual([]);
+    for (const candidate of outcome.customers)
+      expect(candidate.outcome, candidate.id).toBe(candidate.requestedAt ? 'deployed' : 'cancelled');
+    expect(outcome.customers.filter((candidate) => candidate.outcome === 'cancelled').length).toBeGreaterThan(
+      0,
+    );
+    expect(outcome.emails.cancelled).toBeGreaterThan(0);
+  });
+});
+
+describe('a failed gate resumed by a decision', () => {
+  it('pauses at each gate the failures break and, once resumed, carries on with the next batch', async () => {
+    const failing = loadScenario('scenarios/failing-standard-batch.json');
+    const accepted = { reason: 'both failures were environment issues, fixed', by };
+    const paused: string[] = [];
+    const outcome = await givenRelease(
+      {
+        ...failing,
+        // The batch gate fails on day 8; the standard phase gate, counting the same failures, on day 22.
+        operations: [
+          { atDay: 12, resume: accepted },
+          { atDay: 23, resume: accepted },
+        ],
+      },
+      {
+        onReady: (local) =>
+          local.stepFunctions.onStateEntered(({ execution, stateName }) => {
+            // Each day's reminder re-enters the same state: each pause is listed once.
+            if (
+              execution.name === 'v1-1-0' &&
+              stateName.endsWith('awaiting decision') &&
+              !paused.includes(stateName)
+            )
+              paused.push(stateName);
+          }),
+      },
+    );
+
+    expect(paused).toEqual([
+      'Standard · batch 1 of 4 · gate failed, awaiting decision',
+      'Standard · phase · gate failed, awaiting decision',
+    ]);
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(customer(outcome, 'acme-corporation').outcome).toBe('failed');
+    const later = outcome.customers.filter((candidate) => candidate.policy === 'enterprise');
+    expect(later.every((candidate) => candidate.outcome === 'deployed')).toBe(true);
+  });
+});
