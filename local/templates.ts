@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import NodeEvaluator from 'cfn-resolver-lib';
-import { buildApp } from '../bin/app.js';
 import { versionSlug } from '../lambdas/core/versions.js';
+import { buildApp } from '../lib/app.js';
 import { HANDLER_ENTRY_METADATA } from '../lib/constructs/orchestrator-function.js';
 import type { CloudFormationTemplate } from './template-types.js';
 

@@ -1,7 +1,7 @@
 import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
-import { buildApp } from '../../../bin/app.js';
+import { buildApp } from '../../../lib/app.js';
 import { HANDLER_ENTRY_METADATA } from '../../../lib/constructs/orchestrator-function.js';
 import type { AslDefinition } from '../../../statemachines/history-projection.js';
 
