@@ -89,6 +89,23 @@ async function emailCustomer(
   await countEmail(release, kind);
 }
 
+/** The customer an operator names, or a usage error naming the fix. */
+async function customerToSteer(release: string, customerId: string): Promise<CustomerRecord> {
+  const customer = await getCustomer(release, customerId);
+  if (!customer)
+    throw new UsageError(`${release} has no customer "${customerId}". Fix: use a customer id from the plan`);
+  return customer;
+}
+
+/** Lets parked rollouts go on (they look for their next window), those `accepts` chooses. */
+async function unparkRollouts(release: string, accepts: (customerId: string) => Promise<boolean>) {
+  for (const parked of await listParkedRollouts(release)) {
+    if (!(await accepts(parked.customerId))) continue;
+    if (await unparkRollout(release, parked.customerId, parked.token))
+      await resumeWithSuccess(parked.token, { decision: 'resume' });
+  }
+}
+
 export async function halt(scope: HaltScope, decision: Decision): Promise<OperationResult[]> {
   requireReason(decision, 'A halt');
   if ('allReleases' in scope) {
@@ -168,9 +185,7 @@ async function haltCustomer(
   decision: Decision,
 ): Promise<OperationResult> {
   const { release } = record;
-  const customer = await getCustomer(release, customerId);
-  if (!customer)
-    throw new UsageError(`${release} has no customer "${customerId}". Fix: use a customer id from the plan`);
+  const customer = await customerToSteer(release, customerId);
   if (customer.halt)
     return { release, changed: false, message: `${customerId} is already halted: ${customer.halt.reason}` };
   if (isOutcome(customer.state) || customer.state === 'deployment-requested')
@@ -238,8 +253,7 @@ async function resumeRelease(record: ReleaseRecord, decision: Decision): Promise
   if (!(await moveRelease(release, ['halted', 'paused'], 'running', {}, ['pause'])))
     return { release, changed: false, message: `${release} changed meanwhile; check its status` };
   const closing = { to: at, resumedBy: decision.by, resumeReason: decision.reason };
-  await closeHalts(release, 'release', closing);
-  await closeHalts(release, 'all releases', closing);
+  await closeHalts(release, (scope) => scope === 'release' || scope === 'all releases', closing);
   // The release execution continues where it stopped; parked customers look for their next window.
   if (record.decisionToken)
     await resumeWithSuccess(record.decisionToken, {
@@ -248,12 +262,8 @@ async function resumeRelease(record: ReleaseRecord, decision: Decision): Promise
       reason: decision.reason,
     });
   if (record.awaitingStep) await resumeIfStepComplete(release, record.awaitingStep);
-  for (const parked of await listParkedRollouts(release)) {
-    const customer = await getCustomer(release, parked.customerId);
-    if (customer?.halt) continue;
-    if (await unparkRollout(release, parked.customerId, parked.token))
-      await resumeWithSuccess(parked.token, { decision: 'resume' });
-  }
+  // A customer halted on its own stays parked until it is resumed itself.
+  await unparkRollouts(release, async (customerId) => !(await getCustomer(release, customerId))?.halt);
   await emailEscalationContacts(
     release,
     'resume',
@@ -274,23 +284,15 @@ async function resumeCustomer(
   decision: Decision,
 ): Promise<OperationResult> {
   const { release } = record;
-  const customer = await getCustomer(release, customerId);
-  if (!customer)
-    throw new UsageError(`${release} has no customer "${customerId}". Fix: use a customer id from the plan`);
+  const customer = await customerToSteer(release, customerId);
   if (!customer.halt) return { release, changed: false, message: `${customerId} is not halted` };
   await updateCustomer(release, customerId, {}, ['halt']);
-  await closeHalts(release, `customer:${customerId}`, {
+  await closeHalts(release, (scope) => scope === `customer:${customerId}`, {
     to: now(),
     resumedBy: decision.by,
     resumeReason: decision.reason,
   });
-  if (record.status === 'running') {
-    for (const parked of await listParkedRollouts(release)) {
-      if (parked.customerId !== customerId) continue;
-      if (await unparkRollout(release, parked.customerId, parked.token))
-        await resumeWithSuccess(parked.token, { decision: 'resume' });
-    }
-  }
+  if (record.status === 'running') await unparkRollouts(release, async (parked) => parked === customerId);
   return { release, changed: true, message: `${customerId} resumed in ${release}: ${decision.reason}` };
 }
 
@@ -313,8 +315,7 @@ export async function abort(release: string, decision: Decision): Promise<Operat
   )
     return { release, changed: false, message: `${release} changed meanwhile; check its status` };
   const closing = { to: at, resumedBy: decision.by, resumeReason: `aborted: ${decision.reason}` };
-  for (const halt of record.halts.filter((candidate) => !candidate.to))
-    await closeHalts(release, halt.scope, closing);
+  await closeHalts(release, () => true, closing);
   if (record.decisionToken)
     await resumeWithSuccess(record.decisionToken, {
       decision: 'abort',

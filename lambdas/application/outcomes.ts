@@ -4,7 +4,7 @@ import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
 import { resumeWithSuccess } from '../shared/step-functions.js';
 import { applyTransition } from '../store/customers.js';
-import { getRelease, updateRelease } from '../store/releases.js';
+import { updateRelease } from '../store/releases.js';
 import {
   claimStepSignal,
   countOutcomeOnce,
@@ -41,7 +41,8 @@ export async function recordOutcome(
   const customer = result.customer;
   if (!customer || !isOutcome(customer.state)) return { outcome: undefined, counted: false };
   const counted = await countOutcomeOnce(release, customer.stepKey, customer.id, customer.state);
-  await resumeIfStepComplete(release, customer.stepKey);
+  // Counted now: its counters are the latest. Counted before: read them, the step may be complete.
+  await resumeIfStepComplete(release, customer.stepKey, counted);
   return { outcome: customer.state, counted: counted !== undefined };
 }
 
@@ -50,22 +51,21 @@ export async function recordOutcome(
  * it parks (or while parked), the release moves on to its "halted, awaiting decision" state instead.
  */
 export async function awaitStep(release: string, key: string, token: string): Promise<void> {
-  await updateRelease(release, { awaitingStep: key });
-  await setStepWaitToken(release, key, token);
-  const record = await getRelease(release);
-  if (record && record.status !== 'running') {
+  const record = await updateRelease(release, { awaitingStep: key });
+  const counters = await setStepWaitToken(release, key, token);
+  if (record.status !== 'running') {
     await resumeWithSuccess(token, { halted: true });
     return;
   }
-  await resumeIfStepComplete(release, key);
+  await resumeIfStepComplete(release, key, counters);
 }
 
 /**
  * Resumes the release execution parked on a step once every customer of the step has an outcome, and
  * publishes `Batch Completed` once. Called by whichever comes last: the step's wait or its last outcome.
  */
-export async function resumeIfStepComplete(release: string, key: string): Promise<void> {
-  const counters = await getStep(release, key);
+export async function resumeIfStepComplete(release: string, key: string, known?: StepRecord): Promise<void> {
+  const counters = known ?? (await getStep(release, key));
   if (!counters?.waitToken || counters.recorded < counters.total) return;
   // Resuming is idempotent: a token answers once, later answers are ignored.
   await resumeWithSuccess(counters.waitToken, { halted: false, ...stepSummary(counters) });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { resumeWithSuccess } from '../shared/step-functions.js';
 import { taskHandler } from '../shared/task.js';
-import { requireRelease, updateRelease } from '../store/releases.js';
+import { updateRelease } from '../store/releases.js';
 
 const input = z.strictObject({
   release: z.string(),
@@ -16,9 +16,8 @@ const input = z.strictObject({
  * decides by itself.
  */
 export const handler = taskHandler(input, async ({ release, state, taskToken }) => {
-  await updateRelease(release, { decisionToken: taskToken, parkedAt: state });
   // Decided while this was being parked: answer at once, as the decision would have.
-  const record = await requireRelease(release);
+  const record = await updateRelease(release, { decisionToken: taskToken, parkedAt: state });
   if (record.status === 'running') await resumeWithSuccess(taskToken, { decision: 'resume' });
   if (record.status === 'aborted') await resumeWithSuccess(taskToken, { decision: 'abort' });
   return { parked: state };

@@ -21,5 +21,6 @@ export const handler = taskHandler(input, async ({ release, customerId, outcome,
     by: 'customer rollout',
     reason: reason ?? causeOf(error),
   });
-  return { customerId, outcome: recorded.outcome ?? outcome };
+  // The outcome the customer ended in: the one asked for, or the one it had already ended in.
+  return { customerId, outcome: recorded.outcome ?? null, counted: recorded.counted };
 });

@@ -1,12 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import {
-  CUSTOMER_STATES,
-  type CustomerState,
-  type HistoryEntry,
-  plannedEntry,
-  type Transition,
-} from '../core/lifecycle.js';
+import { CUSTOMER_STATES, type HistoryEntry, plannedEntry, type Transition } from '../core/lifecycle.js';
 import type { Contact, MaintenanceWindow, PlannedCustomer } from '../core/model.js';
 import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
@@ -310,10 +304,6 @@ export async function recordDeploymentResult(
   );
 }
 
-export function stateOf(customer: Pick<CustomerRecord, 'state'>): CustomerState {
-  return customer.state;
-}
-
 // Customer rollouts parked by a halt: their tokens, one item each, so a resume finds them without reading
 // every customer of the release.
 const parkedKey = (release: string, customerId: string) => ({
@@ -321,11 +311,8 @@ const parkedKey = (release: string, customerId: string) => ({
   SK: `PARKED#${customerId}`,
 });
 
-export interface ParkedRollout {
-  customerId: string;
-  token: string;
-  since: string;
-}
+const parkedRollout = z.object({ customerId: z.string(), token: z.string(), since: z.string() });
+export type ParkedRollout = z.infer<typeof parkedRollout>;
 
 export async function parkRollout(release: string, parked: ParkedRollout): Promise<void> {
   await dynamo().send(

@@ -136,10 +136,10 @@ export async function moveRelease(
   );
 }
 
-/** Sets fields on the release record whatever its status (tokens, the step awaited). */
-export async function updateRelease(release: string, fields: Partial<ReleaseRecord>): Promise<void> {
+/** Sets fields on the release record whatever its status (tokens, the step awaited); returns the record. */
+export async function updateRelease(release: string, fields: Partial<ReleaseRecord>): Promise<ReleaseRecord> {
   const { sets, names, values } = setClause(fields);
-  await dynamo().send(
+  const result = await dynamo().send(
     new UpdateCommand({
       TableName: tableName(),
       Key: metaKey(release),
@@ -147,8 +147,10 @@ export async function updateRelease(release: string, fields: Partial<ReleaseReco
       ConditionExpression: 'attribute_exists(PK)',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
     }),
   );
+  return parseItem(releaseRecord, result.Attributes ?? {});
 }
 
 /** Appends a halt to the release's list of halts (the list `--json` and the audit trail show). */
@@ -164,17 +166,17 @@ export async function appendHalt(release: string, halt: HaltRecord): Promise<voi
   );
 }
 
-/** Closes the open halts of `scope` (sets `to`); the whole list is rewritten, guarded by its length. */
+/** Closes the open halts whose scope `covers` accepts (sets `to`); the list is rewritten, guarded by its length. */
 export async function closeHalts(
   release: string,
-  scope: string,
+  covers: (scope: string) => boolean,
   closing: Pick<HaltRecord, 'to' | 'resumedBy' | 'resumeReason'>,
 ): Promise<HaltRecord[]> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await requireRelease(release);
     const closed: HaltRecord[] = [];
     const halts = current.halts.map((halt) => {
-      if (halt.to || halt.scope !== scope) return halt;
+      if (halt.to || !covers(halt.scope)) return halt;
       const done = { ...halt, ...closing };
       closed.push(done);
       return done;

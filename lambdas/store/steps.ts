@@ -121,12 +121,13 @@ export async function releaseStepSignal(release: string, key: string): Promise<v
 
 // A step's members, one small item each under the release, so starting a step reads them with a strongly
 // consistent query (a secondary index cannot be read consistently on AWS).
-export interface StepMember {
-  id: string;
-  deployAt: string | null;
-  approvalRequired: boolean;
-  deadlineAt: string;
-}
+const stepMember = z.object({
+  id: z.string(),
+  deployAt: z.string().nullable(),
+  approvalRequired: z.boolean(),
+  deadlineAt: z.string(),
+});
+export type StepMember = z.infer<typeof stepMember>;
 
 const memberKey = (release: string, key: string, customerId: string) => ({
   PK: releaseKey(release),
@@ -155,12 +156,7 @@ export async function listStepMembers(release: string, key: string): Promise<Ste
     KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
     ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': `STEP#${key}#CUSTOMER#` },
   })) {
-    members.push({
-      id: String(item.id),
-      deployAt: (item.deployAt as string | null) ?? null,
-      approvalRequired: Boolean(item.approvalRequired),
-      deadlineAt: String(item.deadlineAt),
-    });
+    members.push(parseItem(stepMember, item));
   }
   return members;
 }
