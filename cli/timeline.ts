@@ -111,12 +111,19 @@ function phaseLines(
 }
 
 function summaryLines(plan: ReleasePlan, customersById: Map<string, PlannedCustomer>): string[] {
-  if (plan.unschedulable.length === 0) return [`All ${plan.customers.length} customers scheduled`];
+  const named = ({ id, reason }: { id: string; reason: string }) =>
+    `  - ${customersById.get(id)?.name ?? id} (${id}): ${reason}`;
+  const late = plan.late.length
+    ? [
+        `${plan.late.length} of ${plan.customers.length} customers deploy after their phase ends, before their policy deadline:`,
+        ...plan.late.map(named),
+      ]
+    : [];
+  if (plan.unschedulable.length === 0) return [`All ${plan.customers.length} customers scheduled`, ...late];
   return [
     `${plan.unschedulable.length} of ${plan.customers.length} customers cannot be scheduled before their policy deadline:`,
-    ...plan.unschedulable.map(
-      ({ id, reason }) => `  - ${customersById.get(id)?.name ?? id} (${id}): ${reason}`,
-    ),
+    ...plan.unschedulable.map(named),
+    ...late,
   ];
 }
 

@@ -129,6 +129,8 @@ export interface PlannedCustomer {
   timeZone: string;
   /** Why the customer could not be scheduled; present only when deployAt is null. */
   unschedulableReason?: string;
+  /** Why the customer deploys after its phase ends (one-at-a-time phases); present only then. */
+  lateReason?: string;
 }
 
 export interface ReleasePlan {
@@ -138,4 +140,6 @@ export interface ReleasePlan {
   phases: PlannedPhase[];
   customers: PlannedCustomer[];
   unschedulable: { id: string; reason: string }[];
+  /** Customers scheduled after their phase ends, before their deadline, and why. */
+  late: { id: string; reason: string }[];
 }

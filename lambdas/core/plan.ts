@@ -12,7 +12,7 @@ import type {
   PlannedPhase,
   ReleasePlan,
 } from './model.js';
-import { DEPLOYMENT_REPORT_TIMEOUT_HOURS } from './timeouts.js';
+import { DEPLOYMENT_REPORT_TIMEOUT_HOURS, ONE_AT_A_TIME_GAP_HOURS } from './timeouts.js';
 import { assertMinorRelease } from './versions.js';
 
 export interface PlanReleaseInput {
@@ -106,11 +106,15 @@ function planCustomer(
   opensAt: DateTime,
   checkpoints: DateTime[],
   releaseStart: DateTime,
+  notBefore: DateTime = opensAt,
 ): PlannedCustomer {
   const lead = draft.policy.advanceNoticeDays;
   const noticeAt = noticeTime(checkpoints, lead, opensAt);
   const deadline = afterDays(releaseStart, draft.policy.rolloutDelayDays + 1);
-  const earliest = noticeAt ? DateTime.max(opensAt, afterDays(noticeAt, lead)) : opensAt;
+  const earliest = DateTime.max(
+    noticeAt ? DateTime.max(opensAt, afterDays(noticeAt, lead)) : opensAt,
+    notBefore,
+  );
   const deployAt = firstWindowStartAtOrAfter(customer.maintenanceWindow, earliest, deadline);
   const planned: PlannedCustomer = {
     id: customer.id,
@@ -179,14 +183,24 @@ export function planRelease({ version, config, fleet, startAt }: PlanReleaseInpu
     const phaseStart = DateTime.max(afterDays(releaseStart, phase.startDay), previousDone);
     const batches: OpenedBatch[] = [];
     if (policy.batchSize.mode === 'individual') {
-      // One step: every customer is started when the phase opens and deploys in its own window, from its
-      // own day of the phase on.
+      // One step: every customer is started when the phase opens (its approval can be asked early) and
+      // deploys one at a time, in plan order, each in its own window from its own day of the phase on and
+      // never before the previous one's deployment has been reported (its gate).
       checkpoints.push(phaseStart);
+      const phaseEnd = afterDays(releaseStart, phase.startDay + phase.durationDays);
+      let previousReported: DateTime = phaseStart;
       for (const draft of drafts) {
         const opensAt = DateTime.max(draft.earliestOpen, phaseStart);
         const planned = draft.customers.map((each) =>
-          planCustomer(each, draft, opensAt, checkpoints, releaseStart),
+          planCustomer(each, draft, opensAt, checkpoints, releaseStart, previousReported),
         );
+        for (const customer of planned) {
+          if (!customer.deployAt) continue;
+          const deployAt = toUtc(customer.deployAt);
+          previousReported = deployAt.plus({ hours: ONE_AT_A_TIME_GAP_HOURS });
+          if (deployAt >= phaseEnd)
+            customer.lateReason = `deploys after the ${phase.name} phase ends (${formatMinute(phaseEnd)}): its first window after the previous ${phase.name} customer's deployment is reported`;
+        }
         batches.push({ draft, opensAt, customers: planned });
       }
       previousDone = stepDoneBy(
@@ -220,6 +234,9 @@ export function planRelease({ version, config, fleet, startAt }: PlanReleaseInpu
     customers,
     unschedulable: customers.flatMap((customer) =>
       customer.unschedulableReason ? [{ id: customer.id, reason: customer.unschedulableReason }] : [],
+    ),
+    late: customers.flatMap((customer) =>
+      customer.lateReason ? [{ id: customer.id, reason: customer.lateReason }] : [],
     ),
   };
 }

@@ -5,3 +5,9 @@
  * is done, at the latest, this long after its last deployment starts; the next step never opens earlier.
  */
 export const DEPLOYMENT_REPORT_TIMEOUT_HOURS = 6;
+
+/**
+ * One-at-a-time phases (enterprise) deploy a customer no earlier than this long after the previous one's
+ * deployment started: its report timeout, and an hour for its outcome to be recorded and gated.
+ */
+export const ONE_AT_A_TIME_GAP_HOURS = DEPLOYMENT_REPORT_TIMEOUT_HOURS + 1;

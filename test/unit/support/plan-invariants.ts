@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { isInsideWindow } from '../../../lambdas/core/maintenance-window.js';
 import type { Config, Fleet, ReleasePlan } from '../../../lambdas/core/model.js';
-import { DEPLOYMENT_REPORT_TIMEOUT_HOURS } from '../../../lambdas/core/timeouts.js';
+import { DEPLOYMENT_REPORT_TIMEOUT_HOURS, ONE_AT_A_TIME_GAP_HOURS } from '../../../lambdas/core/timeouts.js';
 
 const at = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
 
@@ -78,6 +78,19 @@ export function stepOrderViolations(plan: ReleasePlan, config: Config): string[]
           opensAt: batch.deployAt,
           customers: batch.customers,
         }));
+    if (individual) {
+      // One at a time, in plan order: each deployment starts once the previous one is reported and gated.
+      const starts = phase.batches.flatMap((batch) =>
+        batch.customers.flatMap((id) => deployAtById.get(id) ?? []),
+      );
+      for (let index = 1; index < starts.length; index++) {
+        const previousStart = at(starts[index - 1] ?? '');
+        if (at(starts[index] ?? '') < previousStart.plus({ hours: ONE_AT_A_TIME_GAP_HOURS }))
+          violations.push(
+            `${phase.name} deployment ${index + 1} starts at ${starts[index]}, before deployment ${index} is gated`,
+          );
+      }
+    }
     for (const step of steps) {
       opens(`${step.label} opens`, step.opensAt);
       previous = { label: step.label, done: doneBy(step.opensAt, step.customers) };
