@@ -3,7 +3,6 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { RolloutPhaseShape, RolloutStep } from '../lambdas/core/rollout-shape.js';
 import { WORKFLOW_ERRORS } from '../lambdas/shared/errors.js';
-import { APPROVAL_TIMEOUT, DEPLOYMENT_REPORT_TIMEOUT } from './customer-rollout.js';
 import { invoke, invokeAndWait, type WorkflowFunctions } from './tasks.js';
 
 export interface ReleaseWorkflowProps {
@@ -16,11 +15,6 @@ export interface ReleaseWorkflowProps {
 export const RELEASE_TIME_LIMIT = Duration.days(120);
 /** How often a pause reminds the escalation contacts that it awaits their decision. */
 export const PAUSE_REMINDER_INTERVAL = Duration.days(1);
-
-// A step waits for its slowest customer: a window up to a week away, plus the report timeout, or an
-// enterprise customer's approval up to the policy deadline. A wait that ends earlier gates on what it has:
-// customers without an outcome fail the gate, which pauses the release awaiting a decision.
-const STEP_TIMEOUT = APPROVAL_TIMEOUT.plus(DEPLOYMENT_REPORT_TIMEOUT).plus(Duration.days(7));
 
 /**
  * The release execution: phases in order, each step (batch) opened on its day, its customers' advance
@@ -181,19 +175,36 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
         { ...release, step: step.key },
         {
           resultPath: '$.lastStep',
-          timeout: sfn.Timeout.duration(STEP_TIMEOUT),
+          // Until the step's customers are past their policy deadline and report timeout (the start task
+          // and every resume say how long that is from now); then it gates on what it has.
+          timeout: sfn.Timeout.at('$.started.waitSeconds'),
           comment: 'Resumed by the last customer of the step to record its outcome, or by a halt.',
         },
       ),
     );
-    const halted = awaitDecision(`${label} · halted, awaiting decision`, awaitCustomers);
+    const waitOn = new sfn.Pass(scope, `${label} · wait on`, {
+      parameters: { 'waitSeconds.$': '$.decision.waitSeconds' },
+      resultPath: '$.started',
+      comment: 'After a resume: the step wait goes on until the same deadline.',
+    }).next(awaitCustomers);
+    const halted = awaitDecision(`${label} · halted, awaiting decision`, waitOn);
     const stepGate = gate(label, { phase: step.phase, step: step.key }, () => halted);
     // A wait that outlives its timeout gates on what it has: customers without an outcome fail the gate.
     awaitCustomers.addCatch(stepGate, { errors: ['States.Timeout'], resultPath: '$.lastStep' });
+    const haltedOrDone = new sfn.Choice(scope, `${label} · halted?`);
+    if (step.individual) {
+      // One at a time: a customer's failed deployment pauses the release before the next one deploys.
+      const customerFailed = awaitDecision(`${label} · a customer failed, awaiting decision`, waitOn);
+      haltedOrDone.when(
+        sfn.Condition.and(
+          sfn.Condition.isPresent('$.lastStep.customerFailed'),
+          sfn.Condition.booleanEquals('$.lastStep.customerFailed', true),
+        ),
+        customerFailed,
+      );
+    }
     awaitCustomers.next(
-      new sfn.Choice(scope, `${label} · halted?`)
-        .when(sfn.Condition.booleanEquals('$.lastStep.halted', true), halted)
-        .otherwise(stepGate),
+      haltedOrDone.when(sfn.Condition.booleanEquals('$.lastStep.halted', true), halted).otherwise(stepGate),
     );
     const deployAndGate = sfn.Chain.custom(start, stepGate.endStates, start);
     start.next(awaitCustomers);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UsageError } from '../core/errors.js';
 import { isOutcome, TRANSITIONS } from '../core/lifecycle.js';
+import { MIN_STEP_WAIT_SECONDS } from '../core/timeouts.js';
 import { releaseControl, upgradeCancelled, upgradePostponed } from '../email/messages.js';
 import { sendEmail } from '../email/send.js';
 import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
@@ -31,8 +32,8 @@ import {
   type ReleaseRecord,
   requireRelease,
 } from '../store/releases.js';
-import { countOutcomeOnce, getStep } from '../store/steps.js';
-import { resumeIfStepComplete } from './outcomes.js';
+import { acceptFailures, countOutcomeOnce, getStep } from '../store/steps.js';
+import { resumeIfStepComplete, stepWaitSeconds } from './outcomes.js';
 
 // The operator's decisions over a running release: halt (a release, every running release, or one
 // customer), resume, abort. Used alike by the CLI, the local runtime's scenario operations and the
@@ -104,6 +105,21 @@ async function unparkRollouts(release: string, accepts: (customerId: string) => 
     if (await unparkRollout(release, parked.customerId, parked.token))
       await resumeWithSuccess(parked.token, { decision: 'resume' });
   }
+}
+
+/**
+ * What a parked release execution is answered: the decision, and how long its step wait goes on from now
+ * (the step's own deadline is unchanged by the pause).
+ */
+export async function decisionOutput(
+  record: ReleaseRecord,
+  decision: 'resume' | 'abort',
+  by?: Decision,
+): Promise<{ decision: 'resume' | 'abort'; by?: string; reason?: string; waitSeconds: number }> {
+  const waitSeconds = record.awaitingStep
+    ? await stepWaitSeconds(record.release, record.awaitingStep)
+    : MIN_STEP_WAIT_SECONDS;
+  return { decision, ...(by ? { by: by.by, reason: by.reason } : {}), waitSeconds };
 }
 
 export async function halt(scope: HaltScope, decision: Decision): Promise<OperationResult[]> {
@@ -254,13 +270,12 @@ async function resumeRelease(record: ReleaseRecord, decision: Decision): Promise
     return { release, changed: false, message: `${release} changed meanwhile; check its status` };
   const closing = { to: at, resumedBy: decision.by, resumeReason: decision.reason };
   await closeHalts(release, (scope) => scope === 'release' || scope === 'all releases', closing);
+  // Resuming after a failed gate accepts its result: later gates do not count those failures again.
+  if (record.pause?.kind === 'gate-failed')
+    for (const step of record.pause.steps ?? []) await acceptFailures(release, step);
   // The release execution continues where it stopped; parked customers look for their next window.
   if (record.decisionToken)
-    await resumeWithSuccess(record.decisionToken, {
-      decision: 'resume',
-      by: decision.by,
-      reason: decision.reason,
-    });
+    await resumeWithSuccess(record.decisionToken, await decisionOutput(record, 'resume', decision));
   if (record.awaitingStep) await resumeIfStepComplete(release, record.awaitingStep);
   // A customer halted on its own stays parked until it is resumed itself.
   await unparkRollouts(release, async (customerId) => !(await getCustomer(release, customerId))?.halt);
@@ -317,11 +332,7 @@ export async function abort(release: string, decision: Decision): Promise<Operat
   const closing = { to: at, resumedBy: decision.by, resumeReason: `aborted: ${decision.reason}` };
   await closeHalts(release, () => true, closing);
   if (record.decisionToken)
-    await resumeWithSuccess(record.decisionToken, {
-      decision: 'abort',
-      by: decision.by,
-      reason: decision.reason,
-    });
+    await resumeWithSuccess(record.decisionToken, await decisionOutput(record, 'abort', decision));
   if (record.awaitingStep) {
     const step = await getStep(release, record.awaitingStep);
     if (step?.waitToken) await resumeWithSuccess(step.waitToken, { halted: true });

@@ -1,7 +1,9 @@
 import { isOutcome, type OutcomeState, transitionTo } from '../core/lifecycle.js';
+import { MIN_STEP_WAIT_SECONDS } from '../core/timeouts.js';
 import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
 import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
+import { oncePerRelease } from '../shared/once.js';
 import { resumeWithSuccess } from '../shared/step-functions.js';
 import { applyTransition } from '../store/customers.js';
 import { updateRelease } from '../store/releases.js';
@@ -13,6 +15,7 @@ import {
   type StepRecord,
   setStepWaitToken,
 } from '../store/steps.js';
+import { pauseForFailedGate } from './pause.js';
 
 export function stepSummary(counters: StepRecord) {
   const { total, deployed, failed, rejected, deferred, held, cancelled } = counters;
@@ -42,8 +45,41 @@ export async function recordOutcome(
   if (!customer || !isOutcome(customer.state)) return { outcome: undefined, counted: false };
   const counted = await countOutcomeOnce(release, customer.stepKey, customer.id, customer.state);
   // Counted now: its counters are the latest. Counted before: read them, the step may be complete.
-  await resumeIfStepComplete(release, customer.stepKey, counted);
+  const counters = counted ?? (await getStep(release, customer.stepKey));
+  if (counters?.oneAtATime && customer.state === 'failed')
+    await gateOneAtATime(release, counters, customer.id, customer.outcomeReason ?? cause.reason);
+  await resumeIfStepComplete(release, customer.stepKey, counters);
   return { outcome: customer.state, counted: counted !== undefined };
+}
+
+/**
+ * The gate after each customer of a one-at-a-time step (enterprise): a failed deployment pauses the release
+ * before the next customer deploys, and moves the release execution to its "a customer failed, awaiting
+ * decision" state. Once per customer: a retry after an operator resumed does not pause again.
+ */
+async function gateOneAtATime(
+  release: string,
+  step: StepRecord,
+  customerId: string,
+  cause: string | undefined,
+): Promise<void> {
+  const what = `gate#${step.key}#${customerId}`;
+  await oncePerRelease(release, what, async () => {
+    const paused = await pauseForFailedGate(release, {
+      what,
+      steps: [step.key],
+      reason: `${customerId} failed to deploy${cause ? ` (${cause})` : ''}; the next ${step.key} customer waits for a decision`,
+    });
+    if (paused && step.waitToken)
+      await resumeWithSuccess(step.waitToken, { halted: true, customerFailed: true });
+  });
+}
+
+/** How long the release waits for a step's outcomes from now: until the step's `waitUntil`, at least an hour. */
+export async function stepWaitSeconds(release: string, key: string): Promise<number> {
+  const step = await getStep(release, key);
+  const until = step?.waitUntil ? Date.parse(step.waitUntil) : 0;
+  return Math.max(MIN_STEP_WAIT_SECONDS, Math.ceil((until - Date.parse(now())) / 1000));
 }
 
 /**
@@ -54,7 +90,9 @@ export async function awaitStep(release: string, key: string, token: string): Pr
   const record = await updateRelease(release, { awaitingStep: key });
   const counters = await setStepWaitToken(release, key, token);
   if (record.status !== 'running') {
-    await resumeWithSuccess(token, { halted: true });
+    // Paused by one of this step's customers (one at a time): its own "customer failed" state.
+    const customerFailed = record.pause?.by.startsWith(`gate#${key}#`) ?? false;
+    await resumeWithSuccess(token, { halted: true, customerFailed });
     return;
   }
   await resumeIfStepComplete(release, key, counters);

@@ -1,4 +1,5 @@
 import type { Config, PlannedCustomer, PolicyName, ReleasePlan } from './model.js';
+import { DEPLOYMENT_REPORT_TIMEOUT_HOURS, STEP_WAIT_MARGIN_HOURS } from './timeouts.js';
 
 // The shape of a release's workflow: which steps the state machine has. It depends on the policies only,
 // never on the fleet, so the state machine synthesized for a release fits any fleet the plan is made for.
@@ -62,6 +63,17 @@ export function stepKeyOf(customer: Pick<PlannedCustomer, 'phase' | 'batch'>, co
   const phase = config.release.phases.find((candidate) => candidate.name === customer.phase);
   const individual = phase ? config.policies[phase.policy].batchSize.mode === 'individual' : false;
   return individual ? customer.phase : `${customer.phase}_${customer.batch}`;
+}
+
+/**
+ * When the release stops waiting for a step: its customers' latest policy deadline (by then each has
+ * deployed, been deferred or held), the report timeout and a day's margin; its opening when it has none.
+ */
+export function stepWaitUntil(opensAt: string, deadlines: string[]): string {
+  if (deadlines.length === 0) return opensAt;
+  const latest = Math.max(...deadlines.map((deadline) => Date.parse(deadline)));
+  const until = latest + (DEPLOYMENT_REPORT_TIMEOUT_HOURS + STEP_WAIT_MARGIN_HOURS) * 3_600_000;
+  return new Date(until).toISOString().replace('.000Z', 'Z');
 }
 
 /** What the release state machine needs from the plan: times and counts per step, never customer records. */

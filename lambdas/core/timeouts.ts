@@ -11,3 +11,9 @@ export const DEPLOYMENT_REPORT_TIMEOUT_HOURS = 6;
  * deployment started: its report timeout, and an hour for its outcome to be recorded and gated.
  */
 export const ONE_AT_A_TIME_GAP_HOURS = DEPLOYMENT_REPORT_TIMEOUT_HOURS + 1;
+
+/** How long past its customers' deadline and report timeout a step's wait still waits for an outcome. */
+export const STEP_WAIT_MARGIN_HOURS = 24;
+
+/** The shortest step wait, so that customers resumed past their deadline still have time to be held. */
+export const MIN_STEP_WAIT_SECONDS = 3_600;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { decisionOutput } from '../application/halt.js';
 import { resumeWithSuccess } from '../shared/step-functions.js';
 import { taskHandler } from '../shared/task.js';
 import { updateRelease } from '../store/releases.js';
@@ -18,7 +19,7 @@ const input = z.strictObject({
 export const handler = taskHandler(input, async ({ release, state, taskToken }) => {
   // Decided while this was being parked: answer at once, as the decision would have.
   const record = await updateRelease(release, { decisionToken: taskToken, parkedAt: state });
-  if (record.status === 'running') await resumeWithSuccess(taskToken, { decision: 'resume' });
-  if (record.status === 'aborted') await resumeWithSuccess(taskToken, { decision: 'abort' });
+  if (record.status === 'running') await resumeWithSuccess(taskToken, await decisionOutput(record, 'resume'));
+  if (record.status === 'aborted') await resumeWithSuccess(taskToken, await decisionOutput(record, 'abort'));
   return { parked: state };
 });

@@ -1,16 +1,14 @@
 import { z } from 'zod';
 import { holdOf } from '../application/control.js';
+import { pauseForFailedGate } from '../application/pause.js';
 import { evaluateGate, gateAuditRecord, type HealthSample, summarizeGate } from '../core/gates.js';
 import { rolloutShape } from '../core/rollout-shape.js';
-import { releaseControl } from '../email/messages.js';
 import { now } from '../shared/clock.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
-import { emailEscalationContacts } from '../shared/escalation.js';
-import { oncePerRelease } from '../shared/once.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { taskHandler } from '../shared/task.js';
 import { audit, listHealthReports } from '../store/audit.js';
-import { moveRelease, requireRelease } from '../store/releases.js';
+import { requireRelease } from '../store/releases.js';
 import { getStep, listStepMembers } from '../store/steps.js';
 
 const input = z.strictObject({
@@ -50,7 +48,11 @@ export const handler = taskHandler(input, async ({ release, phase, step }) => {
   const decision = evaluateGate(
     {
       deployed: counters.reduce((sum, counter) => sum + (counter?.deployed ?? 0), 0),
-      failed: counters.reduce((sum, counter) => sum + (counter?.failed ?? 0), 0),
+      // Failures an operator already accepted (resuming after their gate) do not fail a later gate.
+      failed: counters.reduce(
+        (sum, counter) => sum + Math.max(0, (counter?.failed ?? 0) - (counter?.acceptedFailed ?? 0)),
+        0,
+      ),
     },
     health as unknown as HealthSample[],
     criteria,
@@ -69,23 +71,11 @@ export const handler = taskHandler(input, async ({ release, phase, step }) => {
   const what = `gate#${step ?? phase}`;
   await audit(release, now(), what, gateAuditRecord(decision));
   const summary = summarizeGate(decision);
-  if (!summary.passed) {
-    await moveRelease(release, ['running'], 'paused', {
-      pause: { kind: 'gate-failed', reason: summary.reason, since: now(), by: what },
+  if (!summary.passed)
+    await pauseForFailedGate(release, {
+      what,
+      steps: stepKeys,
+      reason: `gate ${step ?? phase} failed: ${summary.reason}`,
     });
-    await oncePerRelease(release, `pauseEmailed#${what}`, () =>
-      emailEscalationContacts(
-        release,
-        'pause',
-        releaseControl({
-          release,
-          what: 'paused',
-          reason: `gate ${step ?? phase} failed: ${summary.reason}`,
-          by: 'the release workflow',
-          next: 'Nothing more is deployed until someone resumes the release (accepting the result) or aborts it.',
-        }),
-      ),
-    );
-  }
   return { ...summary, halted: false };
 });

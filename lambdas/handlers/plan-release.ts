@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { UserFacingError } from '../core/errors.js';
 import { planRelease } from '../core/plan.js';
-import { type ReleaseSchedule, scheduleOf, stepKeyOf } from '../core/rollout-shape.js';
+import {
+  type ReleaseSchedule,
+  rolloutShape,
+  scheduleOf,
+  stepKeyOf,
+  stepWaitUntil,
+} from '../core/rollout-shape.js';
 import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
 import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
@@ -71,8 +77,19 @@ async function recordPlan(version: string, startAt: string): Promise<ReleaseSche
       }),
     );
   }
-  for (const [key, step] of Object.entries(schedule.steps))
-    await putStepIfAbsent(version, key, step.customers);
+  const oneAtATime = new Set(
+    rolloutShape(config).flatMap((phase) =>
+      phase.steps.filter((step) => step.individual).map((step) => step.key),
+    ),
+  );
+  for (const [key, step] of Object.entries(schedule.steps)) {
+    const deadlines = records.filter((record) => record.stepKey === key).map((record) => record.deadlineAt);
+    await putStepIfAbsent(version, key, {
+      total: step.customers,
+      oneAtATime: oneAtATime.has(key),
+      waitUntil: stepWaitUntil(step.opensAt, deadlines),
+    });
+  }
   await moveRelease(version, ['planning'], 'running');
   return schedule;
 }

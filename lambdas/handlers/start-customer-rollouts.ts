@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import { recordOutcome } from '../application/outcomes.js';
+import { recordOutcome, stepWaitSeconds } from '../application/outcomes.js';
 import { versionSlug } from '../core/versions.js';
 import { stepFunctions } from '../shared/clients.js';
 import { now } from '../shared/clock.js';
@@ -51,7 +51,14 @@ export const handler = taskHandler(input, async ({ release, step, customerStateM
       }),
     );
   }
-  return { customers: members.length, started, found, failed };
+  // The release waits for the step's outcomes until its customers are past their deadline.
+  return {
+    customers: members.length,
+    started,
+    found,
+    failed,
+    waitSeconds: await stepWaitSeconds(release, step),
+  };
 });
 
 async function startRollout(

@@ -35,6 +35,8 @@ const pauseRecord = z.looseObject({
   reason: z.string(),
   since: z.string(),
   by: z.string(),
+  /** The steps whose failed gate this pause is; resuming accepts their failures. */
+  steps: z.array(z.string()).optional(),
 });
 export type PauseRecord = z.infer<typeof pauseRecord>;
 

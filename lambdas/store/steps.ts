@@ -14,6 +14,12 @@ const stepRecord = z.looseObject({
   deferred: z.number(),
   held: z.number(),
   cancelled: z.number().default(0),
+  /** Failures an operator accepted by resuming after the gate they failed; later gates do not count them. */
+  acceptedFailed: z.number().default(0),
+  /** Customers deploy one at a time (enterprise), each outcome gated before the next one deploys. */
+  oneAtATime: z.boolean().default(false),
+  /** When the release stops waiting for this step's outcomes (missing outcomes then fail its gate). */
+  waitUntil: z.string().optional(),
   waitToken: z.string().optional(),
   signalledAt: z.string().optional(),
 });
@@ -21,14 +27,20 @@ export type StepRecord = z.infer<typeof stepRecord>;
 
 const stepKey = (release: string, key: string) => ({ PK: releaseKey(release), SK: `STEP#${key}` });
 
-export async function putStepIfAbsent(release: string, key: string, total: number): Promise<void> {
+export interface StepPlan {
+  total: number;
+  oneAtATime: boolean;
+  waitUntil: string;
+}
+
+export async function putStepIfAbsent(release: string, key: string, plan: StepPlan): Promise<void> {
   await writeIf(
     new PutCommand({
       TableName: tableName(),
       Item: {
         ...stepKey(release, key),
         key,
-        total,
+        ...plan,
         recorded: 0,
         deployed: 0,
         failed: 0,
@@ -92,6 +104,20 @@ export async function setStepWaitToken(release: string, key: string, token: stri
     }),
   );
   return parseItem(stepRecord, result.Attributes ?? {});
+}
+
+/** Records that an operator resumed past the step's failures: later gates leave them out. */
+export async function acceptFailures(release: string, key: string): Promise<void> {
+  const step = await getStep(release, key);
+  if (!step) return;
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: stepKey(release, key),
+      UpdateExpression: 'SET acceptedFailed = :failed',
+      ExpressionAttributeValues: { ':failed': step.failed },
+    }),
+  );
 }
 
 /** Marks a step as signalled once, so `Batch Completed` is published by exactly one caller. */

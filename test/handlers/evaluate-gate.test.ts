@@ -112,7 +112,7 @@ describe('evaluate-gate', () => {
       status: 'paused',
       pause: {
         kind: 'gate-failed',
-        reason: gate.reason,
+        reason: `gate standard_2 failed: ${gate.reason}`,
         since: '2027-03-14T06:00:00.000Z',
         by: 'gate#standard_2',
       },

@@ -84,7 +84,7 @@ beforeEach(async () => {
   const cause = { at: '2027-03-12T09:00:00Z', by: 'test' };
   await applyTransition(RELEASE, customerId, TRANSITIONS.schedule, cause);
   await applyTransition(RELEASE, customerId, TRANSITIONS.requestDeployment, cause);
-  await putStepIfAbsent(RELEASE, step, 2);
+  await putStepIfAbsent(RELEASE, step, { total: 2, oneAtATime: false, waitUntil: '2027-04-01T09:00:00Z' });
 });
 
 describe('recording one customer’s outcome many times at once', () => {

@@ -1,0 +1,38 @@
+import { releaseControl } from '../email/messages.js';
+import { now } from '../shared/clock.js';
+import { emailEscalationContacts } from '../shared/escalation.js';
+import { oncePerRelease } from '../shared/once.js';
+import { moveRelease } from '../store/releases.js';
+
+export interface FailedGate {
+  /** What failed, e.g. `gate#standard_2` or `gate#enterprise#acme-corporation`: one pause and one email each. */
+  what: string;
+  /** The steps whose results failed it; resuming accepts their failures. */
+  steps: string[];
+  /** Said to the escalation contacts, e.g. "gate standard_2 failed: …". */
+  reason: string;
+}
+
+/**
+ * A gate that did not pass pauses a running release, awaiting a decision (resume accepts the result, abort
+ * ends the release), and tells the escalation contacts once. Returns whether this call paused it.
+ */
+export async function pauseForFailedGate(release: string, gate: FailedGate): Promise<boolean> {
+  const paused = await moveRelease(release, ['running'], 'paused', {
+    pause: { kind: 'gate-failed', reason: gate.reason, since: now(), by: gate.what, steps: gate.steps },
+  });
+  await oncePerRelease(release, `pauseEmailed#${gate.what}`, () =>
+    emailEscalationContacts(
+      release,
+      'pause',
+      releaseControl({
+        release,
+        what: 'paused',
+        reason: gate.reason,
+        by: 'the release workflow',
+        next: 'Nothing more is deployed until someone resumes the release (accepting the result) or aborts it.',
+      }),
+    ),
+  );
+  return paused;
+}
