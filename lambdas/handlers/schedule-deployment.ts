@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { assertMayProceed } from '../application/control.js';
+import { moveOneAtATime } from '../application/one-at-a-time.js';
 import { TRANSITIONS } from '../core/lifecycle.js';
 import { firstWindowStartAtOrAfter } from '../core/maintenance-window.js';
 import { updatedNotice } from '../email/messages.js';
@@ -15,6 +16,7 @@ import {
   requireCustomer,
   swapCustomerField,
 } from '../store/customers.js';
+import { getStep } from '../store/steps.js';
 
 const input = z.strictObject({ release: z.string(), customerId: z.string() });
 
@@ -28,7 +30,7 @@ export const handler = taskHandler(input, async ({ release, customerId }) => {
   const customer = await requireCustomer(release, customerId);
   if (!customer.deployAt) return { deployAt: null, reason: customer.unschedulableReason ?? 'not scheduled' };
   await assertMayProceed(release, customer);
-  const deployAt = nextSlot(customer, customer.deployAt);
+  const deployAt = await nextSlot(release, customer, customer.deployAt);
   if (!deployAt)
     return {
       deployAt: null,
@@ -48,13 +50,20 @@ export const handler = taskHandler(input, async ({ release, customerId }) => {
   return { deployAt };
 });
 
-function nextSlot(customer: CustomerRecord, plannedAt: string): string | null {
+async function nextSlot(
+  release: string,
+  customer: CustomerRecord,
+  plannedAt: string,
+): Promise<string | null> {
   const leadDays = releaseConfig().config.policies[customer.policy].advanceNoticeDays;
   const noticeLeadEnds = customer.noticeSentAt
     ? DateTime.fromISO(customer.noticeSentAt).plus({ days: leadDays })
     : DateTime.fromISO(plannedAt);
   const earliest = DateTime.max(DateTime.fromISO(now()), noticeLeadEnds, DateTime.fromISO(plannedAt));
   if (earliest.toMillis() === Date.parse(plannedAt)) return plannedAt;
+  // One at a time (enterprise): the moved customer keeps clear of the step's other deployments.
+  if ((await getStep(release, customer.stepKey))?.oneAtATime)
+    return moveOneAtATime(release, customer, earliest);
   const next = firstWindowStartAtOrAfter(customer.window, earliest, customer.deadlineAt);
   return next ? (next.toUTC().toISO({ suppressMilliseconds: true }) ?? null) : null;
 }

@@ -20,6 +20,8 @@ const stepRecord = z.looseObject({
   oneAtATime: z.boolean().default(false),
   /** When the release stops waiting for this step's outcomes (missing outcomes then fail its gate). */
   waitUntil: z.string().optional(),
+  /** New slots of one-at-a-time customers whose date moved, in the order they were taken. */
+  reserved: z.array(z.object({ customerId: z.string(), at: z.string() })).default([]),
   waitToken: z.string().optional(),
   signalledAt: z.string().optional(),
 });
@@ -104,6 +106,27 @@ export async function setStepWaitToken(release: string, key: string, token: stri
     }),
   );
   return parseItem(stepRecord, result.Attributes ?? {});
+}
+
+/**
+ * Takes a moved one-at-a-time customer's new slot, if no other slot was taken since `step` was read
+ * (optimistic: the caller rereads and recomputes when this returns false).
+ */
+export async function reserveSlot(
+  release: string,
+  step: StepRecord,
+  slot: { customerId: string; at: string },
+): Promise<boolean> {
+  const taken = step.reserved.length;
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: stepKey(release, step.key),
+      UpdateExpression: taken === 0 ? 'SET reserved = :slot' : 'SET reserved = list_append(reserved, :slot)',
+      ConditionExpression: taken === 0 ? 'attribute_not_exists(reserved)' : 'size(reserved) = :taken',
+      ExpressionAttributeValues: { ':slot': [slot], ...(taken === 0 ? {} : { ':taken': taken }) },
+    }),
+  );
 }
 
 /** Records that an operator resumed past the step's failures: later gates leave them out. */

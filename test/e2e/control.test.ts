@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
+import { ONE_AT_A_TIME_GAP_HOURS } from '../../lambdas/core/timeouts.js';
 import { loadScenario, type Scenario, scenarioSchema } from '../../local/fleet-simulator.js';
 import { type RehearsalOptions, type RehearsalOutcome, rehearse } from '../../local/rehearsal.js';
 
@@ -178,5 +179,59 @@ describe('a failed gate resumed by a decision', () => {
     expect(customer(outcome, 'acme-corporation').outcome).toBe('failed');
     const later = outcome.customers.filter((candidate) => candidate.policy === 'enterprise');
     expect(later.every((candidate) => candidate.outcome === 'deployed')).toBe(true);
+  });
+});
+
+describe('a failed enterprise deployment', () => {
+  const parkedIn: string[] = [];
+  let outcome: RehearsalOutcome;
+  beforeAll(async () => {
+    outcome = await givenRelease(loadScenario('scenarios/failing-enterprise-customer.json'), {
+      onReady: (local) =>
+        local.stepFunctions.onStateEntered(({ execution, stateName }) => {
+          if (
+            execution.name === 'v1-1-0' &&
+            stateName.endsWith('awaiting decision') &&
+            !parkedIn.includes(stateName)
+          )
+            parkedIn.push(stateName);
+        }),
+    });
+  });
+
+  it('pauses the release, awaiting a decision, as soon as it is recorded', () => {
+    expect(parkedIn).toEqual(['Enterprise · customers · a customer failed, awaiting decision']);
+    expect(customer(outcome, 'borealis-health').outcome).toBe('failed');
+  });
+
+  it('deploys no further enterprise customer until the release is resumed', () => {
+    const failedAt = customer(outcome, 'borealis-health').requestedAt ?? '';
+    const whilePaused = requestedBetween(outcome, failedAt, atDay(45)).map((candidate) => candidate.id);
+
+    expect(whilePaused).toEqual(['borealis-health']);
+    expect(Date.parse(customer(outcome, 'coral-sea-logistics').requestedAt ?? '')).toBeGreaterThan(
+      Date.parse(atDay(45)),
+    );
+  });
+
+  it('carries on once resumed: the other enterprise customers deploy and the accepted failure fails no later gate', () => {
+    const enterprise = outcome.customers.filter((candidate) => candidate.policy === 'enterprise');
+
+    expect(enterprise.filter((candidate) => candidate.outcome !== 'deployed').map((c) => c.id)).toEqual([
+      'borealis-health',
+    ]);
+    expect(outcome.status).toBe('SUCCEEDED');
+  });
+
+  it('keeps deploying one at a time after the resume: customers whose date moved keep clear of the others', () => {
+    const starts = outcome.customers
+      .filter((candidate) => candidate.policy === 'enterprise' && candidate.requestedAt)
+      .map((candidate) => Date.parse(candidate.requestedAt ?? ''))
+      .sort((a, b) => a - b);
+
+    for (let index = 1; index < starts.length; index++)
+      expect((starts[index] ?? 0) - (starts[index - 1] ?? 0)).toBeGreaterThanOrEqual(
+        ONE_AT_A_TIME_GAP_HOURS * 3_600_000,
+      );
   });
 });
