@@ -1,6 +1,11 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { useClock, useRealClock } from '../../../lambdas/shared/clock.js';
 import { resetTable } from './fake-table.js';
@@ -36,6 +41,7 @@ export type TaskAnswer =
 let sentEmails: SentEmail[] = [];
 let publishedEvents: PublishedEvent[] = [];
 let taskAnswers: TaskAnswer[] = [];
+let executionsStarted: { name: string; input: string }[] = [];
 let currentTime = '2027-03-01T09:00:00.000Z';
 let nextSesFailure: Error | undefined;
 
@@ -53,6 +59,7 @@ export function resetWorld(): void {
   sentEmails = [];
   publishedEvents = [];
   taskAnswers = [];
+  executionsStarted = [];
   nextSesFailure = undefined;
   useClock({ now: () => currentTime });
 
@@ -92,6 +99,10 @@ export function resetWorld(): void {
     refuseSecondAnswer(token);
     taskAnswers.push({ token, outcome: 'success', output: JSON.parse(input.output ?? '{}') });
     return {};
+  });
+  sfnMock.on(StartExecutionCommand).callsFake((input: StartExecutionCommand['input']) => {
+    executionsStarted.push({ name: input.name ?? '', input: input.input ?? '' });
+    return { executionArn: `${input.stateMachineArn}:${input.name}`, startDate: new Date() };
   });
   sfnMock.on(SendTaskFailureCommand).callsFake((input: SendTaskFailureCommand['input']) => {
     const token = input.taskToken ?? '';
@@ -134,6 +145,11 @@ export function eventsPublished(): PublishedEvent[] {
 /** Answers Step Functions accepted, one per token. */
 export function tokensAnswered(): TaskAnswer[] {
   return [...taskAnswers];
+}
+
+/** Child executions started, with their input as Step Functions receives it. */
+export function startedExecutions(): { name: string; input: string }[] {
+  return [...executionsStarted];
 }
 
 /** Every SendTaskSuccess / SendTaskFailure call, accepted or refused. */
