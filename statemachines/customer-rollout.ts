@@ -40,9 +40,9 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
   const recordCancelled = record('Record cancelled (release aborted)', 'cancelled', { 'error.$': '$.error' });
 
   /** Parks the rollout while a halt holds it; a resume carries on with `then`. */
-  const parkedByHalt = (name: string) =>
+  const parkedByHalt = (name: string, resultPath: string) =>
     invokeAndWait(scope, name, fns.parkRollout, customer, {
-      resultPath: sfn.JsonPath.DISCARD,
+      resultPath,
       timeout: sfn.Timeout.duration(APPROVAL_TIMEOUT),
       comment:
         'Postponed, never failed: a resume answers (next window), an abort fails it with Release.Aborted.',
@@ -50,8 +50,11 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
       .addCatch(recordCancelled, { errors: [WORKFLOW_ERRORS.aborted], resultPath: '$.error' })
       .addCatch(recordHaltedTooLong, { errors: ['States.Timeout'], resultPath: '$.error' })
       .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' });
-  const deploymentPostponed = parkedByHalt('Deployment postponed · halted, awaiting decision');
-  const approvalPostponed = parkedByHalt('Approval postponed · halted, awaiting decision');
+  const deploymentPostponed = parkedByHalt(
+    'Deployment postponed · halted, awaiting decision',
+    sfn.JsonPath.DISCARD,
+  );
+  const approvalPostponed = parkedByHalt('Approval postponed · halted, awaiting decision', '$.resumed');
 
   const deploy = invokeAndWait(scope, 'Deploy and await report', fns.requestDeployment, customer, {
     resultPath: '$.deployment',
@@ -94,7 +97,13 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
     .addCatch(recordDeferred, { errors: ['States.Timeout'], resultPath: '$.error' })
     .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' });
   askApprovers.next(findWindow);
-  approvalPostponed.next(askApprovers);
+  // The approval still waits until the policy deadline, not a full wait again from the resume.
+  approvalPostponed.next(
+    new sfn.Pass(scope, 'Approval resumed · wait until the deadline', {
+      inputPath: '$.resumed.approvalTimeoutSeconds',
+      resultPath: '$.approvalTimeoutSeconds',
+    }).next(askApprovers),
+  );
 
   return new sfn.Choice(scope, 'Schedulable?')
     .when(sfn.Condition.booleanEquals('$.deployable', false), recordUnschedulable)

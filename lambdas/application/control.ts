@@ -1,3 +1,4 @@
+import { now } from '../shared/clock.js';
 import { ReleaseAbortedError, ReleaseHaltedError, ReleaseStateError } from '../shared/errors.js';
 import type { CustomerRecord } from '../store/customers.js';
 import { getRelease, type ReleaseRecord } from '../store/releases.js';
@@ -31,4 +32,17 @@ export async function assertMayProceed(
   if (hold.kind === 'halted') throw new ReleaseHaltedError(hold.reason);
   if (hold.kind === 'aborted') throw new ReleaseAbortedError(hold.reason);
   return record;
+}
+
+/** What a parked customer rollout is answered on resume: go on, with the seconds its approval may still wait. */
+export function rolloutResumption(customer: Pick<CustomerRecord, 'deadlineAt'>): {
+  decision: 'resume';
+  approvalTimeoutSeconds: number;
+} {
+  return { decision: 'resume', approvalTimeoutSeconds: secondsUntil(customer.deadlineAt) };
+}
+
+/** Seconds from now to `deadlineAt`, at least one: a wait that ends at the policy deadline. */
+export function secondsUntil(deadlineAt: string): number {
+  return Math.max(1, Math.floor((Date.parse(deadlineAt) - Date.parse(now())) / 1000));
 }

@@ -33,6 +33,7 @@ import {
   requireRelease,
 } from '../store/releases.js';
 import { acceptFailures, countOutcomeOnce, getStep } from '../store/steps.js';
+import { rolloutResumption } from './control.js';
 import { resumeIfStepComplete, stepWaitSeconds } from './outcomes.js';
 
 // The operator's decisions over a running release: halt (a release, every running release, or one
@@ -99,11 +100,12 @@ async function customerToSteer(release: string, customerId: string): Promise<Cus
 }
 
 /** Lets parked rollouts go on (they look for their next window), those `accepts` chooses. */
-async function unparkRollouts(release: string, accepts: (customerId: string) => Promise<boolean>) {
+async function unparkRollouts(release: string, accepts: (customer: CustomerRecord) => boolean) {
   for (const parked of await listParkedRollouts(release)) {
-    if (!(await accepts(parked.customerId))) continue;
+    const customer = await getCustomer(release, parked.customerId);
+    if (!customer || !accepts(customer)) continue;
     if (await unparkRollout(release, parked.customerId, parked.token))
-      await resumeWithSuccess(parked.token, { decision: 'resume' });
+      await resumeWithSuccess(parked.token, rolloutResumption(customer));
   }
 }
 
@@ -272,13 +274,14 @@ async function resumeRelease(record: ReleaseRecord, decision: Decision): Promise
   await closeHalts(release, (scope) => scope === 'release' || scope === 'all releases', closing);
   // Resuming after a failed gate accepts its result: later gates do not count those failures again.
   if (record.pause?.kind === 'gate-failed')
-    for (const step of record.pause.steps ?? []) await acceptFailures(release, step);
+    for (const step of record.pause.steps ?? [record.pause.by.replace(/^gate#/, '')])
+      await acceptFailures(release, step);
   // The release execution continues where it stopped; parked customers look for their next window.
   if (record.decisionToken)
     await resumeWithSuccess(record.decisionToken, await decisionOutput(record, 'resume', decision));
   if (record.awaitingStep) await resumeIfStepComplete(release, record.awaitingStep);
   // A customer halted on its own stays parked until it is resumed itself.
-  await unparkRollouts(release, async (customerId) => !(await getCustomer(release, customerId))?.halt);
+  await unparkRollouts(release, (customer) => !customer.halt);
   await emailEscalationContacts(
     release,
     'resume',
@@ -307,7 +310,7 @@ async function resumeCustomer(
     resumedBy: decision.by,
     resumeReason: decision.reason,
   });
-  if (record.status === 'running') await unparkRollouts(release, async (parked) => parked === customerId);
+  if (record.status === 'running') await unparkRollouts(release, (parked) => parked.id === customerId);
   return { release, changed: true, message: `${customerId} resumed in ${release}: ${decision.reason}` };
 }
 

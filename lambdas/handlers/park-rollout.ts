@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { holdOf } from '../application/control.js';
+import { holdOf, rolloutResumption } from '../application/control.js';
 import { TRANSITIONS } from '../core/lifecycle.js';
 import { now } from '../shared/clock.js';
 import { WORKFLOW_ERRORS } from '../shared/errors.js';
@@ -32,7 +32,7 @@ export const handler = taskHandler(input, async ({ release, customerId, taskToke
   // Decided while this was being parked: answer at once, as the decision would have.
   const latest = holdOf(await requireRelease(release), await requireCustomer(release, customerId));
   if (latest.kind === 'none' && (await unparkRollout(release, customerId, taskToken)))
-    await resumeWithSuccess(taskToken, { decision: 'resume' });
+    await resumeWithSuccess(taskToken, rolloutResumption(customer));
   if (latest.kind === 'aborted' && (await unparkRollout(release, customerId, taskToken)))
     await resumeWithFailure(taskToken, WORKFLOW_ERRORS.aborted, latest.reason);
   return { parked: true };

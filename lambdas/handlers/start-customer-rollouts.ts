@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
+import { secondsUntil } from '../application/control.js';
 import { recordOutcome, stepWaitSeconds } from '../application/outcomes.js';
 import { versionSlug } from '../core/versions.js';
 import { stepFunctions } from '../shared/clients.js';
-import { now } from '../shared/clock.js';
 import { classifyAwsError, TransientError } from '../shared/errors.js';
 import { taskHandler } from '../shared/task.js';
 import { listStepMembers, type StepMember } from '../store/steps.js';
@@ -100,9 +100,4 @@ async function startRollout(
 async function failToStart(release: string, member: StepMember, reason: string): Promise<'failed'> {
   await recordOutcome(release, member.id, 'failed', { by: 'start-customer-rollouts', reason });
   return 'failed';
-}
-
-/** An approval wait ends at the policy deadline: an unanswered request is deferred, never approved. */
-function secondsUntil(deadlineAt: string): number {
-  return Math.max(1, Math.floor((Date.parse(deadlineAt) - Date.parse(now())) / 1000));
 }

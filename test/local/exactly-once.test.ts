@@ -1,9 +1,12 @@
+import { DateTime } from 'luxon';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { moveOneAtATime } from '../../lambdas/application/one-at-a-time.js';
 import { recordOutcome } from '../../lambdas/application/outcomes.js';
 import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
+import { ONE_AT_A_TIME_GAP_HOURS } from '../../lambdas/core/timeouts.js';
 import { resetClients } from '../../lambdas/shared/clients.js';
 import { applyTransition, getCustomer, putCustomerIfAbsent } from '../../lambdas/store/customers.js';
-import { getStep, putStepIfAbsent } from '../../lambdas/store/steps.js';
+import { getStep, putStepIfAbsent, putStepMember } from '../../lambdas/store/steps.js';
 import { createTablesFromTemplate, type LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb.js';
 
 // Races run for real: many recordings of one customer's outcome sent at once to dynalite, the way Step
@@ -132,5 +135,69 @@ describe('recording one customer’s outcome many times at once', () => {
       'deployment-requested',
       'deployed',
     ]);
+  });
+});
+
+describe('enterprise customers whose dates moved, looking for new slots at once', () => {
+  it('each take their own night, at least the gap apart, none twice', async () => {
+    const key = 'enterprise_race';
+    const ids = Array.from({ length: 8 }, (_, index) => `enterprise-${index}`);
+    const nightly = {
+      timeZone: 'UTC',
+      days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const,
+      start: '01:00',
+      durationMinutes: 240,
+    };
+    for (const id of ids) {
+      const planned = {
+        id,
+        name: id,
+        policy: 'enterprise' as const,
+        phase: 'enterprise' as const,
+        batch: 1,
+        noticeAt: null,
+        deployAt: '2027-04-02T01:00:00Z',
+        approvalRequired: true,
+        deadlineAt: '2027-05-01T09:00:00Z',
+        timeZone: 'UTC',
+      };
+      await putCustomerIfAbsent(
+        RELEASE,
+        {
+          ...planned,
+          stepKey: key,
+          window: { ...nightly, days: [...nightly.days] },
+          contacts: [],
+          approvers: [],
+        },
+        '2027-03-01T09:00:00Z',
+      );
+      await putStepMember(RELEASE, key, planned);
+    }
+    await putStepIfAbsent(RELEASE, key, {
+      total: ids.length,
+      oneAtATime: true,
+      waitUntil: '2027-05-02T15:00:00Z',
+    });
+    const earliest = DateTime.fromISO('2027-04-10T12:00:00Z');
+
+    const slots = await Promise.all(
+      ids.flatMap((id) =>
+        [1, 2].map(async () => {
+          const customer = await getCustomer(RELEASE, id);
+          return { id, at: customer ? await moveOneAtATime(RELEASE, customer, earliest) : null };
+        }),
+      ),
+    );
+
+    const byCustomer = new Map(slots.map((slot) => [slot.id, slot.at]));
+    for (const slot of slots) expect(slot.at).toBe(byCustomer.get(slot.id));
+    const starts = [...byCustomer.values()].map((at) => Date.parse(at ?? '')).sort((a, b) => a - b);
+    expect(starts).toHaveLength(ids.length);
+    for (let index = 1; index < starts.length; index++)
+      expect((starts[index] ?? 0) - (starts[index - 1] ?? 0)).toBeGreaterThanOrEqual(
+        ONE_AT_A_TIME_GAP_HOURS * 3_600_000,
+      );
+    expect((await getStep(RELEASE, key))?.reserved).toHaveLength(ids.length);
   });
 });
