@@ -1,6 +1,11 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { useClock, useRealClock } from '../../../lambdas/shared/clock.js';
 import { resetTable } from './fake-table.js';
@@ -141,6 +146,13 @@ export function taskAnswerCalls(): number {
   return (
     sfnMock.commandCalls(SendTaskSuccessCommand).length + sfnMock.commandCalls(SendTaskFailureCommand).length
   );
+}
+
+/** Step Functions knows this execution, started with `input` (DescribeExecution). */
+export function givenExecution(executionArn: string, input: Record<string, unknown>): void {
+  sfnMock
+    .on(DescribeExecutionCommand, { executionArn })
+    .resolves({ executionArn, input: JSON.stringify(input), status: 'FAILED' } as never);
 }
 
 /** Runs `act` and returns the error it threw, failing when it did not throw. */
