@@ -196,9 +196,12 @@ export class LocalStepFunctions {
       record.status = 'SUCCEEDED';
     } catch (error) {
       record.status = 'FAILED';
-      record.error = (error as Error).name;
-      // The library wraps a Fail state's cause in a sentence of its own; keep the cause itself.
-      record.cause = (error as Error).message.replace(/^Execution has failed with the following error: /, '');
+      // The library wraps the error that failed the execution (a Fail state's, a task's) in an
+      // ExecutionError of its own; keep that error's name and message, as AWS reports them.
+      const failure =
+        (error as Error).cause instanceof Error ? ((error as Error).cause as Error) : (error as Error);
+      record.error = failure.name;
+      record.cause = failure.message.replace(/^Execution has failed with the following error: /, '');
     }
     this.#statusChanged(record);
     await counting;
