@@ -23,7 +23,8 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
   // A recording task that fails beyond its retries (transient errors, tasks.ts) ends the execution here,
   // FAILED with the recording's error as its cause: the rule on this state machine's "Execution Status
   // Change" events then records the customer `failed` with that cause and answers the release execution
-  // (record-rollout-ended). Catching into another recording would only fail the same way.
+  // (record-rollout-ended). Catching into another recording would only fail the same way. Should the
+  // caught error carry no cause, the Fail state's own runtime error fails the execution all the same.
   const recordingFailed = new sfn.Fail(scope, 'Recording failed', {
     error: RECORDING_FAILED,
     causePath: '$.recordingError.Cause',
