@@ -46,6 +46,8 @@ interface FunctionAccess {
   readonly answersTasks?: boolean;
   /** states:StartExecution on the release state machines. */
   readonly startsExecutions?: boolean;
+  /** states:DescribeExecution on the release state machines' executions. */
+  readonly readsExecutions?: boolean;
 }
 
 /**
@@ -56,6 +58,8 @@ export class PlatformStack extends Stack {
   readonly table: dynamodb.Table;
   readonly bus: events.EventBus;
   readonly functions: WorkflowFunctions;
+  /** Target of each release stack's rule on its customer rollouts' "Execution Status Change" events. */
+  readonly recordRolloutEnded: OrchestratorFunction;
   readonly approvalApi: apigwv2.HttpApi;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
@@ -159,7 +163,7 @@ export class PlatformStack extends Stack {
           reason:
             'Release state machines are deployed later, one stack per version, so the platform names them by their securewatch-release- prefix.',
         });
-      if (access.startsExecutions)
+      if (access.startsExecutions || access.readsExecutions)
         acknowledgeNagFindings(created.role, {
           id: 'AwsSolutions-IAM5',
           appliesTo: `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${RELEASE_STATE_MACHINE_PREFIX}*`,
@@ -198,15 +202,14 @@ export class PlatformStack extends Stack {
         created.addToRolePolicy(
           new iam.PolicyStatement({ actions: taskCallbacks, resources: [releaseStateMachines] }),
         );
-      if (access.startsExecutions) {
+      if (access.startsExecutions)
         created.addToRolePolicy(
           new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [releaseStateMachines] }),
         );
-        // A name already taken is checked: is it this customer's rollout, started by an earlier attempt?
+      if (access.readsExecutions)
         created.addToRolePolicy(
           new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [releaseExecutions] }),
         );
-      }
       acknowledgeRoleFindings(created, access);
       return created;
     };
@@ -219,6 +222,8 @@ export class PlatformStack extends Stack {
         timeout: Duration.minutes(10),
         table: 'readWrite',
         startsExecutions: true,
+        // A name already taken is checked: is it this customer's rollout, started by an earlier attempt?
+        readsExecutions: true,
         answersTasks: true,
         publishes: true,
       },
@@ -338,6 +343,14 @@ export class PlatformStack extends Stack {
         },
       ),
     };
+
+    this.recordRolloutEnded = fn(
+      'RecordRolloutEnded',
+      'record-rollout-ended',
+      'Records a customer failed when its rollout execution fails, times out or is stopped',
+      // The execution's input names the customer; read from the execution when the event leaves it out.
+      { table: 'readWrite', answersTasks: true, publishes: true, readsExecutions: true },
+    );
 
     const recordDeploymentResult = fn(
       'RecordDeploymentResult',

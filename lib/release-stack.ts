@@ -1,7 +1,14 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import {
+  ENDED_WITHOUT_OUTCOME,
+  STATUS_CHANGE_DETAIL_TYPE,
+  STATUS_CHANGE_SOURCE,
+} from '../lambdas/core/execution-status.js';
 import type { Config } from '../lambdas/core/model.js';
 import { rolloutShape } from '../lambdas/core/rollout-shape.js';
 import { versionSlug } from '../lambdas/core/versions.js';
@@ -49,6 +56,26 @@ export class ReleaseStack extends Stack {
       }),
       timeout: Duration.days(120),
       logGroupId: 'ReleaseLogs',
+    });
+
+    // A rollout that fails, times out or is stopped answers nobody by itself: Step Functions reports it on
+    // the account's default bus, and this rule has its customer recorded failed and its step answered.
+    new events.Rule(this, 'CustomerRolloutEnded', {
+      description: `SecureWatch ${props.version}: a customer rollout failed, timed out or was stopped`,
+      eventPattern: {
+        source: [STATUS_CHANGE_SOURCE],
+        detailType: [STATUS_CHANGE_DETAIL_TYPE],
+        detail: {
+          stateMachineArn: [this.customerStateMachine.stateMachineArn],
+          status: [...ENDED_WITHOUT_OUTCOME],
+        },
+      },
+      targets: [
+        new targets.LambdaFunction(props.platform.recordRolloutEnded, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
     });
 
     const stateMachineRoles = [this.customerStateMachine.role, this.releaseStateMachine.role];

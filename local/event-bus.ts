@@ -15,8 +15,9 @@ export interface BusEvent {
 }
 
 /**
- * The release bus, in-process: delivers each event to the targets of the template's rules whose pattern
- * matches (exact-value patterns, the only kind the orchestrator's rules use), and to local listeners.
+ * The release bus and the default bus, in-process: delivers each event to the targets of the template's
+ * rules whose pattern matches (exact-value patterns, the only kind the orchestrator's rules use), and to
+ * local listeners.
  */
 export class LocalEventBus {
   readonly published: BusEvent[] = [];
@@ -34,7 +35,13 @@ export class LocalEventBus {
   }
 
   putEvents(
-    entries: { Source: string; DetailType: string; Detail: string; EventBusName: string }[],
+    entries: {
+      Source: string;
+      DetailType: string;
+      Detail: string;
+      EventBusName: string;
+      Resources?: string[];
+    }[],
     now: string,
   ) {
     const results = [];
@@ -49,7 +56,7 @@ export class LocalEventBus {
         'event-bus-name': entry.EventBusName,
         account: '000000000000',
         region: 'us-east-1',
-        resources: [],
+        resources: entry.Resources ?? [],
       };
       this.published.push(event);
       for (const rule of this.rules) {

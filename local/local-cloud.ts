@@ -48,6 +48,8 @@ export interface LocalCloud {
   releaseStateMachineArn: string;
   onInvoked(listener: (invocation: Invocation) => void): void;
   onInvoking(listener: (invocation: Invocation) => void): void;
+  /** Makes matching invocations fail with the error `fault` returns, as a broken function would (tests). */
+  injectFault(fault: (invocation: Invocation) => Error | undefined): void;
   invoke(functionArn: string, payload: unknown): Promise<unknown>;
   stop(): Promise<void>;
 }
@@ -76,6 +78,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
   const listeners = new Set<(invocation: Invocation) => void>();
   const startListeners = new Set<(invocation: Invocation) => void>();
+  const faults = new Set<(invocation: Invocation) => Error | undefined>();
   const modules = new Map<
     string,
     Promise<{ handler: (event: unknown, context: unknown) => Promise<unknown> }>
@@ -92,6 +95,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     for (const listener of startListeners) listener(invocation);
     try {
       const { handler } = await module;
+      for (const fault of faults) {
+        const error = fault(invocation);
+        if (error) throw error;
+      }
       const context = { functionName: fn.logicalId };
       if (options.invokeTwice) await handler(structuredClone(payload), context);
       invocation.result = await handler(structuredClone(payload), context);
@@ -117,6 +124,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     invoke,
     (state) => state === 'Ask approvers',
   );
+  // Step Functions reports its executions' status changes on the default bus, where the template's rules
+  // on them (the customer rollouts' end) pick them up.
+  stepFunctions.onStatusChange((entry) => bus.putEvents([entry], options.clock.now()));
   const endpoint = await startAwsEndpoint({
     'AWSStepFunctions.SendTaskSuccess': (body) =>
       stepFunctions.sendTaskSuccess(String(body.taskToken), JSON.parse(String(body.output))),
@@ -189,6 +199,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     releaseStateMachineArn: release.arn,
     onInvoked: (listener) => listeners.add(listener),
     onInvoking: (listener) => startListeners.add(listener),
+    injectFault: (fault) => faults.add(fault),
     invoke,
     async stop() {
       options.clock.stop();

@@ -346,6 +346,12 @@ function reportProgress(local: LocalCloud, say: (line: string) => void): void {
         .then((url) => say(`   ✋ approval pending for ${String(data.customerId)}: ${url}`))
         .catch(() => {});
     }
+    if (name === 'record-rollout-ended' && !error) {
+      const ended = result as { customerId?: string; outcome?: string | null; counted?: boolean };
+      const status = (data.detail as { status?: string } | undefined)?.status;
+      if (ended.customerId && ended.counted)
+        say(`   ${String(ended.outcome).padEnd(9)} ${ended.customerId} (its rollout execution ${status})`);
+    }
     if (name === 'evaluate-gate' && !error) {
       const gate = result as { passed: boolean; reason: string };
       say(`   gate ${gate.passed ? 'passed' : `FAILED: ${gate.reason}`}`);

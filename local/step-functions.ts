@@ -25,6 +25,8 @@ export interface ExecutionRecord {
   stateMachineArn: string;
   stateMachineName: string;
   input: unknown;
+  /** Simulated start instant. */
+  startedAt: string;
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
   output?: unknown;
   error?: string;
@@ -48,6 +50,15 @@ export interface WaitStarted {
   until: string;
 }
 
+/** An execution's "Step Functions Execution Status Change" event, as Step Functions puts it on the default bus. */
+export interface StatusChangeEntry {
+  Source: 'aws.states';
+  DetailType: 'Step Functions Execution Status Change';
+  EventBusName: 'default';
+  Resources: string[];
+  Detail: string;
+}
+
 export class LocalApiError extends Error {
   constructor(
     readonly type: string,
@@ -69,6 +80,7 @@ export class LocalStepFunctions {
   readonly #tokens = new Map<string, PendingToken>();
   readonly #stateEnteredListeners = new Set<(event: StateEntered) => void>();
   readonly #waitListeners = new Set<(event: WaitStarted) => void>();
+  readonly #statusListeners = new Set<(entry: StatusChangeEntry) => void>();
 
   constructor(
     private readonly clock: SimulatedClock,
@@ -84,6 +96,11 @@ export class LocalStepFunctions {
 
   onWait(listener: (event: WaitStarted) => void): void {
     this.#waitListeners.add(listener);
+  }
+
+  /** Called as each execution starts and ends, with the status change event AWS would emit. */
+  onStatusChange(listener: (entry: StatusChangeEntry) => void): void {
+    this.#statusListeners.add(listener);
   }
 
   /** Like StartExecution: a name is unique per state machine; the same name and input is the same execution. */
@@ -103,11 +120,13 @@ export class LocalStepFunctions {
       stateMachineArn,
       stateMachineName: machine.name,
       input,
+      startedAt: this.clock.now(),
       status: 'RUNNING',
       historyEvents: 0,
       transitions: 0,
     } as ExecutionRecord;
     this.executions.set(executionArn, record);
+    this.#statusChanged(record);
     record.done = this.#run(machine, record);
     return record;
   }
@@ -177,12 +196,22 @@ export class LocalStepFunctions {
       record.status = 'SUCCEEDED';
     } catch (error) {
       record.status = 'FAILED';
-      record.error = (error as Error).name;
-      // The library wraps a Fail state's cause in a sentence of its own; keep the cause itself.
-      record.cause = (error as Error).message.replace(/^Execution has failed with the following error: /, '');
+      // The library wraps the error that failed the execution (a Fail state's, a task's) in an
+      // ExecutionError of its own; keep that error's name and message, as AWS reports them.
+      const failure =
+        (error as Error).cause instanceof Error ? ((error as Error).cause as Error) : (error as Error);
+      record.error = failure.name;
+      record.cause = failure.message.replace(/^Execution has failed with the following error: /, '');
     }
+    this.#statusChanged(record);
     await counting;
     return record;
+  }
+
+  #statusChanged(record: ExecutionRecord): void {
+    if (this.#statusListeners.size === 0) return;
+    const entry = statusChangeEntry(record, this.clock.now());
+    for (const listener of this.#statusListeners) listener(entry);
   }
 
   async #countHistory(
@@ -263,6 +292,34 @@ export class LocalStepFunctions {
       releaseHold();
     }
   }
+}
+
+/**
+ * The event AWS emits: the detail's fields as Step Functions names them, dates in epoch milliseconds,
+ * input and output as JSON strings.
+ */
+export function statusChangeEntry(record: ExecutionRecord, now: string): StatusChangeEntry {
+  const ended = record.status !== 'RUNNING';
+  return {
+    Source: 'aws.states',
+    DetailType: 'Step Functions Execution Status Change',
+    EventBusName: 'default',
+    Resources: [record.executionArn],
+    Detail: JSON.stringify({
+      executionArn: record.executionArn,
+      stateMachineArn: record.stateMachineArn,
+      name: record.name,
+      status: record.status,
+      startDate: Date.parse(record.startedAt),
+      stopDate: ended ? Date.parse(now) : null,
+      input: JSON.stringify(record.input),
+      output: record.status === 'SUCCEEDED' ? JSON.stringify(record.output ?? null) : null,
+      inputDetails: { included: true },
+      outputDetails: record.status === 'SUCCEEDED' ? { included: true } : null,
+      error: record.error ?? null,
+      cause: record.cause ?? null,
+    }),
+  };
 }
 
 interface LocalActions {

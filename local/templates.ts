@@ -136,7 +136,8 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
       const targets = (props.Targets as { Arn: string }[] | undefined) ?? [];
       cloud.rules.push({
         logicalId,
-        busName: String(props.EventBusName),
+        // A rule without a bus is on the account's default bus (where AWS services report, e.g. Step Functions).
+        busName: String(props.EventBusName ?? 'default'),
         pattern: props.EventPattern as Record<string, unknown>,
         targetArns: targets.map((target) => target.Arn),
       });

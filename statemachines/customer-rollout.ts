@@ -9,6 +9,8 @@ import { invoke, invokeAndWait, type WorkflowFunctions } from './tasks.js';
 export const DEPLOYMENT_REPORT_TIMEOUT = Duration.hours(DEPLOYMENT_REPORT_TIMEOUT_HOURS);
 /** The longest an approval can wait: the latest policy deadline (enterprise, day 60) from the release start. */
 export const APPROVAL_TIMEOUT = Duration.days(62);
+/** The error a rollout execution fails with when it cannot record its customer's outcome. */
+export const RECORDING_FAILED = 'Rollout.RecordingFailed';
 
 /**
  * One customer's rollout, run as its own execution (named after the customer) so the release execution
@@ -18,10 +20,19 @@ export const APPROVAL_TIMEOUT = Duration.days(62);
  */
 export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctions): sfn.IChainable {
   const customer = { 'release.$': '$.release', 'customerId.$': '$.customerId' };
+  // A recording task that fails beyond its retries (transient errors, tasks.ts) ends the execution here,
+  // FAILED with the recording's error as its cause: the rule on this state machine's "Execution Status
+  // Change" events then records the customer `failed` with that cause and answers the release execution
+  // (record-rollout-ended). Catching into another recording would only fail the same way. Should the
+  // caught error carry no cause, the Fail state's own runtime error fails the execution all the same.
+  const recordingFailed = new sfn.Fail(scope, 'Recording failed', {
+    error: RECORDING_FAILED,
+    causePath: '$.recordingError.Cause',
+  });
   const record = (name: string, outcome: string, extra: Record<string, unknown>) =>
-    invoke(scope, name, fns.recordOutcome, { ...customer, outcome, ...extra }).next(
-      new sfn.Succeed(scope, `${name} · done`),
-    );
+    invoke(scope, name, fns.recordOutcome, { ...customer, outcome, ...extra })
+      .addCatch(recordingFailed, { errors: ['States.ALL'], resultPath: '$.recordingError' })
+      .next(new sfn.Succeed(scope, `${name} · done`));
 
   const recordDeployed = record('Record deployed', 'deployed', {});
   const recordFailed = record('Record failed', 'failed', { 'error.$': '$.error' });

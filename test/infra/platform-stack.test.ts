@@ -32,7 +32,14 @@ function statementsOfFunction(template: Template, handler: string): PolicyStatem
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement as PolicyStatement[]);
 }
 
-type Capability = 'readsTable' | 'writesTable' | 'publishes' | 'emails' | 'answersTasks' | 'startsExecutions';
+type Capability =
+  | 'readsTable'
+  | 'writesTable'
+  | 'publishes'
+  | 'emails'
+  | 'answersTasks'
+  | 'startsExecutions'
+  | 'readsExecutions';
 
 const TABLE_WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/;
 
@@ -43,8 +50,8 @@ function capabilityOf(action: string): Capability | 'traces' | 'logs' | string {
   if (action === 'events:PutEvents') return 'publishes';
   if (/^ses:Send(Raw)?Email$/.test(action)) return 'emails';
   if (/^states:SendTask(Success|Failure)$/.test(action)) return 'answersTasks';
-  // Starting includes checking that a name already taken is the same customer's rollout.
-  if (action === 'states:StartExecution' || action === 'states:DescribeExecution') return 'startsExecutions';
+  if (action === 'states:StartExecution') return 'startsExecutions';
+  if (action === 'states:DescribeExecution') return 'readsExecutions';
   if (action.startsWith('xray:')) return 'traces';
   if (action === 'logs:CreateLogStream' || action === 'logs:PutLogEvents') return 'logs';
   return action;
@@ -75,7 +82,11 @@ const READ_WRITE: Capability[] = ['readsTable', 'writesTable'];
 const NEEDS: [handler: string, needs: Capability[]][] = [
   ['plan-release', [...READ_WRITE, 'publishes']],
   ['send-notices', [...READ_WRITE, 'emails']],
-  ['start-customer-rollouts', [...READ_WRITE, 'answersTasks', 'publishes', 'startsExecutions']],
+  // Starting includes checking that a name already taken is the same customer's rollout.
+  [
+    'start-customer-rollouts',
+    [...READ_WRITE, 'answersTasks', 'publishes', 'startsExecutions', 'readsExecutions'],
+  ],
   ['await-step', [...READ_WRITE, 'answersTasks', 'publishes']],
   ['evaluate-gate', [...READ_WRITE, 'emails']],
   ['halt-release', [...READ_WRITE, 'emails', 'publishes']],
@@ -88,6 +99,8 @@ const NEEDS: [handler: string, needs: Capability[]][] = [
   ['abort-release', [...READ_WRITE, 'answersTasks', 'emails', 'publishes']],
   ['request-deployment', [...READ_WRITE, 'publishes', 'answersTasks']],
   ['record-outcome', [...READ_WRITE, 'answersTasks', 'publishes']],
+  // An execution's input names its customer; it is read from the execution when the event leaves it out.
+  ['record-rollout-ended', [...READ_WRITE, 'answersTasks', 'publishes', 'readsExecutions']],
   ['handle-approval', [...READ_WRITE, 'answersTasks']],
   ['record-deployment-result', [...READ_WRITE, 'answersTasks']],
   ['record-health-report', READ_WRITE],
@@ -101,7 +114,7 @@ const RELEASE_STATE_MACHINES_ARN =
 describe('the platform stack', () => {
   let platform: Template;
 
-  // Bundles the 18 functions for real, as `cdk synth` does.
+  // Bundles the 19 functions for real, as `cdk synth` does.
   beforeAll(() => {
     platform = synthesizeApp({ bundle: true }).platform;
   });
@@ -144,8 +157,8 @@ describe('the platform stack', () => {
   });
 
   describe('functions', () => {
-    it('are the eighteen orchestrator functions', () => {
-      platform.resourceCountIs('AWS::Lambda::Function', 18);
+    it('are the nineteen orchestrator functions', () => {
+      platform.resourceCountIs('AWS::Lambda::Function', 19);
     });
 
     it('all run on nodejs24.x', () => {
@@ -195,8 +208,8 @@ describe('the platform stack', () => {
       expect(wildcards).toEqual([]);
     });
 
-    it('cover each of the eighteen functions', () => {
-      expect(NEEDS).toHaveLength(18);
+    it('cover each of the nineteen functions', () => {
+      expect(NEEDS).toHaveLength(19);
     });
 
     it.each(NEEDS)('grant %s only %j', (handler, needs) => {
@@ -246,6 +259,16 @@ describe('the platform stack', () => {
       );
 
       expect(resources).toEqual([RELEASE_STATE_MACHINES_ARN]);
+    });
+
+    it('read executions of securewatch-release-* state machines only', () => {
+      const resources = statementsGranting(platform, 'states:DescribeExecution').flatMap(({ statement }) =>
+        listOf(statement.Resource).map(textOf),
+      );
+
+      expect(new Set(resources)).toEqual(
+        new Set([RELEASE_STATE_MACHINES_ARN.replace(':stateMachine:', ':execution:')]),
+      );
     });
 
     it('answer task tokens of securewatch-release-* state machines only', () => {

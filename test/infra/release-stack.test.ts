@@ -1,5 +1,6 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { RECORDING_FAILED } from '../../statemachines/customer-rollout.js';
 import type { AslDefinition, AslState } from '../../statemachines/history-projection.js';
 import {
   CUSTOMER_STATE_MACHINE,
@@ -200,6 +201,35 @@ describe('the release stack for v1.1.0', () => {
     });
   });
 
+  describe('a customer rollout that fails, times out or is stopped', () => {
+    it('is brought from the default bus to record-rollout-ended, retried for up to 24 hours', () => {
+      const [customerMachineId] = Object.keys(
+        release.findResources('AWS::StepFunctions::StateMachine', {
+          Properties: { StateMachineName: CUSTOMER_STATE_MACHINE },
+        }),
+      );
+      const rules = Object.values(release.findResources('AWS::Events::Rule'));
+
+      expect(rules).toHaveLength(1);
+      const [rule] = rules;
+      // No bus named: the account's default bus, where Step Functions reports status changes.
+      expect(rule?.Properties.EventBusName).toBeUndefined();
+      expect(rule?.Properties.EventPattern).toEqual({
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [{ Ref: customerMachineId }],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      });
+      const [target] = rule?.Properties.Targets ?? [];
+      expect(exportedFunctionHandlers(platform).get(target.Arn['Fn::ImportValue'])).toBe(
+        'lambdas/handlers/record-rollout-ended.ts',
+      );
+      expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86_400 });
+    });
+  });
+
   describe('the customer workflow', () => {
     it.each([
       ['Ask approvers', 'request-approval'],
@@ -212,6 +242,25 @@ describe('the release stack for v1.1.0', () => {
       expect(exportedFunctionHandlers(platform).get(importedFunctionOf(state) as string)).toBe(
         `lambdas/handlers/${handler}.ts`,
       );
+    });
+
+    it('catches every task recording an outcome into "Recording failed", which fails the execution', () => {
+      const recording = tasksOf(workflows.customer).filter(
+        ([, state]) =>
+          exportedFunctionHandlers(platform).get(importedFunctionOf(state) as string) ===
+          'lambdas/handlers/record-outcome.ts',
+      );
+
+      expect(recording.length).toBeGreaterThanOrEqual(9);
+      for (const [name, state] of recording)
+        expect(state.Catch, name).toEqual([
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.recordingError', Next: 'Recording failed' },
+        ]);
+      expect(workflows.customer.States['Recording failed']).toEqual({
+        Type: 'Fail',
+        Error: RECORDING_FAILED,
+        CausePath: '$.recordingError.Cause',
+      });
     });
 
     it('waits for an approver’s decision by task token', () => {

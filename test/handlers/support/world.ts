@@ -1,6 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import {
+  DescribeExecutionCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
@@ -157,6 +158,13 @@ export function taskAnswerCalls(): number {
   return (
     sfnMock.commandCalls(SendTaskSuccessCommand).length + sfnMock.commandCalls(SendTaskFailureCommand).length
   );
+}
+
+/** Step Functions knows this execution, started with `input` (DescribeExecution). */
+export function givenExecution(executionArn: string, input: Record<string, unknown>): void {
+  sfnMock
+    .on(DescribeExecutionCommand, { executionArn })
+    .resolves({ executionArn, input: JSON.stringify(input), status: 'FAILED' } as never);
 }
 
 /** Runs `act` and returns the error it threw, failing when it did not throw. */
