@@ -1,6 +1,20 @@
-import { ReleaseAbortedError, ReleaseHaltedError, ReleaseStateError } from '../shared/errors.js';
-import type { CustomerRecord } from '../store/customers.js';
-import { getRelease, type ReleaseRecord } from '../store/releases.js';
+import { TRANSITIONS } from '../core/lifecycle.js';
+import { now } from '../shared/clock.js';
+import {
+  ReleaseAbortedError,
+  ReleaseHaltedError,
+  ReleaseStateError,
+  WORKFLOW_ERRORS,
+} from '../shared/errors.js';
+import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
+import {
+  applyTransition,
+  type CustomerRecord,
+  parkRollout,
+  requireCustomer,
+  unparkRollout,
+} from '../store/customers.js';
+import { getRelease, type ReleaseRecord, requireRelease } from '../store/releases.js';
 
 // A halt is sticky: every task that would deploy, notify about a new date or ask for approval calls
 // `assertMayProceed` first and does nothing while a halt holds the release or the customer.
@@ -31,4 +45,30 @@ export async function assertMayProceed(
   if (hold.kind === 'halted') throw new ReleaseHaltedError(hold.reason);
   if (hold.kind === 'aborted') throw new ReleaseAbortedError(hold.reason);
   return record;
+}
+
+/**
+ * Parks the rollout `taskToken` that a halt stopped before it deployed or asked: the customer stays where
+ * it is (postponed, never failed) until a resume answers with success (the rollout looks for its next
+ * window) or an abort with `Release.Aborted` (it ends cancelled). A decision taken while it was being
+ * parked answers it at once.
+ */
+export async function parkHaltedRollout(
+  release: string,
+  customerId: string,
+  taskToken: string,
+): Promise<void> {
+  const customer = await requireCustomer(release, customerId);
+  const hold = holdOf(await requireRelease(release), customer);
+  await applyTransition(release, customerId, TRANSITIONS.postpone, {
+    at: now(),
+    by: 'halt',
+    reason: hold.kind === 'none' ? 'halted' : hold.reason,
+  });
+  await parkRollout(release, { customerId, token: taskToken, since: now() });
+  const latest = holdOf(await requireRelease(release), await requireCustomer(release, customerId));
+  if (latest.kind === 'none' && (await unparkRollout(release, customerId, taskToken)))
+    await resumeWithSuccess(taskToken, { decision: 'resume' });
+  if (latest.kind === 'aborted' && (await unparkRollout(release, customerId, taskToken)))
+    await resumeWithFailure(taskToken, WORKFLOW_ERRORS.aborted, latest.reason);
 }
