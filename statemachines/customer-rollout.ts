@@ -74,7 +74,7 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
   })
     .addCatch(deploymentPostponed, { errors: [WORKFLOW_ERRORS.halted], resultPath: sfn.JsonPath.DISCARD })
     .addCatch(recordCancelled, { errors: [WORKFLOW_ERRORS.aborted], resultPath: '$.error' })
-    .addCatch(recordNoticeHeld, { errors: ['Notice.LeadTime'], resultPath: '$.error' })
+    .addCatch(recordNoticeHeld, { errors: [WORKFLOW_ERRORS.noticeLeadTime], resultPath: '$.error' })
     .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' })
     .next(recordDeployed);
 

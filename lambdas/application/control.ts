@@ -1,7 +1,20 @@
+import { TRANSITIONS } from '../core/lifecycle.js';
 import { now } from '../shared/clock.js';
-import { ReleaseAbortedError, ReleaseHaltedError, ReleaseStateError } from '../shared/errors.js';
-import type { CustomerRecord } from '../store/customers.js';
-import { getRelease, type ReleaseRecord } from '../store/releases.js';
+import {
+  ReleaseAbortedError,
+  ReleaseHaltedError,
+  ReleaseStateError,
+  WORKFLOW_ERRORS,
+} from '../shared/errors.js';
+import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
+import {
+  applyTransition,
+  type CustomerRecord,
+  parkRollout,
+  requireCustomer,
+  unparkRollout,
+} from '../store/customers.js';
+import { getRelease, type ReleaseRecord, requireRelease } from '../store/releases.js';
 
 // A halt is sticky: every task that would deploy, notify about a new date or ask for approval calls
 // `assertMayProceed` first and does nothing while a halt holds the release or the customer.
@@ -45,4 +58,30 @@ export function rolloutResumption(customer: Pick<CustomerRecord, 'deadlineAt'>):
 /** Seconds from now to `deadlineAt`, at least one: a wait that ends at the policy deadline. */
 export function secondsUntil(deadlineAt: string): number {
   return Math.max(1, Math.floor((Date.parse(deadlineAt) - Date.parse(now())) / 1000));
+}
+
+/**
+ * Parks the rollout `taskToken` that a halt stopped before it deployed or asked: the customer stays where
+ * it is (postponed, never failed) until a resume answers with success (the rollout looks for its next
+ * window) or an abort with `Release.Aborted` (it ends cancelled). A decision taken while it was being
+ * parked answers it at once.
+ */
+export async function parkHaltedRollout(
+  release: string,
+  customerId: string,
+  taskToken: string,
+): Promise<void> {
+  const customer = await requireCustomer(release, customerId);
+  const hold = holdOf(await requireRelease(release), customer);
+  await applyTransition(release, customerId, TRANSITIONS.postpone, {
+    at: now(),
+    by: 'halt',
+    reason: hold.kind === 'none' ? 'halted' : hold.reason,
+  });
+  await parkRollout(release, { customerId, token: taskToken, since: now() });
+  const latest = holdOf(await requireRelease(release), await requireCustomer(release, customerId));
+  if (latest.kind === 'none' && (await unparkRollout(release, customerId, taskToken)))
+    await resumeWithSuccess(taskToken, rolloutResumption(customer));
+  if (latest.kind === 'aborted' && (await unparkRollout(release, customerId, taskToken)))
+    await resumeWithFailure(taskToken, WORKFLOW_ERRORS.aborted, latest.reason);
 }

@@ -1,15 +1,13 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { holdOf } from '../application/control.js';
-import { type ApprovalAction, type ApprovalLink, verifyApproval } from '../core/approval-link.js';
-import { TRANSITIONS } from '../core/lifecycle.js';
+import {
+  type ApprovalRefusal,
+  type ApprovalView,
+  answerApproval,
+  reviewApproval,
+} from '../application/approvals.js';
+import type { ApprovalAction, ApprovalLink } from '../core/approval-link.js';
 import { localTime } from '../email/messages.js';
-import { now } from '../shared/clock.js';
 import { requiredEnv } from '../shared/env.js';
-import { answerApprovalWait } from '../shared/task-answers.js';
-import { type ApprovalRecord, decideApproval, getApproval } from '../store/approvals.js';
-import { audit } from '../store/audit.js';
-import { applyTransition, getCustomer } from '../store/customers.js';
-import { getRelease } from '../store/releases.js';
 
 // The approval page behind an emailed link. A GET only shows the request (mail scanners open every link);
 // only a POST from the page's buttons decides, once.
@@ -25,155 +23,85 @@ type Problem = { status: number; title: string; detail: string };
 
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const wantsJson = (event.headers?.accept ?? '').includes('application/json');
-  const requestId = event.pathParameters?.id ?? '';
   const method = event.requestContext?.http?.method ?? 'GET';
   const fields = method === 'POST' ? parseForm(event) : new URLSearchParams(event.rawQueryString ?? '');
   const link: ApprovalLink = {
-    requestId,
+    requestId: event.pathParameters?.id ?? '',
     approver: (fields.get('approver') ?? '').toLowerCase(),
     expiresAt: fields.get('expires') ?? '',
   };
   const key = requiredEnv('APPROVAL_SIGNING_KEY');
 
-  const approval = requestId ? await getApproval(requestId) : undefined;
-  if (!approval)
-    return problem(
-      {
-        status: 404,
-        title: 'Unknown approval request',
-        detail: 'This link does not match any approval request. Use the link from the most recent email.',
-      },
-      wantsJson,
-    );
-
   if (method === 'GET') {
     const approveSig = fields.get('approve') ?? '';
     const rejectSig = fields.get('reject') ?? '';
-    if (
-      !verifyApproval(link, 'approve', approveSig, key) ||
-      !verifyApproval(link, 'reject', rejectSig, key)
-    ) {
-      return problem(alteredLink, wantsJson);
-    }
-    const refusal = refuse(approval, link) ?? (await holdRefusal(approval));
-    if (refusal) return problem(refusal, wantsJson);
-    return page(200, reviewPage(approval, link, approveSig, rejectSig));
+    const review = await reviewApproval(link, { approve: approveSig, reject: rejectSig }, key);
+    if (review.kind !== 'open') return problem(problemFor(review), wantsJson);
+    return page(200, reviewPage(review.request, link, approveSig, rejectSig));
   }
 
-  const action = fields.get('action') as ApprovalAction | null;
+  const action = fields.get('action');
   if (action !== 'approve' && action !== 'reject') {
     return problem(
       { status: 400, title: 'Unknown action', detail: 'Choose Approve or Reject on the review page.' },
       wantsJson,
     );
   }
-  if (!verifyApproval(link, action, fields.get('signature') ?? '', key)) {
-    return problem(alteredLink, wantsJson);
-  }
-  if (approval.decision && approval.approvers.includes(link.approver)) {
-    // Answered before: record and resume again (harmless if it worked), in case the first answer failed
-    // half-way.
-    await recordDecision(
-      approval,
-      approval.decision,
-      approval.decidedBy ?? link.approver,
-      approval.decidedAt ?? now(),
-    );
-    await answerApprovalWait(approval.taskToken, approval.decision, approval.decidedBy ?? link.approver);
-    return problem(alreadyDecided, wantsJson);
-  }
-  const refusal = refuse(approval, link) ?? (await holdRefusal(approval));
-  if (refusal) return problem(refusal, wantsJson);
-
-  const decision = action === 'approve' ? 'approved' : 'rejected';
-  const decidedAt = now();
-  if (!(await decideApproval(requestId, decision, link.approver, decidedAt))) {
-    return problem(alreadyDecided, wantsJson);
-  }
-  // The customer moves first, then the execution is resumed: its next task finds it approved.
-  await recordDecision(approval, decision, link.approver, decidedAt);
-  await answerApprovalWait(approval.taskToken, decision, link.approver);
-  await audit(approval.release, decidedAt, `approval#${approval.customerId}`, {
-    decision,
-    by: link.approver,
-  });
-  if (wantsJson) return json(200, { decision, customerId: approval.customerId, release: approval.release });
+  const answer = await answerApproval({ link, action, signature: fields.get('signature') ?? '' }, key);
+  if (answer.kind !== 'approved' && answer.kind !== 'rejected') return problem(problemFor(answer), wantsJson);
+  const { kind: decision, request } = answer;
+  if (wantsJson) return json(200, { decision, customerId: request.customerId, release: request.release });
   return page(
     200,
-    `<h1>Thank you</h1><p>You ${decision} SecureWatch ${escapeHtml(approval.release)} for ${escapeHtml(approval.customerName ?? approval.customerId)}.</p>`,
+    `<h1>Thank you</h1><p>You ${decision} SecureWatch ${escapeHtml(request.release)} for ${escapeHtml(request.customerName ?? request.customerId)}.</p>`,
   );
 }
 
-const alteredLink: Problem = {
-  status: 403,
-  title: 'Invalid link',
-  detail: 'This link has been altered. Open the link exactly as it appears in the email.',
-};
-
-const alreadyDecided: Problem = {
-  status: 409,
-  title: 'Already decided',
-  detail: 'This request has already been answered; nothing was changed.',
-};
-
-async function recordDecision(
-  approval: ApprovalRecord,
-  decision: 'approved' | 'rejected',
-  approver: string,
-  decidedAt: string,
-): Promise<void> {
-  await applyTransition(
-    approval.release,
-    approval.customerId,
-    decision === 'approved' ? TRANSITIONS.approve : TRANSITIONS.reject,
-    { at: decidedAt, by: approver, reason: `${decision} on the review page` },
-    { approvalDecision: decision, approvedBy: approver, decidedAt },
-  );
-}
-
-/** A halt answers every pending link with 423 and decides nothing; an aborted release with 410. */
-async function holdRefusal(approval: ApprovalRecord): Promise<Problem | undefined> {
-  const [release, customer] = await Promise.all([
-    getRelease(approval.release),
-    getCustomer(approval.release, approval.customerId),
-  ]);
-  if (!release) return undefined;
-  const hold = holdOf(release, customer);
-  if (hold.kind === 'halted')
-    return {
-      status: 423,
-      title: 'Release halted',
-      detail: `The rollout is halted (${hold.reason}); nothing can be decided until it is resumed. Use this link again then.`,
-    };
-  if (hold.kind === 'aborted')
-    return {
-      status: 410,
-      title: 'Release aborted',
-      detail: `The rollout was stopped (${hold.reason}); there is nothing left to approve.`,
-    };
-  return undefined;
-}
-
-function refuse(
-  approval: { approvers: string[]; decision?: string; expiresAt: string },
-  link: ApprovalLink,
-): Problem | undefined {
-  if (!approval.approvers.includes(link.approver) || link.expiresAt !== approval.expiresAt) {
-    return {
-      status: 403,
-      title: 'Not an approver',
-      detail: 'This link was not issued to an approver of this customer.',
-    };
+function problemFor(refusal: ApprovalRefusal): Problem {
+  switch (refusal.kind) {
+    case 'unknown':
+      return {
+        status: 404,
+        title: 'Unknown approval request',
+        detail: 'This link does not match any approval request. Use the link from the most recent email.',
+      };
+    case 'altered':
+      return {
+        status: 403,
+        title: 'Invalid link',
+        detail: 'This link has been altered. Open the link exactly as it appears in the email.',
+      };
+    case 'not-an-approver':
+      return {
+        status: 403,
+        title: 'Not an approver',
+        detail: 'This link was not issued to an approver of this customer.',
+      };
+    case 'already-decided':
+      return {
+        status: 409,
+        title: 'Already decided',
+        detail: 'This request has already been answered; nothing was changed.',
+      };
+    case 'expired':
+      return {
+        status: 410,
+        title: 'Link expired',
+        detail: 'This approval request has expired. Ask the release manager for a new one.',
+      };
+    case 'halted':
+      return {
+        status: 423,
+        title: 'Release halted',
+        detail: `The rollout is halted (${refusal.reason}); nothing can be decided until it is resumed. Use this link again then.`,
+      };
+    case 'aborted':
+      return {
+        status: 410,
+        title: 'Release aborted',
+        detail: `The rollout was stopped (${refusal.reason}); there is nothing left to approve.`,
+      };
   }
-  if (approval.decision) return alreadyDecided;
-  if (Date.parse(now()) > Date.parse(approval.expiresAt)) {
-    return {
-      status: 410,
-      title: 'Link expired',
-      detail: 'This approval request has expired. Ask the release manager for a new one.',
-    };
-  }
-  return undefined;
 }
 
 function parseForm(event: APIGatewayProxyEventV2): URLSearchParams {
@@ -184,7 +112,7 @@ function parseForm(event: APIGatewayProxyEventV2): URLSearchParams {
 }
 
 function reviewPage(
-  approval: ApprovalRecord,
+  approval: ApprovalView,
   link: ApprovalLink,
   approveSig: string,
   rejectSig: string,

@@ -1,6 +1,6 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { isOutcome } from '../core/lifecycle.js';
+import { recordDeploymentResult } from '../application/deployments.js';
 import {
   DETAIL_TYPES,
   deploymentFailed,
@@ -9,8 +9,6 @@ import {
   parseCorrelationId,
 } from '../events/contract.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
-import { answerDeploymentWait } from '../shared/task-answers.js';
-import { getCustomer, recordDeploymentResult } from '../store/customers.js';
 
 /**
  * Bus target for `Deployment Succeeded` / `Deployment Failed`: records the first answer for a customer
@@ -35,22 +33,11 @@ export async function handler(event: EventBridgeEvent<string, unknown>): Promise
       `Rejected ${envelope.id}: correlationId ${detail.correlationId} does not name ${detail.customerId}`,
     );
   }
-  const customer = await getCustomer(target.release, target.customerId);
-  // No token: never requested. An outcome: the rollout already ended (e.g. the report came too late).
-  if (!customer?.deploymentToken || isOutcome(customer.state)) return { recorded: false };
-  const status = succeeded ? 'succeeded' : 'failed';
-  const reason = detail.reason ?? 'deployment failed';
-  const first = await recordDeploymentResult(target.release, target.customerId, {
-    deploymentStatus: status,
-    deployedAt: succeeded ? detail.completedAt : undefined,
-    deploymentReason: succeeded ? undefined : reason,
+  return recordDeploymentResult({
+    release: target.release,
+    customerId: target.customerId,
+    status: succeeded ? 'succeeded' : 'failed',
+    completedAt: detail.completedAt,
+    reason: detail.reason,
   });
-  // A redelivered answer resumes again (harmless), in case the first delivery failed after recording.
-  if (!first && customer.deploymentStatus !== status) return { recorded: false };
-  await answerDeploymentWait(customer.deploymentToken, {
-    deploymentStatus: status,
-    deployedAt: detail.completedAt,
-    deploymentReason: reason,
-  });
-  return { recorded: first };
 }

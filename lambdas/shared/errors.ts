@@ -20,6 +20,11 @@ export class ApprovalRejectedError extends Error {
   override name = 'Approval.Rejected';
 }
 
+/** A customer would be deployed before its advance notice's lead time has passed: it is held instead. */
+export class NoticeLeadTimeError extends Error {
+  override name = 'Notice.LeadTime';
+}
+
 /** Something the release cannot go on without is missing or inconsistent (e.g. no plan recorded). */
 export class ReleaseStateError extends Error {
   override name = 'ReleaseState';
@@ -66,4 +71,5 @@ export const WORKFLOW_ERRORS = {
   timeLimit: new PauseTimeLimitError().name,
   approvalRejected: new ApprovalRejectedError().name,
   deploymentFailed: new DeploymentFailedError().name,
+  noticeLeadTime: new NoticeLeadTimeError().name,
 } as const;

@@ -1,8 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { halt, resume } from '../../lambdas/application/halt.js';
 import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
 import { ONE_AT_A_TIME_GAP_HOURS } from '../../lambdas/core/timeouts.js';
 import { loadScenario, type Scenario, scenarioSchema } from '../../local/fleet-simulator.js';
-import { type RehearsalOptions, type RehearsalOutcome, rehearse } from '../../local/rehearsal.js';
+import {
+  approveFromInbox,
+  type RehearsalOptions,
+  type RehearsalOutcome,
+  rehearse,
+  reviewUrlFromInbox,
+} from '../../local/rehearsal.js';
 
 // An operator steering a running release: halt, resume, abort, and a failed gate awaiting a decision.
 
@@ -233,5 +240,99 @@ describe('a failed enterprise deployment', () => {
       expect((starts[index] ?? 0) - (starts[index - 1] ?? 0)).toBeGreaterThanOrEqual(
         ONE_AT_A_TIME_GAP_HOURS * 3_600_000,
       );
+  });
+});
+
+describe('an approval link used while the release is halted', () => {
+  type Answer = { status: number; contentType: string | null; body: string };
+  const whileHalted: Answer[] = [];
+  let afterResume: Answer | undefined;
+  let outcome: RehearsalOutcome;
+  beforeAll(async () => {
+    outcome = await givenRelease(
+      {
+        // Pending until the release ends: the rehearsal does not report the halted release as paused for
+        // good, and would the test's own resume not come, the release ends aborted instead of hanging.
+        operations: [{ atDay: 120, abort: { reason: 'the test never resumed the release', by } }],
+      },
+      {
+        autoApprove: false,
+        // Simulated time stands still while an approval is pending: the operator halts and resumes from here.
+        onReady: (local) => {
+          let haltedAndResumed: Promise<void> | undefined;
+          const answered = new Set<string>();
+          local.onInvoked(({ result }) => {
+            const requestId = (result as { requestId?: unknown } | undefined)?.requestId;
+            if (typeof requestId !== 'string' || answered.has(requestId)) return;
+            answered.add(requestId);
+            if (haltedAndResumed) {
+              void haltedAndResumed.then(() => approveFromInbox(local, requestId));
+              return;
+            }
+            haltedAndResumed = (async () => {
+              try {
+                await halt({ release: 'v1.1.0' }, { reason: 'data loss reported', by });
+                whileHalted.push(...(await useTheLink(await reviewUrlFromInbox(local, requestId))));
+                await resume({ release: 'v1.1.0' }, { reason: 'no data was lost', by });
+              } finally {
+                // Answered in any case: time stands still until it is, and the release must go on.
+                afterResume = await approveFromInbox(local, requestId).then(answerOf, () => undefined);
+              }
+            })();
+          });
+        },
+      },
+    );
+  });
+
+  /** Opens the link as a person and as an API client, and presses Approve on a page opened before the halt. */
+  async function useTheLink(url: string): Promise<Answer[]> {
+    const link = new URL(url);
+    const pressApprove = new URLSearchParams({
+      action: 'approve',
+      approver: link.searchParams.get('approver') ?? '',
+      expires: link.searchParams.get('expires') ?? '',
+      signature: link.searchParams.get('approve') ?? '',
+    });
+    return [
+      await answerOf(await fetch(url)),
+      await answerOf(await fetch(url, { headers: { Accept: 'application/json' } })),
+      await answerOf(
+        await fetch(url, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: pressApprove.toString(),
+        }),
+      ),
+    ];
+  }
+
+  async function answerOf(response: Response): Promise<Answer> {
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      body: await response.text(),
+    };
+  }
+
+  it('answers 423 with the reason: a page for people, problem+json for API clients, and decides nothing', () => {
+    expect(whileHalted.map((answer) => answer.status)).toEqual([423, 423, 423]);
+    expect(whileHalted.map((answer) => answer.contentType)).toEqual([
+      'text/html; charset=utf-8',
+      'application/problem+json',
+      'text/html; charset=utf-8',
+    ]);
+    expect(JSON.parse(whileHalted[1]?.body ?? '{}')).toMatchObject({
+      status: 423,
+      title: 'Release halted',
+      detail: expect.stringContaining('data loss reported'),
+    });
+  });
+
+  it('decides with the same link once the release is resumed, and the release completes', () => {
+    expect(afterResume?.status).toBe(200);
+    expect(outcome.status).toBe('SUCCEEDED');
+    const enterprise = outcome.customers.filter((candidate) => candidate.policy === 'enterprise');
+    expect(enterprise.every((candidate) => candidate.outcome === 'deployed')).toBe(true);
   });
 });

@@ -1,0 +1,235 @@
+import { DateTime } from 'luxon';
+import {
+  type ApprovalAction,
+  type ApprovalLink,
+  newApprovalRequestId,
+  reviewUrl,
+  verifyApproval,
+} from '../core/approval-link.js';
+import { TRANSITIONS } from '../core/lifecycle.js';
+import { approvalRequest } from '../email/messages.js';
+import { sendEmail } from '../email/send.js';
+import { now } from '../shared/clock.js';
+import { ReleaseStateError } from '../shared/errors.js';
+import { answerApprovalWait } from '../shared/task-answers.js';
+import {
+  type ApprovalRecord,
+  decideApproval,
+  getApproval,
+  putApproval,
+  setApprovalToken,
+} from '../store/approvals.js';
+import { audit, countEmail } from '../store/audit.js';
+import { applyTransition, claimCustomerField, getCustomer, updateCustomer } from '../store/customers.js';
+import { getRelease } from '../store/releases.js';
+import { assertMayProceed, holdOf } from './control.js';
+
+// Asking a customer's approvers and taking their answer. The task token stays in the table behind an
+// opaque request id; a link carries the id and a signature per action. Opening a link (reviewApproval)
+// decides nothing, as mail scanners open every link; only answerApproval decides, once.
+
+export type ApprovalDecision = 'approved' | 'rejected';
+
+/** What an approver may see of a request: never its task token. */
+export type ApprovalView = Pick<
+  ApprovalRecord,
+  'id' | 'release' | 'customerId' | 'customerName' | 'deployAt' | 'timeZone' | 'approvers' | 'expiresAt'
+>;
+
+/** Why a link decides nothing (and shows nothing but the reason). */
+export type ApprovalRefusal =
+  | { kind: 'unknown' }
+  | { kind: 'altered' }
+  | { kind: 'not-an-approver' }
+  | { kind: 'already-decided' }
+  | { kind: 'expired'; expiresAt: string }
+  | { kind: 'halted'; reason: string }
+  | { kind: 'aborted'; reason: string };
+
+export type ApprovalReview = { kind: 'open'; request: ApprovalView } | ApprovalRefusal;
+
+export type ApprovalAnswer =
+  | { kind: 'approved'; request: ApprovalView; by: string; at: string }
+  | { kind: 'rejected'; request: ApprovalView; by: string; at: string }
+  | ApprovalRefusal;
+
+export interface ApprovalLinks {
+  signingKey: string;
+  baseUrl: string;
+}
+
+/**
+ * Asks the customer's approvers for the waiting rollout `taskToken`: stores the token behind an opaque
+ * request id and emails each listed approver a signed review link. A retry reuses the same request and
+ * sends no second email; a request decided already answers the rollout at once.
+ */
+export async function requestApproval(
+  ask: { release: string; customerId: string; taskToken: string },
+  links: ApprovalLinks,
+): Promise<{ requestId: string; expiresAt?: string }> {
+  const { release, customerId, taskToken } = ask;
+  const customer = await getCustomer(release, customerId);
+  if (!customer?.deployAt)
+    throw new ReleaseStateError(`Customer ${customerId} has no deployment planned in ${release}`);
+  // No approver is asked while a halt holds the release or the customer: the rollout parks instead.
+  await assertMayProceed(release, customer);
+  const requestId = customer.approvalRequestId ?? newApprovalRequestId();
+  const expiresAt = customer.deadlineAt;
+  const claimedId = await claimCustomerField(release, customerId, 'approvalRequestId', {
+    approvalRequestId: requestId,
+  });
+  const approvers = customer.approvers.map((approver) => approver.email.toLowerCase());
+  const request: ApprovalRecord = {
+    id: requestId,
+    release,
+    customerId,
+    customerName: customer.name,
+    deployAt: customer.deployAt,
+    timeZone: customer.timeZone,
+    approvers,
+    expiresAt,
+    taskToken,
+  };
+  if (claimedId) {
+    await putApproval(request);
+  } else {
+    const existing = await getApproval(requestId);
+    if (!existing) {
+      // A previous run claimed the id but did not get to store the request.
+      await putApproval(request);
+    } else if (existing.decision) {
+      await answerApprovalWait(taskToken, existing.decision, existing.decidedBy ?? '');
+      return { requestId };
+    } else {
+      await setApprovalToken(requestId, taskToken);
+    }
+  }
+  await applyTransition(release, customerId, TRANSITIONS.askApproval, {
+    at: now(),
+    by: 'request-approval',
+    reason: `asked ${approvers.join(', ')}`,
+  });
+  if (await claimCustomerField(release, customerId, 'approvalEmailSentAt', { approvalEmailSentAt: now() })) {
+    try {
+      for (const approver of customer.approvers) {
+        const link = { requestId, approver: approver.email.toLowerCase(), expiresAt };
+        await sendEmail(
+          [approver.email],
+          approvalRequest({
+            customerName: customer.name,
+            approverName: approver.name,
+            release,
+            deployAt: customer.deployAt,
+            timeZone: customer.timeZone,
+            reviewUrl: reviewUrl(links.baseUrl, link, links.signingKey),
+          }),
+        );
+        await countEmail(release, 'approval-request');
+      }
+    } catch (error) {
+      // Let the retry send the request; approvers already emailed may get it twice, never none.
+      await updateCustomer(release, customerId, {}, ['approvalEmailSentAt']);
+      throw error;
+    }
+  }
+  return { requestId, expiresAt: DateTime.fromISO(expiresAt).toUTC().toISO() ?? expiresAt };
+}
+
+/** Opening a link: the request to show, or why the link cannot be used now. Decides nothing. */
+export async function reviewApproval(
+  link: ApprovalLink,
+  signatures: Record<ApprovalAction, string>,
+  signingKey: string,
+): Promise<ApprovalReview> {
+  const approval = await findApproval(link.requestId);
+  if (!approval) return { kind: 'unknown' };
+  if (
+    !verifyApproval(link, 'approve', signatures.approve, signingKey) ||
+    !verifyApproval(link, 'reject', signatures.reject, signingKey)
+  )
+    return { kind: 'altered' };
+  const refusal = refusalFor(approval, link) ?? (await holdOn(approval));
+  if (refusal) return refusal;
+  return { kind: 'open', request: viewOf(approval) };
+}
+
+/**
+ * An approver's answer from a signed link: decides the request once (a conditional write), moves the
+ * customer, resumes the rollout waiting on it and audits the decision. While a halt holds the release or
+ * the customer, or once it is aborted, it decides nothing and says why. Answering again decides nothing
+ * more; it only repeats the recording and the resume, in case the first answer stopped half-way.
+ */
+export async function answerApproval(
+  answer: { link: ApprovalLink; action: ApprovalAction; signature: string },
+  signingKey: string,
+): Promise<ApprovalAnswer> {
+  const { link, action, signature } = answer;
+  const approval = await findApproval(link.requestId);
+  if (!approval) return { kind: 'unknown' };
+  if (!verifyApproval(link, action, signature, signingKey)) return { kind: 'altered' };
+  if (approval.decision && approval.approvers.includes(link.approver)) {
+    const by = approval.decidedBy ?? link.approver;
+    await recordDecision(approval, approval.decision, by, approval.decidedAt ?? now());
+    await answerApprovalWait(approval.taskToken, approval.decision, by);
+    return { kind: 'already-decided' };
+  }
+  const refusal = refusalFor(approval, link) ?? (await holdOn(approval));
+  if (refusal) return refusal;
+
+  const decision: ApprovalDecision = action === 'approve' ? 'approved' : 'rejected';
+  const decidedAt = now();
+  if (!(await decideApproval(approval.id, decision, link.approver, decidedAt)))
+    return { kind: 'already-decided' };
+  // The customer moves first, then the execution is resumed: its next task finds it approved.
+  await recordDecision(approval, decision, link.approver, decidedAt);
+  await answerApprovalWait(approval.taskToken, decision, link.approver);
+  await audit(approval.release, decidedAt, `approval#${approval.customerId}`, {
+    decision,
+    by: link.approver,
+  });
+  return { kind: decision, request: viewOf(approval), by: link.approver, at: decidedAt };
+}
+
+async function findApproval(requestId: string): Promise<ApprovalRecord | undefined> {
+  return requestId ? getApproval(requestId) : undefined;
+}
+
+function viewOf(approval: ApprovalRecord): ApprovalView {
+  const { id, release, customerId, customerName, deployAt, timeZone, approvers, expiresAt } = approval;
+  return { id, release, customerId, customerName, deployAt, timeZone, approvers, expiresAt };
+}
+
+async function recordDecision(
+  approval: ApprovalRecord,
+  decision: ApprovalDecision,
+  approver: string,
+  decidedAt: string,
+): Promise<void> {
+  await applyTransition(
+    approval.release,
+    approval.customerId,
+    decision === 'approved' ? TRANSITIONS.approve : TRANSITIONS.reject,
+    { at: decidedAt, by: approver, reason: `${decision} on the review page` },
+    { approvalDecision: decision, approvedBy: approver, decidedAt },
+  );
+}
+
+function refusalFor(approval: ApprovalRecord, link: ApprovalLink): ApprovalRefusal | undefined {
+  if (!approval.approvers.includes(link.approver) || link.expiresAt !== approval.expiresAt)
+    return { kind: 'not-an-approver' };
+  if (approval.decision) return { kind: 'already-decided' };
+  if (Date.parse(now()) > Date.parse(approval.expiresAt))
+    return { kind: 'expired', expiresAt: approval.expiresAt };
+  return undefined;
+}
+
+/** A halt holds every pending request and decides nothing; an aborted release leaves nothing to decide. */
+async function holdOn(approval: ApprovalRecord): Promise<ApprovalRefusal | undefined> {
+  const [release, customer] = await Promise.all([
+    getRelease(approval.release),
+    getCustomer(approval.release, approval.customerId),
+  ]);
+  if (!release) return undefined;
+  const hold = holdOf(release, customer);
+  return hold.kind === 'none' ? undefined : hold;
+}

@@ -1,0 +1,218 @@
+import { DateTime } from 'luxon';
+import { isOutcome, TRANSITIONS } from '../core/lifecycle.js';
+import { firstWindowStartAtOrAfter } from '../core/maintenance-window.js';
+import { DEPLOYMENT_REPORT_TIMEOUT_HOURS } from '../core/timeouts.js';
+import { updatedNotice } from '../email/messages.js';
+import { sendEmail } from '../email/send.js';
+import { correlationIdFor, DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
+import { publish } from '../events/publish.js';
+import { now } from '../shared/clock.js';
+import { NoticeLeadTimeError } from '../shared/errors.js';
+import { releaseConfig } from '../shared/release-config.js';
+import { answerDeploymentWait } from '../shared/task-answers.js';
+import { countEmail } from '../store/audit.js';
+import {
+  applyTransition,
+  type CustomerRecord,
+  getCustomer,
+  requireCustomer,
+  recordDeploymentResult as storeDeploymentResult,
+  swapCustomerField,
+  updateCustomer,
+} from '../store/customers.js';
+import { getStep } from '../store/steps.js';
+import { assertMayProceed } from './control.js';
+import { moveOneAtATime } from './one-at-a-time.js';
+
+// A customer's deployment, from finding its slot to the platform's report: schedule it, ask the platform
+// for it (the `Deployment Requested` event), record the answer. Each is safe to run twice: one schedule
+// entry, one request, one recorded answer, one updated notice per move.
+
+/**
+ * The customer's planned window, or, when the approval, the notice or a halt came later than planned, its
+ * next window before the policy deadline. `deployAt: null` means none is left: the customer is held on its
+ * current version. A customer told another date gets an updated notice, once per move.
+ */
+export async function scheduleDeployment(
+  release: string,
+  customerId: string,
+): Promise<{ deployAt: string } | { deployAt: null; reason: string }> {
+  const customer = await requireCustomer(release, customerId);
+  if (!customer.deployAt) return { deployAt: null, reason: customer.unschedulableReason ?? 'not scheduled' };
+  await assertMayProceed(release, customer);
+  const deployAt = await nextSlot(release, customer, customer.deployAt);
+  if (!deployAt)
+    return {
+      deployAt: null,
+      reason: `no maintenance window left before the policy deadline ${customer.deadlineAt}`,
+    };
+  // A retried run that finds the customer already scheduled for this instant writes nothing twice.
+  const alreadyScheduled = customer.state === 'scheduled' && customer.scheduledAt === deployAt;
+  if (!alreadyScheduled)
+    await applyTransition(
+      release,
+      customerId,
+      TRANSITIONS.schedule,
+      { at: now(), by: 'schedule-deployment', reason: `deploys at ${deployAt}` },
+      { scheduledAt: deployAt },
+    );
+  await tellNewDate(release, customer, deployAt);
+  return { deployAt };
+}
+
+async function nextSlot(
+  release: string,
+  customer: CustomerRecord,
+  plannedAt: string,
+): Promise<string | null> {
+  const leadDays = releaseConfig().config.policies[customer.policy].advanceNoticeDays;
+  const noticeLeadEnds = customer.noticeSentAt
+    ? DateTime.fromISO(customer.noticeSentAt).plus({ days: leadDays })
+    : DateTime.fromISO(plannedAt);
+  const earliest = DateTime.max(DateTime.fromISO(now()), noticeLeadEnds, DateTime.fromISO(plannedAt));
+  if (earliest.toMillis() === Date.parse(plannedAt)) return plannedAt;
+  // One at a time (enterprise): the moved customer keeps clear of the step's other deployments.
+  if ((await getStep(release, customer.stepKey))?.oneAtATime)
+    return moveOneAtATime(release, customer, earliest);
+  const next = firstWindowStartAtOrAfter(customer.window, earliest, customer.deadlineAt);
+  return next ? (next.toUTC().toISO({ suppressMilliseconds: true }) ?? null) : null;
+}
+
+/** An updated notice when the customer was told another date: claimed by moving the date it was told. */
+async function tellNewDate(release: string, customer: CustomerRecord, deployAt: string): Promise<void> {
+  const told = customer.notifiedDeployAt;
+  if (!customer.noticeSentAt || !told || Date.parse(told) === Date.parse(deployAt)) return;
+  if (!(await swapCustomerField(release, customer.id, 'notifiedDeployAt', told, deployAt))) return;
+  try {
+    await sendEmail(
+      customer.contacts.map((contact) => contact.email),
+      updatedNotice({
+        customerName: customer.name,
+        release,
+        deployAt,
+        previousDeployAt: told,
+        timeZone: customer.timeZone,
+      }),
+    );
+  } catch (error) {
+    await swapCustomerField(release, customer.id, 'notifiedDeployAt', deployAt, told);
+    throw error;
+  }
+  await countEmail(release, 'updated-notice');
+}
+
+export type DeploymentRequest = { alreadyReported: true } | { requested: boolean };
+
+/**
+ * Asks the platform to deploy the customer for the waiting rollout `taskToken`: one `Deployment Requested`
+ * per customer and release, however often it runs. The rollout is answered when the platform reports back
+ * (recordDeploymentResult), or at once when the report is already in.
+ */
+export async function requestDeployment(
+  ask: { release: string; customerId: string; taskToken: string },
+  options: { reportTimeoutSeconds?: number } = {},
+): Promise<DeploymentRequest> {
+  const { release, customerId, taskToken } = ask;
+  const customer = await requireCustomer(release, customerId);
+  // A halt or an abort stops the deployment here: the rollout parks, or ends cancelled.
+  if (customer.state !== 'deployment-requested') await assertMayProceed(release, customer);
+  const requestedAt = now();
+  assertNoticeLeadTimeElapsed(customer, requestedAt);
+
+  if (await answerDeploymentWait(taskToken, customer)) return { alreadyReported: true };
+  await updateCustomer(release, customerId, { deploymentToken: taskToken });
+  const transition = await applyTransition(
+    release,
+    customerId,
+    TRANSITIONS.requestDeployment,
+    { at: requestedAt, by: 'request-deployment' },
+    { deploymentRequestedAt: requestedAt, deploymentStatus: 'requested' },
+  );
+  if (!transition.applied) {
+    // The report may have arrived between reading the customer and storing this run's token.
+    const latest = transition.customer;
+    if (latest && (await answerDeploymentWait(taskToken, latest))) return { alreadyReported: true };
+    return { requested: false };
+  }
+  const reportBy = DateTime.fromISO(requestedAt)
+    .plus({ seconds: options.reportTimeoutSeconds ?? DEPLOYMENT_REPORT_TIMEOUT_HOURS * 3600 })
+    .toUTC()
+    .toISO();
+  try {
+    await publish([
+      {
+        detailType: DETAIL_TYPES.deploymentRequested,
+        detail: {
+          schemaVersion: SCHEMA_VERSION,
+          correlationId: correlationIdFor(release, customerId),
+          release,
+          version: release,
+          customerId,
+          phase: customer.phase,
+          batch: customer.batch,
+          requestedAt,
+          reportBy,
+        },
+      },
+    ]);
+  } catch (error) {
+    // Give the request back, so the retry publishes it instead of waiting for an answer to nothing.
+    await applyTransition(
+      release,
+      customerId,
+      TRANSITIONS.withdrawRequest,
+      { at: now(), by: 'request-deployment', reason: 'publishing the request failed; it is retried' },
+      {},
+      ['deploymentRequestedAt', 'deploymentStatus'],
+    );
+    throw error;
+  }
+  return { requested: true };
+}
+
+function assertNoticeLeadTimeElapsed(customer: CustomerRecord, at: string): void {
+  if (customer.noticeAt === null) return;
+  const leadDays = releaseConfig().config.policies[customer.policy].advanceNoticeDays;
+  if (!customer.noticeSentAt)
+    throw new NoticeLeadTimeError(`${customer.id} has not been sent its advance notice`);
+  const earliest = DateTime.fromISO(customer.noticeSentAt).plus({ days: leadDays });
+  if (DateTime.fromISO(at) < earliest) {
+    throw new NoticeLeadTimeError(
+      `${customer.id} was notified ${customer.noticeSentAt}; ${leadDays} days must pass first`,
+    );
+  }
+}
+
+export interface DeploymentReport {
+  release: string;
+  customerId: string;
+  status: 'succeeded' | 'failed';
+  completedAt: string;
+  reason?: string;
+}
+
+/**
+ * Records the platform's first report on a requested deployment and resumes the customer's rollout.
+ * Reports arrive at least once: a repeated or late one changes nothing (a repeat of the recorded answer
+ * resumes again, harmlessly, in case the first delivery failed after recording).
+ */
+export async function recordDeploymentResult(report: DeploymentReport): Promise<{ recorded: boolean }> {
+  const { release, customerId, status, completedAt } = report;
+  const customer = await getCustomer(release, customerId);
+  // No token: never requested. An outcome: the rollout already ended (e.g. the report came too late).
+  if (!customer?.deploymentToken || isOutcome(customer.state)) return { recorded: false };
+  const succeeded = status === 'succeeded';
+  const reason = report.reason ?? 'deployment failed';
+  const first = await storeDeploymentResult(release, customerId, {
+    deploymentStatus: status,
+    deployedAt: succeeded ? completedAt : undefined,
+    deploymentReason: succeeded ? undefined : reason,
+  });
+  if (!first && customer.deploymentStatus !== status) return { recorded: false };
+  await answerDeploymentWait(customer.deploymentToken, {
+    deploymentStatus: status,
+    deployedAt: completedAt,
+    deploymentReason: reason,
+  });
+  return { recorded: first };
+}
