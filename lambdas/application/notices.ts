@@ -41,7 +41,8 @@ export async function sendDueNotices(
   // The store compares ISO strings, so the instant must be in the same UTC form as the plan's.
   const instant = new Date(asOf).toISOString().replace('.000Z', 'Z');
   const hold = holdOf(await requireRelease(release));
-  if (hold.kind !== 'none') return { sent: 0, remaining: false, cursor: null, halted: true, reason: hold.reason };
+  if (hold.kind !== 'none')
+    return { sent: 0, remaining: false, cursor: null, halted: true, reason: hold.reason };
   // One more than this run sends tells whether more remain.
   const due = await listCustomersAwaitingNotice(release, instant, limit + 1, cursor ?? undefined);
   const batch = due.slice(0, limit);

@@ -141,9 +141,7 @@ export async function listCustomersAwaitingNotice(
   after?: string,
 ): Promise<CustomerRecord[]> {
   const customers: CustomerRecord[] = [];
-  let startKey: Record<string, unknown> | undefined = after
-    ? customerKey(release, after)
-    : undefined;
+  let startKey: Record<string, unknown> | undefined = after ? customerKey(release, after) : undefined;
   do {
     const page = await dynamo().send(
       new QueryCommand({
