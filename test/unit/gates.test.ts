@@ -228,6 +228,18 @@ describe("a step's health, kept as reports arrive", () => {
     expect(health.reports).toHaveLength(GATE_AUDIT_MAX_CUSTOMERS);
   });
 
+  it('stays far below the 400 KB item limit with every list full of the longest customer ids', () => {
+    const longIds = ids(3_000).map((id) => id.padEnd(64, 'x'));
+    const health = healthAfter([
+      ...longIds.slice(0, 1_000).map((id) => ({ ...healthy(id), criticalErrors: 1 })),
+      ...longIds.slice(1_000, 2_000).map(withFinding),
+      ...longIds.slice(2_000).map(slow),
+    ]);
+
+    expect(health.customersAffected).toBe(3_000);
+    expect(Buffer.byteLength(JSON.stringify(health))).toBeLessThan(300 * 1000);
+  });
+
   it("adds a phase's steps up: counts summed, names in step order", () => {
     const phase = combineHealth([
       healthAfter([{ ...healthy('acme'), criticalErrors: 1 }]),
