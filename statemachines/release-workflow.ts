@@ -94,18 +94,25 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
     return parked;
   };
 
-  /** Sends the due notices, looping while more remain, then carries on with `next`; parks while halted. */
+  /**
+   * Sends the due notices, looping while more remain, each run reading on from the last one's cursor, then
+   * carries on with `next`; parks while halted.
+   */
   const sendNoticesThen = (label: string, asOfPath: string, next: sfn.IChainable): sfn.IChainable => {
+    const fromFirst = new sfn.Pass(scope, `${label} · notices from the first customer`, {
+      result: sfn.Result.fromObject({ cursor: null }),
+      resultPath: '$.notices',
+    });
     const send = catchIntoFailure(
       invoke(
         scope,
         `${label} · send advance notices`,
         fns.sendNotices,
-        { ...release, 'asOf.$': asOfPath },
+        { ...release, 'asOf.$': asOfPath, 'cursor.$': '$.notices.cursor' },
         {
           resultPath: '$.notices',
           timeout: Duration.minutes(10),
-          comment: 'Emails every customer whose notice is due by now, once; loops while more remain.',
+          comment: 'Emails every customer whose notice is due by now, once; loops on from its cursor.',
         },
       ),
     );
@@ -116,7 +123,7 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
         .when(sfn.Condition.booleanEquals('$.notices.remaining', true), send)
         .otherwise(next),
     );
-    return send;
+    return fromFirst.next(send);
   };
 
   /** Gates; a failed gate parks awaiting a decision, a halt noticed by the gate parks at `whileHalted`. */

@@ -11,9 +11,9 @@ export const GATE_SUMMARY_MAX_CUSTOMERS = 20;
 /** Each line of the gate's `reason` names at most this many customers, then "and N more". */
 export const GATE_REASON_MAX_CUSTOMERS = 3;
 /**
- * Each list of customer ids in the gate's audit record holds at most this many ids, with a count of all.
- * Customer ids are at most 64 characters (MAX_CUSTOMER_ID_LENGTH), so three lists take at most ~200 KB and
- * the record stays under DynamoDB's 400 KB item limit.
+ * Each list of customer ids in a step's health and the gate's audit record holds at most this many ids,
+ * with a count of all. Customer ids are at most 64 characters (MAX_CUSTOMER_ID_LENGTH), so three lists take
+ * at most ~200 KB and the item stays under DynamoDB's 400 KB item limit.
  */
 export const GATE_AUDIT_MAX_CUSTOMERS = 1_000;
 
@@ -22,11 +22,102 @@ export interface StepResults {
   failed: number;
 }
 
+/** What one health report says, as far as a gate is concerned. */
 export interface HealthSample {
   customerId: string;
   latencyChangePercent: number;
   criticalErrors: number;
   securityFindings: number;
+}
+
+/** A list of customer ids as the store keeps it: all counted, at most GATE_AUDIT_MAX_CUSTOMERS named. */
+export interface CappedIds {
+  count: number;
+  ids: string[];
+}
+
+/**
+ * A step's health, kept on the step as reports arrive (addHealthReport), so a gate reads one item per step
+ * instead of every report of the release. Only a report that counts against a criterion changes it; whether
+ * a customer's latency degraded is judged on arrival, against its phase's criterion.
+ */
+export interface StepHealth {
+  criticalErrors: number;
+  /** Customers that reported a critical error, each once, in report order. */
+  customersWithCriticalErrors: CappedIds;
+  /** Customers that reported a security finding, each once, in report order. */
+  customersWithSecurityFindings: CappedIds;
+  /** Customers whose latency degraded beyond the phase's criterion, each once, in report order. */
+  customersDegraded: CappedIds;
+  /** Customers in any of the three lists, each once. */
+  customersAffected: number;
+  /**
+   * The keys of the reports counted (at most GATE_AUDIT_MAX_CUSTOMERS), so a redelivered report counts once.
+   * Beyond that many unhealthy reports on one step (whose gate has long failed), a redelivery counts again,
+   * as does a further report of a customer left unnamed because its lists were full.
+   */
+  reports: string[];
+}
+
+export const NO_HEALTH_ISSUES: StepHealth = {
+  criticalErrors: 0,
+  customersWithCriticalErrors: { count: 0, ids: [] },
+  customersWithSecurityFindings: { count: 0, ids: [] },
+  customersDegraded: { count: 0, ids: [] },
+  customersAffected: 0,
+  reports: [],
+};
+
+/**
+ * The step's health with one more report counted, or undefined when the report changes nothing: it counts
+ * against no criterion, or it was counted already (the same report delivered again).
+ */
+export function addHealthReport(
+  health: StepHealth,
+  report: HealthSample & { key: string },
+  criteria: Pick<SuccessCriteria, 'maxPerformanceDegradationPercent'>,
+): StepHealth | undefined {
+  const critical = report.criticalErrors > 0;
+  const finding = report.securityFindings > 0;
+  const degraded = report.latencyChangePercent > criteria.maxPerformanceDegradationPercent;
+  if (!(critical || finding || degraded) || health.reports.includes(report.key)) return undefined;
+  const id = report.customerId;
+  const namedBefore = [
+    health.customersWithCriticalErrors,
+    health.customersWithSecurityFindings,
+    health.customersDegraded,
+  ].some((list) => list.ids.includes(id));
+  const withCustomer = (list: CappedIds, affected: boolean): CappedIds => {
+    if (!affected || list.ids.includes(id)) return list;
+    const named = list.ids.length < GATE_AUDIT_MAX_CUSTOMERS;
+    return { count: list.count + 1, ids: named ? [...list.ids, id] : list.ids };
+  };
+  return {
+    criticalErrors: health.criticalErrors + report.criticalErrors,
+    customersWithCriticalErrors: withCustomer(health.customersWithCriticalErrors, critical),
+    customersWithSecurityFindings: withCustomer(health.customersWithSecurityFindings, finding),
+    customersDegraded: withCustomer(health.customersDegraded, degraded),
+    customersAffected: health.customersAffected + (namedBefore ? 0 : 1),
+    reports:
+      health.reports.length < GATE_AUDIT_MAX_CUSTOMERS ? [...health.reports, report.key] : health.reports,
+  };
+}
+
+/** The health of several steps (a phase): counts added, names kept in step order up to the cap. */
+export function combineHealth(steps: StepHealth[]): StepHealth {
+  const combine = (pick: (health: StepHealth) => CappedIds): CappedIds => ({
+    count: sum(steps.map((health) => pick(health).count)),
+    ids: steps.flatMap((health) => pick(health).ids).slice(0, GATE_AUDIT_MAX_CUSTOMERS),
+  });
+  return {
+    criticalErrors: sum(steps.map((health) => health.criticalErrors)),
+    customersWithCriticalErrors: combine((health) => health.customersWithCriticalErrors),
+    customersWithSecurityFindings: combine((health) => health.customersWithSecurityFindings),
+    customersDegraded: combine((health) => health.customersDegraded),
+    // A customer belongs to one step, so the steps' counts add up.
+    customersAffected: sum(steps.map((health) => health.customersAffected)),
+    reports: [],
+  };
 }
 
 export interface GateDecision {
@@ -35,12 +126,10 @@ export interface GateDecision {
   failed: number;
   successRatePercent: number;
   criticalErrors: number;
-  /** Every customer that reported a critical error, each once, in report order. */
-  customersWithCriticalErrors: string[];
-  /** Every customer that reported a security finding, each once, in report order. */
-  customersWithSecurityFindings: string[];
-  /** Every customer whose latency degraded beyond the criterion, each once, in report order. */
-  customersDegraded: string[];
+  customersWithCriticalErrors: CappedIds;
+  customersWithSecurityFindings: CappedIds;
+  customersDegraded: CappedIds;
+  customersAffected: number;
   /** One line per failed criterion, each naming at most GATE_REASON_MAX_CUSTOMERS customers. */
   reasons: string[];
 }
@@ -61,15 +150,9 @@ export interface GateSummary {
   moreCustomers: number;
 }
 
-/** A list of customer ids as the audit record keeps it: all counted, at most GATE_AUDIT_MAX_CUSTOMERS named. */
-export interface CappedIds {
-  count: number;
-  ids: string[];
-}
-
 export function evaluateGate(
   results: StepResults,
-  health: HealthSample[],
+  health: StepHealth,
   criteria: SuccessCriteria,
 ): GateDecision {
   const attempted = results.deployed + results.failed;
@@ -80,19 +163,15 @@ export function evaluateGate(
       `batch success rate ${successRatePercent.toFixed(1)}% is below ${criteria.minBatchSuccessRatePercent}% (${results.failed} of ${attempted} deployments failed)`,
     );
   }
-  const criticalErrors = sum(health.map((sample) => sample.criticalErrors));
-  if (criticalErrors > criteria.maxCriticalIssues) {
+  if (health.criticalErrors > criteria.maxCriticalIssues) {
     reasons.push(
-      `${criticalErrors} critical error(s) reported, at most ${criteria.maxCriticalIssues} allowed`,
+      `${health.criticalErrors} critical error(s) reported, at most ${criteria.maxCriticalIssues} allowed`,
     );
   }
-  const findings = customersWhere(health, (sample) => sample.securityFindings > 0);
-  if (findings.length > 0) reasons.push(`security findings reported by ${someOf(findings)}`);
-  const degraded = customersWhere(
-    health,
-    (sample) => sample.latencyChangePercent > criteria.maxPerformanceDegradationPercent,
-  );
-  if (degraded.length > 0) {
+  const findings = health.customersWithSecurityFindings;
+  if (findings.count > 0) reasons.push(`security findings reported by ${someOf(findings)}`);
+  const degraded = health.customersDegraded;
+  if (degraded.count > 0) {
     reasons.push(
       `performance degraded beyond ${criteria.maxPerformanceDegradationPercent}% for ${someOf(degraded)}`,
     );
@@ -102,24 +181,25 @@ export function evaluateGate(
     deployed: results.deployed,
     failed: results.failed,
     successRatePercent,
-    criticalErrors,
-    customersWithCriticalErrors: customersWhere(health, (sample) => sample.criticalErrors > 0),
+    criticalErrors: health.criticalErrors,
+    customersWithCriticalErrors: health.customersWithCriticalErrors,
     customersWithSecurityFindings: findings,
     customersDegraded: degraded,
+    customersAffected: health.customersAffected,
     reasons,
   };
 }
 
 /** The bounded result for the execution's state: its size does not grow with the number of customers. */
 export function summarizeGate(decision: GateDecision): GateSummary {
-  const affected = [
+  const named = [
     ...new Set([
-      ...decision.customersWithCriticalErrors,
-      ...decision.customersWithSecurityFindings,
-      ...decision.customersDegraded,
+      ...decision.customersWithCriticalErrors.ids,
+      ...decision.customersWithSecurityFindings.ids,
+      ...decision.customersDegraded.ids,
     ]),
   ];
-  const customers = affected.slice(0, GATE_SUMMARY_MAX_CUSTOMERS);
+  const customers = named.slice(0, GATE_SUMMARY_MAX_CUSTOMERS);
   return {
     passed: decision.passed,
     reason: decision.reasons.join('; '),
@@ -127,39 +207,30 @@ export function summarizeGate(decision: GateDecision): GateSummary {
     failed: decision.failed,
     successRatePercent: Math.round(decision.successRatePercent * 10) / 10,
     criticalErrors: decision.criticalErrors,
-    customersWithSecurityFindings: decision.customersWithSecurityFindings.length,
-    customersDegraded: decision.customersDegraded.length,
+    customersWithSecurityFindings: decision.customersWithSecurityFindings.count,
+    customersDegraded: decision.customersDegraded.count,
     customers,
-    moreCustomers: affected.length - customers.length,
+    moreCustomers: Math.max(decision.customersAffected, named.length) - customers.length,
   };
 }
 
-/** The gate's audit record: the summary's counts plus every affected customer per criterion, capped per list. */
+/** The gate's audit record: the summary's counts plus the affected customers per criterion, capped per list. */
 export function gateAuditRecord(decision: GateDecision): Record<string, unknown> {
   const { customers: _few, moreCustomers: _rest, ...summary } = summarizeGate(decision);
   return {
     ...summary,
     reasons: decision.reasons,
-    customersWithCriticalErrors: capped(decision.customersWithCriticalErrors),
-    customersWithSecurityFindings: capped(decision.customersWithSecurityFindings),
-    customersDegraded: capped(decision.customersDegraded),
+    customersWithCriticalErrors: decision.customersWithCriticalErrors,
+    customersWithSecurityFindings: decision.customersWithSecurityFindings,
+    customersDegraded: decision.customersDegraded,
   };
 }
 
-function customersWhere(health: HealthSample[], affected: (sample: HealthSample) => boolean): string[] {
-  // A customer may send several reports; it is named once.
-  return [...new Set(health.filter(affected).map((sample) => sample.customerId))];
-}
-
 /** "a, b, c and 9997 more": a few names, then a count of the rest. */
-function someOf(customerIds: string[]): string {
-  const named = customerIds.slice(0, GATE_REASON_MAX_CUSTOMERS).join(', ');
-  const rest = customerIds.length - GATE_REASON_MAX_CUSTOMERS;
-  return rest > 0 ? `${named} and ${rest} more` : named;
-}
-
-function capped(customerIds: string[]): CappedIds {
-  return { count: customerIds.length, ids: customerIds.slice(0, GATE_AUDIT_MAX_CUSTOMERS) };
+function someOf(customers: CappedIds): string {
+  const named = customers.ids.slice(0, GATE_REASON_MAX_CUSTOMERS);
+  const rest = customers.count - named.length;
+  return rest > 0 ? `${named.join(', ')} and ${rest} more` : named.join(', ');
 }
 
 function sum(values: number[]): number {

@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { holdOf } from '../application/control.js';
 import { pauseForFailedGate } from '../application/pause.js';
-import { evaluateGate, gateAuditRecord, type HealthSample, summarizeGate } from '../core/gates.js';
+import { combineHealth, evaluateGate, gateAuditRecord, summarizeGate } from '../core/gates.js';
 import { rolloutShape } from '../core/rollout-shape.js';
 import { now } from '../shared/clock.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { taskHandler } from '../shared/task.js';
-import { audit, listHealthReports } from '../store/audit.js';
+import { audit } from '../store/audit.js';
 import { requireRelease } from '../store/releases.js';
-import { getStep, listStepMembers } from '../store/steps.js';
+import { getStep, healthOf } from '../store/steps.js';
 
 const input = z.strictObject({
   release: z.string(),
@@ -19,8 +19,8 @@ const input = z.strictObject({
 });
 
 /**
- * "Gate": compares the step's (or phase's) outcomes and health reports with the phase's success criteria.
- * A failed gate pauses the release, awaiting a decision; a halted release reports `halted` instead.
+ * "Gate": compares the step's (or phase's) outcomes and health, as kept on its steps, with the phase's
+ * success criteria. A failed gate pauses the release, awaiting a decision; a halted release reports `halted` instead.
  */
 export const handler = taskHandler(input, async ({ release, phase, step }) => {
   const { config } = releaseConfig();
@@ -35,30 +35,22 @@ export const handler = taskHandler(input, async ({ release, phase, step }) => {
     : (rolloutShape(config)
         .find((candidate) => candidate.name === phase)
         ?.steps.map((candidate) => candidate.key) ?? []);
-  // Outcomes come from the steps' own counters, kept exact as outcomes are recorded.
-  const counters = await Promise.all(stepKeys.map((key) => getStep(release, key)));
-  const members = new Set(
-    (await Promise.all(stepKeys.map((key) => listStepMembers(release, key))))
-      .flat()
-      .map((member) => member.id),
-  );
-  const health = (await listHealthReports(release)).filter((report) =>
-    members.has(String(report.customerId)),
-  );
+  // Outcomes and health come from the steps' own items, kept exact as outcomes and reports arrive.
+  const steps = await Promise.all(stepKeys.map((key) => getStep(release, key)));
   const decision = evaluateGate(
     {
-      deployed: counters.reduce((sum, counter) => sum + (counter?.deployed ?? 0), 0),
+      deployed: steps.reduce((sum, counter) => sum + (counter?.deployed ?? 0), 0),
       // Failures an operator already accepted (resuming after their gate) do not fail a later gate.
-      failed: counters.reduce(
+      failed: steps.reduce(
         (sum, counter) => sum + Math.max(0, (counter?.failed ?? 0) - (counter?.acceptedFailed ?? 0)),
         0,
       ),
     },
-    health as unknown as HealthSample[],
+    combineHealth(steps.map(healthOf)),
     criteria,
   );
   // A step whose wait ended before every customer had an outcome cannot pass: missing data is no evidence.
-  const missing = counters.reduce(
+  const missing = steps.reduce(
     (sum, counter) => sum + Math.max(0, (counter?.total ?? 0) - (counter?.recorded ?? 0)),
     0,
   );

@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { CUSTOMER_STATES, type HistoryEntry, plannedEntry, type Transition } from '../core/lifecycle.js';
 import type { Contact, MaintenanceWindow, PlannedCustomer } from '../core/model.js';
@@ -127,30 +127,49 @@ export async function listCustomers(release: string): Promise<CustomerRecord[]> 
   return customers;
 }
 
-/** Customers whose notice is due by `asOf` and not yet taken: at most `limit` of them (reading stops there). */
+/**
+ * Customers whose notice is due by `asOf` and not yet taken, in id order, starting after the customer
+ * `after` (from the first customer without it): at most `limit` of them. The query reads the release's
+ * customers from `after` on, a page at most as large as the customers still wanted, and stops as soon as it
+ * has `limit`; so a loop that passes on the last id it sent reads each customer about once instead of
+ * re-reading the partition every run.
+ */
 export async function listCustomersAwaitingNotice(
   release: string,
   asOf: string,
   limit: number,
+  after?: string,
 ): Promise<CustomerRecord[]> {
   const customers: CustomerRecord[] = [];
-  for await (const item of queryAll({
-    TableName: tableName(),
-    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
-    // Only customers still planned, and not halted on their own: a notice tells a date.
-    FilterExpression:
-      'noticeAt <= :asOf AND attribute_not_exists(noticeClaimedAt) AND attribute_not_exists(halt) AND #state = :planned',
-    ExpressionAttributeNames: { '#state': 'state' },
-    ExpressionAttributeValues: {
-      ':release': releaseKey(release),
-      ':prefix': 'CUSTOMER#',
-      ':asOf': asOf,
-      ':planned': 'planned',
-    },
-  })) {
-    customers.push(parseItem(customerRecord, item));
-    if (customers.length >= limit) break;
-  }
+  let startKey: Record<string, unknown> | undefined = after ? customerKey(release, after) : undefined;
+  do {
+    const page = await dynamo().send(
+      new QueryCommand({
+        TableName: tableName(),
+        ConsistentRead: true,
+        KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+        // Only customers still planned, and not halted on their own: a notice tells a date.
+        FilterExpression:
+          'noticeAt <= :asOf AND attribute_not_exists(noticeClaimedAt) AND attribute_not_exists(halt) AND #state = :planned',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':release': releaseKey(release),
+          ':prefix': 'CUSTOMER#',
+          ':asOf': asOf,
+          ':planned': 'planned',
+        },
+        // Limit bounds the items a page reads (before the filter): no more than are still wanted, so a run
+        // reads little past the last customer it returns.
+        Limit: limit - customers.length,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      customers.push(parseItem(customerRecord, item));
+      if (customers.length >= limit) return customers;
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
   return customers;
 }
 

@@ -1,8 +1,20 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { NO_HEALTH_ISSUES, type StepHealth } from '../core/gates.js';
 import type { OutcomeState } from '../core/lifecycle.js';
 import { dynamo } from '../shared/clients.js';
+import { TransientError } from '../shared/errors.js';
 import { isConditionFailure, parseItem, queryAll, releaseKey, tableName, writeIf } from './table.js';
+
+const cappedIds = z.object({ count: z.number(), ids: z.array(z.string()) });
+const stepHealth = z.object({
+  criticalErrors: z.number(),
+  customersWithCriticalErrors: cappedIds,
+  customersWithSecurityFindings: cappedIds,
+  customersDegraded: cappedIds,
+  customersAffected: z.number(),
+  reports: z.array(z.string()),
+});
 
 const stepRecord = z.looseObject({
   key: z.string(),
@@ -24,6 +36,10 @@ const stepRecord = z.looseObject({
   reserved: z.array(z.object({ customerId: z.string(), at: z.string() })).default([]),
   waitToken: z.string().optional(),
   signalledAt: z.string().optional(),
+  /** What its customers' health reports say, kept as they arrive (absent: nothing against a criterion). */
+  health: stepHealth.optional(),
+  /** Bumped by every change of `health`: a change applies only to the health it was computed from. */
+  healthVersion: z.number().optional(),
 });
 export type StepRecord = z.infer<typeof stepRecord>;
 
@@ -93,6 +109,50 @@ export async function countOutcomeOnce(
     throw error;
   }
 }
+
+/** A step's health, as its gate reads it. */
+export const healthOf = (step: StepRecord | undefined): StepHealth => step?.health ?? NO_HEALTH_ISSUES;
+
+/**
+ * Changes a step's health with `change` (which returns undefined when there is nothing to change), in one
+ * write conditional on the health being the one `change` saw: a rival change in between makes it read and
+ * compute again. So the report-by-report decisions (counted already? named already?) are exact under
+ * concurrency. False when nothing changed or the release has no such step.
+ */
+export async function changeStepHealth(
+  release: string,
+  key: string,
+  change: (health: StepHealth) => StepHealth | undefined,
+): Promise<boolean> {
+  for (let attempt = 0; attempt < HEALTH_WRITE_ATTEMPTS; attempt += 1) {
+    const step = await getStep(release, key);
+    if (!step) return false;
+    const health = change(healthOf(step));
+    if (!health) return false;
+    const changed = await writeIf(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: stepKey(release, key),
+        UpdateExpression: 'SET health = :health, healthVersion = :next',
+        ConditionExpression:
+          step.healthVersion === undefined
+            ? 'attribute_exists(PK) AND attribute_not_exists(healthVersion)'
+            : 'attribute_exists(PK) AND healthVersion = :seen',
+        ExpressionAttributeValues: {
+          ':health': health,
+          ':next': (step.healthVersion ?? 0) + 1,
+          ...(step.healthVersion === undefined ? {} : { ':seen': step.healthVersion }),
+        },
+      }),
+    );
+    if (changed) return true;
+  }
+  throw new TransientError(
+    `The health of step ${key} of release ${release} kept changing under ${HEALTH_WRITE_ATTEMPTS} attempts`,
+  );
+}
+
+const HEALTH_WRITE_ATTEMPTS = 20;
 
 export async function setStepWaitToken(release: string, key: string, token: string): Promise<StepRecord> {
   const result = await dynamo().send(

@@ -1,15 +1,18 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { addHealthReport, NO_HEALTH_ISSUES } from '../../lambdas/core/gates.js';
 import { handler as evaluateGate } from '../../lambdas/handlers/evaluate-gate.js';
+import { dynamoMock } from './support/fake-table.js';
 import {
   aStandardCustomer,
   givenCustomer,
-  givenHealthReport,
   givenRelease,
   givenStep,
   RELEASE,
   storedAudit,
   storedRelease,
 } from './support/given.js';
+import { healthReportArrives, healthReported } from './support/when.js';
 import { emailsSent, givenTheTimeIs, resetWorld, restoreRealClock } from './support/world.js';
 
 // The gate's result goes into the release execution's state as `$.gate`; Step Functions fails an
@@ -29,12 +32,19 @@ describe('evaluate-gate', () => {
   describe('a step of 10,000 customers that all report a security finding and degraded latency', () => {
     const ids = customerIds(10_000);
 
+    // The step as 10,000 such reports leave it (recording them one by one through the fake table is slow).
+    const health = ids.reduce(
+      (sum, id) =>
+        addHealthReport(
+          sum,
+          { customerId: id, key: id, securityFindings: 1, latencyChangePercent: 40, criticalErrors: 0 },
+          { maxPerformanceDegradationPercent: 5 },
+        ) ?? sum,
+      NO_HEALTH_ISSUES,
+    );
+
     beforeEach(() => {
-      for (const id of ids) {
-        givenCustomer(aStandardCustomer({ id }));
-        givenHealthReport(id, { securityFindings: 1, latencyChangePercent: 40 });
-      }
-      givenStep('standard_2', { total: 10_000, recorded: 10_000, deployed: 10_000 });
+      givenStep('standard_2', { total: 10_000, recorded: 10_000, deployed: 10_000, health });
     });
 
     const gateTheStep = () => evaluateGate({ release: RELEASE, phase: 'standard', step: 'standard_2' });
@@ -81,11 +91,11 @@ describe('evaluate-gate', () => {
 
   it('passes a step whose customers all deployed and reported healthy, naming nobody', async () => {
     // Prepare
+    givenStep('standard_2', { total: 3, recorded: 3, deployed: 3 });
     for (const id of customerIds(3)) {
       givenCustomer(aStandardCustomer({ id }));
-      givenHealthReport(id);
+      await healthReportArrives(id);
     }
-    givenStep('standard_2', { total: 3, recorded: 3, deployed: 3 });
 
     // Act
     const gate = await evaluateGate({ release: RELEASE, phase: 'standard', step: 'standard_2' });
@@ -97,11 +107,11 @@ describe('evaluate-gate', () => {
 
   it('pauses the running release when the gate fails, awaiting a decision', async () => {
     // Prepare
-    for (const id of customerIds(3)) givenCustomer(aStandardCustomer({ id }));
-    givenHealthReport('customer-00000');
-    givenHealthReport('customer-00001');
-    givenHealthReport('customer-00002', { securityFindings: 1 });
     givenStep('standard_2', { total: 3, recorded: 3, deployed: 3 });
+    for (const id of customerIds(3)) givenCustomer(aStandardCustomer({ id }));
+    await healthReportArrives('customer-00000');
+    await healthReportArrives('customer-00001');
+    await healthReportArrives('customer-00002', { securityFindings: 1 });
 
     // Act
     const gate = await evaluateGate({ release: RELEASE, phase: 'standard', step: 'standard_2' });
@@ -122,11 +132,11 @@ describe('evaluate-gate', () => {
   it('judges nothing while the release is halted, and says so', async () => {
     // Prepare
     givenRelease('halted');
+    givenStep('standard_2', { total: 3, recorded: 3, deployed: 3 });
     for (const id of customerIds(3)) {
       givenCustomer(aStandardCustomer({ id }));
-      givenHealthReport(id);
+      await healthReportArrives(id);
     }
-    givenStep('standard_2', { total: 3, recorded: 3, deployed: 3 });
 
     // Act
     const gate = await evaluateGate({ release: RELEASE, phase: 'standard', step: 'standard_2' });
@@ -136,5 +146,83 @@ describe('evaluate-gate', () => {
     expect(storedAudit('gate#standard_2')).toBeUndefined();
     expect(storedRelease()?.status).toBe('halted');
     expect(emailsSent()).toEqual([]);
+  });
+
+  it('counts a health report delivered twice once', async () => {
+    // Prepare
+    givenStep('standard_2', { total: 1, recorded: 1, deployed: 1 });
+    givenCustomer(aStandardCustomer({ id: 'customer-00000' }));
+    const report = healthReported('customer-00000', { criticalErrors: 2 });
+
+    // Act
+    const first = await report.deliver();
+    const again = await report.deliver();
+    const gate = await evaluateGate({ release: RELEASE, phase: 'standard', step: 'standard_2' });
+
+    // Assert
+    expect(first).toEqual({ recorded: true, counted: true });
+    expect(again).toEqual({ recorded: true, counted: false });
+    expect(gate).toMatchObject({
+      passed: false,
+      criticalErrors: 2,
+      reason: '2 critical error(s) reported, at most 0 allowed',
+      customers: ['customer-00000'],
+    });
+  });
+
+  it("judges a step by its own customers' reports, reading no health report", async () => {
+    // Prepare: the customers of batch 1 reported trouble, those of batch 2 are healthy
+    givenStep('standard_1', { total: 2, recorded: 2, deployed: 2 });
+    givenStep('standard_2', { total: 2, recorded: 2, deployed: 2 });
+    for (const id of ['early-1', 'early-2']) {
+      givenCustomer(aStandardCustomer({ id, batch: 1, stepKey: 'standard_1' }));
+      await healthReportArrives(id, { securityFindings: 1, criticalErrors: 1 });
+    }
+    for (const id of ['later-1', 'later-2']) {
+      givenCustomer(aStandardCustomer({ id }));
+      await healthReportArrives(id);
+    }
+    dynamoMock.resetHistory();
+
+    // Act
+    const gate = await evaluateGate({ release: RELEASE, phase: 'standard', step: 'standard_2' });
+
+    // Assert
+    expect(gate).toMatchObject({ passed: true, criticalErrors: 0, customers: [] });
+    expect(dynamoMock.commandCalls(QueryCommand)).toEqual([]);
+  });
+
+  it("gates a phase on every step's health, still reading no health report", async () => {
+    // Prepare
+    givenStep('standard_1', { total: 1, recorded: 1, deployed: 1 });
+    givenStep('standard_2', { total: 1, recorded: 1, deployed: 1 });
+    givenCustomer(aStandardCustomer({ id: 'early-1', batch: 1, stepKey: 'standard_1' }));
+    givenCustomer(aStandardCustomer({ id: 'later-1' }));
+    await healthReportArrives('early-1', { criticalErrors: 1 });
+    await healthReportArrives('later-1', { latencyChangePercent: 40 });
+    dynamoMock.resetHistory();
+
+    // Act
+    const gate = await evaluateGate({ release: RELEASE, phase: 'standard' });
+
+    // Assert
+    expect(gate).toMatchObject({
+      passed: false,
+      criticalErrors: 1,
+      customersDegraded: 1,
+      customers: ['early-1', 'later-1'],
+    });
+    expect(dynamoMock.commandCalls(QueryCommand)).toEqual([]);
+  });
+
+  it('keeps a report about a customer the release does not plan, counting it nowhere', async () => {
+    // Prepare
+    givenStep('standard_2', { total: 0 });
+
+    // Act
+    const result = await healthReportArrives('stranger', { securityFindings: 3 });
+
+    // Assert
+    expect(result).toEqual({ recorded: true, counted: false });
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler as sendNotices } from '../../lambdas/handlers/send-notices.js';
-import { snapshotTable } from './support/fake-table.js';
+import { itemsReadByQueries, snapshotTable } from './support/fake-table.js';
 import {
   aStandardCustomer,
   givenCustomer,
@@ -41,7 +41,7 @@ describe('send-notices', () => {
     const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
 
     // Assess
-    expect(result).toEqual({ sent: 1, remaining: false, halted: false });
+    expect(result).toEqual({ sent: 1, remaining: false, cursor: null, halted: false });
     expect(emailsSent()).toHaveLength(1);
     expect(emailsSent()[0]?.to).toEqual(['ops@northwind.example.com', 'dana.fischer@northwind.example.com']);
     expect(emailsSent()[0]?.subject).toBe('SecureWatch v1.1.0 is scheduled for Northwind Logistics');
@@ -77,21 +77,50 @@ describe('send-notices', () => {
     expect(storedEmailCounts()).toEqual({ 'advance-notice': 2 });
   });
 
-  it('sends at most NOTICES_PER_RUN per run and says whether more remain', async () => {
+  it('sends at most NOTICES_PER_RUN per run and says whether more remain, and from where', async () => {
     // Prepare
     process.env.NOTICES_PER_RUN = '1';
     givenCustomer(aCustomerToNotify({ id: 'northwind-logistics' }));
     givenCustomer(aCustomerToNotify({ id: 'fabrikam', name: 'Fabrikam' }));
 
     // Act
-    const first = await sendNotices({ release: RELEASE, asOf: AS_OF });
-    const second = await sendNotices({ release: RELEASE, asOf: AS_OF });
+    const first = await sendNotices({ release: RELEASE, asOf: AS_OF, cursor: null });
+    const second = await sendNotices({ release: RELEASE, asOf: AS_OF, cursor: first.cursor });
     delete process.env.NOTICES_PER_RUN;
 
     // Assess
-    expect(first).toEqual({ sent: 1, remaining: true, halted: false });
-    expect(second).toEqual({ sent: 1, remaining: false, halted: false });
+    expect(first).toEqual({ sent: 1, remaining: true, cursor: 'fabrikam', halted: false });
+    expect(second).toEqual({ sent: 1, remaining: false, cursor: null, halted: false });
     expect(emailsSent()).toHaveLength(2);
+  });
+
+  it('notices a fleet larger than one run exactly once each, every run reading on from the last one', async () => {
+    // Prepare: 25 due customers, 5 not due yet interleaved, 4 notices per run
+    process.env.NOTICES_PER_RUN = '4';
+    const ids = Array.from({ length: 30 }, (_, index) => `customer-${String(index).padStart(2, '0')}`);
+    for (const [index, id] of ids.entries())
+      givenCustomer(
+        aCustomerToNotify({ id, name: id, noticeAt: index % 6 === 5 ? '2027-03-06T09:00:00Z' : AS_OF }),
+      );
+
+    // Act: the state machine's loop, with one run retried (same input) half way
+    const runs: Awaited<ReturnType<typeof sendNotices>>[] = [];
+    let cursor: string | null = null;
+    do {
+      const run = await sendNotices({ release: RELEASE, asOf: AS_OF, cursor });
+      if (runs.length === 3) await sendNotices({ release: RELEASE, asOf: AS_OF, cursor });
+      runs.push(run);
+      cursor = run.cursor;
+    } while (runs.at(-1)?.remaining);
+    delete process.env.NOTICES_PER_RUN;
+
+    // Assess
+    const noticed = emailsSent().map((email) => email.subject.replace(/^.* for /, ''));
+    expect(noticed).toEqual(ids.filter((_, index) => index % 6 !== 5));
+    expect(runs.every((run) => run.sent <= 4)).toBe(true);
+    // Each run reads from its cursor on: about one read per customer, not the partition each run
+    // (7 runs re-reading 30 customers would read 210; the retried run re-reads its 5).
+    expect(itemsReadByQueries()).toBeLessThanOrEqual(ids.length + runs.length * 2 + 5);
   });
 
   it('sends no email when run a second time with the same input', async () => {
@@ -104,7 +133,7 @@ describe('send-notices', () => {
     const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
 
     // Assess
-    expect(result).toEqual({ sent: 0, remaining: false, halted: false });
+    expect(result).toEqual({ sent: 0, remaining: false, cursor: null, halted: false });
     expect(emailsSent()).toHaveLength(1);
     expect(snapshotTable()).toEqual(tableAfterFirstRun);
   });
@@ -175,6 +204,7 @@ describe('send-notices', () => {
     expect(result).toEqual({
       sent: 0,
       remaining: false,
+      cursor: null,
       halted: true,
       reason: 'customer reports under investigation',
     });

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  addHealthReport,
+  combineHealth,
   evaluateGate,
   GATE_AUDIT_MAX_CUSTOMERS,
   GATE_SUMMARY_MAX_CUSTOMERS,
   gateAuditRecord,
   type HealthSample,
+  NO_HEALTH_ISSUES,
+  type StepHealth,
   summarizeGate,
 } from '../../lambdas/core/gates.js';
 import type { SuccessCriteria } from '../../lambdas/core/model.js';
@@ -26,37 +30,45 @@ const slow = (customerId: string): HealthSample => ({ ...healthy(customerId), la
 const ids = (count: number, prefix = 'customer') =>
   Array.from({ length: count }, (_, n) => `${prefix}-${String(n).padStart(5, '0')}`);
 
+/** A step's health after these reports arrived, each once, in order. */
+const healthAfter = (reports: HealthSample[]): StepHealth =>
+  reports.reduce(
+    (health, report, index) =>
+      addHealthReport(health, { ...report, key: `${report.customerId}#${index}` }, standard) ?? health,
+    NO_HEALTH_ISSUES,
+  );
+
 describe('a gate', () => {
   it('passes a batch whose deployments all succeeded with healthy reports', () => {
-    expect(evaluateGate({ deployed: 6, failed: 0 }, [healthy('acme')], standard)).toMatchObject({
+    expect(evaluateGate({ deployed: 6, failed: 0 }, healthAfter([healthy('acme')]), standard)).toMatchObject({
       passed: true,
       reasons: [],
     });
   });
 
   it('holds a batch whose success rate is below the phase threshold, saying how many failed', () => {
-    const decision = evaluateGate({ deployed: 19, failed: 2 }, [], standard);
+    const decision = evaluateGate({ deployed: 19, failed: 2 }, NO_HEALTH_ISSUES, standard);
 
     expect(decision.passed).toBe(false);
     expect(decision.reasons).toEqual(['batch success rate 90.5% is below 95% (2 of 21 deployments failed)']);
   });
 
   it('passes exactly at the threshold', () => {
-    expect(evaluateGate({ deployed: 19, failed: 1 }, [], standard).passed).toBe(true);
+    expect(evaluateGate({ deployed: 19, failed: 1 }, NO_HEALTH_ISSUES, standard).passed).toBe(true);
   });
 
   it('passes a step with nothing deployed (every customer held or rejected)', () => {
-    expect(evaluateGate({ deployed: 0, failed: 0 }, [], standard).passed).toBe(true);
+    expect(evaluateGate({ deployed: 0, failed: 0 }, NO_HEALTH_ISSUES, standard).passed).toBe(true);
   });
 
   it('holds on critical errors, security findings and performance degradation, naming the customers', () => {
     const decision = evaluateGate(
       { deployed: 3, failed: 0 },
-      [
+      healthAfter([
         { ...healthy('acme'), criticalErrors: 1 },
         { ...healthy('bluefin'), securityFindings: 2 },
         { ...healthy('cascade'), latencyChangePercent: 12 },
-      ],
+      ]),
       standard,
     );
 
@@ -71,7 +83,7 @@ describe('a gate', () => {
 
 describe('a gate reason', () => {
   it('names three customers per criterion and counts the rest', () => {
-    const decision = evaluateGate({ deployed: 5, failed: 0 }, ids(5).map(withFinding), standard);
+    const decision = evaluateGate({ deployed: 5, failed: 0 }, healthAfter(ids(5).map(withFinding)), standard);
 
     expect(decision.reasons).toEqual([
       'security findings reported by customer-00000, customer-00001, customer-00002 and 2 more',
@@ -81,18 +93,22 @@ describe('a gate reason', () => {
   it('names a customer once however many reports it sent', () => {
     const decision = evaluateGate(
       { deployed: 1, failed: 0 },
-      [slow('acme'), { ...slow('acme'), latencyChangePercent: 60 }],
+      healthAfter([slow('acme'), { ...slow('acme'), latencyChangePercent: 60 }]),
       standard,
     );
 
-    expect(decision.customersDegraded).toEqual(['acme']);
+    expect(decision.customersDegraded).toEqual({ count: 1, ids: ['acme'] });
     expect(decision.reasons).toEqual(['performance degraded beyond 5% for acme']);
   });
 });
 
 describe('the gate summary that goes into the release execution state', () => {
   it(`names at most ${GATE_SUMMARY_MAX_CUSTOMERS} affected customers and counts the rest`, () => {
-    const decision = evaluateGate({ deployed: 25, failed: 0 }, ids(25).map(withFinding), standard);
+    const decision = evaluateGate(
+      { deployed: 25, failed: 0 },
+      healthAfter(ids(25).map(withFinding)),
+      standard,
+    );
 
     const summary = summarizeGate(decision);
 
@@ -104,11 +120,11 @@ describe('the gate summary that goes into the release execution state', () => {
   it('counts each criterion and names a customer affected by several criteria once', () => {
     const decision = evaluateGate(
       { deployed: 19, failed: 2 },
-      [
+      healthAfter([
         { ...withFinding('acme'), latencyChangePercent: 40, criticalErrors: 2 },
         slow('bluefin'),
         healthy('cascade'),
-      ],
+      ]),
       standard,
     );
 
@@ -133,7 +149,9 @@ describe('the gate summary that goes into the release execution state', () => {
   it('keeps one short line per failed criterion however many customers are affected', () => {
     const health = [...ids(5_000, 'exposed').map(withFinding), ...ids(5_000, 'slow').map(slow)];
 
-    const summary = summarizeGate(evaluateGate({ deployed: 10_000, failed: 0 }, health, standard));
+    const summary = summarizeGate(
+      evaluateGate({ deployed: 10_000, failed: 0 }, healthAfter(health), standard),
+    );
 
     expect(summary.reason.split('; ')).toEqual([
       'security findings reported by exposed-00000, exposed-00001, exposed-00002 and 4997 more',
@@ -144,7 +162,9 @@ describe('the gate summary that goes into the release execution state', () => {
   });
 
   it('says a passed gate affects nobody', () => {
-    const summary = summarizeGate(evaluateGate({ deployed: 3, failed: 0 }, ids(3).map(healthy), standard));
+    const summary = summarizeGate(
+      evaluateGate({ deployed: 3, failed: 0 }, healthAfter(ids(3).map(healthy)), standard),
+    );
 
     expect(summary).toMatchObject({ passed: true, reason: '', customers: [], moreCustomers: 0 });
   });
@@ -154,7 +174,9 @@ describe('the gate audit record that goes to the store', () => {
   it(`lists every affected customer per criterion up to ${GATE_AUDIT_MAX_CUSTOMERS}, with the full count`, () => {
     const health = [...ids(1_500).map(withFinding), { ...healthy('acme'), criticalErrors: 1 }];
 
-    const record = gateAuditRecord(evaluateGate({ deployed: 1_501, failed: 0 }, health, standard));
+    const record = gateAuditRecord(
+      evaluateGate({ deployed: 1_501, failed: 0 }, healthAfter(health), standard),
+    );
 
     expect(record).toMatchObject({
       passed: false,
@@ -162,6 +184,73 @@ describe('the gate audit record that goes to the store', () => {
       customersWithCriticalErrors: { count: 1, ids: ['acme'] },
       customersWithSecurityFindings: { count: 1_500, ids: ids(GATE_AUDIT_MAX_CUSTOMERS) },
       customersDegraded: { count: 0, ids: [] },
+    });
+  });
+});
+
+describe("a step's health, kept as reports arrive", () => {
+  it('counts a report delivered twice once', () => {
+    const report = { ...healthy('acme'), criticalErrors: 2, key: 'acme#2027-03-13T05:00:00Z' };
+
+    const once = addHealthReport(NO_HEALTH_ISSUES, report, standard);
+
+    expect(once?.criticalErrors).toBe(2);
+    expect(once && addHealthReport(once, report, standard)).toBeUndefined();
+  });
+
+  it('changes nothing for a healthy report, or a latency change within the criterion', () => {
+    const report = { ...healthy('acme'), latencyChangePercent: 5, key: 'acme#1' };
+
+    expect(addHealthReport(NO_HEALTH_ISSUES, report, standard)).toBeUndefined();
+  });
+
+  it('adds the critical errors of every report of a customer, naming it once', () => {
+    const health = healthAfter([
+      { ...healthy('acme'), criticalErrors: 1 },
+      { ...healthy('acme'), criticalErrors: 3 },
+    ]);
+
+    expect(health).toMatchObject({
+      criticalErrors: 4,
+      customersWithCriticalErrors: { count: 1, ids: ['acme'] },
+      customersAffected: 1,
+    });
+  });
+
+  it(`names at most ${GATE_AUDIT_MAX_CUSTOMERS} customers per list, counting all`, () => {
+    const health = healthAfter(ids(1_200).map(withFinding));
+
+    expect(health.customersWithSecurityFindings).toEqual({
+      count: 1_200,
+      ids: ids(GATE_AUDIT_MAX_CUSTOMERS),
+    });
+    expect(health.customersAffected).toBe(1_200);
+    expect(health.reports).toHaveLength(GATE_AUDIT_MAX_CUSTOMERS);
+  });
+
+  it('stays far below the 400 KB item limit with every list full of the longest customer ids', () => {
+    const longIds = ids(3_000).map((id) => id.padEnd(64, 'x'));
+    const health = healthAfter([
+      ...longIds.slice(0, 1_000).map((id) => ({ ...healthy(id), criticalErrors: 1 })),
+      ...longIds.slice(1_000, 2_000).map(withFinding),
+      ...longIds.slice(2_000).map(slow),
+    ]);
+
+    expect(health.customersAffected).toBe(3_000);
+    expect(Buffer.byteLength(JSON.stringify(health))).toBeLessThan(300 * 1000);
+  });
+
+  it("adds a phase's steps up: counts summed, names in step order", () => {
+    const phase = combineHealth([
+      healthAfter([{ ...healthy('acme'), criticalErrors: 1 }]),
+      healthAfter([withFinding('bluefin'), { ...healthy('cascade'), criticalErrors: 2 }]),
+    ]);
+
+    expect(phase).toMatchObject({
+      criticalErrors: 3,
+      customersWithCriticalErrors: { count: 2, ids: ['acme', 'cascade'] },
+      customersWithSecurityFindings: { count: 1, ids: ['bluefin'] },
+      customersAffected: 3,
     });
   });
 });

@@ -24,6 +24,7 @@ const clone = <T>(value: T): T => structuredClone(value);
 
 export function resetTable(): void {
   items.clear();
+  itemsRead = 0;
   dynamoMock.reset();
   dynamoMock.on(GetCommand).callsFake((input: GetCommand['input']) => {
     const item = items.get(keyOf(input.Key?.PK, input.Key?.SK));
@@ -40,12 +41,27 @@ export function resetTable(): void {
   dynamoMock.on(QueryCommand).callsFake((input: QueryCommand['input']) => {
     const names = input.ExpressionAttributeNames;
     const values = input.ExpressionAttributeValues;
-    const found = [...items.values()]
+    const after = input.ExclusiveStartKey?.SK;
+    const inKey = [...items.values()]
       .filter((item) => matches(item, input.KeyConditionExpression, names, values))
-      .filter((item) => matches(item, input.FilterExpression, names, values))
-      .sort((a, b) => String(a.SK).localeCompare(String(b.SK)));
-    return { Items: clone(found) };
+      .sort((a, b) => String(a.SK).localeCompare(String(b.SK)))
+      .filter((item) => after === undefined || String(item.SK).localeCompare(String(after)) > 0);
+    // Like DynamoDB: Limit bounds the items read, before the filter, and the page says where it stopped.
+    const read = input.Limit === undefined ? inKey : inKey.slice(0, input.Limit);
+    itemsRead += read.length;
+    const last = read.at(-1);
+    return {
+      Items: clone(read.filter((item) => matches(item, input.FilterExpression, names, values))),
+      LastEvaluatedKey: read.length < inKey.length && last ? { PK: last.PK, SK: last.SK } : undefined,
+    };
   });
+}
+
+let itemsRead = 0;
+
+/** How many items queries have read (before their filters) since the table was reset. */
+export function itemsReadByQueries(): number {
+  return itemsRead;
 }
 
 /** Applies an UpdateCommand to the fake table (exported so a test can restore it after injecting a fault). */

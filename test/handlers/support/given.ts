@@ -212,25 +212,3 @@ export function storedEmailCounts(): Record<string, unknown> {
   const { PK: _pk, SK: _sk, ...counts } = getItem(releaseKey, 'EMAILS') ?? {};
   return counts;
 }
-
-/** A health report a customer sent during the release: healthy unless the overrides say otherwise. */
-export function givenHealthReport(
-  customerId: string,
-  overrides: { latencyChangePercent?: number; criticalErrors?: number; securityFindings?: number } = {},
-): void {
-  const reportedAt = '2027-03-13T05:00:00Z';
-  putItem({
-    PK: releaseKey,
-    SK: `HEALTH#${customerId}#${reportedAt}`,
-    schemaVersion: '1',
-    customerId,
-    version: RELEASE,
-    reportedAt,
-    errorRatePercent: 0,
-    latencyChangePercent: 1,
-    criticalErrors: 0,
-    securityFindings: 0,
-    supportTickets: 0,
-    ...overrides,
-  });
-}

@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, EventBridgeEvent } from 'aws-lambda';
+import { FLEET_SOURCE, SCHEMA_VERSION } from '../../../lambdas/events/contract.js';
 import { handler as handleApproval } from '../../../lambdas/handlers/handle-approval.js';
+import { handler as recordHealthReport } from '../../../lambdas/handlers/record-health-report.js';
 
 // Builds the events AWS delivers to the handlers: EventBridge envelopes and API Gateway HTTP API (v2)
 // requests, so the tests speak of "the approver opens the link" rather than of payload shapes.
@@ -101,4 +103,38 @@ export function headerOf(response: APIGatewayProxyStructuredResultV2, name: stri
   const headers = response.headers ?? {};
   const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name.toLowerCase());
   return key === undefined ? undefined : String(headers[key]);
+}
+
+/** A customer environment reports its health for the release: healthy unless the overrides say otherwise. */
+export function healthReportArrives(
+  customerId: string,
+  overrides: { latencyChangePercent?: number; criticalErrors?: number; securityFindings?: number } = {},
+  reportedAt = '2027-03-13T05:00:00Z',
+) {
+  return healthReported(customerId, overrides, reportedAt).deliver();
+}
+
+/** A health report as the bus carries it, which `deliver()` hands to record-health-report (again if called twice). */
+export function healthReported(
+  customerId: string,
+  overrides: { latencyChangePercent?: number; criticalErrors?: number; securityFindings?: number } = {},
+  reportedAt = '2027-03-13T05:00:00Z',
+) {
+  const event = busEvent(
+    'Health Reported',
+    {
+      schemaVersion: SCHEMA_VERSION,
+      customerId,
+      version: 'v1.1.0',
+      reportedAt,
+      errorRatePercent: 0,
+      latencyChangePercent: 1,
+      criticalErrors: 0,
+      securityFindings: 0,
+      supportTickets: 0,
+      ...overrides,
+    },
+    FLEET_SOURCE,
+  );
+  return { event, deliver: () => recordHealthReport(event) };
 }

@@ -1,0 +1,178 @@
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordHealthReport } from '../../lambdas/application/health.js';
+import { sendDueNotices } from '../../lambdas/application/notices.js';
+import type { ReleaseSchedule } from '../../lambdas/core/rollout-shape.js';
+import { type HealthReported, SCHEMA_VERSION } from '../../lambdas/events/contract.js';
+import { dynamo, resetClients } from '../../lambdas/shared/clients.js';
+import { putCustomerIfAbsent } from '../../lambdas/store/customers.js';
+import { createRelease, moveRelease } from '../../lambdas/store/releases.js';
+import { getStep, putStepIfAbsent } from '../../lambdas/store/steps.js';
+import { createTablesFromTemplate, type LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb.js';
+
+// What notices and health reports cost the store, measured on dynalite: the notice loop reads on from its
+// cursor, and a health report counts once on its step however often and however concurrently it arrives.
+
+const RACERS = 20;
+const ses = mockClient(SESv2Client);
+let database: LocalDynamoDb;
+let itemsRead = 0;
+let releaseNumber = 0;
+
+beforeAll(async () => {
+  database = await startLocalDynamoDb();
+  await createTablesFromTemplate(
+    {
+      Resources: {
+        ReleaseTable: {
+          Type: 'AWS::DynamoDB::Table',
+          Properties: {
+            KeySchema: [
+              { AttributeName: 'PK', KeyType: 'HASH' },
+              { AttributeName: 'SK', KeyType: 'RANGE' },
+            ],
+            AttributeDefinitions: [
+              { AttributeName: 'PK', AttributeType: 'S' },
+              { AttributeName: 'SK', AttributeType: 'S' },
+            ],
+            BillingMode: 'PAY_PER_REQUEST',
+          },
+        },
+      },
+    },
+    database.endpoint,
+    () => 'securewatch-releases',
+  );
+  Object.assign(process.env, {
+    TABLE_NAME: 'securewatch-releases',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: database.endpoint,
+    SENDER_EMAIL: 'releases@securewatch.example.com',
+    SES_MAX_SEND_RATE: '100000',
+  });
+  resetClients();
+  ses.on(SendEmailCommand).resolves({ MessageId: 'sent' });
+  // Every item a query reads counts, whether or not its filter keeps it (that is what DynamoDB bills).
+  dynamo().middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      itemsRead += (result.output as { ScannedCount?: number } | undefined)?.ScannedCount ?? 0;
+      return result;
+    },
+    { step: 'initialize', name: 'countItemsRead' },
+  );
+});
+
+afterAll(async () => {
+  resetClients();
+  ses.restore();
+  await database.stop();
+});
+
+/** A running release whose customers, all standard in step standard_1, were planned. */
+async function givenARelease(customers: { id: string; noticeAt: string }[]): Promise<string> {
+  releaseNumber += 1;
+  const release = `v1.${releaseNumber}.0`;
+  await createRelease({ release, startAt: '2027-03-01T09:00:00Z' } as ReleaseSchedule);
+  await moveRelease(release, ['planning'], 'running');
+  await putStepIfAbsent(release, 'standard_1', {
+    total: customers.length,
+    oneAtATime: false,
+    waitUntil: '2027-04-02T09:00:00Z',
+  });
+  for (const { id, noticeAt } of customers)
+    await putCustomerIfAbsent(
+      release,
+      {
+        id,
+        name: id,
+        policy: 'standard',
+        phase: 'standard',
+        batch: 1,
+        noticeAt,
+        deployAt: '2027-03-13T01:00:00Z',
+        approvalRequired: false,
+        deadlineAt: '2027-04-01T09:00:00Z',
+        timeZone: 'Europe/Berlin',
+        stepKey: 'standard_1',
+        window: { timeZone: 'Europe/Berlin', days: ['sat'], start: '02:00', durationMinutes: 240 },
+        contacts: [{ name: 'Ops', email: `ops@${id}.example.com` }],
+        approvers: [],
+      },
+      '2027-03-01T09:00:00Z',
+    );
+  return release;
+}
+
+describe('the notice loop', () => {
+  it('sends each due notice once and reads each customer about once, however many runs it takes', async () => {
+    const AS_OF = '2027-03-05T09:00:00Z';
+    const customers = Array.from({ length: 30 }, (_, index) => ({
+      id: `customer-${String(index).padStart(2, '0')}`,
+      noticeAt: index % 5 === 4 ? '2027-03-06T09:00:00Z' : AS_OF,
+    }));
+    const release = await givenARelease(customers);
+    ses.resetHistory();
+    itemsRead = 0;
+
+    let runs = 0;
+    let cursor: string | null = null;
+    do {
+      const run = await sendDueNotices(release, AS_OF, 5, cursor);
+      cursor = run.cursor;
+      runs += 1;
+      if (!run.remaining) break;
+    } while (runs < 100);
+
+    const noticed = ses
+      .commandCalls(SendEmailCommand)
+      .map((call) => call.args[0].input.Destination?.ToAddresses);
+    expect(noticed).toEqual(
+      customers.filter((_, index) => index % 5 !== 4).map(({ id }) => [`ops@${id}.example.com`]),
+    );
+    expect(runs).toBe(5);
+    // Re-reading from the first customer every run would read 5 × 30 = 150.
+    expect(itemsRead).toBeGreaterThanOrEqual(customers.length);
+    expect(itemsRead).toBeLessThanOrEqual(customers.length + runs * 2);
+  });
+});
+
+describe('a health report', () => {
+  const report = (customerId: string, overrides: Record<string, number> = {}): HealthReported => ({
+    schemaVersion: SCHEMA_VERSION,
+    customerId,
+    version: `v1.${releaseNumber}.0`,
+    reportedAt: '2027-03-13T05:00:00Z',
+    errorRatePercent: 0,
+    latencyChangePercent: 1,
+    criticalErrors: 0,
+    securityFindings: 0,
+    supportTickets: 0,
+    ...overrides,
+  });
+
+  it('delivered many times at once, alongside other customers’ reports, counts once on its step', async () => {
+    const ids = ['acme', 'bluefin', 'cascade', 'dunmore'];
+    await givenARelease(ids.map((id) => ({ id, noticeAt: '2027-03-05T09:00:00Z' })));
+
+    const results = await Promise.all([
+      ...Array.from({ length: RACERS }, () => recordHealthReport(report('acme', { criticalErrors: 2 }))),
+      recordHealthReport(report('bluefin', { securityFindings: 1 })),
+      recordHealthReport(report('cascade', { latencyChangePercent: 40, criticalErrors: 1 })),
+      recordHealthReport(report('dunmore')),
+    ]);
+
+    expect(results.filter((result) => result.counted)).toHaveLength(3);
+    const step = await getStep(`v1.${releaseNumber}.0`, 'standard_1');
+    expect(step?.health).toMatchObject({
+      criticalErrors: 3,
+      customersWithCriticalErrors: { count: 2, ids: expect.arrayContaining(['acme', 'cascade']) },
+      customersWithSecurityFindings: { count: 1, ids: ['bluefin'] },
+      customersDegraded: { count: 1, ids: ['cascade'] },
+      customersAffected: 3,
+    });
+  });
+});
