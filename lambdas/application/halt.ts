@@ -35,6 +35,7 @@ import {
 import { acceptFailures, countOutcomeOnce, getStep } from '../store/steps.js';
 import { rolloutResumption } from './control.js';
 import { resumeIfStepComplete, stepWaitSeconds } from './outcomes.js';
+import { type FailedGate, pauseForFailedGate } from './pause.js';
 
 // The operator's decisions over a running release: halt (a release, every running release, or one
 // customer), resume, abort. Used alike by the CLI, the local runtime's scenario operations and the
@@ -272,6 +273,19 @@ async function resumeRelease(record: ReleaseRecord, decision: Decision): Promise
     return { release, changed: false, message: `${release} changed meanwhile; check its status` };
   const closing = { to: at, resumedBy: decision.by, resumeReason: decision.reason };
   await closeHalts(release, (scope) => scope === 'release' || scope === 'all releases', closing);
+  const failedWhileHalted = await unacceptedOneAtATimeFailures(record);
+  if (failedWhileHalted) {
+    // The gate after each one-at-a-time customer did not run while halted: it pauses the release now,
+    // before the next customer deploys.
+    await pauseForFailedGate(release, failedWhileHalted);
+    if (record.decisionToken)
+      await resumeWithSuccess(record.decisionToken, await decisionOutput(record, 'resume', decision));
+    return {
+      release,
+      changed: true,
+      message: `${release} resumed, and paused at once: ${failedWhileHalted.reason}`,
+    };
+  }
   // Resuming after a failed gate accepts its result: later gates do not count those failures again.
   if (record.pause?.kind === 'gate-failed')
     for (const step of record.pause.steps ?? [record.pause.by.replace(/^gate#/, '')])
@@ -294,6 +308,19 @@ async function resumeRelease(record: ReleaseRecord, decision: Decision): Promise
     }),
   );
   return { release, changed: true, message: `${release} resumed: ${decision.reason}` };
+}
+
+/** A one-at-a-time step awaited by a halted release whose customers failed without an operator's decision. */
+async function unacceptedOneAtATimeFailures(record: ReleaseRecord): Promise<FailedGate | undefined> {
+  if (record.pause?.kind !== 'halted' || !record.awaitingStep) return undefined;
+  const step = await getStep(record.release, record.awaitingStep);
+  if (!step?.oneAtATime || step.failed <= step.acceptedFailed) return undefined;
+  const failed = step.failed - step.acceptedFailed;
+  return {
+    what: `gate#${step.key}#${failed}-failed-while-halted`,
+    steps: [step.key],
+    reason: `${failed} ${step.key} customer(s) failed to deploy while the release was halted; the next one waits for a decision`,
+  };
 }
 
 async function resumeCustomer(

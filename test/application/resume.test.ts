@@ -134,3 +134,24 @@ describe('a one-at-a-time step whose customer fails to deploy', () => {
     expect(storedStep('enterprise')).toMatchObject({ recorded: 2, failed: 1, acceptedFailed: 1 });
   });
 });
+
+describe('resuming a halted release whose one-at-a-time customer failed meanwhile', () => {
+  it('pauses it again at once, awaiting a decision on that failure, before the next customer deploys', async () => {
+    // Arrange
+    givenRelease('halted');
+    givenStep('enterprise', { total: 8, recorded: 2, deployed: 1, failed: 1, oneAtATime: true });
+    await updateRelease(RELEASE, { awaitingStep: 'enterprise', decisionToken: 'release-token' });
+    const customer = givenCustomer(awaitingApproval(anEnterpriseCustomer()));
+    await parkRollout(RELEASE, { customerId: customer.id, token: 'parked-token', since: NOW });
+
+    // Act
+    await resume({ release: RELEASE }, operator);
+
+    // Assert
+    expect(storedRelease()).toMatchObject({
+      status: 'paused',
+      pause: { kind: 'gate-failed', steps: ['enterprise'] },
+    });
+    expect(tokensAnswered().map((answer) => answer.token)).toEqual(['release-token']);
+  });
+});
