@@ -18,6 +18,11 @@ export interface ReleaseStackProps extends StackProps {
   readonly config: Config;
 }
 
+/** What each state machine of a release is for, as resource metadata: the local runtime keys on it. */
+export const STATE_MACHINE_ROLE_METADATA = 'securewatch:role';
+export const STATE_MACHINE_ROLES = ['release', 'customer-rollout'] as const;
+export type StateMachineRole = (typeof STATE_MACHINE_ROLES)[number];
+
 /**
  * One release's state machines. A stack per version keeps a running release untouched when the next
  * release deploys a changed workflow.
@@ -33,6 +38,7 @@ export class ReleaseStack extends Stack {
 
     // Each workflow's states get their own construct scope, so state names may repeat across them.
     this.customerStateMachine = this.stateMachine('CustomerRollout', {
+      role: 'customer-rollout',
       stateMachineName: `${name}-customer`,
       comment: `SecureWatch ${props.version}: one customer's rollout (approval, window, deployment, outcome)`,
       definition: customerRolloutDefinition(new Construct(this, 'CustomerStates'), functions),
@@ -40,6 +46,7 @@ export class ReleaseStack extends Stack {
       logGroupId: 'CustomerRolloutLogs',
     });
     this.releaseStateMachine = this.stateMachine('ReleaseStateMachine', {
+      role: 'release',
       stateMachineName: name,
       comment: `SecureWatch ${props.version}: the whole release, phase by phase`,
       definition: releaseWorkflowDefinition(new Construct(this, 'ReleaseStates'), {
@@ -79,6 +86,7 @@ export class ReleaseStack extends Stack {
   private stateMachine(
     id: string,
     options: {
+      role: StateMachineRole;
       stateMachineName: string;
       comment: string;
       definition: sfn.IChainable;
@@ -86,7 +94,7 @@ export class ReleaseStack extends Stack {
       logGroupId: string;
     },
   ): sfn.StateMachine {
-    return new sfn.StateMachine(this, id, {
+    const stateMachine = new sfn.StateMachine(this, id, {
       stateMachineName: options.stateMachineName,
       comment: options.comment,
       definitionBody: sfn.DefinitionBody.fromChainable(options.definition),
@@ -102,6 +110,11 @@ export class ReleaseStack extends Stack {
         includeExecutionData: false,
       },
     });
+    (stateMachine.node.defaultChild as sfn.CfnStateMachine).addMetadata(
+      STATE_MACHINE_ROLE_METADATA,
+      options.role,
+    );
+    return stateMachine;
   }
 }
 

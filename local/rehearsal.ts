@@ -9,6 +9,8 @@ import { getRelease, type HaltRecord } from '../lambdas/store/releases.js';
 import { MS_PER_DAY, SimulatedClock } from './clock.js';
 import { FleetSimulator, type Scenario, type ScenarioOperation } from './fleet-simulator.js';
 import { type LocalCloud, startLocalCloud } from './local-cloud.js';
+import type { ExecutionRecord } from './step-functions.js';
+import { OPERATIONS } from './templates.js';
 
 export interface RehearsalOptions {
   version: string;
@@ -198,26 +200,30 @@ function runOperations(
   for (const operation of operations) {
     const at = new Date(Date.parse(startAt) + operation.atDay * MS_PER_DAY).toISOString();
     void clock
-      .until(at)
-      .then(() => clock.track(apply(release, operation, say)))
-      .catch((error: Error) => say(`⚠ operation at day ${operation.atDay} failed: ${error.message}`))
-      .finally(() => {
-        pending -= 1;
-        check();
-      });
+      .at(at, async () => {
+        try {
+          await apply(release, operation, say);
+        } catch (error) {
+          say(`⚠ operation at day ${operation.atDay} failed: ${(error as Error).message}`);
+        } finally {
+          pending -= 1;
+          check();
+        }
+      })
+      .catch(() => {}); // the clock stopped first: the rehearsal has ended
   }
   return {
     pausedWithNothingToCome(local: LocalCloud): Promise<{ state: string; reason: string }> {
+      const awaitDecision = local.cloud.operations.get(OPERATIONS.awaitDecision);
       return new Promise((resolve) => {
-        local.stepFunctions.onStateEntered(({ execution, stateName }) => {
-          if (execution.stateMachineName.endsWith('-customer')) return;
-          if (stateName.endsWith('awaiting decision')) parked = stateName;
-          else if (!parked || !stateName.startsWith(parked)) parked = undefined;
+        // Parked: the release's callback task to the await-decision function has its token out.
+        local.stepFunctions.onCallback(({ execution, stateName, functionArn, waiting }) => {
+          if (execution.stateMachineRole !== 'release' || functionArn !== awaitDecision) return;
+          parked = waiting ? stateName : undefined;
           check();
         });
         notify = () => {
           const state = parked ?? '';
-          // Let the parking task finish storing its token, then report where the release stands.
           void clock
             .track(
               getRelease(release).then((record) =>
@@ -273,7 +279,7 @@ function countEmails(emails: { subject: string }[]): Record<string, number> {
 /** Acts as every approver: reads the request from the inbox, opens the page, presses Approve. */
 function approveEveryRequest(local: LocalCloud, clock: SimulatedClock): void {
   local.onInvoked(({ fn, result }) => {
-    if (!fn.entry.endsWith('request-approval.ts') || !result) return;
+    if (fn.operation !== OPERATIONS.requestApproval || !result) return;
     const { requestId } = result as { requestId: string };
     void clock
       .track(approveFromInbox(local, requestId))
@@ -304,27 +310,22 @@ export async function approveFromInbox(
 }
 
 export async function reviewUrlFromInbox(local: LocalCloud, requestId: string): Promise<string> {
-  const emails = await local.email.listEmails();
-  for (const email of emails) {
-    const match = new RegExp(`Review: (\\S*/approvals/${requestId}\\?\\S+)`).exec(email.text ?? '');
-    if (match?.[1]) return match[1].replaceAll('&amp;', '&');
-  }
-  throw new Error(`No approval email for request ${requestId} in the inbox`);
+  const url = local.approvalLinks.reviewUrl(requestId);
+  if (!url) throw new Error(`No approval email for request ${requestId} in the inbox`);
+  return url;
 }
 
 function reportProgress(local: LocalCloud, say: (line: string) => void): void {
-  const isRelease = (execution: { stateMachineName: string }) =>
-    !execution.stateMachineName.endsWith('-customer');
+  const isRelease = (execution: ExecutionRecord) => execution.stateMachineRole === 'release';
   local.stepFunctions.onWait(({ execution, stateName, until }) => {
     if (isRelease(execution)) say(`⏳ ${stateName} → ${simulatedDate(until)}`);
   });
   local.stepFunctions.onStateEntered(({ execution, stateName, stateType }) => {
-    if (isRelease(execution) && stateType === 'Task' && !stateName.includes(' · wait '))
-      say(`▶ ${stateName}`);
+    if (isRelease(execution) && stateType === 'Task') say(`▶ ${stateName}`);
   });
   // Outcomes are printed as they are recorded: the last one resumes the release before its handler returns.
   local.onInvoking(({ fn, payload }) => {
-    if (!fn.entry.endsWith('record-outcome.ts')) return;
+    if (fn.operation !== OPERATIONS.recordOutcome) return;
     const { customerId, outcome, reason, error } = payload as {
       customerId: string;
       outcome: string;
@@ -335,18 +336,16 @@ function reportProgress(local: LocalCloud, say: (line: string) => void): void {
     say(`   ${outcome.padEnd(9)} ${customerId}${why ? ` (${why})` : ''}`);
   });
   local.onInvoked(({ fn, payload, result, error }) => {
-    const name = fn.entry.replace(/^.*\//, '').replace(/\.ts$/, '');
     const data = payload as Record<string, unknown>;
-    if (name === 'send-notices' && !error) {
+    if (fn.operation === OPERATIONS.sendNotices && !error) {
       const sent = (result as { sent: number }).sent;
       if (sent > 0) say(`   ✉ ${sent} advance notice(s) sent on ${simulatedDate(String(data.asOf))}`);
     }
-    if (name === 'request-approval' && !error) {
-      void reviewUrlFromInbox(local, (result as { requestId: string }).requestId)
-        .then((url) => say(`   ✋ approval pending for ${String(data.customerId)}: ${url}`))
-        .catch(() => {});
+    if (fn.operation === OPERATIONS.requestApproval && !error) {
+      const url = local.approvalLinks.reviewUrl((result as { requestId: string }).requestId);
+      if (url) say(`   ✋ approval pending for ${String(data.customerId)}: ${url}`);
     }
-    if (name === 'evaluate-gate' && !error) {
+    if (fn.operation === OPERATIONS.evaluateGate && !error) {
       const gate = result as { passed: boolean; reason: string };
       say(`   gate ${gate.passed ? 'passed' : `FAILED: ${gate.reason}`}`);
     }
