@@ -16,8 +16,8 @@ import { type LocalEmailServer, startLocalEmail } from './email.js';
 import { LocalEventBus } from './event-bus.js';
 import { LocalApiError, LocalStepFunctions } from './step-functions.js';
 import {
+  asksApprovers,
   type LocalFunction,
-  OPERATIONS,
   type ResolvedCloud,
   resolveCloud,
   type SynthesizedRelease,
@@ -117,12 +117,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       console.error(`⚠ delivery of ${event['detail-type']} ${event.id} to ${arn} failed: ${error.message}`);
     });
   const bus = new LocalEventBus(cloud.rules, deliver, track);
-  // Simulated time stands still while approvers are asked, whatever the task asking them is called.
-  const stepFunctions = new LocalStepFunctions(
-    options.clock,
-    cloud.stateMachines,
-    invoke,
-    ({ functionArn }) => cloud.functions.get(functionArn)?.operation === OPERATIONS.requestApproval,
+  const stepFunctions = new LocalStepFunctions(options.clock, cloud.stateMachines, invoke, (task) =>
+    asksApprovers(cloud, task),
   );
   const endpoint = await startAwsEndpoint((request) => options.clock.track(request), {
     'AWSStepFunctions.SendTaskSuccess': (body) =>

@@ -10,7 +10,7 @@ import { MS_PER_DAY, SimulatedClock } from './clock.js';
 import { FleetSimulator, type Scenario, type ScenarioOperation } from './fleet-simulator.js';
 import { type LocalCloud, startLocalCloud } from './local-cloud.js';
 import type { ExecutionRecord } from './step-functions.js';
-import { OPERATIONS } from './templates.js';
+import { OPERATIONS, parksRelease } from './templates.js';
 
 export interface RehearsalOptions {
   version: string;
@@ -214,12 +214,10 @@ function runOperations(
   }
   return {
     pausedWithNothingToCome(local: LocalCloud): Promise<{ state: string; reason: string }> {
-      const awaitDecision = local.cloud.operations.get(OPERATIONS.awaitDecision);
       return new Promise((resolve) => {
-        // Parked: the release's callback task to the await-decision function has its token out.
-        local.stepFunctions.onCallback(({ execution, stateName, functionArn, waiting }) => {
-          if (execution.stateMachineRole !== 'release' || functionArn !== awaitDecision) return;
-          parked = waiting ? stateName : undefined;
+        local.stepFunctions.onCallback((task) => {
+          if (!parksRelease(local.cloud, task)) return;
+          parked = task.waiting ? task.stateName : undefined;
           check();
         });
         notify = () => {

@@ -25,6 +25,25 @@ export const OPERATIONS = {
   evaluateGate: 'evaluate-gate',
 } as const;
 
+/** A callback task as the runtime meets it: which kind of execution runs it, which function it invokes. */
+export interface CallbackCall {
+  execution: { stateMachineRole: StateMachineRole };
+  functionArn: string;
+}
+
+/** Asking approvers (simulated time stands still while a person decides): it invokes request-approval. */
+export function asksApprovers(cloud: ResolvedCloud, task: CallbackCall): boolean {
+  return task.functionArn === cloud.operations.get(OPERATIONS.requestApproval);
+}
+
+/** Parking the release until an operator decides: a release task that invokes await-decision. */
+export function parksRelease(cloud: ResolvedCloud, task: CallbackCall): boolean {
+  return (
+    task.execution.stateMachineRole === 'release' &&
+    task.functionArn === cloud.operations.get(OPERATIONS.awaitDecision)
+  );
+}
+
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 
