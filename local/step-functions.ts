@@ -132,7 +132,8 @@ export class LocalStepFunctions {
     } as ExecutionRecord;
     this.executions.set(executionArn, record);
     // Pending work from this instant until it ends, asleep only while it waits on the clock or a token.
-    record.done = this.#run(machine, record, this.clock.activity());
+    const activity = this.clock.activity();
+    record.done = this.#run(machine, record, activity).finally(() => activity.end());
     return record;
   }
 
@@ -160,18 +161,6 @@ export class LocalStepFunctions {
   }
 
   async #run(
-    machine: LocalStateMachine,
-    record: ExecutionRecord,
-    activity: Activity,
-  ): Promise<ExecutionRecord> {
-    try {
-      return await this.#interpret(machine, record, activity);
-    } finally {
-      activity.end();
-    }
-  }
-
-  async #interpret(
     machine: LocalStateMachine,
     record: ExecutionRecord,
     activity: Activity,
