@@ -101,6 +101,11 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     say(`Inbox: ${local.email.inboxUrl}   Approval API: ${local.approvalUrl}`);
     if (options.autoApprove) approveEveryRequest(local, clock);
     options.onReady?.(local);
+    // Once the release has ended or is parked for good, simulated time stops where it is, for the report.
+    const freeze = () => clock.hold('the rehearsal has ended');
+    local.stepFunctions.onExecutionEnded(({ stateMachineRole }) => {
+      if (stateMachineRole === 'release') freeze();
+    });
 
     const execution = local.stepFunctions.startExecution(
       local.releaseStateMachineArn,
@@ -110,7 +115,14 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
         startAt,
       },
     );
-    const operations = runOperations(options.version, startAt, options.scenario.operations, clock, say);
+    const operations = runOperations(
+      options.version,
+      startAt,
+      options.scenario.operations,
+      clock,
+      say,
+      freeze,
+    );
     const ended = await Promise.race([
       execution.done.then((record) => ({ record, paused: undefined })),
       operations.pausedWithNothingToCome(local).then((paused) => ({ record: undefined, paused })),
@@ -190,6 +202,7 @@ function runOperations(
   operations: ScenarioOperation[],
   clock: SimulatedClock,
   say: (line: string) => void,
+  freeze: () => void,
 ) {
   let pending = operations.length;
   let parked: string | undefined;
@@ -222,6 +235,7 @@ function runOperations(
         });
         notify = () => {
           const state = parked ?? '';
+          freeze();
           void clock
             .track(
               getRelease(release).then((record) =>

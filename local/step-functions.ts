@@ -86,6 +86,7 @@ export class LocalStepFunctions {
   readonly #stateEnteredListeners = new Set<(event: StateEntered) => void>();
   readonly #waitListeners = new Set<(event: WaitStarted) => void>();
   readonly #callbackListeners = new Set<(event: CallbackChanged) => void>();
+  readonly #endListeners = new Set<(execution: ExecutionRecord) => void>();
 
   constructor(
     private readonly clock: SimulatedClock,
@@ -106,6 +107,11 @@ export class LocalStepFunctions {
   /** Called as a callback task's token goes out (its function returned) and as the task ends. */
   onCallback(listener: (event: CallbackChanged) => void): void {
     this.#callbackListeners.add(listener);
+  }
+
+  /** Called as an execution ends, before it stops counting as pending work. */
+  onExecutionEnded(listener: (execution: ExecutionRecord) => void): void {
+    this.#endListeners.add(listener);
   }
 
   /** Like StartExecution: a name is unique per state machine; the same name and input is the same execution. */
@@ -133,7 +139,10 @@ export class LocalStepFunctions {
     this.executions.set(executionArn, record);
     // Pending work from this instant until it ends, asleep only while it waits on the clock or a token.
     const activity = this.clock.activity();
-    record.done = this.#run(machine, record, activity).finally(() => activity.end());
+    record.done = this.#run(machine, record, activity).finally(() => {
+      for (const listener of this.#endListeners) listener(record);
+      activity.end();
+    });
     return record;
   }
 
