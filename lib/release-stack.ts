@@ -25,6 +25,11 @@ export interface ReleaseStackProps extends StackProps {
   readonly config: Config;
 }
 
+/** What each state machine of a release is for, as resource metadata: the local runtime keys on it. */
+export const STATE_MACHINE_ROLE_METADATA = 'securewatch:role';
+export const STATE_MACHINE_ROLES = ['release', 'customer-rollout'] as const;
+export type StateMachineRole = (typeof STATE_MACHINE_ROLES)[number];
+
 /**
  * One release's state machines. A stack per version keeps a running release untouched when the next
  * release deploys a changed workflow.
@@ -40,6 +45,7 @@ export class ReleaseStack extends Stack {
 
     // Each workflow's states get their own construct scope, so state names may repeat across them.
     this.customerStateMachine = this.stateMachine('CustomerRollout', {
+      role: 'customer-rollout',
       stateMachineName: `${name}-customer`,
       comment: `SecureWatch ${props.version}: one customer's rollout (approval, window, deployment, outcome)`,
       definition: customerRolloutDefinition(new Construct(this, 'CustomerStates'), functions),
@@ -47,6 +53,7 @@ export class ReleaseStack extends Stack {
       logGroupId: 'CustomerRolloutLogs',
     });
     this.releaseStateMachine = this.stateMachine('ReleaseStateMachine', {
+      role: 'release',
       stateMachineName: name,
       comment: `SecureWatch ${props.version}: the whole release, phase by phase`,
       definition: releaseWorkflowDefinition(new Construct(this, 'ReleaseStates'), {
@@ -106,6 +113,7 @@ export class ReleaseStack extends Stack {
   private stateMachine(
     id: string,
     options: {
+      role: StateMachineRole;
       stateMachineName: string;
       comment: string;
       definition: sfn.IChainable;
@@ -113,7 +121,7 @@ export class ReleaseStack extends Stack {
       logGroupId: string;
     },
   ): sfn.StateMachine {
-    return new sfn.StateMachine(this, id, {
+    const stateMachine = new sfn.StateMachine(this, id, {
       stateMachineName: options.stateMachineName,
       comment: options.comment,
       definitionBody: sfn.DefinitionBody.fromChainable(options.definition),
@@ -129,6 +137,11 @@ export class ReleaseStack extends Stack {
         includeExecutionData: false,
       },
     });
+    (stateMachine.node.defaultChild as sfn.CfnStateMachine).addMetadata(
+      STATE_MACHINE_ROLE_METADATA,
+      options.role,
+    );
+    return stateMachine;
   }
 }
 

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { readBody } from './aws-endpoint.js';
@@ -9,13 +9,22 @@ type RouteHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxySt
  * The HTTP API of the approval links, on a loopback port: requests become API Gateway v2 events for the
  * function each template route integrates. Listening starts first, because the approval emails need the URL.
  */
-export async function startApprovalServer(): Promise<{
+export async function startApprovalServer(
+  /** Keeps simulated time still while a request is served. */
+  track: (request: Promise<void>) => Promise<void> = (request) => request,
+): Promise<{
   url: string;
   route(routeKey: string, handler: RouteHandler): void;
   stop(): Promise<void>;
 }> {
   const routes: { method: string; pattern: RegExp; handler: RouteHandler }[] = [];
-  const server: Server = createServer(async (request, response) => {
+  const server: Server = createServer((request, response) => {
+    track(serve(request, response)).catch((error: Error) => {
+      if (!response.headersSent) response.writeHead(500, { 'Content-Type': 'text/plain' });
+      response.end(error.message);
+    });
+  });
+  const serve = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
     for (const route of routes) {
@@ -41,7 +50,7 @@ export async function startApprovalServer(): Promise<{
     }
     response.writeHead(404, { 'Content-Type': 'text/plain' });
     response.end('Not found');
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LocalApiError } from './step-functions.js';
 
@@ -9,9 +9,14 @@ export type ApiOperation = (body: Record<string, unknown>) => unknown | Promise<
  * `AWSEvents.PutEvents`), so handlers keep using the real SDK clients, pointed here by AWS_ENDPOINT_URL_*.
  */
 export async function startAwsEndpoint(
+  /** Keeps simulated time still while a request is served. */
+  track: (request: Promise<void>) => Promise<void>,
   operations: Record<string, ApiOperation>,
 ): Promise<{ url: string; stop(): Promise<void> }> {
-  const server: Server = createServer(async (request, response) => {
+  const server: Server = createServer((request, response) => {
+    track(serve(request, response)).catch(() => response.destroy());
+  });
+  const serve = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const target = String(request.headers['x-amz-target'] ?? '');
     const operation = operations[target];
     try {
@@ -31,7 +36,7 @@ export async function startAwsEndpoint(
       });
       response.end(JSON.stringify({ __type: type, message: (error as Error).message }));
     }
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,18 +1,20 @@
 /**
- * The simulated clock of a rehearsal: a discrete-event clock. Simulated time stands still while
- * anything is happening (tracked work in flight, a hold active) and, once the system is idle, jumps
- * to the earliest pending `until()` target — at once, or after a real pause proportional to the
+ * The simulated clock of a rehearsal: a discrete-event clock. Simulated time stands still while any
+ * work is pending (tracked work in flight, an activity awake, a hold active) and, the moment none is,
+ * jumps to the earliest `at()` / `until()` target — at once, or after a real pause proportional to the
  * simulated time skipped (`msPerSimulatedDay`).
  *
- * Do not `track()` work that itself waits on `until()`: time could never reach it.
+ * Idleness is exact, not guessed from quiet event-loop turns: whatever can still produce work must be
+ * pending, and work hands over to the work it starts before it ends (start the next tracked work, or
+ * wake an activity, synchronously). Work that resumes at a simulated time is scheduled with `at()`, which
+ * starts it as tracked work at the instant time gets there; the continuation of a bare `until()` is
+ * not pending work, and time may move on before it runs.
+ *
+ * Do not `track()` work that itself waits on the clock: time could never reach it. An `activity()`
+ * sleeps while it waits instead.
  */
 
 export const MS_PER_DAY = 86_400_000;
-
-// Promise chains (e.g. a state machine interpreter moving between states) hop through the event
-// loop; idleness must survive this many turns before it counts. Four turns proved too few once in a
-// loaded full test run (a timer-based hop came late); six cost nothing measurable (1,000 customers: 31.5 s).
-const SETTLE_TURNS = 6;
 
 export interface SimulatedClockOptions {
   /** ISO 8601 simulated start time. */
@@ -27,8 +29,19 @@ export class ClockStoppedError extends Error {
 
 interface Sleeper {
   targetMs: number;
-  resolve(): void;
+  /** Called as time reaches the target, before the clock checks for pending work again. */
+  wake(): void;
   reject(error: unknown): void;
+}
+
+/** Work that is pending except while it sleeps (e.g. a state machine execution between its waits). */
+export interface Activity {
+  /** It waits on something the clock accounts for (a time, another piece of work): no longer pending. */
+  sleep(): void;
+  /** Pending again; call it synchronously from the work or the `at()` that resumes it. */
+  wake(): void;
+  /** Done for good. */
+  end(): void;
 }
 
 export class SimulatedClock {
@@ -39,8 +52,6 @@ export class SimulatedClock {
   /** Kept in target order; equal targets in arrival order. */
   #sleepers: Sleeper[] = [];
   readonly #advanceListeners = new Set<(nowIso: string) => void>();
-  /** Bumped by anything that happens, so the driver can tell whether the system stayed quiet. */
-  #activity = 0;
   #stopped = false;
   #driving = false;
   #wakeDriver: (() => void) | undefined;
@@ -60,8 +71,19 @@ export class SimulatedClock {
     return new Date(this.#nowMs).toISOString();
   }
 
-  /** Resolves once simulated time reaches `isoSimTime`; at once if it already has. */
+  /**
+   * Resolves once simulated time reaches `isoSimTime`; at once if it already has. What runs after it is
+   * not pending work: use `at()` for work that must happen before time moves on.
+   */
   until(isoSimTime: string, signal?: AbortSignal): Promise<void> {
+    return this.at(isoSimTime, () => {}, signal);
+  }
+
+  /**
+   * Starts `work` as tracked work the instant simulated time reaches `isoSimTime` (at once if it already
+   * has), so time stands still until the promise it returns settles; resolves with its result.
+   */
+  at<T>(isoSimTime: string, work: () => T | Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.#stopped) return Promise.reject(new ClockStoppedError(`The simulated clock is stopped`));
     let targetMs: number;
     try {
@@ -70,8 +92,9 @@ export class SimulatedClock {
       return Promise.reject(error);
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (targetMs <= this.#nowMs) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
+    const start = () => this.track(Promise.resolve().then(work));
+    if (targetMs <= this.#nowMs) return start();
+    return new Promise<T>((resolve, reject) => {
       const onAbort = () => {
         this.#sleepers = this.#sleepers.filter((other) => other !== sleeper);
         this.#poke();
@@ -79,9 +102,9 @@ export class SimulatedClock {
       };
       const sleeper: Sleeper = {
         targetMs,
-        resolve: () => {
+        wake: () => {
           signal?.removeEventListener('abort', onAbort);
-          resolve();
+          resolve(start());
         },
         reject: (error) => {
           signal?.removeEventListener('abort', onAbort);
@@ -92,18 +115,51 @@ export class SimulatedClock {
       const after = this.#sleepers.findIndex((other) => other.targetMs > targetMs);
       this.#sleepers.splice(after === -1 ? this.#sleepers.length : after, 0, sleeper);
       this.#poke();
-      void this.#drive();
+      // Never inside a call to the clock: the caller's synchronous code (more sleepers, work it starts) comes first.
+      queueMicrotask(() => void this.#drive());
     });
   }
 
   /** Keeps simulated time still until `work` settles; returns `work`. */
   track<T>(work: Promise<T>): Promise<T> {
+    const done = this.#pending();
+    return work.finally(done);
+  }
+
+  /** Work that keeps simulated time still while awake; it starts awake. */
+  activity(): Activity {
+    let done: (() => void) | undefined = this.#pending();
+    let ended = false;
+    return {
+      sleep: () => {
+        done?.();
+        done = undefined;
+      },
+      wake: () => {
+        if (!ended) done ??= this.#pending();
+      },
+      end: () => {
+        ended = true;
+        done?.();
+        done = undefined;
+      },
+    };
+  }
+
+  /** Whether anything keeps simulated time still right now. */
+  isIdle(): boolean {
+    return this.#inFlight === 0 && this.#holds.size === 0;
+  }
+
+  #pending(): () => void {
     this.#inFlight++;
-    this.#poke();
-    return work.finally(() => {
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
       this.#inFlight--;
       this.#poke();
-    });
+    };
   }
 
   /** Keeps simulated time still (e.g. while a person decides) until the returned release is called. */
@@ -147,12 +203,7 @@ export class SimulatedClock {
     this.#poke();
   }
 
-  #isIdle(): boolean {
-    return this.#inFlight === 0 && this.#holds.size === 0;
-  }
-
   #poke(): void {
-    this.#activity++;
     const wake = this.#wakeDriver;
     this.#wakeDriver = undefined;
     wake?.();
@@ -163,13 +214,12 @@ export class SimulatedClock {
     if (this.#driving) return;
     this.#driving = true;
     while (!this.#stopped && this.#sleepers.length > 0) {
-      if (!this.#isIdle()) {
+      if (!this.isIdle()) {
         await new Promise<void>((resolve) => {
           this.#wakeDriver = resolve;
         });
         continue;
       }
-      if (!(await this.#staysIdle())) continue;
       const targetMs = this.#sleepers[0]?.targetMs;
       if (targetMs === undefined) break;
       const pauseDone = this.#pausedForMs !== undefined && targetMs <= this.#pausedForMs;
@@ -182,15 +232,6 @@ export class SimulatedClock {
     }
     this.#pausedForMs = undefined;
     this.#driving = false;
-  }
-
-  async #staysIdle(): Promise<boolean> {
-    const mark = this.#activity;
-    for (let turn = 0; turn < SETTLE_TURNS; turn++) {
-      await new Promise<void>((resolve) => (turn % 2 === 0 ? setImmediate(resolve) : setTimeout(resolve, 0)));
-      if (this.#stopped || this.#activity !== mark) return false;
-    }
-    return true;
   }
 
   #pause(realMs: number): Promise<void> {
@@ -210,7 +251,7 @@ export class SimulatedClock {
     if (this.#pausedForMs !== undefined && this.#nowMs >= this.#pausedForMs) this.#pausedForMs = undefined;
     const due = this.#sleepers.filter((sleeper) => sleeper.targetMs <= this.#nowMs);
     this.#sleepers = this.#sleepers.filter((sleeper) => sleeper.targetMs > this.#nowMs);
-    for (const sleeper of due) sleeper.resolve();
+    for (const sleeper of due) sleeper.wake();
     const nowIso = this.now();
     for (const listener of this.#advanceListeners) {
       try {

@@ -22,6 +22,11 @@ export interface LocalEmailServer {
   inboxUrl: string;
   /** Every email sent since start, oldest first. */
   listEmails(): Promise<LocalEmail[]>;
+  /**
+   * The emails sent after the first `seen` ones, oldest first, read in-process from the local SES's
+   * mailbox without listing it: a reader that remembers how many it has seen reads each email once.
+   */
+  receivedSince(seen: number): LocalEmail[];
   stop(): Promise<void>;
 }
 
@@ -47,8 +52,13 @@ const HOST = '127.0.0.1';
 
 // A CommonJS module with `exports.default`: Node's ESM import and vitest's disagree on what its default
 // import is, and require() gives the same answer under both.
-const { default: startSesServer } = createRequire(import.meta.url)('aws-ses-v2-local') as {
+const require = createRequire(import.meta.url);
+const { default: startSesServer } = require('aws-ses-v2-local') as {
   default: (config: Partial<SesServerConfig>) => Promise<Server>;
+};
+// The mailbox the server above appends each email to as it accepts it (the same module instance).
+const { getStoreReadonly: sesMailbox } = require('aws-ses-v2-local/dist/store.js') as {
+  getStoreReadonly: () => { emails: StoredEmail[] };
 };
 
 // aws-ses-v2-local keeps its mailbox in module state, so two servers in one process would share it.
@@ -109,6 +119,7 @@ export async function startLocalEmail(options: LocalEmailOptions = {}): Promise<
       endpoint,
       inboxUrl: `${urlOf(inbox)}/`,
       listEmails,
+      receivedSince: (seen) => sesMailbox().emails.slice(seen).map(toLocalEmail),
       stop() {
         stopped ??= closeAll(servers).finally(() => {
           running = false;

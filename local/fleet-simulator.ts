@@ -102,10 +102,7 @@ export class FleetSimulator {
     if (chosen.outcome === 'silent') return;
     const answerAt = new Date(Date.parse(request.requestedAt) + chosen.delayMinutes * 60_000).toISOString();
     // Not awaited: the answer comes later, on the simulated clock, like the real platform's would.
-    void this.clock
-      .until(answerAt)
-      .then(() => this.clock.track(Promise.resolve(this.#answer(request, chosen))))
-      .catch(() => {});
+    void this.clock.at(answerAt, () => this.#answer(request, chosen)).catch(() => {});
   }
 
   behaviourFor(customerId: string): Behaviour {

@@ -7,6 +7,7 @@ import { resetClients } from '../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../lambdas/shared/clock.js';
 import { forgetReleaseConfig } from '../lambdas/shared/release-config.js';
 import { PROJECT_ROOT } from '../lib/constructs/orchestrator-function.js';
+import { ApprovalLinks } from './approval-links.js';
 import { startApprovalServer } from './approval-server.js';
 import { startAwsEndpoint } from './aws-endpoint.js';
 import type { SimulatedClock } from './clock.js';
@@ -15,6 +16,7 @@ import { type LocalEmailServer, startLocalEmail } from './email.js';
 import { LocalEventBus } from './event-bus.js';
 import { LocalApiError, LocalStepFunctions } from './step-functions.js';
 import {
+  asksApprovers,
   type LocalFunction,
   type ResolvedCloud,
   resolveCloud,
@@ -44,6 +46,8 @@ export interface LocalCloud {
   stepFunctions: LocalStepFunctions;
   bus: LocalEventBus;
   email: LocalEmailServer;
+  /** The review link of each approval request, from the emails as they are sent. */
+  approvalLinks: ApprovalLinks;
   approvalUrl: string;
   releaseStateMachineArn: string;
   onInvoked(listener: (invocation: Invocation) => void): void;
@@ -69,7 +73,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     (id) => `securewatch-${id}`,
   );
   const email = await startLocalEmail();
-  const approvals = await startApprovalServer();
+  const approvals = await startApprovalServer((request) => options.clock.track(request));
   const cloud = resolveCloud(templates, {
     tables,
     approvalApiUrl: approvals.url,
@@ -83,7 +87,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     string,
     Promise<{ handler: (event: unknown, context: unknown) => Promise<unknown> }>
   >();
-  const invoke = async (functionArn: string, payload: unknown): Promise<unknown> => {
+  const invoke = (functionArn: string, payload: unknown): Promise<unknown> =>
+    options.clock.track(run(functionArn, payload));
+  const run = async (functionArn: string, payload: unknown): Promise<unknown> => {
     const fn = cloud.functions.get(functionArn);
     if (!fn) throw new Error(`No function ${functionArn} in the synthesized templates`);
     let module = modules.get(fn.entry);
@@ -118,16 +124,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       console.error(`⚠ delivery of ${event['detail-type']} ${event.id} to ${arn} failed: ${error.message}`);
     });
   const bus = new LocalEventBus(cloud.rules, deliver, track);
-  const stepFunctions = new LocalStepFunctions(
-    options.clock,
-    cloud.stateMachines,
-    invoke,
-    (state) => state === 'Ask approvers',
+  const stepFunctions = new LocalStepFunctions(options.clock, cloud.stateMachines, invoke, (task) =>
+    asksApprovers(cloud, task),
   );
   // Step Functions reports its executions' status changes on the default bus, where the template's rules
   // on them (the customer rollouts' end) pick them up.
   stepFunctions.onStatusChange((entry) => bus.putEvents([entry], options.clock.now()));
-  const endpoint = await startAwsEndpoint({
+  const endpoint = await startAwsEndpoint((request) => options.clock.track(request), {
     'AWSStepFunctions.SendTaskSuccess': (body) =>
       stepFunctions.sendTaskSuccess(String(body.taskToken), JSON.parse(String(body.output))),
     'AWSStepFunctions.SendTaskFailure': (body) =>
@@ -186,8 +189,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   forgetReleaseConfig();
   useClock(options.clock);
 
-  const release = [...cloud.stateMachines.values()].find((machine) => !machine.name.endsWith('-customer'));
-  if (!release) throw new Error('The release template has no release state machine');
+  const releaseStateMachineArn = cloud.roles.get('release');
+  if (!releaseStateMachineArn) throw new Error('The release template has no release state machine');
 
   return {
     templates,
@@ -195,8 +198,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     stepFunctions,
     bus,
     email,
+    approvalLinks: new ApprovalLinks(email),
     approvalUrl: approvals.url,
-    releaseStateMachineArn: release.arn,
+    releaseStateMachineArn,
     onInvoked: (listener) => listeners.add(listener),
     onInvoking: (listener) => startListeners.add(listener),
     injectFault: (fault) => faults.add(fault),

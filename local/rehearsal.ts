@@ -9,6 +9,8 @@ import { getRelease, type HaltRecord } from '../lambdas/store/releases.js';
 import { MS_PER_DAY, SimulatedClock } from './clock.js';
 import { FleetSimulator, type Scenario, type ScenarioOperation } from './fleet-simulator.js';
 import { type LocalCloud, startLocalCloud } from './local-cloud.js';
+import type { ExecutionRecord } from './step-functions.js';
+import { OPERATIONS, parksRelease } from './templates.js';
 
 export interface RehearsalOptions {
   version: string;
@@ -99,6 +101,11 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     say(`Inbox: ${local.email.inboxUrl}   Approval API: ${local.approvalUrl}`);
     if (options.autoApprove) approveEveryRequest(local, clock);
     options.onReady?.(local);
+    // Once the release has ended or is parked for good, simulated time stops where it is, for the report.
+    const freeze = () => clock.hold('the rehearsal has ended');
+    local.stepFunctions.onExecutionEnded(({ stateMachineRole }) => {
+      if (stateMachineRole === 'release') freeze();
+    });
 
     const execution = local.stepFunctions.startExecution(
       local.releaseStateMachineArn,
@@ -108,7 +115,14 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
         startAt,
       },
     );
-    const operations = runOperations(options.version, startAt, options.scenario.operations, clock, say);
+    const operations = runOperations(
+      options.version,
+      startAt,
+      options.scenario.operations,
+      clock,
+      say,
+      freeze,
+    );
     const ended = await Promise.race([
       execution.done.then((record) => ({ record, paused: undefined })),
       operations.pausedWithNothingToCome(local).then((paused) => ({ record: undefined, paused })),
@@ -188,6 +202,7 @@ function runOperations(
   operations: ScenarioOperation[],
   clock: SimulatedClock,
   say: (line: string) => void,
+  freeze: () => void,
 ) {
   let pending = operations.length;
   let parked: string | undefined;
@@ -198,26 +213,29 @@ function runOperations(
   for (const operation of operations) {
     const at = new Date(Date.parse(startAt) + operation.atDay * MS_PER_DAY).toISOString();
     void clock
-      .until(at)
-      .then(() => clock.track(apply(release, operation, say)))
-      .catch((error: Error) => say(`⚠ operation at day ${operation.atDay} failed: ${error.message}`))
-      .finally(() => {
-        pending -= 1;
-        check();
-      });
+      .at(at, async () => {
+        try {
+          await apply(release, operation, say);
+        } catch (error) {
+          say(`⚠ operation at day ${operation.atDay} failed: ${(error as Error).message}`);
+        } finally {
+          pending -= 1;
+          check();
+        }
+      })
+      .catch(() => {}); // the clock stopped first: the rehearsal has ended
   }
   return {
     pausedWithNothingToCome(local: LocalCloud): Promise<{ state: string; reason: string }> {
       return new Promise((resolve) => {
-        local.stepFunctions.onStateEntered(({ execution, stateName }) => {
-          if (execution.stateMachineName.endsWith('-customer')) return;
-          if (stateName.endsWith('awaiting decision')) parked = stateName;
-          else if (!parked || !stateName.startsWith(parked)) parked = undefined;
+        local.stepFunctions.onCallback((task) => {
+          if (!parksRelease(local.cloud, task)) return;
+          parked = task.waiting ? task.stateName : undefined;
           check();
         });
         notify = () => {
           const state = parked ?? '';
-          // Let the parking task finish storing its token, then report where the release stands.
+          freeze();
           void clock
             .track(
               getRelease(release).then((record) =>
@@ -273,7 +291,7 @@ function countEmails(emails: { subject: string }[]): Record<string, number> {
 /** Acts as every approver: reads the request from the inbox, opens the page, presses Approve. */
 function approveEveryRequest(local: LocalCloud, clock: SimulatedClock): void {
   local.onInvoked(({ fn, result }) => {
-    if (!fn.entry.endsWith('request-approval.ts') || !result) return;
+    if (fn.operation !== OPERATIONS.requestApproval || !result) return;
     const { requestId } = result as { requestId: string };
     void clock
       .track(approveFromInbox(local, requestId))
@@ -304,27 +322,22 @@ export async function approveFromInbox(
 }
 
 export async function reviewUrlFromInbox(local: LocalCloud, requestId: string): Promise<string> {
-  const emails = await local.email.listEmails();
-  for (const email of emails) {
-    const match = new RegExp(`Review: (\\S*/approvals/${requestId}\\?\\S+)`).exec(email.text ?? '');
-    if (match?.[1]) return match[1].replaceAll('&amp;', '&');
-  }
-  throw new Error(`No approval email for request ${requestId} in the inbox`);
+  const url = local.approvalLinks.reviewUrl(requestId);
+  if (!url) throw new Error(`No approval email for request ${requestId} in the inbox`);
+  return url;
 }
 
 function reportProgress(local: LocalCloud, say: (line: string) => void): void {
-  const isRelease = (execution: { stateMachineName: string }) =>
-    !execution.stateMachineName.endsWith('-customer');
+  const isRelease = (execution: ExecutionRecord) => execution.stateMachineRole === 'release';
   local.stepFunctions.onWait(({ execution, stateName, until }) => {
     if (isRelease(execution)) say(`⏳ ${stateName} → ${simulatedDate(until)}`);
   });
   local.stepFunctions.onStateEntered(({ execution, stateName, stateType }) => {
-    if (isRelease(execution) && stateType === 'Task' && !stateName.includes(' · wait '))
-      say(`▶ ${stateName}`);
+    if (isRelease(execution) && stateType === 'Task') say(`▶ ${stateName}`);
   });
   // Outcomes are printed as they are recorded: the last one resumes the release before its handler returns.
   local.onInvoking(({ fn, payload }) => {
-    if (!fn.entry.endsWith('record-outcome.ts')) return;
+    if (fn.operation !== OPERATIONS.recordOutcome) return;
     const { customerId, outcome, reason, error } = payload as {
       customerId: string;
       outcome: string;
@@ -335,24 +348,22 @@ function reportProgress(local: LocalCloud, say: (line: string) => void): void {
     say(`   ${outcome.padEnd(9)} ${customerId}${why ? ` (${why})` : ''}`);
   });
   local.onInvoked(({ fn, payload, result, error }) => {
-    const name = fn.entry.replace(/^.*\//, '').replace(/\.ts$/, '');
     const data = payload as Record<string, unknown>;
-    if (name === 'send-notices' && !error) {
+    if (fn.operation === OPERATIONS.sendNotices && !error) {
       const sent = (result as { sent: number }).sent;
       if (sent > 0) say(`   ✉ ${sent} advance notice(s) sent on ${simulatedDate(String(data.asOf))}`);
     }
-    if (name === 'request-approval' && !error) {
-      void reviewUrlFromInbox(local, (result as { requestId: string }).requestId)
-        .then((url) => say(`   ✋ approval pending for ${String(data.customerId)}: ${url}`))
-        .catch(() => {});
+    if (fn.operation === OPERATIONS.requestApproval && !error) {
+      const url = local.approvalLinks.reviewUrl((result as { requestId: string }).requestId);
+      if (url) say(`   ✋ approval pending for ${String(data.customerId)}: ${url}`);
     }
-    if (name === 'record-rollout-ended' && !error) {
+    if (fn.operation === OPERATIONS.recordRolloutEnded && !error) {
       const ended = result as { customerId?: string; outcome?: string | null; counted?: boolean };
       const status = (data.detail as { status?: string } | undefined)?.status;
       if (ended.customerId && ended.counted)
         say(`   ${String(ended.outcome).padEnd(9)} ${ended.customerId} (its rollout execution ${status})`);
     }
-    if (name === 'evaluate-gate' && !error) {
+    if (fn.operation === OPERATIONS.evaluateGate && !error) {
       const gate = result as { passed: boolean; reason: string };
       say(`   gate ${gate.passed ? 'passed' : `FAILED: ${gate.reason}`}`);
     }

@@ -4,8 +4,8 @@ import { StateMachine } from 'aws-local-stepfunctions';
 type EventLog = { type: string; state: { name: string; type: string; input: unknown } };
 
 import { type AslState, EXECUTION_EVENTS, historyEventsOf } from '../statemachines/history-projection.js';
-import type { SimulatedClock } from './clock.js';
-import type { LocalStateMachine } from './templates.js';
+import type { Activity, SimulatedClock } from './clock.js';
+import type { LocalStateMachine, StateMachineRole } from './templates.js';
 
 // Runs the synthesized state machines on aws-local-stepfunctions, filling in what it lacks:
 // task tokens for callback tasks, child executions, and waits and timeouts on the simulated clock.
@@ -24,6 +24,8 @@ export interface ExecutionRecord {
   name: string;
   stateMachineArn: string;
   stateMachineName: string;
+  /** What the state machine is for, as its template metadata says. */
+  stateMachineRole: StateMachineRole;
   input: unknown;
   /** Simulated start instant. */
   startedAt: string;
@@ -59,6 +61,18 @@ export interface StatusChangeEntry {
   Detail: string;
 }
 
+/** A callback task (`…:lambda:invoke.waitForTaskToken`) of an execution and the function it invokes. */
+export interface CallbackTask {
+  execution: ExecutionRecord;
+  stateName: string;
+  functionArn: string;
+}
+
+/** A callback task whose function has returned (`waiting`: the token is out), or that has ended. */
+export interface CallbackChanged extends CallbackTask {
+  waiting: boolean;
+}
+
 export class LocalApiError extends Error {
   constructor(
     readonly type: string,
@@ -71,6 +85,8 @@ export class LocalApiError extends Error {
 
 interface PendingToken {
   executionArn: string;
+  /** The execution, asleep until the answer: wakes it synchronously as the answer arrives. */
+  activity: Activity;
   resolve(output: unknown): void;
   reject(error: Error): void;
 }
@@ -81,13 +97,15 @@ export class LocalStepFunctions {
   readonly #stateEnteredListeners = new Set<(event: StateEntered) => void>();
   readonly #waitListeners = new Set<(event: WaitStarted) => void>();
   readonly #statusListeners = new Set<(entry: StatusChangeEntry) => void>();
+  readonly #callbackListeners = new Set<(event: CallbackChanged) => void>();
+  readonly #endListeners = new Set<(execution: ExecutionRecord) => void>();
 
   constructor(
     private readonly clock: SimulatedClock,
     private readonly stateMachines: Map<string, LocalStateMachine>,
     private readonly invokeFunction: InvokeFunction,
-    /** Callback states during which simulated time must stand still (a person is being asked). */
-    private readonly holdsClock: (stateName: string) => boolean = () => false,
+    /** Callback tasks during which simulated time must stand still (a person is being asked). */
+    private readonly holdsClock: (task: CallbackTask) => boolean = () => false,
   ) {}
 
   onStateEntered(listener: (event: StateEntered) => void): void {
@@ -101,6 +119,16 @@ export class LocalStepFunctions {
   /** Called as each execution starts and ends, with the status change event AWS would emit. */
   onStatusChange(listener: (entry: StatusChangeEntry) => void): void {
     this.#statusListeners.add(listener);
+  }
+
+  /** Called as a callback task's token goes out (its function returned) and as the task ends. */
+  onCallback(listener: (event: CallbackChanged) => void): void {
+    this.#callbackListeners.add(listener);
+  }
+
+  /** Called as an execution ends, before it stops counting as pending work. */
+  onExecutionEnded(listener: (execution: ExecutionRecord) => void): void {
+    this.#endListeners.add(listener);
   }
 
   /** Like StartExecution: a name is unique per state machine; the same name and input is the same execution. */
@@ -119,6 +147,7 @@ export class LocalStepFunctions {
       name,
       stateMachineArn,
       stateMachineName: machine.name,
+      stateMachineRole: machine.role,
       input,
       startedAt: this.clock.now(),
       status: 'RUNNING',
@@ -127,7 +156,12 @@ export class LocalStepFunctions {
     } as ExecutionRecord;
     this.executions.set(executionArn, record);
     this.#statusChanged(record);
-    record.done = this.#run(machine, record);
+    // Pending work from this instant until it ends, asleep only while it waits on the clock or a token.
+    const activity = this.clock.activity();
+    record.done = this.#run(machine, record, activity).finally(() => {
+      for (const listener of this.#endListeners) listener(record);
+      activity.end();
+    });
     return record;
   }
 
@@ -150,16 +184,21 @@ export class LocalStepFunctions {
     if (!pending)
       throw new LocalApiError('TaskTimedOut', 'Task token is unknown, timed out or already answered');
     this.#tokens.delete(token);
+    pending.activity.wake();
     return pending;
   }
 
-  async #run(machine: LocalStateMachine, record: ExecutionRecord): Promise<ExecutionRecord> {
+  async #run(
+    machine: LocalStateMachine,
+    record: ExecutionRecord,
+    activity: Activity,
+  ): Promise<ExecutionRecord> {
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
     const definition = localDefinition(machine.definition, overrides, {
-      wait: (stateName, seconds, timestamp) => this.#wait(record, stateName, seconds, timestamp),
-      invoke: (arn, payload) => this.clock.track(this.invokeFunction(arn, payload)),
+      wait: (stateName, seconds, timestamp) => this.#wait(record, activity, stateName, seconds, timestamp),
+      invoke: (arn, payload) => this.invokeFunction(arn, payload),
       callback: (stateName, arn, payload, timeoutSeconds) =>
-        this.#callback(record, stateName, arn, payload, timeoutSeconds),
+        this.#callback(record, activity, stateName, arn, payload, timeoutSeconds),
     });
     // aws-local-stepfunctions stamps $$.Execution.StartTime with the real clock; parameters that read it get
     // the simulated start instead, as a literal.
@@ -244,52 +283,61 @@ export class LocalStepFunctions {
 
   async #wait(
     record: ExecutionRecord,
+    activity: Activity,
     stateName: string,
     seconds: number | undefined,
     timestamp: string | undefined,
   ): Promise<void> {
     const target = timestamp ?? new Date(Date.parse(this.clock.now()) + (seconds ?? 0) * 1000).toISOString();
     for (const listener of this.#waitListeners) listener({ execution: record, stateName, until: target });
-    await this.clock.until(target);
+    activity.sleep();
+    await this.clock.at(target, () => activity.wake());
   }
 
   async #callback(
     record: ExecutionRecord,
+    activity: Activity,
     stateName: string,
     functionArn: string,
     payload: unknown,
     timeoutSeconds: number,
   ): Promise<unknown> {
-    const releaseHold = this.holdsClock(stateName)
-      ? this.clock.hold(`${record.name}: ${stateName}`)
-      : () => {};
+    const task: CallbackTask = { execution: record, stateName, functionArn };
+    const releaseHold = this.holdsClock(task) ? this.clock.hold(`${record.name}: ${stateName}`) : () => {};
     const token = randomBytes(24).toString('base64url');
     const answered = new Promise<unknown>((resolve, reject) => {
-      this.#tokens.set(token, { executionArn: record.executionArn, resolve, reject });
+      this.#tokens.set(token, { executionArn: record.executionArn, activity, resolve, reject });
     });
     const timeout = new AbortController();
-    const timedOut = this.clock
-      .until(new Date(Date.parse(this.clock.now()) + timeoutSeconds * 1000).toISOString(), timeout.signal)
-      .then(() => {
+    const timedOut = this.clock.at(
+      new Date(Date.parse(this.clock.now()) + timeoutSeconds * 1000).toISOString(),
+      () => {
+        activity.wake();
         this.#tokens.delete(token);
         const error = new Error(`No answer within ${timeoutSeconds} s`);
         error.name = 'States.Timeout';
         throw error;
-      });
+      },
+      timeout.signal,
+    );
     timedOut.catch(() => {});
     try {
-      await this.clock.track(this.invokeFunction(functionArn, replaceToken(payload, token)));
+      await this.invokeFunction(functionArn, replaceToken(payload, token));
     } catch (error) {
       this.#tokens.delete(token);
       timeout.abort();
       releaseHold();
       throw error;
     }
+    for (const listener of this.#callbackListeners) listener({ ...task, waiting: true });
+    // Unless answered while its function ran, the execution sleeps until the answer or the timeout wakes it.
+    if (this.#tokens.has(token)) activity.sleep();
     try {
       return await Promise.race([answered, timedOut]);
     } finally {
       timeout.abort();
       releaseHold();
+      for (const listener of this.#callbackListeners) listener({ ...task, waiting: false });
     }
   }
 }
@@ -341,11 +389,20 @@ export function localDefinition(
   definition: Record<string, unknown>,
   overrides: Record<string, (input: unknown) => Promise<unknown>>,
   actions: LocalActions,
+  inBranch = false,
 ): Record<string, unknown> {
   const states = definition.States as Record<string, Record<string, unknown>>;
   const local: Record<string, unknown> = {};
+  // An execution is pending work unless it sleeps; concurrent branches would sleep and run at once.
+  const refuseInBranch = (name: string) => {
+    if (inBranch)
+      throw new Error(
+        `State "${name}" waits inside a Map or Parallel state, which the local rehearsal does not run yet`,
+      );
+  };
   for (const [name, state] of Object.entries(states)) {
     if (state.Type === 'Wait') {
+      refuseInBranch(name);
       const { Seconds, Timestamp, SecondsPath, TimestampPath, ...rest } = state;
       local[name] = {
         ...rest,
@@ -382,6 +439,7 @@ export function localDefinition(
         };
       }
       if (resource.endsWith(':lambda:invoke.waitForTaskToken')) {
+        refuseInBranch(name);
         overrides[name] = async (input) => {
           const {
             FunctionName,
@@ -410,7 +468,7 @@ export function localDefinition(
       local[name] = {
         ...state,
         Branches: (state.Branches as Record<string, unknown>[]).map((branch) =>
-          localDefinition(branch, overrides, actions),
+          localDefinition(branch, overrides, actions, true),
         ),
       };
       continue;
@@ -419,7 +477,7 @@ export function localDefinition(
       const processor = (state.ItemProcessor ?? state.Iterator) as Record<string, unknown>;
       local[name] = {
         ...state,
-        ItemProcessor: localDefinition(processor, overrides, actions),
+        ItemProcessor: localDefinition(processor, overrides, actions, true),
         Iterator: undefined,
       };
       continue;

@@ -2,8 +2,48 @@ import { App } from 'aws-cdk-lib';
 import NodeEvaluator from 'cfn-resolver-lib';
 import { versionSlug } from '../lambdas/core/versions.js';
 import { buildApp } from '../lib/app.js';
-import { HANDLER_ENTRY_METADATA } from '../lib/constructs/orchestrator-function.js';
+import { HANDLER_ENTRY_METADATA, OPERATION_METADATA } from '../lib/constructs/orchestrator-function.js';
+import {
+  STATE_MACHINE_ROLE_METADATA,
+  STATE_MACHINE_ROLES,
+  type StateMachineRole,
+} from '../lib/release-stack.js';
 import type { CloudFormationTemplate } from './template-types.js';
+
+export type { StateMachineRole };
+
+/**
+ * The operations (`securewatch:operation` metadata of a function) the local runtime gives a meaning of
+ * its own: asking approvers holds simulated time, awaiting a decision parks the release, and the rest
+ * are reported as they happen. The template must have each, once.
+ */
+export const OPERATIONS = {
+  requestApproval: 'request-approval',
+  awaitDecision: 'await-decision',
+  recordOutcome: 'record-outcome',
+  sendNotices: 'send-notices',
+  evaluateGate: 'evaluate-gate',
+  recordRolloutEnded: 'record-rollout-ended',
+} as const;
+
+/** A callback task as the runtime meets it: which kind of execution runs it, which function it invokes. */
+export interface CallbackCall {
+  execution: { stateMachineRole: StateMachineRole };
+  functionArn: string;
+}
+
+/** Asking approvers (simulated time stands still while a person decides): it invokes request-approval. */
+export function asksApprovers(cloud: ResolvedCloud, task: CallbackCall): boolean {
+  return task.functionArn === cloud.operations.get(OPERATIONS.requestApproval);
+}
+
+/** Parking the release until an operator decides: a release task that invokes await-decision. */
+export function parksRelease(cloud: ResolvedCloud, task: CallbackCall): boolean {
+  return (
+    task.execution.stateMachineRole === 'release' &&
+    task.functionArn === cloud.operations.get(OPERATIONS.awaitDecision)
+  );
+}
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
@@ -38,11 +78,15 @@ export interface LocalFunction {
   logicalId: string;
   arn: string;
   entry: string;
+  /** What the function does, from its `securewatch:operation` metadata (e.g. `request-approval`). */
+  operation: string;
   environment: Record<string, string>;
 }
 
 export interface LocalStateMachine {
   logicalId: string;
+  /** From its `securewatch:role` metadata. */
+  role: StateMachineRole;
   name: string;
   arn: string;
   definition: Record<string, unknown>;
@@ -57,7 +101,11 @@ export interface LocalRule {
 
 export interface ResolvedCloud {
   functions: Map<string, LocalFunction>;
+  /** Function ARN by operation. */
+  operations: Map<string, string>;
   stateMachines: Map<string, LocalStateMachine>;
+  /** State machine ARN by role. */
+  roles: Map<StateMachineRole, string>;
   rules: LocalRule[];
   approvalRoutes: { routeKey: string; functionArn: string }[];
 }
@@ -99,7 +147,9 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
   const original = { ...templates.platform.Resources, ...templates.release.Resources };
   const cloud: ResolvedCloud = {
     functions: new Map(),
+    operations: new Map(),
     stateMachines: new Map(),
+    roles: new Map(),
     rules: [],
     approvalRoutes: [],
   };
@@ -107,14 +157,22 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
   for (const [logicalId, resource] of Object.entries(resources)) {
     const props = resource.Properties ?? {};
     if (resource.Type === 'AWS::Lambda::Function') {
-      const entry = original[logicalId]?.Metadata?.[HANDLER_ENTRY_METADATA];
+      const metadata = original[logicalId]?.Metadata ?? {};
+      const entry = metadata[HANDLER_ENTRY_METADATA];
       if (typeof entry !== 'string') continue; // CDK's own helper functions (e.g. log retention) do not run locally
+      const operation = metadata[OPERATION_METADATA];
+      if (typeof operation !== 'string' || operation === '')
+        throw new Error(`Function ${logicalId} has no ${OPERATION_METADATA} metadata in its template`);
+      if (cloud.operations.has(operation))
+        throw new Error(`Two functions perform the operation ${operation}; the local runtime needs one`);
+      cloud.operations.set(operation, functionArn(logicalId));
       const variables = ((props.Environment as { Variables?: Record<string, unknown> })?.Variables ??
         {}) as Record<string, unknown>;
       cloud.functions.set(functionArn(logicalId), {
         logicalId,
         arn: functionArn(logicalId),
         entry,
+        operation,
         environment: Object.fromEntries(
           Object.entries(variables).map(([key, value]) => [
             key,
@@ -125,8 +183,17 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
     }
     if (resource.Type === 'AWS::StepFunctions::StateMachine') {
       const name = String(props.StateMachineName);
+      const role = original[logicalId]?.Metadata?.[STATE_MACHINE_ROLE_METADATA];
+      if (!STATE_MACHINE_ROLES.includes(role as StateMachineRole))
+        throw new Error(
+          `State machine ${logicalId} needs ${STATE_MACHINE_ROLE_METADATA} metadata, one of ${STATE_MACHINE_ROLES.join(', ')}; found ${JSON.stringify(role)}`,
+        );
+      if (cloud.roles.has(role as StateMachineRole))
+        throw new Error(`Two state machines have the role ${String(role)}; the local runtime needs one`);
+      cloud.roles.set(role as StateMachineRole, stateMachineArn(name));
       cloud.stateMachines.set(stateMachineArn(name), {
         logicalId,
+        role: role as StateMachineRole,
         name,
         arn: stateMachineArn(name),
         definition: JSON.parse(String(props.DefinitionString)) as Record<string, unknown>,
@@ -151,6 +218,13 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
       });
     }
   }
+  for (const operation of Object.values(OPERATIONS))
+    if (!cloud.operations.has(operation))
+      throw new Error(
+        `No function in the templates performs ${operation}, which the local runtime relies on`,
+      );
+  for (const role of STATE_MACHINE_ROLES)
+    if (!cloud.roles.has(role)) throw new Error(`No state machine in the templates has the role ${role}`);
   return cloud;
 }
 

@@ -10,6 +10,8 @@ export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 /** Where the local rehearsal finds a function's source: the template carries it as resource metadata. */
 export const HANDLER_ENTRY_METADATA = 'securewatch:handler-entry';
+/** What the function does (its handler's name, e.g. `request-approval`): the local runtime keys on it. */
+export const OPERATION_METADATA = 'securewatch:operation';
 
 export interface OrchestratorFunctionProps {
   /** Handler file under lambdas/handlers, without extension, e.g. `plan-release`. */
@@ -61,6 +63,8 @@ export class OrchestratorFunction extends NodejsFunction {
         banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
       },
     });
-    (this.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_ENTRY_METADATA, entry);
+    const cfnFunction = this.node.defaultChild as lambda.CfnFunction;
+    cfnFunction.addMetadata(HANDLER_ENTRY_METADATA, entry);
+    cfnFunction.addMetadata(OPERATION_METADATA, props.handler);
   }
 }

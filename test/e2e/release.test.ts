@@ -102,7 +102,7 @@ describe('enterprise approvals answered in the inbox', () => {
       autoApprove: false,
       onReady: (local) => {
         local.onInvoked(({ fn, payload, result }) => {
-          if (!fn.entry.endsWith('request-approval.ts') || !result) return;
+          if (fn.operation !== 'request-approval' || !result) return;
           const { customerId } = payload as { customerId: string };
           const { requestId } = result as { requestId: string };
           const action = customerId === 'financefirst-bank' ? 'reject' : 'approve';

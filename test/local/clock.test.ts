@@ -23,8 +23,7 @@ describe('SimulatedClock', () => {
   it('wakes sleepers in time order, each at its own target time', async () => {
     const clock = newClock();
     const woke: string[] = [];
-    const sleep = (target: string) =>
-      clock.until(target).then(() => woke.push(`${target} at ${clock.now()}`));
+    const sleep = (target: string) => clock.at(target, () => woke.push(`${target} at ${clock.now()}`));
     await Promise.all([sleep(day(3)), sleep(day(1)), sleep(day(2)), sleep(day(1))]);
     expect(woke).toEqual([
       `${day(1)} at ${day(1)}`,
@@ -77,30 +76,53 @@ describe('SimulatedClock', () => {
     expect(clock.now()).toBe(day(1));
   });
 
-  it('lets work that hops through the event loop after a wake-up schedule before time moves on', async () => {
+  it('holds time still while work started by at() runs, however it hops through the event loop', async () => {
     const clock = newClock();
     const order: string[] = [];
     const later = clock.until(day(2)).then(() => order.push(`day 2 at ${clock.now()}`));
-    await clock.until(day(1));
-    order.push(`day 1 at ${clock.now()}`);
-    await nextTurn();
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    await nextTurn();
-    await clock.until(day(1.5));
-    order.push(`day 1.5 at ${clock.now()}`);
+    const started = await clock.at(day(1), async () => {
+      order.push(`day 1 at ${clock.now()}`);
+      await nextTurn();
+      await realSleep(5);
+      await nextTurn();
+      void clock.at(day(1.5), () => order.push(`day 1.5 at ${clock.now()}`));
+      return 'scheduled';
+    });
     await later;
+    expect(started).toBe('scheduled');
     expect(order).toEqual([`day 1 at ${day(1)}`, `day 1.5 at ${day(1.5)}`, `day 2 at ${day(2)}`]);
   });
 
-  it('never goes backwards, and reports every advance', async () => {
+  it('moves on the moment nothing is pending: what follows a bare until() is not pending work', async () => {
     const clock = newClock();
-    const advances: string[] = [];
-    clock.onAdvance((now) => advances.push(now));
-    const targets = [5, -1, 2, 0.25, 9, 2, 0, 3.5, 1];
-    await Promise.all(targets.map((n) => clock.until(day(n)).then(() => clock.until(day(n / 2)))));
-    expect(advances).toEqual([...advances].sort());
-    expect(advances).toEqual([day(0.25), day(1), day(2), day(3.5), day(5), day(9)]);
-    expect(clock.now()).toBe(day(9));
+    const order: string[] = [];
+    const later = clock.until(day(2)).then(() => order.push('day 2'));
+    await clock.until(day(1)).then(async () => {
+      await nextTurn();
+      order.push(`after day 1, at ${clock.now()}`);
+    });
+    await later;
+    expect(order).toEqual(['day 2', `after day 1, at ${day(2)}`]);
+  });
+
+  it('holds time still while an activity is awake, and lets it sleep until at() wakes it', async () => {
+    const clock = newClock();
+    const execution = clock.activity();
+    const later = clock.until(day(2));
+    await realSleep(20);
+    expect(clock.now()).toBe(START);
+    expect(clock.isIdle()).toBe(false);
+
+    execution.sleep();
+    await clock.at(day(1), () => execution.wake());
+    await realSleep(20);
+    expect(clock.now()).toBe(day(1));
+
+    execution.end();
+    execution.wake();
+    await later;
+    expect(clock.now()).toBe(day(2));
+    expect(clock.isIdle()).toBe(true);
   });
 
   it('pauses real time in proportion to the simulated time skipped when paced', async () => {

@@ -53,6 +53,28 @@ describe('local email', () => {
     expect(Date.parse(emails[0]?.at ?? '')).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
   });
 
+  it('hands over, in-process, the emails sent after those a reader has already seen', async () => {
+    const seen = (await email.listEmails()).length;
+    await ses.send(
+      new SendEmailCommand({
+        FromEmailAddress: 'releases@securewatch.example',
+        Destination: { ToAddresses: ['ops@globex.example'] },
+        Content: {
+          Simple: {
+            Subject: { Data: 'Approve SecureWatch v1.1.0 for Globex' },
+            Body: { Text: { Data: 'Later' } },
+          },
+        },
+      }),
+    );
+
+    expect(email.receivedSince(seen).map(({ subject, text }) => ({ subject, text }))).toEqual([
+      { subject: 'Approve SecureWatch v1.1.0 for Globex', text: 'Later' },
+    ]);
+    expect(email.receivedSince(seen + 1)).toEqual([]);
+    expect(email.receivedSince(0)).toEqual(await email.listEmails());
+  });
+
   it('shows the subject on the inbox page and renders the HTML body with clickable links, scripts off', async () => {
     const response = await fetch(email.inboxUrl);
     expect(response.status).toBe(200);
