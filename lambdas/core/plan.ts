@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import TinyQueue from 'tinyqueue';
 import { firstWindowStartAtOrAfter, type Instant, toUtc } from './maintenance-window.js';
 import type {
   BatchSize,
@@ -148,6 +149,45 @@ export function stepDoneBy(opensAt: DateTime, customers: PlannedCustomer[]): Dat
   return done;
 }
 
+/**
+ * Deploys a one-by-one phase's customers one at a time: no deployment starts before the previous one has
+ * been reported and gated (ONE_AT_A_TIME_GAP_HOURS after it started). The order is the plan's own: each
+ * next deployment is the earliest window any waiting customer has free, so customers with different
+ * windows share a weekend instead of each waiting a week for the one before. `plan(each, notBefore)` gives
+ * a customer's slot from `notBefore` on (null deployAt: none before its deadline). Returns them in input
+ * order.
+ */
+function sequenceOneAtATime<T>(
+  customers: T[],
+  start: DateTime,
+  plan: (customer: T, notBefore: DateTime) => PlannedCustomer,
+): PlannedCustomer[] {
+  const result: PlannedCustomer[] = new Array(customers.length);
+  const byStart = (a: Candidate, b: Candidate) => a.at - b.at || a.index - b.index;
+  interface Candidate {
+    index: number;
+    at: number;
+    planned: PlannedCustomer;
+  }
+  const waiting = new TinyQueue<Candidate>([], byStart);
+  const consider = (index: number, notBefore: DateTime) => {
+    const planned = plan(customers[index] as T, notBefore);
+    if (planned.deployAt) waiting.push({ index, at: Date.parse(planned.deployAt), planned });
+    else result[index] = planned;
+  };
+  for (let index = 0; index < customers.length; index++) consider(index, start);
+  let free = start;
+  for (let next = waiting.pop(); next; next = waiting.pop()) {
+    // Its window was taken meanwhile: its next one from when the lane is free again.
+    if (next.at < free.toMillis()) consider(next.index, free);
+    else {
+      result[next.index] = next.planned;
+      free = toUtc(next.planned.deployAt ?? '').plus({ hours: ONE_AT_A_TIME_GAP_HOURS });
+    }
+  }
+  return result;
+}
+
 function byId(a: Customer, b: Customer): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
@@ -184,25 +224,36 @@ export function planRelease({ version, config, fleet, startAt }: PlanReleaseInpu
     const batches: OpenedBatch[] = [];
     if (policy.batchSize.mode === 'individual') {
       // One step: every customer is started when the phase opens (its approval can be asked early) and
-      // deploys one at a time, in plan order, each in its own window from its own day of the phase on and
-      // never before the previous one's deployment has been reported (its gate).
+      // deploys one at a time (sequenceOneAtATime), each in its own window from its own day of the phase on.
       checkpoints.push(phaseStart);
-      const phaseEnd = afterDays(releaseStart, phase.startDay + phase.durationDays);
-      let previousReported: DateTime = phaseStart;
-      for (const draft of drafts) {
-        const opensAt = DateTime.max(draft.earliestOpen, phaseStart);
-        const planned = draft.customers.map((each) =>
-          planCustomer(each, draft, opensAt, checkpoints, releaseStart, previousReported),
+      const opened = drafts.map((draft) => ({
+        draft,
+        opensAt: DateTime.max(draft.earliestOpen, phaseStart),
+      }));
+      const planOne = (each: (typeof opened)[number], notBefore: DateTime) =>
+        planCustomer(
+          each.draft.customers[0] as Customer,
+          each.draft,
+          each.opensAt,
+          checkpoints,
+          releaseStart,
+          notBefore,
         );
-        for (const customer of planned) {
-          if (!customer.deployAt) continue;
-          const deployAt = toUtc(customer.deployAt);
-          previousReported = deployAt.plus({ hours: ONE_AT_A_TIME_GAP_HOURS });
-          if (deployAt >= phaseEnd)
-            customer.lateReason = `deploys after the ${phase.name} phase ends (${formatMinute(phaseEnd)}): its first window after the previous ${phase.name} customer's deployment is reported`;
-        }
-        batches.push({ draft, opensAt, customers: planned });
-      }
+      const planned = sequenceOneAtATime(opened, phaseStart, planOne);
+      const phaseEnd = afterDays(releaseStart, phase.startDay + phase.durationDays);
+      planned.forEach((customer, index) => {
+        const each = opened[index];
+        if (!each || !customer.deployAt || toUtc(customer.deployAt) < phaseEnd) return;
+        const alone = planOne(each, phaseStart).deployAt;
+        const why =
+          alone && toUtc(alone) < phaseEnd
+            ? `its earlier windows are taken by other ${phase.name} deployments (one at a time)`
+            : 'its first window from its day of the phase is after the end';
+        customer.lateReason = `deploys after the ${phase.name} phase ends (${formatMinute(phaseEnd)}): ${why}`;
+      });
+      opened.forEach((each, index) => {
+        batches.push({ ...each, customers: [planned[index] as PlannedCustomer] });
+      });
       previousDone = stepDoneBy(
         phaseStart,
         batches.flatMap((batch) => batch.customers),

@@ -66,7 +66,7 @@ describe('plan-release', () => {
     const run = await whenRunning(...PLAN);
 
     expect(run.stdout).toContain('FinanceFirst Bank · approval required');
-    expect(run.stdout).toContain('window Sun 2027-04-18 01:00 America/New_York');
+    expect(run.stdout).toContain('window Sun 2027-04-11 01:00 America/New_York');
   });
 
   it('prints a JSON plan that keeps every promise', async () => {

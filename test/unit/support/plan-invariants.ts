@@ -79,15 +79,15 @@ export function stepOrderViolations(plan: ReleasePlan, config: Config): string[]
           customers: batch.customers,
         }));
     if (individual) {
-      // One at a time, in plan order: each deployment starts once the previous one is reported and gated.
-      const starts = phase.batches.flatMap((batch) =>
-        batch.customers.flatMap((id) => deployAtById.get(id) ?? []),
-      );
+      // One at a time: each deployment starts once the previous one is reported and gated.
+      const starts = phase.batches
+        .flatMap((batch) => batch.customers.flatMap((id) => deployAtById.get(id) ?? []))
+        .sort();
       for (let index = 1; index < starts.length; index++) {
         const previousStart = at(starts[index - 1] ?? '');
         if (at(starts[index] ?? '') < previousStart.plus({ hours: ONE_AT_A_TIME_GAP_HOURS }))
           violations.push(
-            `${phase.name} deployment ${index + 1} starts at ${starts[index]}, before deployment ${index} is gated`,
+            `${phase.name} deployment at ${starts[index]} starts before the one at ${starts[index - 1]} is gated`,
           );
       }
     }
