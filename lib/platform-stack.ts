@@ -282,11 +282,16 @@ export class PlatformStack extends Stack {
         'Checks a step or phase against its success criteria; a failed gate pauses the release',
         { table: 'readWrite', emails: true },
       ),
-      haltRelease: fn('HaltRelease', 'halt-release', 'Records a halt and notifies escalation contacts', {
-        table: 'readWrite',
-        emails: true,
-        publishes: true,
-      }),
+      recordFailure: fn(
+        'RecordFailure',
+        'record-failure',
+        'Records why the release failed and tells the escalation contacts',
+        {
+          table: 'readWrite',
+          emails: true,
+          publishes: true,
+        },
+      ),
       completeRelease: fn('CompleteRelease', 'complete-release', 'Computes and sends the release report', {
         timeout: Duration.minutes(5),
         table: 'readWrite',

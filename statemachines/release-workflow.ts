@@ -29,7 +29,7 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
   const fail = invoke(
     scope,
     'Record failure',
-    fns.haltRelease,
+    fns.recordFailure,
     { 'release.$': '$.version', 'failure.$': '$.failure' },
     { comment: 'A task failed beyond its retries: records why and tells the escalation contacts.' },
   ).next(new sfn.Fail(scope, 'Release failed', { error: 'Release.Failed', causePath: '$.failure.Cause' }));

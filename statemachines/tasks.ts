@@ -11,7 +11,7 @@ export interface WorkflowFunctions {
   readonly startCustomerRollouts: lambda.IFunction;
   readonly awaitStep: lambda.IFunction;
   readonly evaluateGate: lambda.IFunction;
-  readonly haltRelease: lambda.IFunction;
+  readonly recordFailure: lambda.IFunction;
   readonly completeRelease: lambda.IFunction;
   readonly requestApproval: lambda.IFunction;
   readonly scheduleDeployment: lambda.IFunction;

@@ -67,7 +67,7 @@ function capabilitiesOf(template: Template, handler: string): string[] {
 
 const SENDERS = [
   'send-notices',
-  'halt-release',
+  'record-failure',
   'complete-release',
   'request-approval',
   'schedule-deployment',
@@ -89,7 +89,7 @@ const NEEDS: [handler: string, needs: Capability[]][] = [
   ],
   ['await-step', [...READ_WRITE, 'answersTasks', 'publishes']],
   ['evaluate-gate', [...READ_WRITE, 'emails']],
-  ['halt-release', [...READ_WRITE, 'emails', 'publishes']],
+  ['record-failure', [...READ_WRITE, 'emails', 'publishes']],
   ['complete-release', [...READ_WRITE, 'emails', 'publishes']],
   ['request-approval', [...READ_WRITE, 'emails', 'answersTasks']],
   ['schedule-deployment', [...READ_WRITE, 'emails']],

@@ -138,7 +138,7 @@ describe('the release stack for v1.1.0', () => {
       ['Enterprise · customers · await customers', 'await-step'],
       ['Standard · phase · gate', 'evaluate-gate'],
       ['Report release', 'complete-release'],
-      ['Record failure', 'halt-release'],
+      ['Record failure', 'record-failure'],
       ['Standard · batch 2 of 4 · halted, awaiting decision', 'await-decision'],
       ['Standard · batch 2 of 4 · gate failed, awaiting decision · remind', 'remind-paused'],
       ['Abort release', 'abort-release'],
