@@ -4,6 +4,7 @@ import { abort, halt, resume } from '../lambdas/application/halt.js';
 import { bundledConfig, bundledFleet, loadFleet } from '../lambdas/core/config.js';
 import { type HistoryEntry, isOutcome } from '../lambdas/core/lifecycle.js';
 import { assertMinorRelease, versionSlug } from '../lambdas/core/versions.js';
+import { emailCounts } from '../lambdas/store/audit.js';
 import { listCustomers } from '../lambdas/store/customers.js';
 import { getRelease, type HaltRecord } from '../lambdas/store/releases.js';
 import { MS_PER_DAY, SimulatedClock } from './clock.js';
@@ -180,7 +181,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       realSeconds: (Date.now() - startedReal) / 1000,
       customers: outcomes,
       phases,
-      emails: countEmails(await local.email.listEmails()),
+      // Every email is counted by kind as it is sent (the store's EMAILS counters), once each.
+      emails: await emailCounts(options.version),
       deploymentRequests: simulator.requests.length,
       executions: executions.length,
       maxHistoryEvents: { execution: largest.name, events: largest.historyEvents },
@@ -264,28 +266,6 @@ async function apply(release: string, operation: ScenarioOperation, say: (line: 
 
 function simulatedDate(iso: string): string {
   return DateTime.fromISO(iso, { zone: 'utc' }).toFormat("ccc yyyy-LL-dd HH:mm 'UTC'");
-}
-
-function countEmails(emails: { subject: string }[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const { subject } of emails) {
-    const prefix = subject.split(':')[0] ?? '';
-    const kind =
-      {
-        'Approval needed': 'approval-request',
-        HALTED: 'halt',
-        RESUMED: 'resume',
-        ABORTED: 'abort',
-        PAUSED: 'pause',
-        'STILL PAUSED': 'reminder',
-        Completed: 'completion',
-        Postponed: 'postponed',
-        'New date': 'updated-notice',
-        Cancelled: 'cancelled',
-      }[prefix] ?? 'advance-notice';
-    counts[kind] = (counts[kind] ?? 0) + 1;
-  }
-  return counts;
 }
 
 /** Acts as every approver: reads the request from the inbox, opens the page, presses Approve. */
