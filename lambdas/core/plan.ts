@@ -154,35 +154,54 @@ export function stepDoneBy(opensAt: DateTime, customers: PlannedCustomer[]): Dat
  * been reported and gated (ONE_AT_A_TIME_GAP_HOURS after it started). The order is the plan's own: each
  * next deployment is the earliest window any waiting customer has free, so customers with different
  * windows share a weekend instead of each waiting a week for the one before. `plan(each, notBefore)` gives
- * a customer's slot from `notBefore` on (null deployAt: none before its deadline). Returns them in input
- * order.
+ * a customer's slot from `notBefore` on (null deployAt: none before its deadline). Customers with the same
+ * `sameSlots` key (same window, same day of the phase) have the same slots: only the first of each such
+ * group waits in the queue, so a large fleet costs about one slot search per customer and per group and
+ * deployment, not per customer and deployment. Returns them in input order.
  */
 function sequenceOneAtATime<T>(
   customers: T[],
   start: DateTime,
+  sameSlots: (customer: T) => string,
   plan: (customer: T, notBefore: DateTime) => PlannedCustomer,
 ): PlannedCustomer[] {
-  const result: PlannedCustomer[] = new Array(customers.length);
-  const byStart = (a: Candidate, b: Candidate) => a.at - b.at || a.index - b.index;
   interface Candidate {
-    index: number;
+    group: number[];
     at: number;
     planned: PlannedCustomer;
   }
-  const waiting = new TinyQueue<Candidate>([], byStart);
-  const consider = (index: number, notBefore: DateTime) => {
-    const planned = plan(customers[index] as T, notBefore);
-    if (planned.deployAt) waiting.push({ index, at: Date.parse(planned.deployAt), planned });
-    else result[index] = planned;
+  const result: PlannedCustomer[] = new Array(customers.length);
+  const groups = new Map<string, number[]>();
+  customers.forEach((customer, index) => {
+    const key = sameSlots(customer);
+    const group = groups.get(key);
+    if (group) group.push(index);
+    else groups.set(key, [index]);
+  });
+  const waiting = new TinyQueue<Candidate>(
+    [],
+    (a, b) => a.at - b.at || (a.group[0] ?? 0) - (b.group[0] ?? 0),
+  );
+  /** The group's first customer waits for its slot from `notBefore`; none left: the group is unschedulable. */
+  const consider = (group: number[], notBefore: DateTime) => {
+    const [first] = group;
+    if (first === undefined) return;
+    const planned = plan(customers[first] as T, notBefore);
+    if (planned.deployAt) {
+      waiting.push({ group, at: Date.parse(planned.deployAt), planned });
+      return;
+    }
+    for (const index of group) result[index] = plan(customers[index] as T, notBefore);
   };
-  for (let index = 0; index < customers.length; index++) consider(index, start);
+  for (const group of groups.values()) consider(group, start);
   let free = start;
   for (let next = waiting.pop(); next; next = waiting.pop()) {
     // Its window was taken meanwhile: its next one from when the lane is free again.
-    if (next.at < free.toMillis()) consider(next.index, free);
+    if (next.at < free.toMillis()) consider(next.group, free);
     else {
-      result[next.index] = next.planned;
+      result[next.group[0] as number] = next.planned;
       free = toUtc(next.planned.deployAt ?? '').plus({ hours: ONE_AT_A_TIME_GAP_HOURS });
+      consider(next.group.slice(1), free);
     }
   }
   return result;
@@ -239,7 +258,9 @@ export function planRelease({ version, config, fleet, startAt }: PlanReleaseInpu
           releaseStart,
           notBefore,
         );
-      const planned = sequenceOneAtATime(opened, phaseStart, planOne);
+      const sameSlots = (each: (typeof opened)[number]) =>
+        `${each.opensAt.toMillis()} ${JSON.stringify(each.draft.customers[0]?.maintenanceWindow)}`;
+      const planned = sequenceOneAtATime(opened, phaseStart, sameSlots, planOne);
       const phaseEnd = afterDays(releaseStart, phase.startDay + phase.durationDays);
       planned.forEach((customer, index) => {
         const each = opened[index];
