@@ -32,7 +32,7 @@ import {
   type ReleaseRecord,
   requireRelease,
 } from '../store/releases.js';
-import { acceptFailures, countOutcomeOnce, getStep } from '../store/steps.js';
+import { acceptGate, countOutcomeOnce, getStep } from '../store/steps.js';
 import { rolloutResumption } from './control.js';
 import { resumeIfStepComplete, stepWaitSeconds } from './outcomes.js';
 import { type FailedGate, pauseForFailedGate } from './pause.js';
@@ -289,7 +289,7 @@ async function resumeRelease(record: ReleaseRecord, decision: Decision): Promise
   // Resuming after a failed gate accepts its result: later gates do not count those failures again.
   if (record.pause?.kind === 'gate-failed')
     for (const step of record.pause.steps ?? [record.pause.by.replace(/^gate#/, '')])
-      await acceptFailures(release, step);
+      await acceptGate(release, step);
   // The release execution continues where it stopped; parked customers look for their next window.
   if (record.decisionToken)
     await resumeWithSuccess(record.decisionToken, await decisionOutput(record, 'resume', decision));

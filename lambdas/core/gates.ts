@@ -150,6 +150,52 @@ export interface GateSummary {
   moreCustomers: number;
 }
 
+/** What an operator accepted by resuming past a step's failed gate: the step's health as it was then. */
+export interface AcceptedHealth {
+  criticalErrors: number;
+  customersWithCriticalErrors: number;
+  customersWithSecurityFindings: number;
+  customersDegraded: number;
+  customersAffected: number;
+}
+
+/** The counts of `health`, kept as the accepted ones when an operator resumes past its gate. */
+export function acceptedHealthOf(health: StepHealth): AcceptedHealth {
+  return {
+    criticalErrors: health.criticalErrors,
+    customersWithCriticalErrors: health.customersWithCriticalErrors.count,
+    customersWithSecurityFindings: health.customersWithSecurityFindings.count,
+    customersDegraded: health.customersDegraded.count,
+    customersAffected: health.customersAffected,
+  };
+}
+
+/**
+ * The health a later gate judges: what arrived after the operator accepted the step's health. Customers are
+ * listed in report order, so those reported since are the ones past the accepted count.
+ */
+export function healthSince(health: StepHealth, accepted: AcceptedHealth | undefined): StepHealth {
+  if (!accepted) return health;
+  const since = (ids: CappedIds, acceptedCount: number): CappedIds => ({
+    count: Math.max(0, ids.count - acceptedCount),
+    ids: ids.ids.slice(acceptedCount),
+  });
+  return {
+    ...health,
+    criticalErrors: Math.max(0, health.criticalErrors - accepted.criticalErrors),
+    customersWithCriticalErrors: since(
+      health.customersWithCriticalErrors,
+      accepted.customersWithCriticalErrors,
+    ),
+    customersWithSecurityFindings: since(
+      health.customersWithSecurityFindings,
+      accepted.customersWithSecurityFindings,
+    ),
+    customersDegraded: since(health.customersDegraded, accepted.customersDegraded),
+    customersAffected: Math.max(0, health.customersAffected - accepted.customersAffected),
+  };
+}
+
 export function evaluateGate(
   results: StepResults,
   health: StepHealth,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { holdOf } from '../application/control.js';
 import { pauseForFailedGate } from '../application/pause.js';
-import { combineHealth, evaluateGate, gateAuditRecord, summarizeGate } from '../core/gates.js';
+import { combineHealth, evaluateGate, gateAuditRecord, healthSince, summarizeGate } from '../core/gates.js';
 import { rolloutShape } from '../core/rollout-shape.js';
 import { now } from '../shared/clock.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
@@ -46,7 +46,8 @@ export const handler = taskHandler(input, async ({ release, phase, step }) => {
         0,
       ),
     },
-    combineHealth(steps.map(healthOf)),
+    // So does health an operator already accepted: a later gate judges only what arrived since.
+    combineHealth(steps.map((each) => healthSince(healthOf(each), each?.acceptedHealth))),
     criteria,
   );
   // A step whose wait ended before every customer had an outcome cannot pass: missing data is no evidence.

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { NO_HEALTH_ISSUES, type StepHealth } from '../core/gates.js';
+import { acceptedHealthOf, NO_HEALTH_ISSUES, type StepHealth } from '../core/gates.js';
 import type { OutcomeState } from '../core/lifecycle.js';
 import { dynamo } from '../shared/clients.js';
 import { TransientError } from '../shared/errors.js';
@@ -28,6 +28,16 @@ const stepRecord = z.looseObject({
   cancelled: z.number().default(0),
   /** Failures an operator accepted by resuming after the gate they failed; later gates do not count them. */
   acceptedFailed: z.number().default(0),
+  /** The step's health an operator accepted the same way. */
+  acceptedHealth: z
+    .object({
+      criticalErrors: z.number(),
+      customersWithCriticalErrors: z.number(),
+      customersWithSecurityFindings: z.number(),
+      customersDegraded: z.number(),
+      customersAffected: z.number(),
+    })
+    .optional(),
   /** Customers deploy one at a time (enterprise), each outcome gated before the next one deploys. */
   oneAtATime: z.boolean().default(false),
   /** When the release stops waiting for this step's outcomes (missing outcomes then fail its gate). */
@@ -189,16 +199,16 @@ export async function reserveSlot(
   );
 }
 
-/** Records that an operator resumed past the step's failures: later gates leave them out. */
-export async function acceptFailures(release: string, key: string): Promise<void> {
+/** Records that an operator resumed past the step's failed gate: later gates leave out what it saw. */
+export async function acceptGate(release: string, key: string): Promise<void> {
   const step = await getStep(release, key);
   if (!step) return;
   await dynamo().send(
     new UpdateCommand({
       TableName: tableName(),
       Key: stepKey(release, key),
-      UpdateExpression: 'SET acceptedFailed = :failed',
-      ExpressionAttributeValues: { ':failed': step.failed },
+      UpdateExpression: 'SET acceptedFailed = :failed, acceptedHealth = :health',
+      ExpressionAttributeValues: { ':failed': step.failed, ':health': acceptedHealthOf(healthOf(step)) },
     }),
   );
 }

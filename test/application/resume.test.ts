@@ -82,7 +82,11 @@ describe('resuming a release', () => {
     await resume({ release: RELEASE }, operator);
 
     // Assert
-    expect(storedStep('standard_1')).toMatchObject({ failed: 2, acceptedFailed: 2 });
+    expect(storedStep('standard_1')).toMatchObject({
+      failed: 2,
+      acceptedFailed: 2,
+      acceptedHealth: { criticalErrors: 0, customersWithSecurityFindings: 0, customersDegraded: 0 },
+    });
     expect(storedRelease()).toMatchObject({ status: 'running' });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  acceptedHealthOf,
   addHealthReport,
   combineHealth,
   evaluateGate,
@@ -7,6 +8,7 @@ import {
   GATE_SUMMARY_MAX_CUSTOMERS,
   gateAuditRecord,
   type HealthSample,
+  healthSince,
   NO_HEALTH_ISSUES,
   type StepHealth,
   summarizeGate,
@@ -252,5 +254,34 @@ describe("a step's health, kept as reports arrive", () => {
       customersWithSecurityFindings: { count: 1, ids: ['bluefin'] },
       customersAffected: 3,
     });
+  });
+});
+
+describe('a later gate after an operator accepted a failed gate', () => {
+  const critical = (customerId: string): HealthSample => ({ ...healthy(customerId), criticalErrors: 2 });
+  const accepted = acceptedHealthOf(
+    healthAfter([withFinding('aurora'), critical('bluefin'), slow('cobalt')]),
+  );
+
+  it('passes on the problems it accepted', () => {
+    const later = healthAfter([withFinding('aurora'), critical('bluefin'), slow('cobalt'), healthy('delta')]);
+
+    expect(evaluateGate({ deployed: 4, failed: 0 }, healthSince(later, accepted), standard).passed).toBe(
+      true,
+    );
+  });
+
+  it('fails on a problem reported since, naming only the new customer', () => {
+    const later = healthAfter([
+      withFinding('aurora'),
+      critical('bluefin'),
+      slow('cobalt'),
+      withFinding('evergreen'),
+    ]);
+
+    const decision = evaluateGate({ deployed: 4, failed: 0 }, healthSince(later, accepted), standard);
+
+    expect(decision.passed).toBe(false);
+    expect(decision.reasons).toEqual(['security findings reported by evergreen']);
   });
 });
