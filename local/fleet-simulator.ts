@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UserFacingError } from '../lambdas/core/errors.js';
 import {
+  CONTRACT_BOUNDS,
   DETAIL_TYPES,
   type DeploymentRequested,
   deploymentRequested,
@@ -29,9 +30,14 @@ const behaviour = z.strictObject({
   reason: z.string().default('simulated deployment failure'),
   /** Simulated minutes from the request to the answer. */
   delayMinutes: z.number().min(0).default(30),
-  latencyChangePercent: z.number().default(1),
-  criticalErrors: z.number().int().min(0).default(0),
-  securityFindings: z.number().int().min(0).default(0),
+  // Within the contract's bounds, so every health report the simulated fleet sends is one the contract admits.
+  latencyChangePercent: z
+    .number()
+    .min(CONTRACT_BOUNDS.latencyChangePercent.min)
+    .max(CONTRACT_BOUNDS.latencyChangePercent.max)
+    .default(1),
+  criticalErrors: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
+  securityFindings: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
 });
 
 const decision = z.strictObject({

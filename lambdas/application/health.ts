@@ -1,28 +1,62 @@
 import { addHealthReport } from '../core/gates.js';
+import { type HealthReportRefusal, healthReportRefusal } from '../core/health-scope.js';
 import type { HealthReported } from '../events/contract.js';
+import { now } from '../shared/clock.js';
 import { releaseConfig } from '../shared/release-config.js';
-import { putHealthReport } from '../store/audit.js';
+import { countRefusedHealthReport, putHealthReport } from '../store/audit.js';
 import { getCustomer } from '../store/customers.js';
+import { getRelease } from '../store/releases.js';
 import { changeStepHealth } from '../store/steps.js';
+
+export type HealthReportResult =
+  | { recorded: true; counted: boolean }
+  | { recorded: false; reason: HealthReportRefusal };
 
 /**
  * Keeps a customer's health report under its release and counts it on the customer's step, once however
- * often it is delivered, so the step's gate reads the step's health instead of every report. A report
- * about a customer the release does not plan is kept but counted nowhere.
+ * often it is delivered, so the step's gate reads the step's health instead of every report. A report out
+ * of scope (core/health-scope.ts: unknown release or customer, dated before the customer's deployment was
+ * requested or ahead of the clock) is refused: neither kept nor counted, only logged and counted as refused.
  */
-export async function recordHealthReport(report: HealthReported): Promise<{ counted: boolean }> {
+export async function recordHealthReport(report: HealthReported): Promise<HealthReportResult> {
   const release = report.version;
-  await putHealthReport(release, report);
   const customer = await getCustomer(release, report.customerId);
-  if (!customer) return { counted: false };
+  if (!customer) return refuse(report, (await getRelease(release)) ? 'unknown-customer' : 'unknown-release');
+  const refusal = healthReportRefusal(report.reportedAt, customer.deploymentRequestedAt, now());
+  if (refusal) return refuse(report, refusal, customer.deploymentRequestedAt);
+  await putHealthReport(release, report);
   const criteria = releaseConfig().config.release.phases.find(
     (phase) => phase.name === customer.phase,
   )?.successCriteria;
-  if (!criteria) return { counted: false };
+  if (!criteria) return { recorded: true, counted: false };
   // The report's own key: a redelivery (same event, same report) has the same one.
   const key = `${report.customerId}#${report.reportedAt}`;
   const counted = await changeStepHealth(release, customer.stepKey, (health) =>
     addHealthReport(health, { ...report, key }, criteria),
   );
-  return { counted };
+  return { recorded: true, counted };
+}
+
+/**
+ * A refused report leaves a log line and a count by reason (on the release, when it exists). A redelivered
+ * refused report is counted again. The observability deliverable adds the CloudWatch metric here.
+ */
+async function refuse(
+  report: HealthReported,
+  reason: HealthReportRefusal,
+  deploymentRequestedAt?: string,
+): Promise<HealthReportResult> {
+  console.log(
+    JSON.stringify({
+      level: 'WARN',
+      message: 'Health report refused',
+      release: report.version,
+      customerId: report.customerId,
+      reason,
+      reportedAt: report.reportedAt,
+      ...(deploymentRequestedAt ? { deploymentRequestedAt } : {}),
+    }),
+  );
+  await countRefusedHealthReport(reason === 'unknown-release' ? undefined : report.version, reason);
+  return { recorded: false, reason };
 }

@@ -9,13 +9,37 @@ export const ORCHESTRATOR_SOURCE = 'securewatch.release-orchestrator';
 export const PLATFORM_SOURCE = 'securewatch.platform';
 export const FLEET_SOURCE = 'securewatch.fleet';
 
+/**
+ * The bounds of the numbers and strings the contract admits (README, "Event contract"): a value outside them
+ * is refused with the field and the bound named, before it reaches the store (DynamoDB refuses a number
+ * beyond 1e125 with an unclear error).
+ */
+export const CONTRACT_BOUNDS = {
+  /** A latency change below -100 % would be a negative latency. */
+  latencyChangePercent: { min: -100, max: 10_000 },
+  errorRatePercent: { min: 0, max: 100 },
+  /** Critical errors, security findings and support tickets in one report. */
+  count: { min: 0, max: 1_000_000 },
+  versionLength: 32,
+  customerIdLength: 128,
+  /** `<release>/<customerId>`. */
+  correlationIdLength: 200,
+  reasonLength: 2000,
+} as const;
+
 const isoTimestamp = z.iso.datetime({ offset: true });
-const version = z.string().regex(/^v\d+\.\d+\.\d+$/, 'expected a version tag like v1.1.0');
-const customerId = z.string().min(1).max(128);
+const version = z
+  .string()
+  .max(CONTRACT_BOUNDS.versionLength)
+  .regex(/^v\d+\.\d+\.\d+$/, 'expected a version tag like v1.1.0');
+const customerId = z.string().min(1).max(CONTRACT_BOUNDS.customerIdLength);
+const correlationId = z.string().min(1).max(CONTRACT_BOUNDS.correlationIdLength);
+const percent = (bounds: { min: number; max: number }) => z.number().min(bounds.min).max(bounds.max);
+const count = z.number().int().min(CONTRACT_BOUNDS.count.min).max(CONTRACT_BOUNDS.count.max);
 
 export const deploymentRequested = z.strictObject({
   schemaVersion: z.literal(SCHEMA_VERSION),
-  correlationId: z.string().min(1),
+  correlationId,
   release: version,
   version,
   customerId,
@@ -28,13 +52,15 @@ export const deploymentRequested = z.strictObject({
 
 export const deploymentSucceeded = z.strictObject({
   schemaVersion: z.literal(SCHEMA_VERSION),
-  correlationId: z.string().min(1),
+  correlationId,
   customerId,
   version,
   completedAt: isoTimestamp,
 });
 
-export const deploymentFailed = deploymentSucceeded.extend({ reason: z.string().min(1).max(2000) });
+export const deploymentFailed = deploymentSucceeded.extend({
+  reason: z.string().min(1).max(CONTRACT_BOUNDS.reasonLength),
+});
 
 export const healthReported = z.strictObject({
   schemaVersion: z.literal(SCHEMA_VERSION),
@@ -42,12 +68,12 @@ export const healthReported = z.strictObject({
   version,
   reportedAt: isoTimestamp,
   /** Requests failing, in percent. */
-  errorRatePercent: z.number().min(0).max(100),
+  errorRatePercent: percent(CONTRACT_BOUNDS.errorRatePercent),
   /** Latency change against the customer's own baseline, in percent (positive = slower). */
-  latencyChangePercent: z.number(),
-  criticalErrors: z.number().int().min(0),
-  securityFindings: z.number().int().min(0),
-  supportTickets: z.number().int().min(0),
+  latencyChangePercent: percent(CONTRACT_BOUNDS.latencyChangePercent),
+  criticalErrors: count,
+  securityFindings: count,
+  supportTickets: count,
 });
 
 export const releaseLifecycle = z.strictObject({

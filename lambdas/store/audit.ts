@@ -53,6 +53,38 @@ export async function putHealthReport(
   );
 }
 
+const refusedHealthReportsKey = (release: string | undefined) =>
+  release === undefined
+    ? { PK: 'HEALTH-REFUSED', SK: 'UNKNOWN-RELEASE' }
+    : { PK: releaseKey(release), SK: 'HEALTH-REFUSED' };
+
+/**
+ * Counts a refused health report by reason: on its release, or, for a release that does not exist, on one
+ * item for all of them (no partition is made for a release nobody planned).
+ */
+export async function countRefusedHealthReport(release: string | undefined, reason: string): Promise<void> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: refusedHealthReportsKey(release),
+      UpdateExpression: 'ADD #reason :one',
+      ExpressionAttributeNames: { '#reason': reason },
+      ExpressionAttributeValues: { ':one': 1 },
+    }),
+  );
+}
+
+/** The refused health reports counted by reason: of `release`, or of releases that do not exist. */
+export async function refusedHealthReportCounts(
+  release: string | undefined,
+): Promise<Record<string, number>> {
+  const result = await dynamo().send(
+    new GetCommand({ ConsistentRead: true, TableName: tableName(), Key: refusedHealthReportsKey(release) }),
+  );
+  const { PK: _pk, SK: _sk, ...counts } = result.Item ?? {};
+  return counts as Record<string, number>;
+}
+
 export async function listHealthReports(release: string): Promise<Record<string, unknown>[]> {
   const reports: Record<string, unknown>[] = [];
   for await (const item of queryAll({

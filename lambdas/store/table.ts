@@ -13,7 +13,8 @@ import { ReleaseStateError } from '../shared/errors.js';
 //   customers.ts  RELEASE#<v> / CUSTOMER#<id>            plan entry, lifecycle state and history, progress
 //                 RELEASE#<v> / PARKED#<id>              the token of a customer rollout parked by a halt
 //   approvals.ts  APPROVAL#<id> / APPROVAL               task token, approvers, decision
-//   audit.ts      RELEASE#<v> / AUDIT#<what>, EMAILS, HEALTH#<id>#<at>
+//   audit.ts      RELEASE#<v> / AUDIT#<what>, EMAILS, HEALTH#<id>#<at>, HEALTH-REFUSED (counts by reason)
+//                 HEALTH-REFUSED / UNKNOWN-RELEASE       refused reports of releases that do not exist
 // Reads are strongly consistent and parsed with zod: a record that does not match is a clear error, never
 // a silently wrong cast.
 

@@ -95,6 +95,21 @@ describe('a deployment failure that breaks a gate', () => {
   });
 });
 
+describe('health reports of the fleet that break a gate', () => {
+  it('pause the release at the first gate after the unhealthy customers deployed, naming the trouble', async () => {
+    const outcome = await givenRelease({
+      scenario: scenarioSchema.parse({
+        deployments: [{ select: { policy: 'startup' }, criticalErrors: 1, latencyChangePercent: 40 }],
+      }),
+    });
+
+    expect(outcome.status).toBe('PAUSED');
+    expect(outcome.pausedAt?.state).toBe('Startup · batch 1 of 2 · gate failed, awaiting decision');
+    expect(outcome.haltReason).toMatch(/critical error\(s\) reported, at most 0 allowed/);
+    expect(outcome.haltReason).toMatch(/performance degraded beyond 5%/);
+  });
+});
+
 describe('enterprise approvals answered in the inbox', () => {
   it('leaves a rejected customer on its old version, goes on with the others, and ignores a second use of a link', async () => {
     const secondUse: number[] = [];

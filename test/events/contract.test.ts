@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import {
+  CONTRACT_BOUNDS,
   DETAIL_TYPES,
   deploymentFailed,
   deploymentRequested,
@@ -163,5 +164,69 @@ describe('the event contract', () => {
 
     // Assess
     expect(result.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['errorRatePercent']);
+  });
+
+  describe('the bounds of a Health Reported', () => {
+    const { detail } = loadFixture('health-reported.json');
+
+    it('admits every number at the edges of its bounds', () => {
+      const lowest = {
+        ...detail,
+        errorRatePercent: 0,
+        latencyChangePercent: -100,
+        criticalErrors: 0,
+        securityFindings: 0,
+        supportTickets: 0,
+      };
+      const highest = {
+        ...detail,
+        errorRatePercent: 100,
+        latencyChangePercent: 10_000,
+        criticalErrors: 1_000_000,
+        securityFindings: 1_000_000,
+        supportTickets: 1_000_000,
+      };
+
+      expect(healthReported.parse(lowest)).toEqual(lowest);
+      expect(healthReported.parse(highest)).toEqual(highest);
+    });
+
+    it.each([
+      { field: 'latencyChangePercent', value: 1e308, message: 'Too big: expected number to be <=10000' },
+      { field: 'latencyChangePercent', value: -100.01, message: 'Too small: expected number to be >=-100' },
+      { field: 'errorRatePercent', value: -0.1, message: 'Too small: expected number to be >=0' },
+      { field: 'criticalErrors', value: 1_000_001, message: 'Too big: expected number to be <=1000000' },
+      { field: 'securityFindings', value: 5_000_000, message: 'Too big: expected number to be <=1000000' },
+      { field: 'supportTickets', value: 0.5, message: 'Invalid input: expected int, received number' },
+    ])('refuses $field $value, naming the bound', ({ field, value, message }) => {
+      const result = healthReported.safeParse({ ...detail, [field]: value });
+
+      expect(result.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+        [field, message],
+      ]);
+    });
+  });
+
+  it.each([
+    { fixture: 'deployment-succeeded.json', schema: deploymentSucceeded },
+    { fixture: 'deployment-failed.json', schema: deploymentFailed },
+  ])('bounds the strings of $fixture', ({ fixture, schema }) => {
+    // Prepare
+    const { detail } = loadFixture(fixture);
+    const tooLong = {
+      ...detail,
+      correlationId: `v1.1.0/${'c'.repeat(CONTRACT_BOUNDS.correlationIdLength)}`,
+      customerId: 'c'.repeat(CONTRACT_BOUNDS.customerIdLength + 1),
+      version: `v1.1.${'0'.repeat(CONTRACT_BOUNDS.versionLength)}`,
+      ...('reason' in detail ? { reason: 'r'.repeat(CONTRACT_BOUNDS.reasonLength + 1) } : {}),
+    };
+
+    // Act
+    const result = schema.safeParse(tooLong);
+
+    // Assess
+    expect(result.error?.issues.map((issue) => issue.path.join('.')).sort()).toEqual(
+      ['correlationId', 'customerId', 'version', ...('reason' in detail ? ['reason'] : [])].sort(),
+    );
   });
 });

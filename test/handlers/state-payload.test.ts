@@ -13,6 +13,7 @@ import { handler as recordHealthReport } from '../../lambdas/handlers/record-hea
 import { handler as sendNotices } from '../../lambdas/handlers/send-notices.js';
 import { handler as startCustomerRollouts } from '../../lambdas/handlers/start-customer-rollouts.js';
 import { forgetReleaseConfig } from '../../lambdas/shared/release-config.js';
+import { updateCustomer } from '../../lambdas/store/customers.js';
 import { getRelease } from '../../lambdas/store/releases.js';
 import { getStep } from '../../lambdas/store/steps.js';
 import type { AslDefinition } from '../../statemachines/history-projection.js';
@@ -76,6 +77,8 @@ describe(`the release execution's state for a fleet of ${CUSTOMERS.toLocaleStrin
     results.set('$.lastStep', { halted: false, ...(counters ? stepSummary(counters) : {}) });
     for (const execution of startedExecutions()) {
       const { customerId } = JSON.parse(execution.input) as { customerId: string };
+      // A report counts once the customer's deployment was requested.
+      await updateCustomer(VERSION, customerId, { deploymentRequestedAt: step?.opensAt ?? START_AT });
       await recordHealthReport(
         busEvent('Health Reported', {
           schemaVersion: '1',
@@ -115,6 +118,7 @@ describe(`the release execution's state for a fleet of ${CUSTOMERS.toLocaleStrin
   it('stays under 64 KiB with every result in it at once, the failure cause at its 32 KiB maximum', () => {
     const state = { version: VERSION, startAt: START_AT, ...Object.fromEntries(results) };
 
+    expect(results.get('$.gate')).toMatchObject({ passed: false, moreCustomers: expect.any(Number) });
     expect(bytes(state)).toBeLessThan(LIMIT);
   });
 

@@ -52,4 +52,14 @@ describe('the simulated fleet', () => {
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues[0]?.path.join('.')).toContain('deployments.0.select');
   });
+
+  it('refuses a scenario whose health reports the event contract would refuse, naming the field', () => {
+    const parsed = scenarioSchema.safeParse({
+      deployments: [{ select: { share: 1 }, latencyChangePercent: 1e308 }],
+    });
+
+    expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toEqual([
+      'deployments.0.latencyChangePercent',
+    ]);
+  });
 });

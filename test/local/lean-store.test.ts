@@ -6,7 +6,8 @@ import { sendDueNotices } from '../../lambdas/application/notices.js';
 import type { ReleaseSchedule } from '../../lambdas/core/rollout-shape.js';
 import { type HealthReported, SCHEMA_VERSION } from '../../lambdas/events/contract.js';
 import { dynamo, resetClients } from '../../lambdas/shared/clients.js';
-import { putCustomerIfAbsent } from '../../lambdas/store/customers.js';
+import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
+import { putCustomerIfAbsent, updateCustomer } from '../../lambdas/store/customers.js';
 import { createRelease, moveRelease } from '../../lambdas/store/releases.js';
 import { getStep, putStepIfAbsent } from '../../lambdas/store/steps.js';
 import { createTablesFromTemplate, type LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb.js';
@@ -154,9 +155,14 @@ describe('a health report', () => {
     ...overrides,
   });
 
+  afterAll(useRealClock);
+
   it('delivered many times at once, alongside other customers’ reports, counts once on its step', async () => {
     const ids = ['acme', 'bluefin', 'cascade', 'dunmore'];
-    await givenARelease(ids.map((id) => ({ id, noticeAt: '2027-03-05T09:00:00Z' })));
+    const release = await givenARelease(ids.map((id) => ({ id, noticeAt: '2027-03-05T09:00:00Z' })));
+    for (const id of ids)
+      await updateCustomer(release, id, { deploymentRequestedAt: '2027-03-13T01:00:00Z' });
+    useClock({ now: () => '2027-03-13T06:00:00Z' });
 
     const results = await Promise.all([
       ...Array.from({ length: RACERS }, () => recordHealthReport(report('acme', { criticalErrors: 2 }))),
@@ -165,7 +171,7 @@ describe('a health report', () => {
       recordHealthReport(report('dunmore')),
     ]);
 
-    expect(results.filter((result) => result.counted)).toHaveLength(3);
+    expect(results.filter((result) => result.recorded && result.counted)).toHaveLength(3);
     const step = await getStep(`v1.${releaseNumber}.0`, 'standard_1');
     expect(step?.health).toMatchObject({
       criticalErrors: 3,

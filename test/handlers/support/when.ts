@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, EventBridgeEvent } from 'aws-lambda';
-import { FLEET_SOURCE, SCHEMA_VERSION } from '../../../lambdas/events/contract.js';
+import { FLEET_SOURCE, type HealthReported, SCHEMA_VERSION } from '../../../lambdas/events/contract.js';
 import { handler as handleApproval } from '../../../lambdas/handlers/handle-approval.js';
 import { handler as recordHealthReport } from '../../../lambdas/handlers/record-health-report.js';
 
@@ -117,7 +117,7 @@ export function healthReportArrives(
 /** A health report as the bus carries it, which `deliver()` hands to record-health-report (again if called twice). */
 export function healthReported(
   customerId: string,
-  overrides: { latencyChangePercent?: number; criticalErrors?: number; securityFindings?: number } = {},
+  overrides: Partial<HealthReported> = {},
   reportedAt = '2027-03-13T05:00:00Z',
 ) {
   const event = busEvent(
