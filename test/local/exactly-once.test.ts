@@ -7,7 +7,8 @@ import { ONE_AT_A_TIME_GAP_HOURS } from '../../lambdas/core/timeouts.js';
 import { resetClients } from '../../lambdas/shared/clients.js';
 import { applyTransition, getCustomer, putCustomerIfAbsent } from '../../lambdas/store/customers.js';
 import { getStep, putStepIfAbsent, putStepMember } from '../../lambdas/store/steps.js';
-import { createTablesFromTemplate, type LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb.js';
+import type { LocalDynamoDb } from '../../local/dynamodb.js';
+import { startReleaseTable } from './support/release-table.js';
 
 // Races run for real: many recordings of one customer's outcome sent at once to dynalite, the way Step
 // Functions retries, EventBridge redeliveries and a rival task can overlap on AWS.
@@ -18,37 +19,7 @@ let database: LocalDynamoDb;
 let customerNumber = 0;
 
 beforeAll(async () => {
-  database = await startLocalDynamoDb();
-  await createTablesFromTemplate(
-    {
-      Resources: {
-        ReleaseTable: {
-          Type: 'AWS::DynamoDB::Table',
-          Properties: {
-            KeySchema: [
-              { AttributeName: 'PK', KeyType: 'HASH' },
-              { AttributeName: 'SK', KeyType: 'RANGE' },
-            ],
-            AttributeDefinitions: [
-              { AttributeName: 'PK', AttributeType: 'S' },
-              { AttributeName: 'SK', AttributeType: 'S' },
-            ],
-            BillingMode: 'PAY_PER_REQUEST',
-          },
-        },
-      },
-    },
-    database.endpoint,
-    () => 'securewatch-releases',
-  );
-  Object.assign(process.env, {
-    TABLE_NAME: 'securewatch-releases',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: database.endpoint,
-  });
-  resetClients();
+  database = await startReleaseTable();
 });
 
 afterAll(async () => {

@@ -10,7 +10,8 @@ import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
 import { putCustomerIfAbsent, updateCustomer } from '../../lambdas/store/customers.js';
 import { createRelease, moveRelease } from '../../lambdas/store/releases.js';
 import { getStep, putStepIfAbsent } from '../../lambdas/store/steps.js';
-import { createTablesFromTemplate, type LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb.js';
+import type { LocalDynamoDb } from '../../local/dynamodb.js';
+import { startReleaseTable } from './support/release-table.js';
 
 // What notices and health reports cost the store, measured on dynalite: the notice loop reads on from its
 // cursor, and a health report counts once on its step however often and however concurrently it arrives.
@@ -22,39 +23,10 @@ let itemsRead = 0;
 let releaseNumber = 0;
 
 beforeAll(async () => {
-  database = await startLocalDynamoDb();
-  await createTablesFromTemplate(
-    {
-      Resources: {
-        ReleaseTable: {
-          Type: 'AWS::DynamoDB::Table',
-          Properties: {
-            KeySchema: [
-              { AttributeName: 'PK', KeyType: 'HASH' },
-              { AttributeName: 'SK', KeyType: 'RANGE' },
-            ],
-            AttributeDefinitions: [
-              { AttributeName: 'PK', AttributeType: 'S' },
-              { AttributeName: 'SK', AttributeType: 'S' },
-            ],
-            BillingMode: 'PAY_PER_REQUEST',
-          },
-        },
-      },
-    },
-    database.endpoint,
-    () => 'securewatch-releases',
-  );
-  Object.assign(process.env, {
-    TABLE_NAME: 'securewatch-releases',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: database.endpoint,
+  database = await startReleaseTable({
     SENDER_EMAIL: 'releases@securewatch.example.com',
     SES_MAX_SEND_RATE: '100000',
   });
-  resetClients();
   ses.on(SendEmailCommand).resolves({ MessageId: 'sent' });
   // Every item a query reads counts, whether or not its filter keeps it (that is what DynamoDB bills).
   dynamo().middlewareStack.add(

@@ -1,0 +1,43 @@
+import { resetClients } from '../../../lambdas/shared/clients.js';
+import { createTablesFromTemplate, type LocalDynamoDb, startLocalDynamoDb } from '../../../local/dynamodb.js';
+
+// The release table on dynalite, as the template declares it, with the store's clients pointed at it: for
+// tests whose racers must really race.
+
+export const TABLE_NAME = 'securewatch-releases';
+
+export async function startReleaseTable(environment: Record<string, string> = {}): Promise<LocalDynamoDb> {
+  const database = await startLocalDynamoDb();
+  await createTablesFromTemplate(
+    {
+      Resources: {
+        ReleaseTable: {
+          Type: 'AWS::DynamoDB::Table',
+          Properties: {
+            KeySchema: [
+              { AttributeName: 'PK', KeyType: 'HASH' },
+              { AttributeName: 'SK', KeyType: 'RANGE' },
+            ],
+            AttributeDefinitions: [
+              { AttributeName: 'PK', AttributeType: 'S' },
+              { AttributeName: 'SK', AttributeType: 'S' },
+            ],
+            BillingMode: 'PAY_PER_REQUEST',
+          },
+        },
+      },
+    },
+    database.endpoint,
+    () => TABLE_NAME,
+  );
+  Object.assign(process.env, {
+    TABLE_NAME,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: database.endpoint,
+    ...environment,
+  });
+  resetClients();
+  return database;
+}
