@@ -61,8 +61,6 @@ beforeAll(async () => {
           } finally {
             const decided = (await getApproval(requestId))?.decision;
             if (!decided) await approveFromInbox(local, requestId);
-            console.error(
-            );
           }
         });
       });
