@@ -3,9 +3,14 @@
 set -eu
 CHROMIUM=/usr/bin/chromium
 if [ -x "$CHROMIUM" ]; then
+  echo "ensure-chromium: $CHROMIUM is installed"
   exit 0
 fi
 echo "ensure-chromium: $CHROMIUM is missing; installing Debian's chromium package (apt-get update && apt-get install -y chromium)"
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "ensure-chromium: no apt-get on this machine; install Chromium at $CHROMIUM yourself (Debian/Ubuntu: apt-get install -y chromium)" >&2
+  exit 1
+fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
@@ -14,7 +19,7 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 start=$(date +%s)
-if ! $SUDO apt-get update || ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium; then
+if ! $SUDO apt-get update || ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; then
   echo "ensure-chromium: could not install chromium with apt-get; the browser tests need $CHROMIUM (apt-get install -y chromium)" >&2
   exit 1
 fi
