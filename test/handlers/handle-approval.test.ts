@@ -181,6 +181,14 @@ describe('handle-approval', () => {
     expect(taskAnswerCalls()).toBe(0);
   });
 
+  it('answers 414 for a link whose query string is far longer than any emailed one', async () => {
+    // Act
+    const response = await whenTheLinkIsOpened(`${linkFor()}&pad=${'x'.repeat(4096)}`);
+
+    // Assess
+    expect(response.statusCode).toBe(414);
+  });
+
   it('answers 404 for an id over 128 characters without looking it up (DynamoDB refuses keys over 2 KB)', async () => {
     // Act
     const response = await whenTheLinkIsOpened(linkFor().replace(REQUEST_ID, 'k'.repeat(3000)));
