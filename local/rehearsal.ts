@@ -268,7 +268,7 @@ function simulatedDate(iso: string): string {
   return DateTime.fromISO(iso, { zone: 'utc' }).toFormat("ccc yyyy-LL-dd HH:mm 'UTC'");
 }
 
-/** Acts as every approver: reads the request from the inbox, opens the page, presses Approve. */
+/** Acts as every approver: reads the request from the inbox, opens the page, types its code, presses Approve. */
 function approveEveryRequest(local: LocalCloud, clock: SimulatedClock): void {
   local.onInvoked(({ fn, result }) => {
     if (fn.operation !== OPERATIONS.requestApproval || !result) return;
@@ -279,6 +279,7 @@ function approveEveryRequest(local: LocalCloud, clock: SimulatedClock): void {
   });
 }
 
+/** Does what a person does: opens the review page, types the code it shows, presses the button. */
 export async function approveFromInbox(
   local: LocalCloud,
   requestId: string,
@@ -286,18 +287,22 @@ export async function approveFromInbox(
 ) {
   const review = await reviewUrlFromInbox(local, requestId);
   const page = await (await fetch(review)).text();
-  const form = [...page.matchAll(/<form method="post">(.*?)<\/form>/gs)]
-    .map((match) =>
-      Object.fromEntries(
-        [...(match[1] ?? '').matchAll(/name="(\w+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]),
-      ),
-    )
-    .find((fields) => fields.action === action);
-  if (!form) throw new Error(`No ${action} form on the review page of ${requestId}`);
+  const form = /<form method="post">(.*?)<\/form>/s.exec(page)?.[1] ?? '';
+  const code = /id="confirmation-code">([^<]+)</.exec(form)?.[1];
+  const button = new RegExp(`<button type="submit" name="action" value="${action}"`);
+  if (!code || !button.test(form)) throw new Error(`No ${action} button on the review page of ${requestId}`);
+  const fields = new URLSearchParams(
+    [...form.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)"/g)].map((m): [string, string] => [
+      m[1] ?? '',
+      (m[2] ?? '').replace(/&#(\d+);/g, (_, c: string) => String.fromCharCode(Number(c))),
+    ]),
+  );
+  fields.set('confirmation', code);
+  fields.set('action', action);
   return fetch(review, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(form as Record<string, string>).toString(),
+    body: fields.toString(),
   });
 }
 

@@ -2,9 +2,12 @@ import { DateTime } from 'luxon';
 import {
   type ApprovalAction,
   type ApprovalLink,
+  confirmationCode,
+  isApprovalRequestId,
   newApprovalRequestId,
   reviewUrl,
   verifyApproval,
+  verifyConfirmationCode,
 } from '../core/approval-link.js';
 import { TRANSITIONS } from '../core/lifecycle.js';
 import { approvalRequest } from '../email/messages.js';
@@ -26,7 +29,8 @@ import { assertMayProceed, holdOf } from './control.js';
 
 // Asking a customer's approvers and taking their answer. The task token stays in the table behind an
 // opaque request id; a link carries the id and a signature per action. Opening a link (reviewApproval)
-// decides nothing, as mail scanners open every link; only answerApproval decides, once.
+// decides nothing, as mail scanners open every link; only answerApproval decides, once, and only with the
+// confirmation code the review page shows as text, which a scanner submitting the page's forms does not type.
 
 export type ApprovalDecision = 'approved' | 'rejected';
 
@@ -46,11 +50,15 @@ export type ApprovalRefusal =
   | { kind: 'halted'; reason: string }
   | { kind: 'aborted'; reason: string };
 
-export type ApprovalReview = { kind: 'open'; request: ApprovalView } | ApprovalRefusal;
+export type ApprovalReview =
+  | { kind: 'open'; request: ApprovalView; confirmationCode: string }
+  | ApprovalRefusal;
 
 export type ApprovalAnswer =
   | { kind: 'approved'; request: ApprovalView; by: string; at: string }
   | { kind: 'rejected'; request: ApprovalView; by: string; at: string }
+  /** The confirmation code was missing or wrong: nothing decided, the request may be answered again. */
+  | { kind: 'unconfirmed'; request: ApprovalView; confirmationCode: string; typed: boolean }
   | ApprovalRefusal;
 
 export interface ApprovalLinks {
@@ -150,20 +158,21 @@ export async function reviewApproval(
     return { kind: 'altered' };
   const refusal = refusalFor(approval, link) ?? (await holdOn(approval));
   if (refusal) return refusal;
-  return { kind: 'open', request: viewOf(approval) };
+  return { kind: 'open', request: viewOf(approval), confirmationCode: confirmationCode(link, signingKey) };
 }
 
 /**
- * An approver's answer from a signed link: decides the request once (a conditional write), moves the
+ * An approver's answer from a signed link, with the confirmation code they typed from the review page:
+ * decides the request once (a conditional write), moves the
  * customer, resumes the rollout waiting on it and audits the decision. While a halt holds the release or
  * the customer, or once it is aborted, it decides nothing and says why. Answering again decides nothing
  * more; it only repeats the recording and the resume, in case the first answer stopped half-way.
  */
 export async function answerApproval(
-  answer: { link: ApprovalLink; action: ApprovalAction; signature: string },
+  answer: { link: ApprovalLink; action: ApprovalAction; signature: string; confirmation: string },
   signingKey: string,
 ): Promise<ApprovalAnswer> {
-  const { link, action, signature } = answer;
+  const { link, action, signature, confirmation } = answer;
   const approval = await findApproval(link.requestId);
   if (!approval) return { kind: 'unknown' };
   if (!verifyApproval(link, action, signature, signingKey)) return { kind: 'altered' };
@@ -175,6 +184,14 @@ export async function answerApproval(
   }
   const refusal = refusalFor(approval, link) ?? (await holdOn(approval));
   if (refusal) return refusal;
+  if (!verifyConfirmationCode(link, confirmation, signingKey)) {
+    return {
+      kind: 'unconfirmed',
+      request: viewOf(approval),
+      confirmationCode: confirmationCode(link, signingKey),
+      typed: confirmation.trim() !== '',
+    };
+  }
 
   const decision: ApprovalDecision = action === 'approve' ? 'approved' : 'rejected';
   const decidedAt = now();
@@ -191,7 +208,7 @@ export async function answerApproval(
 }
 
 async function findApproval(requestId: string): Promise<ApprovalRecord | undefined> {
-  return requestId ? getApproval(requestId) : undefined;
+  return isApprovalRequestId(requestId) ? getApproval(requestId) : undefined;
 }
 
 function viewOf(approval: ApprovalRecord): ApprovalView {

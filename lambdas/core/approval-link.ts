@@ -11,6 +11,14 @@ export interface ApprovalLink {
   expiresAt: string;
 }
 
+/** Longest request id a link may name: ours are 22 characters, DynamoDB refuses keys over 2,048 bytes. */
+export const MAX_APPROVAL_REQUEST_ID_LENGTH = 128;
+
+/** Whether `id` can be a request id at all (URL-safe, short), checked before it reaches the store. */
+export function isApprovalRequestId(id: string): boolean {
+  return id.length <= MAX_APPROVAL_REQUEST_ID_LENGTH && /^[A-Za-z0-9_-]+$/.test(id);
+}
+
 /** 128 random bits, URL-safe. */
 export function newApprovalRequestId(): string {
   return randomBytes(16).toString('base64url');
@@ -42,4 +50,25 @@ export function reviewUrl(baseUrl: string, link: ApprovalLink, key: string): str
     reject: signApproval(link, 'reject', key),
   });
   return `${baseUrl.replace(/\/$/, '')}/approvals/${link.requestId}?${params.toString()}`;
+}
+
+// The code an approver types to decide: shown as text on the review page and in no form field, so a mail
+// scanner that submits the page's forms sends none. Derived from the link, so nothing more is stored.
+const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+export const CONFIRMATION_CODE_LENGTH = 6;
+
+export function confirmationCode(link: ApprovalLink, key: string): string {
+  const digest = createHmac('sha256', key)
+    .update(['confirm', link.requestId, link.approver, link.expiresAt].join('\n'))
+    .digest();
+  return [...digest.subarray(0, CONFIRMATION_CODE_LENGTH)]
+    .map((byte) => CODE_ALPHABET[byte % CODE_ALPHABET.length])
+    .join('');
+}
+
+/** Compares in constant time; case, spaces and dashes as typed do not matter. */
+export function verifyConfirmationCode(link: ApprovalLink, typed: string, key: string): boolean {
+  const expected = Buffer.from(confirmationCode(link, key));
+  const given = Buffer.from(typed.toUpperCase().replace(/[\s-]/g, '').slice(0, 64));
+  return expected.length === given.length && timingSafeEqual(expected, given);
 }

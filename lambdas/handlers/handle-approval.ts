@@ -5,39 +5,52 @@ import {
   answerApproval,
   reviewApproval,
 } from '../application/approvals.js';
-import type { ApprovalAction, ApprovalLink } from '../core/approval-link.js';
+import { type ApprovalAction, type ApprovalLink, isApprovalRequestId } from '../core/approval-link.js';
 import { localTime } from '../email/messages.js';
 import { requiredEnv } from '../shared/env.js';
 
 // The approval page behind an emailed link. A GET only shows the request (mail scanners open every link);
-// only a POST from the page's buttons decides, once.
+// only a POST from the page's form decides, once, and only with the confirmation code the page shows as
+// text typed into its empty field: a scanner that submits the page's forms sends no code and decides nothing.
 
 const SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
   'Referrer-Policy': 'no-referrer',
   'X-Content-Type-Options': 'nosniff',
-  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
 };
 
+/** Largest form or JSON body a POST may carry; the page's form is well under 1 KiB. */
+export const MAX_BODY_BYTES = 8 * 1024;
+/** Longest query string a link may carry; an emailed link's is under 300 characters. */
+export const MAX_QUERY_LENGTH = 2 * 1024;
+
 type Problem = { status: number; title: string; detail: string };
+type Fields = URLSearchParams;
 
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const wantsJson = (event.headers?.accept ?? '').includes('application/json');
   const method = event.requestContext?.http?.method ?? 'GET';
-  const fields = method === 'POST' ? parseForm(event) : new URLSearchParams(event.rawQueryString ?? '');
+  const wantsJson =
+    headerIn(event, 'accept').includes('application/json') ||
+    (method === 'POST' && mediaTypeOf(event) === 'application/json');
+  const fields = method === 'POST' ? parseBody(event) : parseQuery(event);
+  if (!(fields instanceof URLSearchParams)) return problem(fields, wantsJson);
+  const requestId = event.pathParameters?.id ?? '';
+  if (!isApprovalRequestId(requestId)) return problem(problemFor({ kind: 'unknown' }), wantsJson);
   const link: ApprovalLink = {
-    requestId: event.pathParameters?.id ?? '',
+    requestId,
     approver: (fields.get('approver') ?? '').toLowerCase(),
     expiresAt: fields.get('expires') ?? '',
   };
   const key = requiredEnv('APPROVAL_SIGNING_KEY');
+  const signatures = { approve: fields.get('approve') ?? '', reject: fields.get('reject') ?? '' };
 
   if (method === 'GET') {
-    const approveSig = fields.get('approve') ?? '';
-    const rejectSig = fields.get('reject') ?? '';
-    const review = await reviewApproval(link, { approve: approveSig, reject: rejectSig }, key);
+    const review = await reviewApproval(link, signatures, key);
     if (review.kind !== 'open') return problem(problemFor(review), wantsJson);
-    return page(200, reviewPage(review.request, link, approveSig, rejectSig));
+    return page(200, reviewPage(review.request, review.confirmationCode, link, signatures));
   }
 
   const action = fields.get('action');
@@ -47,7 +60,16 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       wantsJson,
     );
   }
-  const answer = await answerApproval({ link, action, signature: fields.get('signature') ?? '' }, key);
+  const signature = fields.get('signature') ?? signatures[action];
+  const confirmation = fields.get('confirmation') ?? '';
+  const answer = await answerApproval({ link, action, signature, confirmation }, key);
+  if (answer.kind === 'unconfirmed') {
+    const unconfirmed = unconfirmedProblem(answer.typed);
+    if (wantsJson) return problem(unconfirmed, true);
+    const shown = { ...signatures, [action]: signature };
+    const notice = `${unconfirmed.title}. ${unconfirmed.detail}`;
+    return page(unconfirmed.status, reviewPage(answer.request, answer.confirmationCode, link, shown, notice));
+  }
   if (answer.kind !== 'approved' && answer.kind !== 'rejected') return problem(problemFor(answer), wantsJson);
   const { kind: decision, request } = answer;
   if (wantsJson) return json(200, { decision, customerId: request.customerId, release: request.release });
@@ -55,6 +77,20 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     200,
     `<h1>Thank you</h1><p>You ${decision} SecureWatch ${escapeHtml(request.release)} for ${escapeHtml(request.customerName ?? request.customerId)}.</p>`,
   );
+}
+
+function unconfirmedProblem(typed: boolean): Problem {
+  return typed
+    ? {
+        status: 422,
+        title: 'The confirmation code does not match',
+        detail: 'Nothing was decided. Type the code shown on the page exactly, then press Approve or Reject.',
+      }
+    : {
+        status: 422,
+        title: 'Type the confirmation code first',
+        detail: 'Nothing was decided. Type the code shown on the page, then press Approve or Reject.',
+      };
 }
 
 function problemFor(refusal: ApprovalRefusal): Problem {
@@ -104,28 +140,82 @@ function problemFor(refusal: ApprovalRefusal): Problem {
   }
 }
 
-function parseForm(event: APIGatewayProxyEventV2): URLSearchParams {
-  const body = event.isBase64Encoded
-    ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
-    : (event.body ?? '');
-  return new URLSearchParams(body);
+function parseQuery(event: APIGatewayProxyEventV2): Fields | Problem {
+  const query = event.rawQueryString ?? '';
+  if (query.length > MAX_QUERY_LENGTH)
+    return {
+      status: 414,
+      title: 'Link too long',
+      detail: 'Open the link exactly as it appears in the email.',
+    };
+  return new URLSearchParams(query);
+}
+
+/** The page's form (urlencoded) or the same fields as a JSON object of strings, at most MAX_BODY_BYTES. */
+function parseBody(event: APIGatewayProxyEventV2): Fields | Problem {
+  const mediaType = mediaTypeOf(event);
+  if (mediaType !== 'application/x-www-form-urlencoded' && mediaType !== 'application/json') {
+    return {
+      status: 415,
+      title: 'Unsupported content type',
+      detail: 'Send the form as application/x-www-form-urlencoded, or its fields as application/json.',
+    };
+  }
+  const raw = event.body ?? '';
+  const tooLarge: Problem = {
+    status: 413,
+    title: 'Request too large',
+    detail: `A decision is a few short fields; bodies over ${MAX_BODY_BYTES} bytes are refused.`,
+  };
+  if (raw.length > (event.isBase64Encoded ? Math.ceil((MAX_BODY_BYTES * 4) / 3) + 4 : MAX_BODY_BYTES * 4))
+    return tooLarge;
+  const bytes = Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes.length > MAX_BODY_BYTES) return tooLarge;
+  const body = bytes.toString('utf8');
+  if (mediaType === 'application/x-www-form-urlencoded') return new URLSearchParams(body);
+  const notFields: Problem = {
+    status: 400,
+    title: 'Malformed request',
+    detail:
+      'Send a JSON object of strings: action, approver, expires, signature and confirmation (the code on the review page).',
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return notFields;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return notFields;
+  const entries = Object.entries(parsed);
+  if (!entries.every((entry): entry is [string, string] => typeof entry[1] === 'string')) return notFields;
+  return new URLSearchParams(entries);
+}
+
+function headerIn(event: APIGatewayProxyEventV2, name: string): string {
+  const headers = event.headers ?? {};
+  const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
+  return key === undefined ? '' : String(headers[key] ?? '');
+}
+
+function mediaTypeOf(event: APIGatewayProxyEventV2): string {
+  return (headerIn(event, 'content-type').split(';')[0] ?? '').trim().toLowerCase();
 }
 
 function reviewPage(
   approval: ApprovalView,
+  code: string,
   link: ApprovalLink,
-  approveSig: string,
-  rejectSig: string,
+  signatures: Record<ApprovalAction, string>,
+  notice?: string,
 ): string {
-  const hidden = (action: ApprovalAction, signature: string) =>
-    [
-      ['action', action],
-      ['approver', link.approver],
-      ['expires', link.expiresAt],
-      ['signature', signature],
-    ]
-      .map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value ?? '')}">`)
-      .join('');
+  const hidden = [
+    ['approver', link.approver],
+    ['expires', link.expiresAt],
+    ['approve', signatures.approve],
+    ['reject', signatures.reject],
+  ]
+    .map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value ?? '')}">`)
+    .join('');
   const customer = approval.customerName ?? approval.customerId;
   const when =
     approval.deployAt && approval.timeZone
@@ -134,11 +224,17 @@ function reviewPage(
   return `<h1>Approve SecureWatch ${escapeHtml(approval.release)} for ${escapeHtml(customer)}?</h1>
 ${when}
 <p>This link was sent to ${escapeHtml(link.approver)} and is valid until ${escapeHtml(link.expiresAt)}. If you reject, ${escapeHtml(customer)} stays on its current version.</p>
-<div class="actions"><form method="post">${hidden('approve', approveSig)}<button type="submit" class="approve">Approve</button></form><form method="post">${hidden('reject', rejectSig)}<button type="submit" class="reject">Reject</button></form></div>`;
+${notice ? `<p class="notice" role="alert">${escapeHtml(notice)}</p>` : ''}
+<form method="post">${hidden}
+<p><label for="confirmation">To decide, type the code <strong class="code" id="confirmation-code">${escapeHtml(code)}</strong> into this field:</label></p>
+<input type="text" id="confirmation" name="confirmation" value="" required autocomplete="off" autocapitalize="characters" spellcheck="false" maxlength="16">
+<div class="actions"><button type="submit" name="action" value="approve" class="approve">Approve</button><button type="submit" name="action" value="reject" class="reject">Reject</button></div></form>`;
 }
 
 const STYLE =
   'body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}' +
+  '.code{font-family:ui-monospace,monospace;letter-spacing:.2em;font-size:1.2rem}.notice{color:#b42318;font-weight:600}' +
+  'input[name=confirmation]{font:1.2rem ui-monospace,monospace;letter-spacing:.2em;padding:.4rem;width:9rem}' +
   '.actions{display:flex;gap:1rem;margin-top:2rem}button{font-size:1.1rem;padding:.6rem 1.6rem;border-radius:6px;border:1px solid #888;cursor:pointer}' +
   '.approve{background:#1a7f37;color:#fff;border-color:#1a7f37}.reject{background:#fff;color:#b42318;border-color:#b42318}';
 

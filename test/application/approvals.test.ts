@@ -1,6 +1,11 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { answerApproval, reviewApproval } from '../../lambdas/application/approvals.js';
-import { type ApprovalAction, type ApprovalLink, signApproval } from '../../lambdas/core/approval-link.js';
+import {
+  type ApprovalAction,
+  type ApprovalLink,
+  confirmationCode,
+  signApproval,
+} from '../../lambdas/core/approval-link.js';
 import {
   anEnterpriseCustomer,
   awaitingApproval,
@@ -32,9 +37,18 @@ const linkOf = (approver: string): ApprovalLink => ({
   approver,
   expiresAt: '2027-04-22T09:00:00Z',
 });
-const answer = (action: ApprovalAction, approver = PRIYA) =>
+const answer = (
+  action: ApprovalAction,
+  approver = PRIYA,
+  confirmation = confirmationCode(linkOf(approver), SIGNING_KEY),
+) =>
   answerApproval(
-    { link: linkOf(approver), action, signature: signApproval(linkOf(approver), action, SIGNING_KEY) },
+    {
+      link: linkOf(approver),
+      action,
+      signature: signApproval(linkOf(approver), action, SIGNING_KEY),
+      confirmation,
+    },
     SIGNING_KEY,
   );
 
@@ -71,8 +85,56 @@ describe('answering an approval', () => {
     expect(review).toMatchObject({
       kind: 'open',
       request: { release: RELEASE, customerId: 'contoso-bank', customerName: 'Contoso Bank' },
+      confirmationCode: expect.stringMatching(/^[A-Z2-9]{6}$/),
     });
     expect(JSON.stringify(review)).not.toContain(TASK_TOKEN);
+  });
+
+  it('decides nothing without the confirmation code, as when a mail scanner submits the page', async () => {
+    // Act
+    const result = await answer('approve', PRIYA, '');
+
+    // Assess
+    expect(result).toMatchObject({
+      kind: 'unconfirmed',
+      typed: false,
+      request: { customerId: 'contoso-bank' },
+    });
+    expect(storedApproval(REQUEST_ID)?.decision).toBeUndefined();
+    expect(storedCustomer('contoso-bank')?.state).toBe('awaiting-approval');
+    expect(taskAnswerCalls()).toBe(0);
+  });
+
+  it('decides nothing with a wrong code, and decides once the right one is typed', async () => {
+    // Prepare
+    const tomsCode = confirmationCode(linkOf(TOM), SIGNING_KEY);
+
+    // Act
+    const wrong = await answer('approve', PRIYA, tomsCode);
+    const typedLoosely = await answer(
+      'approve',
+      PRIYA,
+      ` ${confirmationCode(linkOf(PRIYA), SIGNING_KEY)
+        .toLowerCase()
+        .replace(/^(...)/, '$1-')} `,
+    );
+
+    // Assess
+    expect(wrong).toMatchObject({ kind: 'unconfirmed', typed: true });
+    expect(typedLoosely).toMatchObject({ kind: 'approved', by: PRIYA });
+    expect(tokensAnswered()).toHaveLength(1);
+  });
+
+  it('looks up no request for an id no link could carry', async () => {
+    // Act
+    const review = await reviewApproval(
+      { ...linkOf(PRIYA), requestId: 'x'.repeat(4096) },
+      { approve: '', reject: '' },
+      SIGNING_KEY,
+    );
+
+    // Assess
+    expect(review).toEqual({ kind: 'unknown' });
   });
 
   it('decides nothing while the release is halted, says why, and decides once the release is resumed', async () => {
@@ -162,6 +224,7 @@ describe('answering an approval', () => {
         link: linkOf(PRIYA),
         action: 'approve',
         signature: signApproval(linkOf(PRIYA), 'reject', SIGNING_KEY),
+        confirmation: confirmationCode(linkOf(PRIYA), SIGNING_KEY),
       },
       SIGNING_KEY,
     );

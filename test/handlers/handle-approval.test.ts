@@ -11,7 +11,13 @@ import {
   storedApproval,
   storedCustomer,
 } from './support/given.js';
-import { headerOf, whenTheApproverPresses, whenTheLinkIsOpened } from './support/when.js';
+import {
+  confirmationCodeShownOn,
+  headerOf,
+  whenPosted,
+  whenTheApproverPresses,
+  whenTheLinkIsOpened,
+} from './support/when.js';
 import {
   APPROVAL_BASE_URL,
   emailsSent,
@@ -46,7 +52,7 @@ beforeEach(() => {
 afterAll(restoreRealClock);
 
 describe('handle-approval', () => {
-  it('shows a review page with Approve and Reject forms when the link is opened', async () => {
+  it('shows a review page asking to type a code shown as text, with Approve and Reject buttons', async () => {
     // Act
     const response = await whenTheLinkIsOpened(linkFor());
 
@@ -54,12 +60,12 @@ describe('handle-approval', () => {
     expect(response.statusCode).toBe(200);
     expect(headerOf(response, 'Content-Type')).toBe('text/html; charset=utf-8');
     expect(response.body).toContain('Approve SecureWatch v1.1.0 for contoso-bank?');
-    expect(response.body).toMatch(
-      /<form method="post">.*<button type="submit"[^>]*>Approve<\/button><\/form>/,
-    );
-    expect(response.body).toMatch(
-      /<form method="post">.*<button type="submit"[^>]*>Reject<\/button><\/form>/,
-    );
+    const code = confirmationCodeShownOn(response);
+    expect(code).toMatch(/^[A-Z2-9]{6}$/);
+    expect(response.body).toContain('<input type="text" id="confirmation" name="confirmation" value=""');
+    expect(response.body?.match(new RegExp(code, 'g'))).toHaveLength(1);
+    expect(response.body).toMatch(/<button type="submit" name="action" value="approve"[^>]*>Approve</);
+    expect(response.body).toMatch(/<button type="submit" name="action" value="reject"[^>]*>Reject</);
   });
 
   it('tells the approver which customer and which maintenance window, in their own time zone', async () => {
@@ -84,13 +90,111 @@ describe('handle-approval', () => {
     expect(response.body).toContain('Sun 2027-04-11 01:00 (EDT)');
   });
 
-  it('serves the page uncached and without a referrer', async () => {
+  it('serves the page uncached, without a referrer, and never inside a frame', async () => {
     // Act
     const response = await whenTheLinkIsOpened(linkFor());
 
     // Assess
     expect(headerOf(response, 'Cache-Control')).toBe('no-store');
     expect(headerOf(response, 'Referrer-Policy')).toBe('no-referrer');
+    expect(headerOf(response, 'X-Frame-Options')).toBe('DENY');
+    expect(headerOf(response, 'Content-Security-Policy')).toContain("frame-ancestors 'none'");
+  });
+
+  it('decides nothing when the page is posted without the code, as a scanner submitting the form does', async () => {
+    // Prepare
+    const page = await whenTheLinkIsOpened(linkFor());
+
+    // Act
+    const response = await whenTheApproverPresses('Approve', page, linkFor(), { typed: '' });
+
+    // Assess
+    expect(response.statusCode).toBe(422);
+    expect(response.body).toContain('Type the confirmation code first');
+    expect(confirmationCodeShownOn(response)).toBe(confirmationCodeShownOn(page));
+    expect(storedApproval(REQUEST_ID)?.decision).toBeUndefined();
+    expect(storedCustomer('contoso-bank')?.state).toBe('awaiting-approval');
+    expect(taskAnswerCalls()).toBe(0);
+  });
+
+  it('decides nothing with a wrong code and shows the page again to retry, which then decides', async () => {
+    // Prepare
+    const page = await whenTheLinkIsOpened(linkFor());
+    const tomsCode = confirmationCodeShownOn(
+      await whenTheLinkIsOpened(linkFor('tom.okafor@contoso.example.com')),
+    );
+
+    // Act
+    const wrong = await whenTheApproverPresses('Approve', page, linkFor(), { typed: tomsCode });
+    const retried = await whenTheApproverPresses('Approve', wrong, linkFor());
+
+    // Assess
+    expect(wrong.statusCode).toBe(422);
+    expect(wrong.body).toContain('The confirmation code does not match');
+    expect(retried.statusCode).toBe(200);
+    expect(storedApproval(REQUEST_ID)?.decision).toBe('approved');
+  });
+
+  it('takes the same fields as JSON from an API client, and answers 422 problem+json without the code', async () => {
+    // Prepare
+    const page = await whenTheLinkIsOpened(linkFor());
+    const link = new URL(linkFor());
+    const fields = {
+      action: 'approve',
+      approver: APPROVER,
+      expires: EXPIRES_AT,
+      signature: link.searchParams.get('approve') ?? '',
+    };
+
+    // Act
+    const withoutCode = await whenPosted(linkFor(), JSON.stringify(fields), 'application/json');
+    const withCode = await whenPosted(
+      linkFor(),
+      JSON.stringify({ ...fields, confirmation: confirmationCodeShownOn(page) }),
+      'application/json; charset=utf-8',
+    );
+
+    // Assess
+    expect(withoutCode.statusCode).toBe(422);
+    expect(headerOf(withoutCode, 'Content-Type')).toBe('application/problem+json');
+    expect(JSON.parse(String(withCode.body))).toEqual({
+      decision: 'approved',
+      customerId: 'contoso-bank',
+      release: RELEASE,
+    });
+  });
+
+  it.each([
+    ['text/plain', 'action=approve', 415],
+    ['multipart/form-data; boundary=x', '--x--', 415],
+    ['application/json', '{"action":', 400],
+    ['application/json', '["approve"]', 400],
+    ['application/json', '{"action":["approve"]}', 400],
+    ['application/x-www-form-urlencoded', `action=approve&pad=${'a'.repeat(9000)}`, 413],
+  ])('refuses a %s body %#, with %i, and decides nothing', async (contentType, body, status) => {
+    // Act
+    const response = await whenPosted(linkFor(), body, contentType, { accept: 'application/json' });
+
+    // Assess
+    expect(response.statusCode).toBe(status);
+    expect(headerOf(response, 'Content-Type')).toBe('application/problem+json');
+    expect(taskAnswerCalls()).toBe(0);
+  });
+
+  it('answers 414 for a link whose query string is far longer than any emailed one', async () => {
+    // Act
+    const response = await whenTheLinkIsOpened(`${linkFor()}&pad=${'x'.repeat(4096)}`);
+
+    // Assess
+    expect(response.statusCode).toBe(414);
+  });
+
+  it('answers 404 for an id over 128 characters without looking it up (DynamoDB refuses keys over 2 KB)', async () => {
+    // Act
+    const response = await whenTheLinkIsOpened(linkFor().replace(REQUEST_ID, 'k'.repeat(3000)));
+
+    // Assess
+    expect(response.statusCode).toBe(404);
   });
 
   it('decides nothing when the link is only opened, as mail scanners do', async () => {

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  confirmationCode,
+  isApprovalRequestId,
   newApprovalRequestId,
   reviewUrl,
   signApproval,
   verifyApproval,
+  verifyConfirmationCode,
 } from '../../lambdas/core/approval-link.js';
 
 const KEY = 'test-key';
@@ -43,5 +46,34 @@ describe('approval links', () => {
 
     expect(url.startsWith(`https://approvals.example/approvals/${link.requestId}?`)).toBe(true);
     expect(url).not.toContain(KEY);
+  });
+
+  it('ask for a six-character confirmation code, easy to read, never in the link', () => {
+    const code = confirmationCode(link, KEY);
+
+    expect(code).toMatch(/^[A-HJ-NP-Z2-9]{6}$/);
+    expect(reviewUrl('https://approvals.example/', link, KEY)).not.toContain(code);
+  });
+
+  it('accept the code however it is typed, and no other approver’s, expiry’s or key’s', () => {
+    const code = confirmationCode(link, KEY);
+
+    expect(verifyConfirmationCode(link, ` ${code.slice(0, 3).toLowerCase()}-${code.slice(3)} `, KEY)).toBe(
+      true,
+    );
+    expect(verifyConfirmationCode(link, '', KEY)).toBe(false);
+    expect(
+      verifyConfirmationCode(link, confirmationCode({ ...link, approver: 'intern@x.example' }, KEY), KEY),
+    ).toBe(false);
+    expect(verifyConfirmationCode({ ...link, expiresAt: '2099-01-01T00:00:00Z' }, code, KEY)).toBe(false);
+    expect(verifyConfirmationCode(link, confirmationCode(link, 'other-key'), KEY)).toBe(false);
+  });
+
+  it('know a request id only when it is URL-safe and at most 128 characters', () => {
+    expect(isApprovalRequestId(link.requestId)).toBe(true);
+    expect(isApprovalRequestId('a'.repeat(128))).toBe(true);
+    expect(isApprovalRequestId('a'.repeat(129))).toBe(false);
+    expect(isApprovalRequestId('')).toBe(false);
+    expect(isApprovalRequestId('../x')).toBe(false);
   });
 });

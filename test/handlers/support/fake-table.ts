@@ -27,6 +27,7 @@ export function resetTable(): void {
   itemsRead = 0;
   dynamoMock.reset();
   dynamoMock.on(GetCommand).callsFake((input: GetCommand['input']) => {
+    refuseOversizedKey(input.Key);
     const item = items.get(keyOf(input.Key?.PK, input.Key?.SK));
     return { Item: item && clone(item) };
   });
@@ -58,6 +59,13 @@ export function resetTable(): void {
 }
 
 let itemsRead = 0;
+
+/** Like DynamoDB, which refuses a partition key over 2,048 bytes and a sort key over 1,024. */
+function refuseOversizedKey(key: Item | undefined): void {
+  if (Buffer.byteLength(String(key?.PK ?? '')) > 2048 || Buffer.byteLength(String(key?.SK ?? '')) > 1024) {
+    throw new Error('ValidationException: One or more parameter values were invalid: key too large');
+  }
+}
 
 /** How many items queries have read (before their filters) since the table was reset. */
 export function itemsReadByQueries(): number {

@@ -26,7 +26,7 @@ export function busEvent(detailType: string, detail: unknown, source = 'securewa
 function httpRequest(
   method: 'GET' | 'POST',
   url: string,
-  options: { body?: string; accept?: string } = {},
+  options: { body?: string; accept?: string; contentType?: string } = {},
 ): APIGatewayProxyEventV2 {
   const parsed = new URL(url);
   const id = parsed.pathname.split('/').pop() ?? '';
@@ -37,7 +37,9 @@ function httpRequest(
     rawQueryString: parsed.search.replace(/^\?/, ''),
     headers: {
       accept: options.accept ?? 'text/html,application/xhtml+xml',
-      ...(options.body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+      ...(options.body === undefined
+        ? {}
+        : { 'content-type': options.contentType ?? 'application/x-www-form-urlencoded' }),
     },
     pathParameters: { id },
     requestContext: {
@@ -72,16 +74,37 @@ export async function whenTheLinkIsOpened(
   return handleApproval(httpRequest('GET', url, options));
 }
 
-/** The approver presses a button on the review page: its form's hidden fields are posted back to the page URL. */
+/**
+ * The approver types the confirmation code the review page shows (unless `typed` says what they type
+ * instead) and presses a button: the form's fields and the button's value are posted back to the page URL.
+ */
 export async function whenTheApproverPresses(
   button: 'Approve' | 'Reject',
   page: APIGatewayProxyStructuredResultV2,
   url: string,
-  options: { accept?: string; tamper?: (form: URLSearchParams) => void } = {},
+  options: { accept?: string; typed?: string; tamper?: (form: URLSearchParams) => void } = {},
 ): Promise<APIGatewayProxyStructuredResultV2> {
   const form = formOf(page, button);
+  form.set('confirmation', options.typed ?? confirmationCodeShownOn(page));
   options.tamper?.(form);
   return handleApproval(httpRequest('POST', url, { body: form.toString(), accept: options.accept }));
+}
+
+/** A client posts `body` as `contentType` to the link, e.g. an API client or garbage. */
+export async function whenPosted(
+  url: string,
+  body: string,
+  contentType: string,
+  options: { accept?: string } = {},
+): Promise<APIGatewayProxyStructuredResultV2> {
+  return handleApproval(httpRequest('POST', url, { body, contentType, accept: options.accept }));
+}
+
+/** The code a person reads on the review page. */
+export function confirmationCodeShownOn(page: APIGatewayProxyStructuredResultV2): string {
+  const code = /id="confirmation-code">([^<]+)</.exec(String(page.body ?? ''))?.[1];
+  if (!code) throw new Error('The page shows no confirmation code');
+  return code;
 }
 
 function formOf(page: APIGatewayProxyStructuredResultV2, button: string): URLSearchParams {
@@ -92,6 +115,8 @@ function formOf(page: APIGatewayProxyStructuredResultV2, button: string): URLSea
   for (const [, name, value] of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
     fields.set(name ?? '', unescapeHtml(value ?? ''));
   }
+  const pressed = new RegExp(`<button type="submit" name="action" value="(\\w+)"[^>]*>${button}</button>`);
+  fields.set('action', pressed.exec(form)?.[1] ?? '');
   return fields;
 }
 
