@@ -77,16 +77,12 @@ export function functionIdOf(platform: Template, handler: string): string {
   return (matches[0] as [string, unknown])[0];
 }
 
-/** Export name → handler file, for every platform output that exports a function's ARN. */
-export function exportedFunctionHandlers(platform: Template): Map<string, string> {
-  const functions = platform.findResources('AWS::Lambda::Function');
+/** Function name → handler file, for every platform function: release stacks find them by these names. */
+export function functionHandlersByName(platform: Template): Map<string, string> {
   const handlers = new Map<string, string>();
-  for (const output of Object.values(platform.findOutputs('*'))) {
-    const [logicalId, attribute] = (output.Value?.['Fn::GetAtt'] ?? []) as string[];
-    const exportName = output.Export?.Name as string | undefined;
-    const fn = logicalId ? functions[logicalId] : undefined;
-    if (exportName && fn && attribute === 'Arn')
-      handlers.set(exportName, fn.Metadata[HANDLER_ENTRY_METADATA]);
+  for (const fn of Object.values(platform.findResources('AWS::Lambda::Function'))) {
+    const name = fn.Properties.FunctionName;
+    if (typeof name === 'string') handlers.set(name, fn.Metadata[HANDLER_ENTRY_METADATA]);
   }
   return handlers;
 }
