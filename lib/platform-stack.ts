@@ -54,6 +54,8 @@ interface FunctionAccess {
   readonly startsExecutions?: boolean;
   /** states:DescribeExecution on the release state machines' executions. */
   readonly readsExecutions?: boolean;
+  /** Invoked asynchronously by EventBridge (else synchronously, by Step Functions or API Gateway). */
+  readonly invokedByEvents?: boolean;
 }
 
 /**
@@ -217,6 +219,12 @@ export class PlatformStack extends Stack {
           new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [releaseExecutions] }),
         );
       acknowledgeRoleFindings(created, access);
+      if (!access.invokedByEvents)
+        acknowledgeNagFindings(created, {
+          id: 'Serverless-LambdaDLQ',
+          reason:
+            'Invoked synchronously (by Step Functions or API Gateway), which sees the error and retries: a DLQ would never receive anything.',
+        });
       return created;
     };
 
@@ -365,7 +373,7 @@ export class PlatformStack extends Stack {
       RECORD_ROLLOUT_ENDED_HANDLER,
       'Records a customer failed when its rollout execution fails, times out or is stopped',
       // The execution's input names the customer; read from the execution when the event leaves it out.
-      { table: 'readWrite', answersTasks: true, publishes: true, readsExecutions: true },
+      { table: 'readWrite', answersTasks: true, publishes: true, readsExecutions: true, invokedByEvents: true },
     );
     // Release stacks (deployed later, one per version) own the rules that invoke it and send to the dead letters.
     const releaseRules = this.formatArn({
@@ -390,7 +398,7 @@ export class PlatformStack extends Stack {
       'RecordDeploymentResult',
       'record-deployment-result',
       'Records Deployment Succeeded / Failed from the platform',
-      { table: 'readWrite', answersTasks: true },
+      { table: 'readWrite', answersTasks: true, invokedByEvents: true },
     );
     const deploymentResults = [DETAIL_TYPES.deploymentSucceeded, DETAIL_TYPES.deploymentFailed];
     this.routeEvents('DeploymentResults', 'The platform reports deployment results', recordDeploymentResult, {
@@ -401,7 +409,7 @@ export class PlatformStack extends Stack {
       'RecordHealthReport',
       'record-health-report',
       'Records Health Reported events',
-      { table: 'readWrite' },
+      { table: 'readWrite', invokedByEvents: true },
     );
     this.routeEvents('HealthReports', 'Customer environments report their health', recordHealthReport, {
       source: [FLEET_SOURCE],
@@ -417,7 +425,9 @@ export class PlatformStack extends Stack {
       inbound: { [PLATFORM_SOURCE]: deploymentResults, [FLEET_SOURCE]: [DETAIL_TYPES.healthReported] },
     });
 
-    const alarms = new Alarms(this, 'Alarms', new AlarmTopic(this, 'AlarmTopic', props).topic);
+    const alarmTopic = new AlarmTopic(this, 'AlarmTopic', props);
+    const alarms = new Alarms(this, 'Alarms', alarmTopic.topic);
+    alarms.deadLetters('AlarmDeliveryAlarm', alarmTopic.undelivered, 'An alarm notification could not be delivered');
     alarms.deadLetters('EventDeadLettersAlarm', eventDeadLetters, 'EventBridge could not deliver a release event');
     alarms.deadLetters(
       'FailedInvocationsAlarm',

@@ -9,6 +9,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ALARM_TOPIC_NAME } from '../platform-names.js';
+import { DeadLetterQueue } from './event-safety.js';
 
 /**
  * The topic every alarm notifies, subscribed by the account's alarm email. It has a fixed name so that
@@ -16,6 +17,8 @@ import { ALARM_TOPIC_NAME } from '../platform-names.js';
  */
 export class AlarmTopic extends Construct {
   readonly topic: sns.Topic;
+  /** Notifications SNS could not deliver to the alarm email. */
+  readonly undelivered: DeadLetterQueue;
 
   constructor(scope: Construct, id: string, props: { alarmEmail: string }) {
     super(scope, id);
@@ -37,7 +40,10 @@ export class AlarmTopic extends Construct {
       masterKey: key,
       enforceSSL: true,
     });
-    this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    this.undelivered = new DeadLetterQueue(this, 'Undelivered');
+    this.topic.addSubscription(
+      new subscriptions.EmailSubscription(props.alarmEmail, { deadLetterQueue: this.undelivered }),
+    );
   }
 }
 

@@ -27,7 +27,8 @@ export class DeadLetterQueue extends sqs.Queue {
       this,
       {
         id: 'AwsSolutions-SQS3',
-        reason: 'This queue is itself a dead-letter queue (of an EventBridge target or a Lambda on-failure destination).',
+        reason:
+          'This queue is itself a dead-letter queue (of an EventBridge target, a Lambda on-failure destination or an SNS subscription).',
       },
       {
         id: 'Serverless-SQSRedrivePolicy',
@@ -61,6 +62,11 @@ export function safeLambdaTarget({ handler, deadLetterQueue }: SafeLambdaTargetP
  * event, with the error, to the on-failure queue.
  */
 export function keepFailedInvocations(handler: lambda.Function, onFailure: sqs.IQueue): void {
+  acknowledgeNagFindings(handler, {
+    id: 'Serverless-LambdaDLQ',
+    reason:
+      'Failed asynchronous invocations go to an on-failure destination (an SQS queue), which carries the error too and supersedes a DLQ.',
+  });
   handler.configureAsyncInvoke({
     retryAttempts: 2,
     maxEventAge: Duration.hours(6),
