@@ -38,7 +38,9 @@ export function parseAccountSettings(raw: unknown, source = ACCOUNT_SETTINGS_FIL
     const setting = issue.path.length > 0 ? issue.path.join('.') : '(the file)';
     return `  - ${setting}: ${issue.message}`;
   });
-  throw new Error(`Invalid account settings in ${source}:\n${problems.join('\n')}\nFix them in ${source} and run the command again.`);
+  throw new Error(
+    `Invalid account settings in ${source}:\n${problems.join('\n')}\nFix them in ${source} and run the command again.`,
+  );
 }
 
 /** Reads and validates config/account.json under the project root. */
@@ -48,7 +50,9 @@ export function readAccountSettings(projectRoot: string): AccountSettings {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`Cannot read ${ACCOUNT_SETTINGS_FILE}: ${(error as Error).message}. Create it as the README's "Deploying to an AWS account" shows.`);
+    throw new Error(
+      `Cannot read ${ACCOUNT_SETTINGS_FILE}: ${(error as Error).message}. Create it as the README's "Deploying to an AWS account" shows.`,
+    );
   }
   return parseAccountSettings(raw);
 }

@@ -10,13 +10,27 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { DETAIL_TYPES, FLEET_SOURCE, ORCHESTRATOR_SOURCE, PLATFORM_SOURCE } from '../lambdas/events/contract.js';
+import {
+  DETAIL_TYPES,
+  FLEET_SOURCE,
+  ORCHESTRATOR_SOURCE,
+  PLATFORM_SOURCE,
+} from '../lambdas/events/contract.js';
 import type { WorkflowFunctions } from '../statemachines/tasks.js';
 import { Alarms, AlarmTopic } from './constructs/alarms.js';
-import { DeadLetterQueue, keepFailedInvocations, ReleaseBusSafety, safeLambdaTarget } from './constructs/event-safety.js';
+import {
+  DeadLetterQueue,
+  keepFailedInvocations,
+  ReleaseBusSafety,
+  safeLambdaTarget,
+} from './constructs/event-safety.js';
 import { acknowledgeNagFindings } from './constructs/nag.js';
 import { OrchestratorFunction } from './constructs/orchestrator-function.js';
-import { EVENT_DEAD_LETTERS_QUEUE, RECORD_ROLLOUT_ENDED_HANDLER, RELEASE_RULE_PREFIX } from './platform-names.js';
+import {
+  EVENT_DEAD_LETTERS_QUEUE,
+  RECORD_ROLLOUT_ENDED_HANDLER,
+  RELEASE_RULE_PREFIX,
+} from './platform-names.js';
 
 /** Every release state machine is named with this prefix; the platform's functions may drive only those. */
 export const RELEASE_STATE_MACHINE_PREFIX = 'securewatch-release-';
@@ -373,7 +387,13 @@ export class PlatformStack extends Stack {
       RECORD_ROLLOUT_ENDED_HANDLER,
       'Records a customer failed when its rollout execution fails, times out or is stopped',
       // The execution's input names the customer; read from the execution when the event leaves it out.
-      { table: 'readWrite', answersTasks: true, publishes: true, readsExecutions: true, invokedByEvents: true },
+      {
+        table: 'readWrite',
+        answersTasks: true,
+        publishes: true,
+        readsExecutions: true,
+        invokedByEvents: true,
+      },
     );
     // Release stacks (deployed later, one per version) own the rules that invoke it and send to the dead letters.
     const releaseRules = this.formatArn({
@@ -401,20 +421,32 @@ export class PlatformStack extends Stack {
       { table: 'readWrite', answersTasks: true, invokedByEvents: true },
     );
     const deploymentResults = [DETAIL_TYPES.deploymentSucceeded, DETAIL_TYPES.deploymentFailed];
-    this.routeEvents('DeploymentResults', 'The platform reports deployment results', recordDeploymentResult, {
-      source: [PLATFORM_SOURCE],
-      detailType: deploymentResults,
-    }, eventDeadLetters);
+    this.routeEvents(
+      'DeploymentResults',
+      'The platform reports deployment results',
+      recordDeploymentResult,
+      {
+        source: [PLATFORM_SOURCE],
+        detailType: deploymentResults,
+      },
+      eventDeadLetters,
+    );
     const recordHealthReport = fn(
       'RecordHealthReport',
       'record-health-report',
       'Records Health Reported events',
       { table: 'readWrite', invokedByEvents: true },
     );
-    this.routeEvents('HealthReports', 'Customer environments report their health', recordHealthReport, {
-      source: [FLEET_SOURCE],
-      detailType: [DETAIL_TYPES.healthReported],
-    }, eventDeadLetters);
+    this.routeEvents(
+      'HealthReports',
+      'Customer environments report their health',
+      recordHealthReport,
+      {
+        source: [FLEET_SOURCE],
+        detailType: [DETAIL_TYPES.healthReported],
+      },
+      eventDeadLetters,
+    );
     for (const invokedByEvents of [this.recordRolloutEnded, recordDeploymentResult, recordHealthReport])
       keepFailedInvocations(invokedByEvents, failedInvocations);
 
@@ -427,8 +459,16 @@ export class PlatformStack extends Stack {
 
     const alarmTopic = new AlarmTopic(this, 'AlarmTopic', props);
     const alarms = new Alarms(this, 'Alarms', alarmTopic.topic);
-    alarms.deadLetters('AlarmDeliveryAlarm', alarmTopic.undelivered, 'An alarm notification could not be delivered');
-    alarms.deadLetters('EventDeadLettersAlarm', eventDeadLetters, 'EventBridge could not deliver a release event');
+    alarms.deadLetters(
+      'AlarmDeliveryAlarm',
+      alarmTopic.undelivered,
+      'An alarm notification could not be delivered',
+    );
+    alarms.deadLetters(
+      'EventDeadLettersAlarm',
+      eventDeadLetters,
+      'EventBridge could not deliver a release event',
+    );
     alarms.deadLetters(
       'FailedInvocationsAlarm',
       failedInvocations,

@@ -19,7 +19,6 @@ import type { WorkflowFunctions } from '../statemachines/tasks.js';
 import { Alarms, alarmTopicOf } from './constructs/alarms.js';
 import { safeLambdaTarget } from './constructs/event-safety.js';
 import { acknowledgeNagFindings } from './constructs/nag.js';
-import { RELEASE_STATE_MACHINE_PREFIX } from './platform-stack.js';
 import {
   EVENT_DEAD_LETTERS_QUEUE,
   functionNameOf,
@@ -27,6 +26,7 @@ import {
   RELEASE_RULE_PREFIX,
   WORKFLOW_HANDLERS,
 } from './platform-names.js';
+import { RELEASE_STATE_MACHINE_PREFIX } from './platform-stack.js';
 
 export interface ReleaseStackProps extends StackProps {
   /** The release, e.g. v1.1.0. */

@@ -49,7 +49,10 @@ export interface SafeLambdaTargetProps {
  * An EventBridge target that loses nothing: EventBridge retries delivery for up to a day, then keeps the
  * event in the dead-letter queue. (The function's own errors go to its on-failure destination.)
  */
-export function safeLambdaTarget({ handler, deadLetterQueue }: SafeLambdaTargetProps): targets.LambdaFunction {
+export function safeLambdaTarget({
+  handler,
+  deadLetterQueue,
+}: SafeLambdaTargetProps): targets.LambdaFunction {
   return new targets.LambdaFunction(handler, {
     retryAttempts: 8,
     maxEventAge: Duration.hours(24),

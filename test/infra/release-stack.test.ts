@@ -232,9 +232,9 @@ describe('the release stack for v1.1.0', () => {
       );
       expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86_400 });
       expect(textOf(target.DeadLetterConfig.Arn)).toMatch(/:sqs:.*:securewatch-release-event-dead-letters$/);
-      expect(Object.values(platform.findResources('AWS::SQS::Queue')).map((q) => q.Properties.QueueName)).toContain(
-        'securewatch-release-event-dead-letters',
-      );
+      expect(
+        Object.values(platform.findResources('AWS::SQS::Queue')).map((q) => q.Properties.QueueName),
+      ).toContain('securewatch-release-event-dead-letters');
     });
   });
 
