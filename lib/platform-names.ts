@@ -39,3 +39,6 @@ export const RELEASE_RULE_PREFIX = 'securewatch-release-';
 
 /** The dead-letter queue of every EventBridge target, the release stacks' rules included. */
 export const EVENT_DEAD_LETTERS_QUEUE = 'securewatch-release-event-dead-letters';
+
+/** Where the functions EventBridge invokes put the events they failed on, after Lambda's retries. */
+export const FAILED_INVOCATIONS_QUEUE = 'securewatch-release-failed-invocations';

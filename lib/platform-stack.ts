@@ -380,7 +380,9 @@ export class PlatformStack extends Stack {
     const eventDeadLetters = new DeadLetterQueue(this, 'EventDeadLetters', {
       queueName: EVENT_DEAD_LETTERS_QUEUE,
     });
-    const failedInvocations = new DeadLetterQueue(this, 'FailedInvocations');
+    const failedInvocations = new DeadLetterQueue(this, 'FailedInvocations', {
+      queueName: FAILED_INVOCATIONS_QUEUE,
+    });
 
     this.recordRolloutEnded = fn(
       'RecordRolloutEnded',

@@ -71,7 +71,7 @@ export class Alarms extends Construct {
     return this.onAny(
       id,
       queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      `${what}: messages wait in the dead-letter queue; inspect them and redrive (README "Operating it")`,
+      `${what}: messages wait in the dead-letter queue; inspect them and redrive (README, "No event lost")`,
     );
   }
 
