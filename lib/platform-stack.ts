@@ -28,6 +28,7 @@ import { acknowledgeNagFindings } from './constructs/nag.js';
 import { OrchestratorFunction } from './constructs/orchestrator-function.js';
 import {
   EVENT_DEAD_LETTERS_QUEUE,
+  FAILED_INVOCATIONS_QUEUE,
   RECORD_ROLLOUT_ENDED_HANDLER,
   RELEASE_RULE_PREFIX,
 } from './platform-names.js';
