@@ -4,17 +4,34 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { DETAIL_TYPES, FLEET_SOURCE, PLATFORM_SOURCE } from '../lambdas/events/contract.js';
+import {
+  DETAIL_TYPES,
+  FLEET_SOURCE,
+  ORCHESTRATOR_SOURCE,
+  PLATFORM_SOURCE,
+} from '../lambdas/events/contract.js';
 import type { WorkflowFunctions } from '../statemachines/tasks.js';
+import { Alarms, AlarmTopic } from './constructs/alarms.js';
+import {
+  DeadLetterQueue,
+  keepFailedInvocations,
+  ReleaseBusSafety,
+  safeLambdaTarget,
+} from './constructs/event-safety.js';
 import { acknowledgeNagFindings } from './constructs/nag.js';
 import { OrchestratorFunction } from './constructs/orchestrator-function.js';
+import {
+  EVENT_DEAD_LETTERS_QUEUE,
+  FAILED_INVOCATIONS_QUEUE,
+  RECORD_ROLLOUT_ENDED_HANDLER,
+  RELEASE_RULE_PREFIX,
+} from './platform-names.js';
 
 /** Every release state machine is named with this prefix; the platform's functions may drive only those. */
 export const RELEASE_STATE_MACHINE_PREFIX = 'securewatch-release-';
@@ -27,6 +44,10 @@ export interface PlatformStackProps extends StackProps {
   readonly escalationEmails?: string;
   /** SES messages per second (sandbox: 1). @default 1 */
   readonly sesMaxSendRate?: number;
+  /** Accounts whose environments put Deployment Succeeded/Failed and Health Reported on the bus. @default none */
+  readonly producerAccounts?: readonly string[];
+  /** Who receives the alarms. */
+  readonly alarmEmail: string;
 }
 
 /**
@@ -48,6 +69,8 @@ interface FunctionAccess {
   readonly startsExecutions?: boolean;
   /** states:DescribeExecution on the release state machines' executions. */
   readonly readsExecutions?: boolean;
+  /** Invoked asynchronously by EventBridge (else synchronously, by Step Functions or API Gateway). */
+  readonly invokedByEvents?: boolean;
 }
 
 /**
@@ -211,6 +234,12 @@ export class PlatformStack extends Stack {
           new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [releaseExecutions] }),
         );
       acknowledgeRoleFindings(created, access);
+      if (!access.invokedByEvents)
+        acknowledgeNagFindings(created, {
+          id: 'Serverless-LambdaDLQ',
+          reason:
+            'Invoked synchronously (by Step Functions or API Gateway), which sees the error and retries: a DLQ would never receive anything.',
+        });
       return created;
     };
 
@@ -349,34 +378,110 @@ export class PlatformStack extends Stack {
       ),
     };
 
+    const eventDeadLetters = new DeadLetterQueue(this, 'EventDeadLetters', {
+      queueName: EVENT_DEAD_LETTERS_QUEUE,
+    });
+    const failedInvocations = new DeadLetterQueue(this, 'FailedInvocations', {
+      queueName: FAILED_INVOCATIONS_QUEUE,
+    });
+
     this.recordRolloutEnded = fn(
       'RecordRolloutEnded',
-      'record-rollout-ended',
+      RECORD_ROLLOUT_ENDED_HANDLER,
       'Records a customer failed when its rollout execution fails, times out or is stopped',
       // The execution's input names the customer; read from the execution when the event leaves it out.
-      { table: 'readWrite', answersTasks: true, publishes: true, readsExecutions: true },
+      {
+        table: 'readWrite',
+        answersTasks: true,
+        publishes: true,
+        readsExecutions: true,
+        invokedByEvents: true,
+      },
+    );
+    // Release stacks (deployed later, one per version) own the rules that invoke it and send to the dead letters.
+    const releaseRules = this.formatArn({
+      service: 'events',
+      resource: 'rule',
+      resourceName: `${RELEASE_RULE_PREFIX}*`,
+    });
+    this.recordRolloutEnded.addPermission('ReleaseRulesInvoke', {
+      principal: new iam.ServicePrincipal('events.amazonaws.com'),
+      sourceArn: releaseRules,
+    });
+    eventDeadLetters.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [eventDeadLetters.queueArn],
+        conditions: { ArnLike: { 'aws:SourceArn': releaseRules } },
+      }),
     );
 
     const recordDeploymentResult = fn(
       'RecordDeploymentResult',
       'record-deployment-result',
       'Records Deployment Succeeded / Failed from the platform',
-      { table: 'readWrite', answersTasks: true },
+      { table: 'readWrite', answersTasks: true, invokedByEvents: true },
     );
-    this.routeEvents('DeploymentResults', 'The platform reports deployment results', recordDeploymentResult, {
-      source: [PLATFORM_SOURCE],
-      detailType: [DETAIL_TYPES.deploymentSucceeded, DETAIL_TYPES.deploymentFailed],
-    });
+    const deploymentResults = [DETAIL_TYPES.deploymentSucceeded, DETAIL_TYPES.deploymentFailed];
+    this.routeEvents(
+      'DeploymentResults',
+      'The platform reports deployment results',
+      recordDeploymentResult,
+      {
+        source: [PLATFORM_SOURCE],
+        detailType: deploymentResults,
+      },
+      eventDeadLetters,
+    );
     const recordHealthReport = fn(
       'RecordHealthReport',
       'record-health-report',
       'Records Health Reported events',
-      { table: 'readWrite' },
+      { table: 'readWrite', invokedByEvents: true },
     );
-    this.routeEvents('HealthReports', 'Customer environments report their health', recordHealthReport, {
-      source: [FLEET_SOURCE],
-      detailType: [DETAIL_TYPES.healthReported],
+    this.routeEvents(
+      'HealthReports',
+      'Customer environments report their health',
+      recordHealthReport,
+      {
+        source: [FLEET_SOURCE],
+        detailType: [DETAIL_TYPES.healthReported],
+      },
+      eventDeadLetters,
+    );
+    for (const invokedByEvents of [this.recordRolloutEnded, recordDeploymentResult, recordHealthReport])
+      keepFailedInvocations(invokedByEvents, failedInvocations);
+
+    new ReleaseBusSafety(this, 'ReleaseBusSafety', {
+      bus: this.bus,
+      sources: [ORCHESTRATOR_SOURCE, PLATFORM_SOURCE, FLEET_SOURCE],
+      producerAccounts: props.producerAccounts ?? [],
+      inbound: { [PLATFORM_SOURCE]: deploymentResults, [FLEET_SOURCE]: [DETAIL_TYPES.healthReported] },
     });
+
+    const alarmTopic = new AlarmTopic(this, 'AlarmTopic', props);
+    const alarms = new Alarms(this, 'Alarms', alarmTopic.topic);
+    alarms.deadLetters(
+      'AlarmDeliveryAlarm',
+      alarmTopic.undelivered,
+      'An alarm notification could not be delivered',
+    );
+    alarms.deadLetters(
+      'EventDeadLettersAlarm',
+      eventDeadLetters,
+      'EventBridge could not deliver a release event',
+    );
+    alarms.deadLetters(
+      'FailedInvocationsAlarm',
+      failedInvocations,
+      'A handler failed on a release event after Lambda’s retries',
+    );
+    alarms.onAny(
+      'ReleaseAwaitingDecision',
+      this.functions.awaitDecision.metricInvocations({ period: Duration.minutes(5), statistic: 'Sum' }),
+      'A release is paused or halted, awaiting an operator decision (resume or abort)',
+    );
 
     const outputs: Record<string, string> = {
       TableName: this.table.tableName,
@@ -392,18 +497,22 @@ export class PlatformStack extends Stack {
     }
   }
 
-  /** A rule on the release bus; EventBridge retries a failing target for up to a day, as the contract says. */
+  /**
+   * A rule on the release bus; EventBridge retries a failing target for up to a day, as the contract says,
+   * then keeps the event in the dead letters.
+   */
   private routeEvents(
     id: string,
     description: string,
-    target: OrchestratorFunction,
+    handler: OrchestratorFunction,
     eventPattern: events.EventPattern,
+    deadLetterQueue: DeadLetterQueue,
   ) {
     new events.Rule(this, id, {
       eventBus: this.bus,
       description,
       eventPattern,
-      targets: [new targets.LambdaFunction(target, { retryAttempts: 8, maxEventAge: Duration.hours(24) })],
+      targets: [safeLambdaTarget({ handler, deadLetterQueue })],
     });
   }
 }

@@ -1,7 +1,8 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
@@ -14,13 +15,22 @@ import { rolloutShape } from '../lambdas/core/rollout-shape.js';
 import { versionSlug } from '../lambdas/core/versions.js';
 import { customerRolloutDefinition } from '../statemachines/customer-rollout.js';
 import { releaseWorkflowDefinition } from '../statemachines/release-workflow.js';
+import type { WorkflowFunctions } from '../statemachines/tasks.js';
+import { Alarms, alarmTopicOf } from './constructs/alarms.js';
+import { safeLambdaTarget } from './constructs/event-safety.js';
 import { acknowledgeNagFindings } from './constructs/nag.js';
-import { type PlatformStack, RELEASE_STATE_MACHINE_PREFIX } from './platform-stack.js';
+import {
+  EVENT_DEAD_LETTERS_QUEUE,
+  functionNameOf,
+  RECORD_ROLLOUT_ENDED_HANDLER,
+  RELEASE_RULE_PREFIX,
+  WORKFLOW_HANDLERS,
+} from './platform-names.js';
+import { RELEASE_STATE_MACHINE_PREFIX } from './platform-stack.js';
 
 export interface ReleaseStackProps extends StackProps {
   /** The release, e.g. v1.1.0. */
   readonly version: string;
-  readonly platform: PlatformStack;
   /** The policies the workflow's phases and batches are built from. */
   readonly config: Config;
 }
@@ -41,7 +51,8 @@ export class ReleaseStack extends Stack {
   constructor(scope: Construct, id: string, props: ReleaseStackProps) {
     super(scope, id, props);
     const name = `${RELEASE_STATE_MACHINE_PREFIX}${versionSlug(props.version)}`;
-    const functions = props.platform.functions;
+    const functions = platformFunctions(this);
+    const platform = new Construct(this, 'Platform');
 
     // Each workflow's states get their own construct scope, so state names may repeat across them.
     this.customerStateMachine = this.stateMachine('CustomerRollout', {
@@ -68,6 +79,7 @@ export class ReleaseStack extends Stack {
     // A rollout that fails, times out or is stopped answers nobody by itself: Step Functions reports it on
     // the account's default bus, and this rule has its customer recorded failed and its step answered.
     new events.Rule(this, 'CustomerRolloutEnded', {
+      ruleName: `${RELEASE_RULE_PREFIX}${versionSlug(props.version)}-rollout-ended`,
       description: `SecureWatch ${props.version}: a customer rollout failed, timed out or was stopped`,
       eventPattern: {
         source: [STATUS_CHANGE_SOURCE],
@@ -78,12 +90,24 @@ export class ReleaseStack extends Stack {
         },
       },
       targets: [
-        new targets.LambdaFunction(props.platform.recordRolloutEnded, {
-          retryAttempts: 8,
-          maxEventAge: Duration.hours(24),
+        safeLambdaTarget({
+          handler: importedFunction(platform, RECORD_ROLLOUT_ENDED_HANDLER),
+          deadLetterQueue: sqs.Queue.fromQueueArn(
+            platform,
+            'EventDeadLetters',
+            this.formatArn({ service: 'sqs', resource: EVENT_DEAD_LETTERS_QUEUE }),
+          ),
         }),
       ],
     });
+
+    const alarms = new Alarms(this, 'Alarms', alarmTopicOf(platform));
+    alarms.executionsEnded('Release', this.releaseStateMachine, `SecureWatch ${props.version} release`);
+    alarms.executionsEnded(
+      'CustomerRollouts',
+      this.customerStateMachine,
+      `SecureWatch ${props.version} customer rollout`,
+    );
 
     const stateMachineRoles = [this.customerStateMachine.role, this.releaseStateMachine.role];
     for (const role of stateMachineRoles)
@@ -93,20 +117,12 @@ export class ReleaseStack extends Stack {
         reason:
           'X-Ray tracing and CloudWatch Logs log delivery (CreateLogDelivery and the like) support no resource-level permissions.',
       });
-    // cdk-nag names a platform function by the platform's export, which exists only once the app is prepared;
-    // construct validations run then, before any check, so the acknowledgment is made there.
-    this.node.addValidation({
-      validate: () => {
-        const qualifiedFunctions = Object.values(functions).map((fn) => ({
-          id: 'AwsSolutions-IAM5',
-          appliesTo: `Resource::${importedName(this.resolve(fn.functionArn))}:*`,
-          reason:
-            'LambdaInvoke grants each function it invokes together with its versions and aliases (`:*`).',
-        }));
-        for (const role of stateMachineRoles) acknowledgeNagFindings(role, ...qualifiedFunctions);
-        return [];
-      },
-    });
+    const qualifiedFunctions = Object.values(WORKFLOW_HANDLERS).map((handler) => ({
+      id: 'AwsSolutions-IAM5',
+      appliesTo: `Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${functionNameOf(handler)}:*`,
+      reason: 'LambdaInvoke grants each function it invokes together with its versions and aliases (`:*`).',
+    }));
+    for (const role of stateMachineRoles) acknowledgeNagFindings(role, ...qualifiedFunctions);
   }
 
   /** A state machine with the defaults both workflows share: tracing, and logs of their own. */
@@ -145,11 +161,25 @@ export class ReleaseStack extends Stack {
   }
 }
 
-/** The export a cross-stack reference imports, which is how cdk-nag prints it. */
-function importedName(resolved: unknown): string {
-  if (typeof resolved === 'object' && resolved !== null && 'Fn::ImportValue' in resolved)
-    return String(resolved['Fn::ImportValue']);
-  throw new Error(
-    `Expected a platform function imported from the platform stack, got ${JSON.stringify(resolved)}`,
-  );
+/** The platform function built from `lambdas/handlers/<handler>.ts`, found by its fixed name. */
+function importedFunction(scope: Construct, handler: string): lambda.IFunction {
+  const stack = Stack.of(scope);
+  return lambda.Function.fromFunctionAttributes(scope, handler, {
+    functionArn: stack.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: functionNameOf(handler),
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }),
+    // The platform stack grants invocation itself (to rules and state machines named with the release prefix).
+    skipPermissions: true,
+  });
+}
+
+/** The functions the workflows invoke, as the platform stack names them. */
+function platformFunctions(scope: Construct): WorkflowFunctions {
+  const platform = new Construct(scope, 'PlatformFunctions');
+  return Object.fromEntries(
+    Object.entries(WORKFLOW_HANDLERS).map(([role, handler]) => [role, importedFunction(platform, handler)]),
+  ) as unknown as WorkflowFunctions;
 }

@@ -110,8 +110,9 @@ export interface ResolvedCloud {
   approvalRoutes: { routeKey: string; functionArn: string }[];
 }
 
-export const functionArn = (logicalId: string) =>
-  `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;
+/** A function's local ARN, by its fixed name (or, without one, its logical id). */
+export const functionArn = (name: string) =>
+  `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
 export const stateMachineArn = (name: string) =>
   `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
 
@@ -165,12 +166,13 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
         throw new Error(`Function ${logicalId} has no ${OPERATION_METADATA} metadata in its template`);
       if (cloud.operations.has(operation))
         throw new Error(`Two functions perform the operation ${operation}; the local runtime needs one`);
-      cloud.operations.set(operation, functionArn(logicalId));
+      const arn = functionArn(String(props.FunctionName ?? logicalId));
+      cloud.operations.set(operation, arn);
       const variables = ((props.Environment as { Variables?: Record<string, unknown> })?.Variables ??
         {}) as Record<string, unknown>;
-      cloud.functions.set(functionArn(logicalId), {
+      cloud.functions.set(arn, {
         logicalId,
-        arn: functionArn(logicalId),
+        arn,
         entry,
         operation,
         environment: Object.fromEntries(
@@ -262,7 +264,8 @@ function getAttsOf(
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     // Roles, log groups and the like are referenced in IAM policies only, which do not run locally.
     atts[logicalId] = { Arn: `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}` };
-    if (resource.Type === 'AWS::Lambda::Function') atts[logicalId] = { Arn: functionArn(logicalId) };
+    if (resource.Type === 'AWS::Lambda::Function')
+      atts[logicalId] = { Arn: functionArn(String(resource.Properties?.FunctionName ?? logicalId)) };
     if (resource.Type === 'AWS::DynamoDB::Table') {
       atts[logicalId] = {
         Arn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${names.tables[logicalId]}`,

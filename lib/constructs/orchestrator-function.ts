@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { functionNameOf } from '../platform-names.js';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -39,6 +40,8 @@ export class OrchestratorFunction extends NodejsFunction {
     });
     logGroup.grantWrite(role);
     super(scope, id, {
+      // A fixed name: release stacks find the function by it, without an export that would pin the platform.
+      functionName: functionNameOf(props.handler),
       entry: path.join(PROJECT_ROOT, entry),
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),

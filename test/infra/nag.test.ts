@@ -1,16 +1,22 @@
 import type { Stack } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from './support/synth.js';
 
 type Severity = 'error' | 'warning';
 
+const PACKS = {
+  AwsSolutions: () => new AwsSolutionsChecks(undefined, { verbose: true }),
+  Serverless: () => new ServerlessChecks(undefined, { verbose: true }),
+};
+type Pack = keyof typeof PACKS;
+
 /**
- * Each AwsSolutions finding on the stack that no `Validations.of(...).acknowledge` covers, as
- * `AwsSolutions-ID[finding] at construct path`, so that a failure names the rule and the resource.
+ * Each finding of the pack on the stack that no `Validations.of(...).acknowledge` covers, as
+ * `Pack-ID[finding] at construct path`, so that a failure names the rule and the resource.
  */
-function unacknowledged(stack: Stack, severity: Severity): string[] {
-  const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
+function unacknowledged(stack: Stack, pack: Pack, severity: Severity): string[] {
+  const report = PACKS[pack]().validateScope(stack);
   return report.violations
     .filter((violation) => violation.severity === severity)
     .flatMap(({ ruleName, violatingResources }) =>
@@ -18,7 +24,7 @@ function unacknowledged(stack: Stack, severity: Severity): string[] {
     );
 }
 
-describe('the cdk-nag AwsSolutions checks', () => {
+describe.each(Object.keys(PACKS) as Pack[])('the cdk-nag %s checks', (pack) => {
   let stacks: Record<'platform' | 'release', Stack>;
 
   // The rules read the construct tree, not the bundled code, so bundling is skipped. Synthesizing first lets
@@ -31,7 +37,7 @@ describe('the cdk-nag AwsSolutions checks', () => {
 
   describe.each(['platform', 'release'] as const)('on the %s stack', (name) => {
     it.each(['error', 'warning'] as const)('leave no unacknowledged %s', (severity) => {
-      expect(unacknowledged(stacks[name], severity)).toEqual([]);
+      expect(unacknowledged(stacks[name], pack, severity)).toEqual([]);
     });
   });
 });

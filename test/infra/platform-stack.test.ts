@@ -39,7 +39,8 @@ type Capability =
   | 'emails'
   | 'answersTasks'
   | 'startsExecutions'
-  | 'readsExecutions';
+  | 'readsExecutions'
+  | 'keepsFailedInvocations';
 
 const TABLE_WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/;
 
@@ -52,6 +53,7 @@ function capabilityOf(action: string): Capability | 'traces' | 'logs' | string {
   if (/^states:SendTask(Success|Failure)$/.test(action)) return 'answersTasks';
   if (action === 'states:StartExecution') return 'startsExecutions';
   if (action === 'states:DescribeExecution') return 'readsExecutions';
+  if (/^sqs:(SendMessage|GetQueueAttributes|GetQueueUrl)$/.test(action)) return 'keepsFailedInvocations';
   if (action.startsWith('xray:')) return 'traces';
   if (action === 'logs:CreateLogStream' || action === 'logs:PutLogEvents') return 'logs';
   return action;
@@ -100,10 +102,14 @@ const NEEDS: [handler: string, needs: Capability[]][] = [
   ['request-deployment', [...READ_WRITE, 'publishes', 'answersTasks']],
   ['record-outcome', [...READ_WRITE, 'answersTasks', 'publishes']],
   // An execution's input names its customer; it is read from the execution when the event leaves it out.
-  ['record-rollout-ended', [...READ_WRITE, 'answersTasks', 'publishes', 'readsExecutions']],
+  // EventBridge invokes the last three asynchronously: what fails after Lambda's retries goes to a queue.
+  [
+    'record-rollout-ended',
+    [...READ_WRITE, 'answersTasks', 'publishes', 'readsExecutions', 'keepsFailedInvocations'],
+  ],
   ['handle-approval', [...READ_WRITE, 'answersTasks']],
-  ['record-deployment-result', [...READ_WRITE, 'answersTasks']],
-  ['record-health-report', READ_WRITE],
+  ['record-deployment-result', [...READ_WRITE, 'answersTasks', 'keepsFailedInvocations']],
+  ['record-health-report', [...READ_WRITE, 'keepsFailedInvocations']],
 ];
 
 // Step Functions state machine ARNs separate the resource type from the name with a colon.

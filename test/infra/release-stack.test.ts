@@ -5,9 +5,10 @@ import type { AslDefinition, AslState } from '../../statemachines/history-projec
 import {
   CUSTOMER_STATE_MACHINE,
   definitionOf,
-  exportedFunctionHandlers,
+  functionHandlersByName,
   RELEASE_STATE_MACHINE,
   synthesizeApp,
+  textOf,
 } from './support/synth.js';
 
 const TRANSIENT_ERRORS = new Set([
@@ -18,18 +19,20 @@ const TRANSIENT_ERRORS = new Set([
   'Lambda.TooManyRequestsException',
 ]);
 
-const IMPORTED_FUNCTION = /^\$\{ImportValue:(.+)\}$/;
+// The function's ARN, built from its fixed name in the release's own partition, region and account.
+const NAMED_FUNCTION =
+  /^arn:\$\{Ref:AWS::Partition\}:lambda:\$\{Ref:AWS::Region\}:\$\{Ref:AWS::AccountId\}:function:([a-z0-9-]+)$/;
 
 function tasksOf(definition: AslDefinition): [string, AslState][] {
   return Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
 }
 
-/** The export name of the function a Lambda task invokes, directly or through lambda:invoke. */
-function importedFunctionOf(state: AslState): string | undefined {
+/** The name of the platform function a Lambda task invokes, directly or through lambda:invoke. */
+function invokedFunctionOf(state: AslState): string | undefined {
   const functionName = state.Resource?.includes(':states:::lambda:invoke')
     ? String(state.Parameters?.FunctionName)
     : state.Resource;
-  return functionName?.match(IMPORTED_FUNCTION)?.[1];
+  return functionName?.match(NAMED_FUNCTION)?.[1];
 }
 
 describe('the release stack for v1.1.0', () => {
@@ -99,12 +102,12 @@ describe('the release stack for v1.1.0', () => {
       }
     });
 
-    it('invokes only functions the platform stack exports', () => {
-      const exported = exportedFunctionHandlers(platform);
-      const invoked = tasksOf(workflows[workflow]).map(([, state]) => importedFunctionOf(state));
+    it('invokes only functions the platform stack names, by their fixed names', () => {
+      const named = functionHandlersByName(platform);
+      const invoked = tasksOf(workflows[workflow]).map(([, state]) => invokedFunctionOf(state));
 
       expect(invoked.length).toBeGreaterThan(0);
-      for (const exportName of invoked) expect(exported.has(exportName as string)).toBe(true);
+      for (const name of invoked) expect(named.has(name as string)).toBe(true);
     });
   });
 
@@ -145,7 +148,7 @@ describe('the release stack for v1.1.0', () => {
     ])('has "%s" call the %s handler', (stateName, handler) => {
       const state = workflows.release.States[stateName] as AslState;
 
-      expect(exportedFunctionHandlers(platform).get(importedFunctionOf(state) as string)).toBe(
+      expect(functionHandlersByName(platform).get(invokedFunctionOf(state) as string)).toBe(
         `lambdas/handlers/${handler}.ts`,
       );
     });
@@ -202,7 +205,7 @@ describe('the release stack for v1.1.0', () => {
   });
 
   describe('a customer rollout that fails, times out or is stopped', () => {
-    it('is brought from the default bus to record-rollout-ended, retried for up to 24 hours', () => {
+    it('is brought from the default bus to record-rollout-ended, retried for up to 24 hours, then kept in the platform’s dead letters', () => {
       const [customerMachineId] = Object.keys(
         release.findResources('AWS::StepFunctions::StateMachine', {
           Properties: { StateMachineName: CUSTOMER_STATE_MACHINE },
@@ -223,10 +226,15 @@ describe('the release stack for v1.1.0', () => {
         },
       });
       const [target] = rule?.Properties.Targets ?? [];
-      expect(exportedFunctionHandlers(platform).get(target.Arn['Fn::ImportValue'])).toBe(
+      const functionName = textOf(target.Arn).match(NAMED_FUNCTION)?.[1];
+      expect(functionHandlersByName(platform).get(functionName as string)).toBe(
         'lambdas/handlers/record-rollout-ended.ts',
       );
       expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86_400 });
+      expect(textOf(target.DeadLetterConfig.Arn)).toMatch(/:sqs:.*:securewatch-release-event-dead-letters$/);
+      expect(
+        Object.values(platform.findResources('AWS::SQS::Queue')).map((q) => q.Properties.QueueName),
+      ).toContain('securewatch-release-event-dead-letters');
     });
   });
 
@@ -239,7 +247,7 @@ describe('the release stack for v1.1.0', () => {
     ])('has "%s" call the %s handler', (stateName, handler) => {
       const state = workflows.customer.States[stateName] as AslState;
 
-      expect(exportedFunctionHandlers(platform).get(importedFunctionOf(state) as string)).toBe(
+      expect(functionHandlersByName(platform).get(invokedFunctionOf(state) as string)).toBe(
         `lambdas/handlers/${handler}.ts`,
       );
     });
@@ -247,7 +255,7 @@ describe('the release stack for v1.1.0', () => {
     it('catches every task recording an outcome into "Recording failed", which fails the execution', () => {
       const recording = tasksOf(workflows.customer).filter(
         ([, state]) =>
-          exportedFunctionHandlers(platform).get(importedFunctionOf(state) as string) ===
+          functionHandlersByName(platform).get(invokedFunctionOf(state) as string) ===
           'lambdas/handlers/record-outcome.ts',
       );
 

@@ -1,6 +1,7 @@
 import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
+import type { AccountSettings } from '../../../lib/account-settings.js';
 import { buildApp } from '../../../lib/app.js';
 import { HANDLER_ENTRY_METADATA } from '../../../lib/constructs/orchestrator-function.js';
 import type { AslDefinition } from '../../../statemachines/history-projection.js';
@@ -20,21 +21,46 @@ export interface SynthesizedApp {
  * Synthesizes the CDK app as `cdk synth -c version=v1.1.0` does. Bundling the 14 functions takes ~10 s, so a
  * test file synthesizes once (in beforeAll); files that read only the state machines skip bundling.
  */
-export function synthesizeApp({ bundle }: { bundle: boolean }): SynthesizedApp {
-  const { platform, release } = buildTestApp({ bundle });
+export function synthesizeApp(options: TestAppOptions): SynthesizedApp {
+  const { platform, release } = buildTestApp(options);
   return { platform: Template.fromStack(platform), release: Template.fromStack(release) };
 }
 
+/** Settings of a test account, as config/account.json would hold them. */
+export const TEST_SETTINGS: AccountSettings = {
+  senderEmail: 'releases@example.com',
+  escalationEmails: ['oncall@example.com'],
+  alarmEmail: 'alarms@example.com',
+  producerAccounts: ['111111111111', '222222222222'],
+  sesMaxSendRate: 14,
+};
+
+export interface TestAppOptions {
+  bundle: boolean;
+  /** @default the project's config/account.json */
+  settings?: AccountSettings;
+  /** Extra `-c` context, e.g. a former settings flag. */
+  context?: Record<string, unknown>;
+}
+
 /** The app as `cdk synth -c version=v1.1.0` builds it, not yet synthesized, with its two stacks. */
-export function buildTestApp({ bundle }: { bundle: boolean }): { app: App; platform: Stack; release: Stack } {
-  const context: Record<string, unknown> = { version: VERSION };
-  if (!bundle) context[BUNDLING_STACKS] = [];
-  const app = buildApp(new App({ context }));
+export function buildTestApp(options: TestAppOptions): { app: App; platform: Stack; release: Stack } {
+  const app = buildApp(appWith(options, { version: VERSION }), options.settings);
   return {
     app,
     platform: app.node.findChild(PLATFORM_STACK) as Stack,
     release: app.node.findChild(RELEASE_STACK) as Stack,
   };
+}
+
+/** The platform stack as `cdk deploy SecureWatchPlatform` (no version) synthesizes it. */
+export function synthesizePlatformAlone(options: TestAppOptions): Template {
+  const app = buildApp(appWith(options, {}), options.settings);
+  return Template.fromStack(app.node.findChild(PLATFORM_STACK) as Stack);
+}
+
+function appWith({ bundle, context }: TestAppOptions, extra: Record<string, unknown>): App {
+  return new App({ context: { ...context, ...extra, ...(bundle ? {} : { [BUNDLING_STACKS]: [] }) } });
 }
 
 export type CfnValue = string | Record<string, unknown>;
@@ -77,16 +103,12 @@ export function functionIdOf(platform: Template, handler: string): string {
   return (matches[0] as [string, unknown])[0];
 }
 
-/** Export name → handler file, for every platform output that exports a function's ARN. */
-export function exportedFunctionHandlers(platform: Template): Map<string, string> {
-  const functions = platform.findResources('AWS::Lambda::Function');
+/** Function name → handler file, for every platform function: release stacks find them by these names. */
+export function functionHandlersByName(platform: Template): Map<string, string> {
   const handlers = new Map<string, string>();
-  for (const output of Object.values(platform.findOutputs('*'))) {
-    const [logicalId, attribute] = (output.Value?.['Fn::GetAtt'] ?? []) as string[];
-    const exportName = output.Export?.Name as string | undefined;
-    const fn = logicalId ? functions[logicalId] : undefined;
-    if (exportName && fn && attribute === 'Arn')
-      handlers.set(exportName, fn.Metadata[HANDLER_ENTRY_METADATA]);
+  for (const fn of Object.values(platform.findResources('AWS::Lambda::Function'))) {
+    const name = fn.Properties.FunctionName;
+    if (typeof name === 'string') handlers.set(name, fn.Metadata[HANDLER_ENTRY_METADATA]);
   }
   return handlers;
 }
