@@ -57,7 +57,8 @@ export class LocalQueues {
     }
     for (const consumer of consumers) {
       const queue = this.#byArn.get(consumer.queueArn);
-      if (!queue) throw new Error(`Event source mapping ${consumer.logicalId} reads no queue of the templates`);
+      if (!queue)
+        throw new Error(`Event source mapping ${consumer.logicalId} reads no queue of the templates`);
       if (queue.consumer)
         throw new Error(`Queue ${queue.definition.logicalId} has two consumers; the local runtime runs one`);
       queue.consumer = consumer;

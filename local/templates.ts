@@ -245,7 +245,9 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
       });
     }
     if (resource.Type === 'AWS::SQS::Queue') {
-      const redrive = props.RedrivePolicy as { deadLetterTargetArn?: string; maxReceiveCount?: number } | undefined;
+      const redrive = props.RedrivePolicy as
+        | { deadLetterTargetArn?: string; maxReceiveCount?: number }
+        | undefined;
       cloud.queues.push({
         logicalId,
         arn: queueArn(logicalId),

@@ -228,7 +228,9 @@ function backoffMs(attempt: number): number {
 }
 
 function answeredBySes(error: unknown): boolean {
-  return typeof (error as { $metadata?: { httpStatusCode?: unknown } })?.$metadata?.httpStatusCode === 'number';
+  return (
+    typeof (error as { $metadata?: { httpStatusCode?: unknown } })?.$metadata?.httpStatusCode === 'number'
+  );
 }
 
 export function isThrottling(error: unknown): boolean {

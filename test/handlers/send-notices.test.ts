@@ -13,7 +13,7 @@ import {
 import {
   emailsSent,
   errorFrom,
-  givenSesRefusesTheNextEmail,
+  givenTheQueueRefusesTheNextEmail,
   givenTheTimeIs,
   resetWorld,
   restoreRealClock,
@@ -163,26 +163,26 @@ describe('send-notices', () => {
     expect(emailsSent()).toEqual([]);
   });
 
-  it('releases the claim and rethrows when SES refuses the email, so a retry sends it', async () => {
+  it('releases the claim and rethrows when the email queue refuses the email, so a retry sends it', async () => {
     // Prepare
     givenCustomer(aCustomerToNotify());
-    givenSesRefusesTheNextEmail('MessageRejected', 'Email address is not verified.');
+    givenTheQueueRefusesTheNextEmail('QueueDoesNotExist', 'The specified queue does not exist.');
 
     // Act
     const error = await errorFrom(() => sendNotices({ release: RELEASE, asOf: AS_OF }));
     const retry = await sendNotices({ release: RELEASE, asOf: AS_OF });
 
     // Assess
-    expect(error.name).toBe('MessageRejected');
+    expect(error.name).toBe('QueueDoesNotExist');
     expect(retry.sent).toBe(1);
     expect(emailsSent()).toHaveLength(1);
     expect(storedEmailCounts()).toEqual({ 'advance-notice': 1 });
   });
 
-  it('gives a throttled SES call the retryable error name', async () => {
+  it('gives a throttled email queue the retryable error name', async () => {
     // Prepare
     givenCustomer(aCustomerToNotify());
-    givenSesRefusesTheNextEmail('TooManyRequestsException', 'Maximum sending rate exceeded.');
+    givenTheQueueRefusesTheNextEmail('RequestThrottled', 'Request is throttled.');
 
     // Act
     const error = await errorFrom(() => sendNotices({ release: RELEASE, asOf: AS_OF }));

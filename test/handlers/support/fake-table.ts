@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -38,6 +39,11 @@ export function resetTable(): void {
     return {};
   });
   dynamoMock.on(UpdateCommand).callsFake(updateItem);
+  dynamoMock.on(DeleteCommand).callsFake((input: DeleteCommand['input']) => {
+    if (input.ConditionExpression) throw new Error('The fake table deletes unconditionally only');
+    items.delete(keyOf(input.Key?.PK, input.Key?.SK));
+    return {};
+  });
   dynamoMock.on(QueryCommand).callsFake((input: QueryCommand['input']) => {
     const names = input.ExpressionAttributeNames;
     const values = input.ExpressionAttributeValues;
