@@ -133,9 +133,13 @@ export class LocalQueues {
   #deliverFrom(queue: QueueState): void {
     if (queue.delivering || !queue.consumer || queue.visible.length === 0) return;
     queue.delivering = true;
+    const consumer = queue.consumer;
+    // Pending from now; the first batch is taken a microtask later, with whatever else arrives meanwhile.
     void this.clock
-      .track(this.#deliverAll(queue, queue.consumer))
-      .catch((error: Error) => console.error(`⚠ queue ${queue.definition.logicalId}: ${error.message}`));
+      .track(Promise.resolve().then(() => this.#deliverAll(queue, consumer)))
+      .catch((error: Error) => console.error(`⚠ queue ${queue.definition.logicalId}: ${error.message}`))
+      // After the clock has seen the delivery end: drained means simulated time may move.
+      .finally(() => this.#notifyIfDrained());
   }
 
   async #deliverAll(queue: QueueState, consumer: LocalQueueConsumer): Promise<void> {
@@ -170,11 +174,13 @@ export class LocalQueues {
       }
     } finally {
       queue.delivering = false;
-      if (this.#isDrained()) {
-        for (const resolve of this.#drainWaiters) resolve();
-        this.#drainWaiters.clear();
-      }
     }
+  }
+
+  #notifyIfDrained(): void {
+    if (!this.#isDrained()) return;
+    for (const resolve of this.#drainWaiters) resolve();
+    this.#drainWaiters.clear();
   }
 
   /** Visible again after the visibility timeout, or moved to the dead-letter queue after too many receives. */
