@@ -14,7 +14,7 @@ import type { Message } from './messages.js';
 /** SES takes at most 50 destinations per message. */
 export const MAX_DESTINATIONS = 50;
 /** SQS takes at most 10 messages per SendMessageBatch. */
-const MAX_BATCH_ENTRIES = 10;
+export const MAX_BATCH_ENTRIES = 10;
 /** SQS takes at most 256 KiB per message and per batch; kept under it with room for attributes. */
 const MAX_BATCH_BYTES = 240 * 1024;
 

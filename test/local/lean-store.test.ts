@@ -1,4 +1,4 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordHealthReport } from '../../lambdas/application/health.js';
@@ -56,6 +56,10 @@ beforeAll(async () => {
   });
   resetClients();
   emailQueue.on(SendMessageCommand).resolves({ MessageId: 'queued' });
+  emailQueue.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommand['input']) => ({
+    Successful: (input.Entries ?? []).map((entry) => ({ Id: entry.Id, MessageId: 'queued' })),
+    Failed: [],
+  }));
   // Every item a query reads counts, whether or not its filter keeps it (that is what DynamoDB bills).
   dynamo().middlewareStack.add(
     (next) => async (args) => {
@@ -128,9 +132,13 @@ describe('the notice loop', () => {
       if (!run.remaining) break;
     } while (runs < 100);
 
-    const noticed = emailQueue
-      .commandCalls(SendMessageCommand)
-      .map((call) => JSON.parse(call.args[0].input.MessageBody ?? '{}').to);
+    const bodies = [
+      ...emailQueue.commandCalls(SendMessageCommand).map((call) => call.args[0].input.MessageBody),
+      ...emailQueue
+        .commandCalls(SendMessageBatchCommand)
+        .flatMap((call) => (call.args[0].input.Entries ?? []).map((entry) => entry.MessageBody)),
+    ];
+    const noticed = bodies.map((body) => JSON.parse(body ?? '{}').to).sort();
     expect(noticed).toEqual(
       customers.filter((_, index) => index % 5 !== 4).map(({ id }) => [`ops@${id}.example.com`]),
     );

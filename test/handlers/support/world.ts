@@ -48,6 +48,7 @@ let taskAnswers: TaskAnswer[] = [];
 let executionsStarted: { name: string; input: string }[] = [];
 let currentTime = '2027-03-01T09:00:00.000Z';
 let nextQueueFailure: Error | undefined;
+let emailsAcceptedBeforeFailure = 0;
 
 /** Call from beforeEach: an empty table, no mail, no events, no answered tokens, a fixed clock. */
 export function resetWorld(): void {
@@ -70,9 +71,11 @@ export function resetWorld(): void {
 
   queueMock.reset();
   const accept = (queueUrl: string | undefined, body: string | undefined) => {
-    const failure = nextQueueFailure;
-    nextQueueFailure = undefined;
-    if (failure) throw failure;
+    const failure = emailsAcceptedBeforeFailure-- > 0 ? undefined : nextQueueFailure;
+    if (failure) {
+      nextQueueFailure = undefined;
+      throw failure;
+    }
     if (queueUrl !== EMAIL_QUEUE_URL) throw new Error(`Sent to ${queueUrl}, not the email queue`);
     const { to, message } = JSON.parse(body ?? '{}');
     sentEmails.push({ to, subject: message.subject, text: message.text, html: message.html });
@@ -139,8 +142,9 @@ export function givenTheTimeIs(iso: string): void {
   currentTime = iso;
 }
 
-/** The next email queued is refused by the queue with this error. */
-export function givenTheQueueRefusesTheNextEmail(name: string, message: string): void {
+/** The next email queued (or the one after `accepted` more) is refused by the queue with this error. */
+export function givenTheQueueRefusesTheNextEmail(name: string, message: string, accepted = 0): void {
+  emailsAcceptedBeforeFailure = accepted;
   nextQueueFailure = new Error(message);
   nextQueueFailure.name = name;
 }
