@@ -40,8 +40,14 @@ export function resetTable(): void {
   });
   dynamoMock.on(UpdateCommand).callsFake(updateItem);
   dynamoMock.on(DeleteCommand).callsFake((input: DeleteCommand['input']) => {
-    if (input.ConditionExpression) throw new Error('The fake table deletes unconditionally only');
-    items.delete(keyOf(input.Key?.PK, input.Key?.SK));
+    const key = keyOf(input.Key?.PK, input.Key?.SK);
+    assertCondition(
+      items.get(key),
+      input.ConditionExpression,
+      input.ExpressionAttributeNames,
+      input.ExpressionAttributeValues,
+    );
+    items.delete(key);
     return {};
   });
   dynamoMock.on(QueryCommand).callsFake((input: QueryCommand['input']) => {
