@@ -18,6 +18,7 @@ import {
 } from '../lambdas/events/contract.js';
 import type { WorkflowFunctions } from '../statemachines/tasks.js';
 import { Alarms, AlarmTopic } from './constructs/alarms.js';
+import { EmailQueue } from './constructs/email-queue.js';
 import {
   DeadLetterQueue,
   keepFailedInvocations,
@@ -61,7 +62,7 @@ interface FunctionAccess {
   readonly table: 'read' | 'readWrite';
   /** events:PutEvents on the release bus. */
   readonly publishes?: boolean;
-  /** ses:SendEmail from the sender identity, through the configuration set. */
+  /** sqs:SendMessage on the email queue, whose sender sends through SES. */
   readonly emails?: boolean;
   /** states:SendTaskSuccess / SendTaskFailure on the release state machines' task tokens. */
   readonly answersTasks?: boolean;
@@ -84,6 +85,7 @@ export class PlatformStack extends Stack {
   /** Target of each release stack's rule on its customer rollouts' "Execution Status Change" events. */
   readonly recordRolloutEnded: OrchestratorFunction;
   readonly approvalApi: apigwv2.HttpApi;
+  readonly emailQueue: EmailQueue;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -157,6 +159,12 @@ export class PlatformStack extends Stack {
       SES_MAX_SEND_RATE: String(props.sesMaxSendRate ?? 1),
       ESCALATION_EMAILS: props.escalationEmails ?? '',
     };
+    this.emailQueue = new EmailQueue(this, 'EmailQueue', {
+      table: this.table,
+      senderIdentity,
+      configurationSet: emailConfiguration,
+      environment: common,
+    });
     const releaseStateMachines = Arn.format(
       {
         service: 'states',
@@ -204,23 +212,7 @@ export class PlatformStack extends Stack {
       if (access.table === 'readWrite') this.table.grantReadWriteData(created);
       else this.table.grantReadData(created);
       if (access.publishes) this.bus.grantPutEventsTo(created);
-      if (access.emails) {
-        senderIdentity.grantSendEmail(created);
-        // With a configuration set named in the request, SES also authorizes the send against the set.
-        created.addToRolePolicy(
-          new iam.PolicyStatement({
-            actions: ['ses:SendEmail', 'ses:SendRawEmail'],
-            resources: [
-              this.formatArn({
-                service: 'ses',
-                resource: 'configuration-set',
-                resourceName: emailConfiguration.configurationSetName,
-              }),
-            ],
-          }),
-        );
-        created.addEnvironment('SES_CONFIGURATION_SET', emailConfiguration.configurationSetName);
-      }
+      if (access.emails) this.emailQueue.grantEnqueue(created);
       if (access.answersTasks)
         created.addToRolePolicy(
           new iam.PolicyStatement({ actions: taskCallbacks, resources: [releaseStateMachines] }),

@@ -3,17 +3,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { forgetPacer } from '../lambdas/email/sender.js';
 import { resetClients } from '../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../lambdas/shared/clock.js';
 import { forgetReleaseConfig } from '../lambdas/shared/release-config.js';
 import { PROJECT_ROOT } from '../lib/constructs/orchestrator-function.js';
 import { ApprovalLinks } from './approval-links.js';
 import { startApprovalServer } from './approval-server.js';
-import { startAwsEndpoint } from './aws-endpoint.js';
+import { type ApiOperation, startAwsEndpoint } from './aws-endpoint.js';
 import type { SimulatedClock } from './clock.js';
 import { createTablesFromTemplate, startLocalDynamoDb } from './dynamodb.js';
 import { type LocalEmailServer, startLocalEmail } from './email.js';
 import { LocalEventBus } from './event-bus.js';
+import { LocalQueues } from './queue.js';
 import { LocalApiError, LocalStepFunctions } from './step-functions.js';
 import {
   asksApprovers,
@@ -45,6 +47,8 @@ export interface LocalCloud {
   cloud: ResolvedCloud;
   stepFunctions: LocalStepFunctions;
   bus: LocalEventBus;
+  /** The template's queues; every email goes through the email queue to the sender function. */
+  queues: LocalQueues;
   email: LocalEmailServer;
   /** The review link of each approval request, from the emails as they are sent. */
   approvalLinks: ApprovalLinks;
@@ -74,10 +78,14 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   );
   const email = await startLocalEmail();
   const approvals = await startApprovalServer((request) => options.clock.track(request));
+  // Started first, so queue URLs can point at it; its operations are filled in below.
+  const operations: Record<string, ApiOperation> = {};
+  const endpoint = await startAwsEndpoint((request) => options.clock.track(request), operations);
   const cloud = resolveCloud(templates, {
     tables,
     approvalApiUrl: approvals.url,
     signingKey: randomBytes(32).toString('base64url'),
+    queueBaseUrl: endpoint.url,
   });
 
   const listeners = new Set<(invocation: Invocation) => void>();
@@ -130,7 +138,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   // Step Functions reports its executions' status changes on the default bus, where the template's rules
   // on them (the customer rollouts' end) pick them up.
   stepFunctions.onStatusChange((entry) => bus.putEvents([entry], options.clock.now()));
-  const endpoint = await startAwsEndpoint((request) => options.clock.track(request), {
+  const queues = new LocalQueues(options.clock, cloud.queues, cloud.queueConsumers, invoke);
+  Object.assign(operations, {
+    'AmazonSQS.SendMessage': (body) => queues.sendMessage(body),
+    'AmazonSQS.SendMessageBatch': (body) => queues.sendMessageBatch(body),
     'AWSStepFunctions.SendTaskSuccess': (body) =>
       stepFunctions.sendTaskSuccess(String(body.taskToken), JSON.parse(String(body.output))),
     'AWSStepFunctions.SendTaskFailure': (body) =>
@@ -164,7 +175,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       };
     },
     'AWSEvents.PutEvents': (body) => bus.putEvents(body.Entries as never, options.clock.now()),
-  });
+  } satisfies Record<string, ApiOperation>);
   for (const route of cloud.approvalRoutes)
     approvals.route(route.routeKey, (event) => invoke(route.functionArn, event) as never);
 
@@ -177,16 +188,20 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     AWS_ENDPOINT_URL_SESV2: email.endpoint,
     AWS_ENDPOINT_URL_SFN: endpoint.url,
     AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint.url,
+    AWS_ENDPOINT_URL_SQS: endpoint.url,
   };
   for (const fn of cloud.functions.values()) Object.assign(environment, fn.environment);
-  // The local SES enforces no sending rate; the sandbox's 1/s would only slow the rehearsal down.
-  environment.SES_MAX_SEND_RATE = '1000';
+  // The local SES enforces no sending rate; the sender paces to the quota it reports (GetAccount), capped
+  // as configured. The sandbox's 1/s would only slow the rehearsal down.
+  environment.SES_MAX_SEND_RATE = String(LOCAL_SEND_RATE);
+  environment.AWS_SES_ACCOUNT = localSesAccount(LOCAL_SEND_RATE);
   const previous = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
   Object.assign(process.env, environment);
   if (options.fleetFile) process.env.FLEET_FILE = options.fleetFile;
   else delete process.env.FLEET_FILE;
   resetClients();
   forgetReleaseConfig();
+  forgetPacer();
   useClock(options.clock);
 
   const releaseStateMachineArn = cloud.roles.get('release');
@@ -197,6 +212,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     cloud,
     stepFunctions,
     bus,
+    queues,
     email,
     approvalLinks: new ApprovalLinks(email),
     approvalUrl: approvals.url,
@@ -209,6 +225,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       options.clock.stop();
       useRealClock();
       resetClients();
+      forgetPacer();
       await Promise.allSettled([endpoint.stop(), approvals.stop(), email.stop(), database.stop()]);
       for (const [key, value] of Object.entries(previous)) {
         if (value === undefined) delete process.env[key];
@@ -218,4 +235,27 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       rmSync(workdir, { recursive: true, force: true });
     },
   };
+}
+
+/** Emails per second the local SES reports as its quota, and the configured cap locally. */
+export const LOCAL_SEND_RATE = 1000;
+
+/** What aws-ses-v2-local answers to GetAccount (it reads AWS_SES_ACCOUNT). */
+export function localSesAccount(maxSendRate: number): string {
+  return JSON.stringify({
+    DedicatedIpAutoWarmupEnabled: false,
+    Details: {
+      AdditionalContactEmailAddresses: [],
+      ContactLanguage: 'EN',
+      MailType: 'TRANSACTIONAL',
+      ReviewDetails: { CaseId: 'local', Status: 'GRANTED' },
+      UseCaseDescription: 'SecureWatch release orchestrator rehearsal',
+      WebsiteURL: 'https://securewatch.example.com',
+    },
+    EnforcementStatus: 'HEALTHY',
+    ProductionAccessEnabled: true,
+    SendingEnabled: true,
+    SendQuota: { Max24HourSend: 1_000_000, MaxSendRate: maxSendRate, SentLast24Hours: 0 },
+    SuppressionAttributes: { SuppressedReasons: [] },
+  });
 }

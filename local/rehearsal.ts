@@ -128,6 +128,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       execution.done.then((record) => ({ record, paused: undefined })),
       operations.pausedWithNothingToCome(local).then((paused) => ({ record: undefined, paused })),
     ]);
+    // Every email queued so far reaches the inbox before the report.
+    await local.queues.drained();
 
     const customers = await listCustomers(options.version);
     const outcomes: CustomerOutcome[] = customers.map((customer) => ({
@@ -307,6 +309,8 @@ export async function approveFromInbox(
 }
 
 export async function reviewUrlFromInbox(local: LocalCloud, requestId: string): Promise<string> {
+  // The request is queued; the sender delivers it to the inbox.
+  await local.queues.drained();
   const url = local.approvalLinks.reviewUrl(requestId);
   if (!url) throw new Error(`No approval email for request ${requestId} in the inbox`);
   return url;
@@ -339,8 +343,11 @@ function reportProgress(local: LocalCloud, say: (line: string) => void): void {
       if (sent > 0) say(`   ✉ ${sent} advance notice(s) sent on ${simulatedDate(String(data.asOf))}`);
     }
     if (fn.operation === OPERATIONS.requestApproval && !error) {
-      const url = local.approvalLinks.reviewUrl((result as { requestId: string }).requestId);
-      if (url) say(`   ✋ approval pending for ${String(data.customerId)}: ${url}`);
+      const { requestId } = result as { requestId: string };
+      void local.queues.drained().then(() => {
+        const url = local.approvalLinks.reviewUrl(requestId);
+        if (url) say(`   ✋ approval pending for ${String(data.customerId)}: ${url}`);
+      });
     }
     if (fn.operation === OPERATIONS.recordRolloutEnded && !error) {
       const ended = result as { customerId?: string; outcome?: string | null; counted?: boolean };

@@ -72,6 +72,8 @@ export interface LocalNames {
   tables: Record<string, string>;
   approvalApiUrl: string;
   signingKey: string;
+  /** Where queue URLs point (the local AWS endpoint). @default http://127.0.0.1 */
+  queueBaseUrl?: string;
 }
 
 export interface LocalFunction {
@@ -99,6 +101,24 @@ export interface LocalRule {
   targetArns: string[];
 }
 
+export interface LocalQueueDefinition {
+  logicalId: string;
+  arn: string;
+  url: string;
+  visibilityTimeoutSeconds: number;
+  /** From its redrive policy: after this many receives a message moves to the dead-letter queue. */
+  redrive?: { deadLetterArn: string; maxReceiveCount: number };
+}
+
+/** A Lambda function fed by a queue (`AWS::Lambda::EventSourceMapping`). */
+export interface LocalQueueConsumer {
+  logicalId: string;
+  queueArn: string;
+  functionArn: string;
+  batchSize: number;
+  reportsBatchItemFailures: boolean;
+}
+
 export interface ResolvedCloud {
   functions: Map<string, LocalFunction>;
   /** Function ARN by operation. */
@@ -108,11 +128,16 @@ export interface ResolvedCloud {
   roles: Map<StateMachineRole, string>;
   rules: LocalRule[];
   approvalRoutes: { routeKey: string; functionArn: string }[];
+  queues: LocalQueueDefinition[];
+  queueConsumers: LocalQueueConsumer[];
 }
 
 /** A function's local ARN, by its fixed name (or, without one, its logical id). */
 export const functionArn = (name: string) =>
   `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
+export const queueArn = (logicalId: string) => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
+export const queueUrl = (logicalId: string, names: LocalNames) =>
+  `${names.queueBaseUrl ?? 'http://127.0.0.1'}/${LOCAL_ACCOUNT}/${logicalId}`;
 export const stateMachineArn = (name: string) =>
   `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
 
@@ -153,6 +178,8 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
     roles: new Map(),
     rules: [],
     approvalRoutes: [],
+    queues: [],
+    queueConsumers: [],
   };
 
   for (const [logicalId, resource] of Object.entries(resources)) {
@@ -219,6 +246,39 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
         functionArn: String(integration?.Properties?.IntegrationUri),
       });
     }
+    if (resource.Type === 'AWS::SQS::Queue') {
+      const redrive = props.RedrivePolicy as
+        | { deadLetterTargetArn?: string; maxReceiveCount?: number }
+        | undefined;
+      cloud.queues.push({
+        logicalId,
+        arn: queueArn(logicalId),
+        url: queueUrl(logicalId, names),
+        visibilityTimeoutSeconds: Number(props.VisibilityTimeout ?? 30),
+        ...(redrive?.deadLetterTargetArn
+          ? {
+              redrive: {
+                deadLetterArn: String(redrive.deadLetterTargetArn),
+                maxReceiveCount: Number(redrive.maxReceiveCount ?? 1),
+              },
+            }
+          : {}),
+      });
+    }
+    if (resource.Type === 'AWS::Lambda::EventSourceMapping') {
+      // FunctionName is a Ref, which resolves to the function's logical id here.
+      const name = String(props.FunctionName);
+      cloud.queueConsumers.push({
+        logicalId,
+        queueArn: String(props.EventSourceArn),
+        functionArn: name.startsWith('arn:') ? name : functionArn(name),
+        // SQS's default batch size.
+        batchSize: Number(props.BatchSize ?? 10),
+        reportsBatchItemFailures: ((props.FunctionResponseTypes as string[] | undefined) ?? []).includes(
+          'ReportBatchItemFailures',
+        ),
+      });
+    }
   }
   for (const operation of Object.values(OPERATIONS))
     if (!cloud.operations.has(operation))
@@ -249,6 +309,9 @@ function refsOf(template: CloudFormationTemplate, names: LocalNames): Record<str
       case 'AWS::StepFunctions::StateMachine':
         refs[logicalId] = stateMachineArn(String(props.StateMachineName));
         break;
+      case 'AWS::SQS::Queue':
+        refs[logicalId] = queueUrl(logicalId, names);
+        break;
       default:
         refs[logicalId] = logicalId;
     }
@@ -276,6 +339,13 @@ function getAttsOf(
       atts[logicalId] = {
         Arn: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${name}`,
         Name: name,
+      };
+    }
+    if (resource.Type === 'AWS::SQS::Queue') {
+      atts[logicalId] = {
+        Arn: queueArn(logicalId),
+        QueueName: logicalId,
+        QueueUrl: queueUrl(logicalId, names),
       };
     }
     if (resource.Type === 'AWS::ApiGatewayV2::Api') atts[logicalId] = { ApiEndpoint: names.approvalApiUrl };

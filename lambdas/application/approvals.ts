@@ -11,7 +11,7 @@ import {
 } from '../core/approval-link.js';
 import { TRANSITIONS } from '../core/lifecycle.js';
 import { approvalRequest } from '../email/messages.js';
-import { sendEmail } from '../email/send.js';
+import { sendEmails } from '../email/send.js';
 import { now } from '../shared/clock.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { answerApprovalWait } from '../shared/task-answers.js';
@@ -119,21 +119,26 @@ export async function requestApproval(
   });
   if (await claimCustomerField(release, customerId, 'approvalEmailSentAt', { approvalEmailSentAt: now() })) {
     try {
-      for (const approver of customer.approvers) {
-        const link = { requestId, approver: approver.email.toLowerCase(), expiresAt };
-        await sendEmail(
-          [approver.email],
-          approvalRequest({
+      const deployAt = customer.deployAt;
+      // One queue call for all approvers of the customer.
+      await sendEmails(
+        customer.approvers.map((approver) => ({
+          to: [approver.email],
+          message: approvalRequest({
             customerName: customer.name,
             approverName: approver.name,
             release,
-            deployAt: customer.deployAt,
+            deployAt,
             timeZone: customer.timeZone,
-            reviewUrl: reviewUrl(links.baseUrl, link, links.signingKey),
+            reviewUrl: reviewUrl(
+              links.baseUrl,
+              { requestId, approver: approver.email.toLowerCase(), expiresAt },
+              links.signingKey,
+            ),
           }),
-        );
-        await countEmail(release, 'approval-request');
-      }
+        })),
+      );
+      await countEmail(release, 'approval-request', customer.approvers.length);
     } catch (error) {
       // Let the retry send the request; approvers already emailed may get it twice, never none.
       await updateCustomer(release, customerId, {}, ['approvalEmailSentAt']);

@@ -1,6 +1,6 @@
 import { TRANSITIONS } from '../core/lifecycle.js';
 import { advanceNotice } from '../email/messages.js';
-import { sendEmail } from '../email/send.js';
+import { MAX_BATCH_ENTRIES, MAX_DESTINATIONS, type OutgoingEmail, sendEmails } from '../email/send.js';
 import { now } from '../shared/clock.js';
 import { countEmail } from '../store/audit.js';
 import {
@@ -46,41 +46,86 @@ export async function sendDueNotices(
   // One more than this run sends tells whether more remain.
   const due = await listCustomersAwaitingNotice(release, instant, limit + 1, cursor ?? undefined);
   const batch = due.slice(0, limit);
-  let sent = 0;
-  for (const customer of batch) if (await sendNotice(release, customer)) sent += 1;
+  const sent = await sendNotices(release, batch);
   const remaining = due.length > limit;
   return { sent, remaining, cursor: remaining ? (batch.at(-1)?.id ?? null) : null, halted: false };
 }
 
-async function sendNotice(release: string, customer: CustomerRecord): Promise<boolean> {
-  // Claim first: a retried run skips customers another run already emails (at most one notice each).
+interface ClaimedNotice {
+  customer: CustomerRecord & { deployAt: string };
+  email: OutgoingEmail;
+}
+
+/**
+ * Claims each customer's notice, then queues the claimed notices in as few queue calls as SQS allows
+ * (10 messages each), marking each customer noticed once its notices are queued. When the queue refuses,
+ * the claims of every notice not queued are given back before the error is rethrown, so a retry sends them.
+ */
+async function sendNotices(release: string, customers: CustomerRecord[]): Promise<number> {
+  const claimed: ClaimedNotice[] = [];
+  for (const customer of customers) {
+    const notice = await claimNotice(release, customer);
+    if (notice) claimed.push(notice);
+  }
+  const chunks = inQueueCalls(claimed);
+  for (const [index, chunk] of chunks.entries()) {
+    try {
+      await sendEmails(chunk.map((notice) => notice.email));
+    } catch (error) {
+      for (const notice of chunks.slice(index).flat())
+        await updateCustomer(release, notice.customer.id, {}, ['noticeClaimedAt']);
+      throw error;
+    }
+    for (const { customer } of chunk)
+      await applyTransition(
+        release,
+        customer.id,
+        TRANSITIONS.notice,
+        { at: now(), by: 'send-notices', reason: `told of ${customer.deployAt}` },
+        { noticeSentAt: now(), notifiedDeployAt: customer.deployAt },
+      );
+    await countEmail(release, 'advance-notice', chunk.length);
+  }
+  return claimed.length;
+}
+
+/** Claim first: a retried run skips customers another run already emails (at most one notice each). */
+async function claimNotice(release: string, customer: CustomerRecord): Promise<ClaimedNotice | undefined> {
   const claimed = await claimCustomerField(release, customer.id, 'noticeClaimedAt', {
     noticeClaimedAt: now(),
   });
-  if (!claimed || !customer.deployAt) return false;
-  const message = advanceNotice({
-    customerName: customer.name,
-    release,
-    deployAt: customer.deployAt,
-    timeZone: customer.timeZone,
-    approvalRequired: customer.approvalRequired,
-  });
-  try {
-    await sendEmail(
-      customer.contacts.map((contact) => contact.email),
-      message,
-    );
-  } catch (error) {
-    await updateCustomer(release, customer.id, {}, ['noticeClaimedAt']);
-    throw error;
+  const { deployAt } = customer;
+  if (!claimed || !deployAt) return undefined;
+  return {
+    customer: { ...customer, deployAt },
+    email: {
+      to: customer.contacts.map((contact) => contact.email),
+      message: advanceNotice({
+        customerName: customer.name,
+        release,
+        deployAt,
+        timeZone: customer.timeZone,
+        approvalRequired: customer.approvalRequired,
+      }),
+    },
+  };
+}
+
+/** Notices grouped so each group is one SendMessageBatch (an email to over 50 contacts is several messages). */
+function inQueueCalls(notices: ClaimedNotice[]): ClaimedNotice[][] {
+  const chunks: ClaimedNotice[][] = [];
+  let chunk: ClaimedNotice[] = [];
+  let messages = 0;
+  for (const notice of notices) {
+    const count = Math.max(1, Math.ceil(notice.email.to.length / MAX_DESTINATIONS));
+    if (chunk.length > 0 && messages + count > MAX_BATCH_ENTRIES) {
+      chunks.push(chunk);
+      chunk = [];
+      messages = 0;
+    }
+    chunk.push(notice);
+    messages += count;
   }
-  await applyTransition(
-    release,
-    customer.id,
-    TRANSITIONS.notice,
-    { at: now(), by: 'send-notices', reason: `told of ${customer.deployAt}` },
-    { noticeSentAt: now(), notifiedDeployAt: customer.deployAt },
-  );
-  await countEmail(release, 'advance-notice');
-  return true;
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }

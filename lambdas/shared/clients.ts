@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 // One client per process, created lazily so tests and the local rehearsal can point the SDK at stand-ins
@@ -10,6 +11,7 @@ let documentClient: DynamoDBDocumentClient | undefined;
 let sfnClient: SFNClient | undefined;
 let sesClient: SESv2Client | undefined;
 let eventsClient: EventBridgeClient | undefined;
+let sqsClient: SQSClient | undefined;
 
 export function dynamo(): DynamoDBDocumentClient {
   documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -33,14 +35,21 @@ export function events(): EventBridgeClient {
   return eventsClient;
 }
 
+export function queue(): SQSClient {
+  sqsClient ??= new SQSClient({});
+  return sqsClient;
+}
+
 /** Forgets the clients, so the next call builds them from the current environment (local rehearsal, tests). */
 export function resetClients(): void {
   documentClient?.destroy();
   sfnClient?.destroy();
   sesClient?.destroy();
   eventsClient?.destroy();
+  sqsClient?.destroy();
   documentClient = undefined;
   sfnClient = undefined;
   sesClient = undefined;
   eventsClient = undefined;
+  sqsClient = undefined;
 }

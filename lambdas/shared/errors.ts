@@ -37,6 +37,7 @@ const TRANSIENT_AWS_ERRORS = new Set([
   'InternalServerError',
   'ServiceUnavailable',
   'TooManyRequestsException',
+  'RequestThrottled',
   'LimitExceededException',
   'TimeoutError',
 ]);

@@ -11,9 +11,10 @@ import {
   storedEmailCounts,
 } from './support/given.js';
 import {
+  emailQueueBatches,
   emailsSent,
   errorFrom,
-  givenSesRefusesTheNextEmail,
+  givenTheQueueRefusesTheNextEmail,
   givenTheTimeIs,
   resetWorld,
   restoreRealClock,
@@ -163,26 +164,59 @@ describe('send-notices', () => {
     expect(emailsSent()).toEqual([]);
   });
 
-  it('releases the claim and rethrows when SES refuses the email, so a retry sends it', async () => {
+  it('releases the claim and rethrows when the email queue refuses the email, so a retry sends it', async () => {
     // Prepare
     givenCustomer(aCustomerToNotify());
-    givenSesRefusesTheNextEmail('MessageRejected', 'Email address is not verified.');
+    givenTheQueueRefusesTheNextEmail('QueueDoesNotExist', 'The specified queue does not exist.');
 
     // Act
     const error = await errorFrom(() => sendNotices({ release: RELEASE, asOf: AS_OF }));
     const retry = await sendNotices({ release: RELEASE, asOf: AS_OF });
 
     // Assess
-    expect(error.name).toBe('MessageRejected');
+    expect(error.name).toBe('QueueDoesNotExist');
     expect(retry.sent).toBe(1);
     expect(emailsSent()).toHaveLength(1);
     expect(storedEmailCounts()).toEqual({ 'advance-notice': 1 });
   });
 
-  it('gives a throttled SES call the retryable error name', async () => {
+  it('queues the notices of many due customers in one queue call per ten', async () => {
+    // Prepare
+    for (let index = 0; index < 25; index++)
+      givenCustomer(aCustomerToNotify({ id: `customer-${String(index).padStart(2, '0')}` }));
+
+    // Act
+    const result = await sendNotices({ release: RELEASE, asOf: AS_OF });
+
+    // Assess
+    expect(result.sent).toBe(25);
+    expect(emailQueueBatches().map((ids) => ids.length)).toEqual([10, 10, 5]);
+    expect(storedEmailCounts()).toEqual({ 'advance-notice': 25 });
+    expect(storedCustomer('customer-24')?.noticeSentAt).toBeDefined();
+  });
+
+  it('keeps the customers queued before the queue refused, and gives the others back to the retry', async () => {
+    // Prepare
+    const ids = Array.from({ length: 25 }, (_, index) => `customer-${String(index).padStart(2, '0')}`);
+    for (const id of ids) givenCustomer(aCustomerToNotify({ id }));
+    givenTheQueueRefusesTheNextEmail('RequestThrottled', 'Request is throttled.', 10);
+
+    // Act
+    const error = await errorFrom(() => sendNotices({ release: RELEASE, asOf: AS_OF }));
+    const retry = await sendNotices({ release: RELEASE, asOf: AS_OF });
+
+    // Assess
+    expect(error.name).toBe('Transient');
+    expect(retry.sent).toBe(15);
+    expect(emailsSent()).toHaveLength(25);
+    expect(ids.filter((id) => storedCustomer(id)?.noticeSentAt === undefined)).toEqual([]);
+    expect(storedEmailCounts()).toEqual({ 'advance-notice': 25 });
+  });
+
+  it('gives a throttled email queue the retryable error name', async () => {
     // Prepare
     givenCustomer(aCustomerToNotify());
-    givenSesRefusesTheNextEmail('TooManyRequestsException', 'Maximum sending rate exceeded.');
+    givenTheQueueRefusesTheNextEmail('RequestThrottled', 'Request is throttled.');
 
     // Act
     const error = await errorFrom(() => sendNotices({ release: RELEASE, asOf: AS_OF }));

@@ -37,6 +37,9 @@ type Capability =
   | 'writesTable'
   | 'publishes'
   | 'emails'
+  | 'sendsThroughSes'
+  | 'readsSendQuota'
+  | 'consumesEmailQueue'
   | 'answersTasks'
   | 'startsExecutions'
   | 'readsExecutions'
@@ -45,11 +48,17 @@ type Capability =
 const TABLE_WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/;
 
 /** What an action lets a function do; an action outside the known grants names itself, and so fails. */
-function capabilityOf(action: string): Capability | 'traces' | 'logs' | string {
+function capabilityOf(action: string): Capability | 'traces' | 'logs' | 'queueMetadata' | string {
   if (TABLE_WRITES.test(action)) return 'writesTable';
   if (action.startsWith('dynamodb:')) return 'readsTable';
   if (action === 'events:PutEvents') return 'publishes';
-  if (/^ses:Send(Raw)?Email$/.test(action)) return 'emails';
+  if (action === 'sqs:SendMessage') return 'emails';
+  // CDK grants these with sending to a queue and with reading from it alike.
+  if (action === 'sqs:GetQueueAttributes' || action === 'sqs:GetQueueUrl') return 'queueMetadata';
+  if (/^ses:Send(Raw)?Email$/.test(action)) return 'sendsThroughSes';
+  if (action === 'ses:GetAccount') return 'readsSendQuota';
+  if (/^sqs:(ReceiveMessage|ChangeMessageVisibility|DeleteMessage)$/.test(action))
+    return 'consumesEmailQueue';
   if (/^states:SendTask(Success|Failure)$/.test(action)) return 'answersTasks';
   if (action === 'states:StartExecution') return 'startsExecutions';
   if (action === 'states:DescribeExecution') return 'readsExecutions';
@@ -63,7 +72,7 @@ function capabilityOf(action: string): Capability | 'traces' | 'logs' | string {
 function capabilitiesOf(template: Template, handler: string): string[] {
   const actions = statementsOfFunction(template, handler).flatMap(({ Action }) => listOf(Action));
   return [...new Set(actions.map(capabilityOf))]
-    .filter((capability) => capability !== 'traces' && capability !== 'logs')
+    .filter((capability) => !['traces', 'logs', 'queueMetadata'].includes(capability))
     .sort();
 }
 
@@ -110,6 +119,8 @@ const NEEDS: [handler: string, needs: Capability[]][] = [
   ['handle-approval', [...READ_WRITE, 'answersTasks']],
   ['record-deployment-result', [...READ_WRITE, 'answersTasks', 'keepsFailedInvocations']],
   ['record-health-report', [...READ_WRITE, 'keepsFailedInvocations']],
+  // The email queue's sender claims each email (put) and gives a refused one back (delete).
+  ['send-email', ['writesTable', 'consumesEmailQueue', 'sendsThroughSes', 'readsSendQuota']],
 ];
 
 // Step Functions state machine ARNs separate the resource type from the name with a colon.
@@ -163,8 +174,8 @@ describe('the platform stack', () => {
   });
 
   describe('functions', () => {
-    it('are the nineteen orchestrator functions', () => {
-      platform.resourceCountIs('AWS::Lambda::Function', 19);
+    it('are the twenty orchestrator functions (nineteen tasks and the email queue’s sender)', () => {
+      platform.resourceCountIs('AWS::Lambda::Function', 20);
     });
 
     it('all run on nodejs24.x', () => {
@@ -214,8 +225,8 @@ describe('the platform stack', () => {
       expect(wildcards).toEqual([]);
     });
 
-    it('cover each of the nineteen functions', () => {
-      expect(NEEDS).toHaveLength(19);
+    it('cover each of the twenty functions', () => {
+      expect(NEEDS).toHaveLength(20);
     });
 
     it.each(NEEDS)('grant %s only %j', (handler, needs) => {
@@ -230,6 +241,13 @@ describe('the platform stack', () => {
         for (const action of ['ses:SendEmail', 'events:PutEvents', 'states:StartExecution'])
           expect(actions, handler).not.toContain(action);
       }
+    });
+
+    it('let only the email queue’s sender call SES', () => {
+      const policies = statementsGranting(platform, 'ses:SendEmail').map(({ policy }) => policy);
+
+      expect(policies.length).toBeGreaterThan(0);
+      for (const policy of policies) expect(policy).toMatch(/^EmailQueueSendEmail/);
     });
 
     it('send email from the sender identity through the configuration set only', () => {
@@ -346,22 +364,90 @@ describe('the platform stack', () => {
       });
     });
 
-    it.each(SENDERS)('is sent by %s through the configuration set', (handler) => {
-      const fn = platform.findResources('AWS::Lambda::Function')[functionIdOf(platform, handler)];
+    const queueId = () => {
+      const queues = platform.findResources('AWS::SQS::Queue', {
+        Properties: { RedrivePolicy: Match.anyValue() },
+      });
+      return Object.keys(queues)[0] ?? '';
+    };
+    const environmentOf = (handler: string) =>
+      platform.findResources('AWS::Lambda::Function')[functionIdOf(platform, handler)]?.Properties.Environment
+        .Variables as Record<string, unknown>;
 
-      expect(fn?.Properties.Environment.Variables.SES_CONFIGURATION_SET).toEqual({
-        Ref: configurationSetId(),
+    it.each(SENDERS)('is queued by %s on the email queue', (handler) => {
+      expect(environmentOf(handler).EMAIL_QUEUE_URL).toEqual({ Ref: queueId() });
+    });
+
+    it('is sent by one function, send-email, through the configuration set', () => {
+      const configured = NEEDS.map(([handler]) => handler).filter(
+        (handler) => environmentOf(handler).SES_CONFIGURATION_SET !== undefined,
+      );
+
+      expect(configured).toEqual(['send-email']);
+      expect(environmentOf('send-email').SES_CONFIGURATION_SET).toEqual({ Ref: configurationSetId() });
+    });
+
+    it('is queued only by the functions that email', () => {
+      const queueing = NEEDS.map(([handler]) => handler).filter(
+        (handler) => environmentOf(handler).EMAIL_QUEUE_URL !== undefined,
+      );
+
+      expect(queueing.sort()).toEqual([...SENDERS].sort());
+    });
+
+    it('waits on one encrypted queue whose failures go to an encrypted dead-letter queue', () => {
+      platform.resourceCountIs('AWS::SQS::Queue', 2);
+      const [dlqId] = Object.keys(
+        platform.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } }),
+      );
+      platform.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 20 },
+      });
+      platform.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+        RedrivePolicy: Match.absent(),
       });
     });
 
-    it('is sent by no other function', () => {
-      const configured = NEEDS.map(([handler]) => handler).filter(
-        (handler) =>
-          platform.findResources('AWS::Lambda::Function')[functionIdOf(platform, handler)]?.Properties
-            .Environment.Variables.SES_CONFIGURATION_SET !== undefined,
+    it('accepts only TLS on both queues', () => {
+      const policies = Object.values(platform.findResources('AWS::SQS::QueuePolicy'));
+      const denials = policies.flatMap((policy) =>
+        (policy.Properties.PolicyDocument.Statement as { Effect: string; Condition?: unknown }[]).filter(
+          (statement) =>
+            statement.Effect === 'Deny' &&
+            JSON.stringify(statement.Condition) ===
+              JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }),
+        ),
       );
 
-      expect(configured.sort()).toEqual([...SENDERS].sort());
+      expect(denials).toHaveLength(2);
+    });
+
+    it('feeds the queue to send-email in batches of 10, reporting failed items, one sender at a time', () => {
+      const senderId = functionIdOf(platform, 'send-email');
+      platform.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [queueId(), 'Arn'] },
+        FunctionName: { Ref: senderId },
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      expect(
+        platform.findResources('AWS::Lambda::Function')[senderId]?.Properties.ReservedConcurrentExecutions,
+      ).toBe(1);
+    });
+
+    it('keeps a queued email invisible for six times the sender’s timeout while it is being sent', () => {
+      const sender = platform.findResources('AWS::Lambda::Function')[functionIdOf(platform, 'send-email')];
+      platform.hasResourceProperties('AWS::SQS::Queue', {
+        RedrivePolicy: Match.anyValue(),
+        VisibilityTimeout: (sender?.Properties.Timeout as number) * 6,
+      });
+    });
+
+    it('is given the configured send rate, its cap on the SES quota', () => {
+      expect(environmentOf('send-email').SES_MAX_SEND_RATE).toMatch(/^\d+(\.\d+)?$/);
     });
   });
 

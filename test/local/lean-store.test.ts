@@ -1,4 +1,4 @@
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordHealthReport } from '../../lambdas/application/health.js';
@@ -17,7 +17,7 @@ import { startReleaseTable } from './support/release-table.js';
 // cursor, and a health report counts once on its step however often and however concurrently it arrives.
 
 const RACERS = 20;
-const ses = mockClient(SESv2Client);
+const emailQueue = mockClient(SQSClient);
 let database: LocalDynamoDb;
 let itemsRead = 0;
 let releaseNumber = 0;
@@ -25,9 +25,13 @@ let releaseNumber = 0;
 beforeAll(async () => {
   database = await startReleaseTable({
     SENDER_EMAIL: 'releases@securewatch.example.com',
-    SES_MAX_SEND_RATE: '100000',
+    EMAIL_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/securewatch-email',
   });
-  ses.on(SendEmailCommand).resolves({ MessageId: 'sent' });
+  emailQueue.on(SendMessageCommand).resolves({ MessageId: 'queued' });
+  emailQueue.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommand['input']) => ({
+    Successful: (input.Entries ?? []).map((entry) => ({ Id: entry.Id, MessageId: 'queued' })),
+    Failed: [],
+  }));
   // Every item a query reads counts, whether or not its filter keeps it (that is what DynamoDB bills).
   dynamo().middlewareStack.add(
     (next) => async (args) => {
@@ -41,7 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   resetClients();
-  ses.restore();
+  emailQueue.restore();
   await database.stop();
 });
 
@@ -88,7 +92,7 @@ describe('the notice loop', () => {
       noticeAt: index % 5 === 4 ? '2027-03-06T09:00:00Z' : AS_OF,
     }));
     const release = await givenARelease(customers);
-    ses.resetHistory();
+    emailQueue.resetHistory();
     itemsRead = 0;
 
     let runs = 0;
@@ -100,9 +104,13 @@ describe('the notice loop', () => {
       if (!run.remaining) break;
     } while (runs < 100);
 
-    const noticed = ses
-      .commandCalls(SendEmailCommand)
-      .map((call) => call.args[0].input.Destination?.ToAddresses);
+    const bodies = [
+      ...emailQueue.commandCalls(SendMessageCommand).map((call) => call.args[0].input.MessageBody),
+      ...emailQueue
+        .commandCalls(SendMessageBatchCommand)
+        .flatMap((call) => (call.args[0].input.Entries ?? []).map((entry) => entry.MessageBody)),
+    ];
+    const noticed = bodies.map((body) => JSON.parse(body ?? '{}').to).sort();
     expect(noticed).toEqual(
       customers.filter((_, index) => index % 5 !== 4).map(({ id }) => [`ops@${id}.example.com`]),
     );

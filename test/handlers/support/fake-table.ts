@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -39,6 +40,17 @@ export function resetTable(): void {
     return {};
   });
   dynamoMock.on(UpdateCommand).callsFake(updateItem);
+  dynamoMock.on(DeleteCommand).callsFake((input: DeleteCommand['input']) => {
+    const key = keyOf(input.Key?.PK, input.Key?.SK);
+    assertCondition(
+      items.get(key),
+      input.ConditionExpression,
+      input.ExpressionAttributeNames,
+      input.ExpressionAttributeValues,
+    );
+    items.delete(key);
+    return {};
+  });
   dynamoMock.on(QueryCommand).callsFake((input: QueryCommand['input']) => {
     const names = input.ExpressionAttributeNames;
     const values = input.ExpressionAttributeValues;

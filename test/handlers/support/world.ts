@@ -1,5 +1,4 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import {
   DescribeExecutionCommand,
   SendTaskFailureCommand,
@@ -7,20 +6,24 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { useClock, useRealClock } from '../../../lambdas/shared/clock.js';
 import { resetTable } from './fake-table.js';
 
 // Everything a handler talks to, faked in memory and reset before each test: the table (fake-table.ts),
-// SES, the event bus, Step Functions, the clock and the function's environment.
+// the email queue, the event bus, Step Functions, the clock and the function's environment.
 
 export const SIGNING_KEY = 'test-signing-key-0123456789abcdef';
 export const APPROVAL_BASE_URL = 'https://approvals.securewatch.example.com/';
 
-const sesMock = mockClient(SESv2Client);
+const queueMock = mockClient(SQSClient);
 const eventsMock = mockClient(EventBridgeClient);
 const sfnMock = mockClient(SFNClient);
 
+export const EMAIL_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/securewatch-email';
+
+/** An email accepted by the email queue (its sender sends it through SES: test/handlers/send-email.test.ts). */
 export interface SentEmail {
   to: string[];
   subject: string;
@@ -44,7 +47,8 @@ let publishedEvents: PublishedEvent[] = [];
 let taskAnswers: TaskAnswer[] = [];
 let executionsStarted: { name: string; input: string }[] = [];
 let currentTime = '2027-03-01T09:00:00.000Z';
-let nextSesFailure: Error | undefined;
+let nextQueueFailure: Error | undefined;
+let emailsAcceptedBeforeFailure = 0;
 
 /** Call from beforeEach: an empty table, no mail, no events, no answered tokens, a fixed clock. */
 export function resetWorld(): void {
@@ -53,6 +57,7 @@ export function resetWorld(): void {
     EVENT_BUS_NAME: 'securewatch-release-bus',
     SENDER_EMAIL: 'releases@securewatch.example.com',
     SES_MAX_SEND_RATE: '1000',
+    EMAIL_QUEUE_URL,
     APPROVAL_SIGNING_KEY: SIGNING_KEY,
     APPROVAL_BASE_URL,
   });
@@ -61,23 +66,31 @@ export function resetWorld(): void {
   publishedEvents = [];
   taskAnswers = [];
   executionsStarted = [];
-  nextSesFailure = undefined;
+  nextQueueFailure = undefined;
   useClock({ now: () => currentTime });
 
-  sesMock.reset();
-  sesMock.on(SendEmailCommand).callsFake((input: SendEmailCommand['input']) => {
-    const failure = nextSesFailure;
-    nextSesFailure = undefined;
-    if (failure) throw failure;
-    const simple = input.Content?.Simple;
-    sentEmails.push({
-      to: input.Destination?.ToAddresses ?? [],
-      subject: simple?.Subject?.Data ?? '',
-      text: simple?.Body?.Text?.Data ?? '',
-      html: simple?.Body?.Html?.Data ?? '',
-    });
-    return { MessageId: `message-${sentEmails.length}` };
-  });
+  queueMock.reset();
+  const accept = (queueUrl: string | undefined, body: string | undefined) => {
+    const failure = emailsAcceptedBeforeFailure-- > 0 ? undefined : nextQueueFailure;
+    if (failure) {
+      nextQueueFailure = undefined;
+      throw failure;
+    }
+    if (queueUrl !== EMAIL_QUEUE_URL) throw new Error(`Sent to ${queueUrl}, not the email queue`);
+    const { to, message } = JSON.parse(body ?? '{}');
+    sentEmails.push({ to, subject: message.subject, text: message.text, html: message.html });
+    return `message-${sentEmails.length}`;
+  };
+  queueMock.on(SendMessageCommand).callsFake((input: SendMessageCommand['input']) => ({
+    MessageId: accept(input.QueueUrl, input.MessageBody),
+  }));
+  queueMock.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommand['input']) => ({
+    Successful: (input.Entries ?? []).map((entry) => ({
+      Id: entry.Id,
+      MessageId: accept(input.QueueUrl, entry.MessageBody),
+    })),
+    Failed: [],
+  }));
 
   eventsMock.reset();
   eventsMock.on(PutEventsCommand).callsFake((input: PutEventsCommand['input']) => {
@@ -129,14 +142,29 @@ export function givenTheTimeIs(iso: string): void {
   currentTime = iso;
 }
 
-/** The next email SES is asked to send fails with this error. */
-export function givenSesRefusesTheNextEmail(name: string, message: string): void {
-  nextSesFailure = new Error(message);
-  nextSesFailure.name = name;
+/** The next email queued (or the one after `accepted` more) is refused by the queue with this error. */
+export function givenTheQueueRefusesTheNextEmail(name: string, message: string, accepted = 0): void {
+  emailsAcceptedBeforeFailure = accepted;
+  nextQueueFailure = new Error(message);
+  nextQueueFailure.name = name;
 }
 
 export function emailsSent(): SentEmail[] {
   return [...sentEmails];
+}
+
+/** Each SendMessageBatch call to the email queue: the ids of the emails it queued. */
+export function emailQueueBatches(): string[][] {
+  return queueMock
+    .commandCalls(SendMessageBatchCommand)
+    .map((call) =>
+      (call.args[0].input.Entries ?? []).map((entry) => JSON.parse(entry.MessageBody ?? '{}').id),
+    );
+}
+
+/** How many SendMessage calls (one email each) the email queue had. */
+export function emailQueueSingleSends(): number {
+  return queueMock.commandCalls(SendMessageCommand).length;
 }
 
 export function eventsPublished(): PublishedEvent[] {
