@@ -460,6 +460,11 @@ export class PlatformStack extends Stack {
       'An alarm notification could not be delivered',
     );
     alarms.deadLetters(
+      'EmailDeadLettersAlarm',
+      this.emailQueue.deadLetterQueue,
+      'Emails could not be sent after 20 attempts',
+    );
+    alarms.deadLetters(
       'EventDeadLettersAlarm',
       eventDeadLetters,
       'EventBridge could not deliver a release event',

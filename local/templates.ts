@@ -266,7 +266,7 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
       });
     }
     if (resource.Type === 'AWS::Lambda::EventSourceMapping') {
-      // FunctionName is a Ref, which resolves to the function's logical id here.
+      // FunctionName is a Ref to the function: its name.
       const name = String(props.FunctionName);
       cloud.queueConsumers.push({
         logicalId,
@@ -311,6 +311,10 @@ function refsOf(template: CloudFormationTemplate, names: LocalNames): Record<str
         break;
       case 'AWS::SQS::Queue':
         refs[logicalId] = queueUrl(logicalId, names);
+        break;
+      case 'AWS::Lambda::Function':
+        // A function's Ref is its name: its fixed name, or (without one) the logical id here.
+        refs[logicalId] = String(props.FunctionName ?? logicalId);
         break;
       default:
         refs[logicalId] = logicalId;

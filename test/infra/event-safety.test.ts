@@ -221,7 +221,10 @@ describe('no event lost', () => {
     });
 
     it('fire on the first message in each dead-letter queue', () => {
-      const queues = Object.keys(platform.findResources('AWS::SQS::Queue'));
+      // Every queue but the email queue itself, whose failures go to its own dead-letter queue.
+      const queues = Object.entries(platform.findResources('AWS::SQS::Queue'))
+        .filter(([, queue]) => !queue.Properties?.RedrivePolicy)
+        .map(([id]) => id);
       const watched = alarmsOf(platform)
         .filter((alarm) => alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible')
         .map((alarm) => {
