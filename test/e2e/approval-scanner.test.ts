@@ -74,6 +74,8 @@ afterAll(async () => {
 
 /** Every link in every approval email sent so far, from the HTML and the text body. */
 async function approvalLinksIn(local: LocalCloud): Promise<string[]> {
+  // Emails go through the queue: the request's email is in the inbox once the queue is drained.
+  await local.queues.drained();
   const emails = (await local.email.listEmails()).filter((email) =>
     email.subject.startsWith('Approval needed'),
   );
