@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UsageError } from '../core/errors.js';
-import { isOutcome, TRANSITIONS } from '../core/lifecycle.js';
+import { isNotYetRequested, TRANSITIONS } from '../core/lifecycle.js';
 import { MIN_STEP_WAIT_SECONDS } from '../core/timeouts.js';
 import { releaseControl, upgradeCancelled, upgradePostponed } from '../email/messages.js';
 import { sendEmail } from '../email/send.js';
@@ -65,9 +65,7 @@ function requireReason(decision: Decision, what: string): void {
 
 /** Customers told a date who have not been deployed yet: the people a halt or an abort concerns. */
 function wasGivenADate(customer: CustomerRecord): boolean {
-  return (
-    Boolean(customer.noticeSentAt) && !isOutcome(customer.state) && customer.state !== 'deployment-requested'
-  );
+  return Boolean(customer.noticeSentAt) && isNotYetRequested(customer.state);
 }
 
 async function emailCustomer(
@@ -90,6 +88,23 @@ async function emailCustomer(
     throw error;
   }
   await countEmail(release, kind);
+}
+
+/** A customer already given a date hears, once per halt, that it is postponed and why. */
+async function tellPostponed(
+  release: string,
+  customer: CustomerRecord,
+  haltId: string,
+  decision: Decision,
+): Promise<void> {
+  if (!wasGivenADate(customer)) return;
+  await emailCustomer(
+    release,
+    customer,
+    `postponedNotice#${haltId}`,
+    'postponed',
+    upgradePostponed({ customerName: customer.name, release, reason: decision.reason }),
+  );
 }
 
 /** The customer an operator names, or a usage error naming the fix. */
@@ -179,16 +194,7 @@ async function haltRelease(
       next: 'No customer is deployed, notified of a new date or asked for approval until the release is resumed or aborted.',
     }),
   );
-  for await (const customer of customersOf(release)) {
-    if (wasGivenADate(customer))
-      await emailCustomer(
-        release,
-        customer,
-        `postponedNotice#${id}`,
-        'postponed',
-        upgradePostponed({ customerName: customer.name, release, reason: decision.reason }),
-      );
-  }
+  for await (const customer of customersOf(release)) await tellPostponed(release, customer, id, decision);
   await publish([
     {
       detailType: DETAIL_TYPES.releaseHalted,
@@ -207,7 +213,7 @@ async function haltCustomer(
   const customer = await customerToSteer(release, customerId);
   if (customer.halt)
     return { release, changed: false, message: `${customerId} is already halted: ${customer.halt.reason}` };
-  if (isOutcome(customer.state) || customer.state === 'deployment-requested')
+  if (!isNotYetRequested(customer.state))
     return {
       release,
       changed: false,
@@ -237,14 +243,7 @@ async function haltCustomer(
       next: `${customer.name} is not deployed until it is resumed; the rest of the release goes on.`,
     }),
   );
-  if (wasGivenADate(customer))
-    await emailCustomer(
-      release,
-      customer,
-      `postponedNotice#${id}`,
-      'postponed',
-      upgradePostponed({ customerName: customer.name, release, reason: decision.reason }),
-    );
+  await tellPostponed(release, customer, id, decision);
   return { release, changed: true, message: `${customerId} halted in ${release}: ${decision.reason}` };
 }
 
@@ -378,7 +377,7 @@ export async function abort(release: string, decision: Decision): Promise<Operat
 export async function cancelUndeployed(release: string, decision: Decision): Promise<{ cancelled: number }> {
   let cancelled = 0;
   for await (const customer of customersOf(release)) {
-    if (isOutcome(customer.state) || customer.state === 'deployment-requested') continue;
+    if (!isNotYetRequested(customer.state)) continue;
     const result = await applyTransition(release, customer.id, TRANSITIONS.cancel, {
       at: now(),
       by: decision.by,

@@ -42,6 +42,11 @@ const NOT_YET_REQUESTED = [
   'postponed',
 ] as const satisfies readonly CustomerState[];
 
+/** Nothing asked of the platform yet: a halt can still postpone the customer, an abort cancel it. */
+export function isNotYetRequested(state: CustomerState): boolean {
+  return (NOT_YET_REQUESTED as readonly string[]).includes(state);
+}
+
 export interface Transition {
   readonly name: string;
   readonly from: readonly CustomerState[];

@@ -82,8 +82,14 @@ async function recordPlan(version: string, startAt: string): Promise<ReleaseSche
       phase.steps.filter((step) => step.individual).map((step) => step.key),
     ),
   );
+  const deadlinesByStep = new Map<string, string[]>();
+  for (const record of records) {
+    const deadlines = deadlinesByStep.get(record.stepKey);
+    if (deadlines) deadlines.push(record.deadlineAt);
+    else deadlinesByStep.set(record.stepKey, [record.deadlineAt]);
+  }
   for (const [key, step] of Object.entries(schedule.steps)) {
-    const deadlines = records.filter((record) => record.stepKey === key).map((record) => record.deadlineAt);
+    const deadlines = deadlinesByStep.get(key) ?? [];
     await putStepIfAbsent(version, key, {
       total: step.customers,
       oneAtATime: oneAtATime.has(key),
