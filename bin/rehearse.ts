@@ -1,7 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseStartInstant } from '../cli/plan-release.js';
 import { loadScenario, scenarioSchema } from '../local/fleet-simulator.js';
-import { type RehearsalOutcome, rehearse } from '../local/rehearsal.js';
+import type { RehearsalOutcome } from '../local/rehearsal.js';
+import { rehearsalFleet } from '../local/rehearsal-input.js';
 
 function parseDay(value: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value.trim());
@@ -45,6 +46,9 @@ async function main(argv: string[]): Promise<number> {
     json: boolean;
   }>();
   const scenario = options.scenario ? loadScenario(options.scenario) : scenarioSchema.parse({});
+  // Refuse bad input before the local cloud (CDK, stand-ins) is even loaded.
+  rehearsalFleet(options.version, options.fleet);
+  const { rehearse } = await import('../local/rehearsal.js');
   const progress = options.json ? undefined : (line: string) => console.log(line);
   const outcome = await rehearse({
     version: options.version,

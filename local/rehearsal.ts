@@ -1,15 +1,15 @@
 import { DateTime } from 'luxon';
 import { defaultStart } from '../cli/plan-release.js';
 import { abort, halt, resume } from '../lambdas/application/halt.js';
-import { bundledConfig, bundledFleet, loadFleet } from '../lambdas/core/config.js';
 import { type HistoryEntry, isOutcome } from '../lambdas/core/lifecycle.js';
-import { assertMinorRelease, versionSlug } from '../lambdas/core/versions.js';
+import { versionSlug } from '../lambdas/core/versions.js';
 import { emailCounts } from '../lambdas/store/audit.js';
 import { listCustomers } from '../lambdas/store/customers.js';
 import { getRelease, type HaltRecord } from '../lambdas/store/releases.js';
 import { MS_PER_DAY, SimulatedClock } from './clock.js';
 import { FleetSimulator, type Scenario, type ScenarioOperation } from './fleet-simulator.js';
 import { type LocalCloud, startLocalCloud } from './local-cloud.js';
+import { rehearsalFleet } from './rehearsal-input.js';
 import type { ExecutionRecord } from './step-functions.js';
 import { OPERATIONS, parksRelease } from './templates.js';
 
@@ -82,11 +82,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   const startedReal = Date.now();
   const startAt = options.startAt ?? String(defaultStart(new Date()).toISO());
   // Validate the fleet and the version before anything starts: bad input is refused with nothing changed.
-  const policiesConfig = bundledConfig().policies;
-  const fleet = options.fleetFile
-    ? loadFleet(options.fleetFile, policiesConfig)
-    : bundledFleet(policiesConfig);
-  assertMinorRelease(options.version, fleet);
+  const fleet = rehearsalFleet(options.version, options.fleetFile);
   const clock = new SimulatedClock({ startAt, msPerSimulatedDay: options.msPerDay });
   const local = await startLocalCloud({
     version: options.version,

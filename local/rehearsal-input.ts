@@ -1,0 +1,15 @@
+import { bundledConfig, bundledFleet, loadFleet } from '../lambdas/core/config.js';
+import type { Fleet } from '../lambdas/core/model.js';
+import { assertMinorRelease } from '../lambdas/core/versions.js';
+
+/**
+ * The fleet a rehearsal of `version` runs on, or the error that refuses it: a fleet file that cannot be read
+ * or parsed, or a version that is not a minor release. Light on purpose: the entry point checks its input
+ * with it before loading the local cloud, so bad input is refused in a moment with nothing started.
+ */
+export function rehearsalFleet(version: string, fleetFile?: string): Fleet {
+  const policies = bundledConfig().policies;
+  const fleet = fleetFile ? loadFleet(fleetFile, policies) : bundledFleet(policies);
+  assertMinorRelease(version, fleet);
+  return fleet;
+}
