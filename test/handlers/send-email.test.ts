@@ -4,11 +4,13 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { type QueuedEmail, sendEmail, sendEmails } from '../../lambdas/email/send.js';
 import { deliverQueuedEmails, forgetPacer, Pacer, sendRate, type Timer } from '../../lambdas/email/sender.js';
 import { handler } from '../../lambdas/handlers/send-email.js';
+import { getItem } from './support/fake-table.js';
 import {
   emailQueueBatches,
   emailQueueSingleSends,
   emailsSent,
   errorFrom,
+  givenTheTimeIs,
   resetWorld,
   restoreRealClock,
 } from './support/world.js';
@@ -122,6 +124,19 @@ describe('send-email (the email queue’s sender)', () => {
     expect(sesCalls()).toHaveLength(1);
     expect(first.batchItemFailures).toEqual([]);
     expect(again.batchItemFailures).toEqual([]);
+  });
+
+  it('keeps its claim on a sent email 30 days, past every redelivery, then lets DynamoDB delete it', async () => {
+    // Prepare
+    givenTheTimeIs('2027-03-01T09:00:00.000Z');
+    const message = aQueuedMessage();
+
+    // Act
+    await handler({ Records: [message] });
+
+    // Assess
+    const claim = getItem(`EMAIL#${JSON.parse(message.body).id}`, 'DELIVERY');
+    expect(claim?.timeToLive).toBe(Date.parse('2027-03-31T09:00:00.000Z') / 1000);
   });
 
   it('sends an email enqueued twice under one id (an enqueue the SDK retried) only once', async () => {

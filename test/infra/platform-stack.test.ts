@@ -163,6 +163,12 @@ describe('the platform stack', () => {
       });
     });
 
+    it('lets DynamoDB delete items past their timeToLive (the email sender’s claims)', () => {
+      platform.hasResourceProperties('AWS::DynamoDB::Table', {
+        TimeToLiveSpecification: { AttributeName: 'timeToLive', Enabled: true },
+      });
+    });
+
     it('is encrypted at rest', () => {
       platform.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true } });
     });
