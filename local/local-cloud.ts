@@ -194,6 +194,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   // The local SES enforces no sending rate; the sender paces to the quota it reports (GetAccount), capped
   // as configured. The sandbox's 1/s would only slow the rehearsal down.
   environment.SES_MAX_SEND_RATE = String(LOCAL_SEND_RATE);
+  // The local queue delivers one batch at a time: its one sender has the whole rate.
+  environment.EMAIL_SENDERS = '1';
   environment.AWS_SES_ACCOUNT = localSesAccount(LOCAL_SEND_RATE);
   const previous = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
   Object.assign(process.env, environment);

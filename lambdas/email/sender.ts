@@ -76,11 +76,19 @@ export async function sendRate(): Promise<number> {
   return Math.min(cap, quota && quota > 0 ? quota : 1);
 }
 
+/** This container's share of the send rate: the account's rate split over the senders running at once. */
+export async function containerSendRate(): Promise<number> {
+  const senders = optionalNumberEnv('EMAIL_SENDERS', 1);
+  if (!(Number.isInteger(senders) && senders >= 1))
+    throw new Error(`EMAIL_SENDERS must be a whole number of at least 1, got ${senders}`);
+  return (await sendRate()) / senders;
+}
+
 let pacer: Pacer | undefined;
 
 /** One pacer per container (the rate is read from SES once, at the first batch). */
 async function containerPacer(timer: Timer): Promise<Pacer> {
-  pacer ??= new Pacer(await sendRate(), timer);
+  pacer ??= new Pacer(await containerSendRate(), timer);
   return pacer;
 }
 

@@ -439,17 +439,19 @@ describe('the platform stack', () => {
       expect(denials).toHaveLength(2);
     });
 
-    it('feeds the queue to send-email in batches of 10, reporting failed items, one sender at a time', () => {
+    it('feeds the queue to send-email in batches of 10, reporting failed items, to two senders that are never throttled', () => {
       const senderId = functionIdOf(platform, 'send-email');
       platform.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [queueId(), 'Arn'] },
         FunctionName: { Ref: senderId },
         BatchSize: 10,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 2 },
       });
       expect(
         platform.findResources('AWS::Lambda::Function')[senderId]?.Properties.ReservedConcurrentExecutions,
-      ).toBe(1);
+      ).toBe(2);
+      expect(environmentOf('send-email').EMAIL_SENDERS).toBe('2');
     });
 
     it('keeps a queued email invisible for six times the sender’s timeout while it is being sent', () => {
