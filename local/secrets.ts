@@ -86,7 +86,10 @@ export class LocalSecrets {
       ({ definition }) => secretId === definition.name || secretId === definition.arn,
     );
     if (!secret)
-      throw new LocalApiError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+      throw new LocalApiError(
+        'ResourceNotFoundException',
+        "Secrets Manager can't find the specified secret.",
+      );
     return secret;
   }
 

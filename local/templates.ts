@@ -148,7 +148,8 @@ export const functionArn = (name: string) =>
 export const queueArn = (logicalId: string) => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
 export const queueUrl = (logicalId: string, names: LocalNames) =>
   `${names.queueBaseUrl ?? 'http://127.0.0.1'}/${LOCAL_ACCOUNT}/${logicalId}`;
-export const secretArn = (name: string) => `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${name}`;
+export const secretArn = (name: string) =>
+  `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${name}`;
 export const stateMachineArn = (name: string) =>
   `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
 
@@ -215,7 +216,10 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
         entry,
         operation,
         environment: Object.fromEntries(
-          Object.entries(variables).map(([key, value]) => [key, refuseDynamicReference(logicalId, key, value)]),
+          Object.entries(variables).map(([key, value]) => [
+            key,
+            refuseDynamicReference(logicalId, key, value),
+          ]),
         ),
       });
     }

@@ -9,8 +9,8 @@ import {
   reviewUrl,
   verifyConfirmationCode,
 } from '../core/approval-link.js';
-import { type SigningKeys, verifyingKeys } from '../core/signing-keys.js';
 import { TRANSITIONS } from '../core/lifecycle.js';
+import { type SigningKeys, verifyingKeys } from '../core/signing-keys.js';
 import { approvalRequest } from '../email/messages.js';
 import { sendEmails } from '../email/send.js';
 import { now } from '../shared/clock.js';

@@ -52,7 +52,9 @@ export function keyThatSigned(
 ): string | undefined {
   const signed = Object.entries(signatures) as [ApprovalAction, string][];
   if (signed.length === 0) return undefined;
-  return keys.find((key) => signed.every(([action, signature]) => verifyApproval(link, action, signature, key)));
+  return keys.find((key) =>
+    signed.every(([action, signature]) => verifyApproval(link, action, signature, key)),
+  );
 }
 
 /** The review page URL for one approver: GET shows the page, only its buttons' POSTs act. */
