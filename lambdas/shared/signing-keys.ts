@@ -44,7 +44,13 @@ async function read(forceFetch: boolean): Promise<SigningKeys> {
   const value = await provider.get(requiredEnv('APPROVAL_SIGNING_SECRET_ID'), {
     maxAge: SIGNING_KEYS_MAX_AGE_SECONDS,
     forceFetch,
-    transform: 'json',
   });
-  return parseSigningKeys(value);
+  // Parsed here rather than by Powertools' json transform, whose error would quote the start of the value.
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof value === 'string' ? value : '');
+  } catch {
+    parsed = undefined;
+  }
+  return parseSigningKeys(parsed);
 }

@@ -164,4 +164,19 @@ describe('the functions’ signing keys', () => {
     // Assess
     expect(cached).toEqual({ current: FIRST_KEY });
   });
+
+  it('refuse a secret of another shape, without quoting it', async () => {
+    // Prepare
+    givenTheSecretHolds('a-plain-key-as-the-stack-once-generated-it');
+
+    // Act
+    const error = await signingKeys().then(
+      () => undefined,
+      (refused: Error) => refused,
+    );
+
+    // Assess
+    expect(error?.message).toMatch(/^The approval signing secret must be JSON/);
+    expect(error?.message).not.toContain('a-plain-key');
+  });
 });
