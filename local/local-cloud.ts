@@ -7,6 +7,7 @@ import { forgetPacer } from '../lambdas/email/sender.js';
 import { resetClients } from '../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../lambdas/shared/clock.js';
 import { forgetReleaseConfig } from '../lambdas/shared/release-config.js';
+import { forgetSigningKeys } from '../lambdas/shared/signing-keys.js';
 import { PROJECT_ROOT } from '../lib/constructs/orchestrator-function.js';
 import { ApprovalLinks } from './approval-links.js';
 import { startApprovalServer } from './approval-server.js';
@@ -16,6 +17,7 @@ import { createTablesFromTemplate, startLocalDynamoDb } from './dynamodb.js';
 import { type LocalEmailServer, startLocalEmail } from './email.js';
 import { LocalEventBus } from './event-bus.js';
 import { LocalQueues } from './queue.js';
+import { LocalSecrets } from './secrets.js';
 import { LocalApiError, LocalStepFunctions } from './step-functions.js';
 import {
   asksApprovers,
@@ -50,6 +52,8 @@ export interface LocalCloud {
   /** The template's queues; every email goes through the email queue to the sender function. */
   queues: LocalQueues;
   email: LocalEmailServer;
+  /** The template's secrets, served to the handlers as Secrets Manager would. */
+  secrets: LocalSecrets;
   /** The review link of each approval request, from the emails as they are sent. */
   approvalLinks: ApprovalLinks;
   approvalUrl: string;
@@ -139,6 +143,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   // on them (the customer rollouts' end) pick them up.
   stepFunctions.onStatusChange((entry) => bus.putEvents([entry], options.clock.now()));
   const queues = new LocalQueues(options.clock, cloud.queues, cloud.queueConsumers, invoke);
+  const secrets = new LocalSecrets(cloud.secrets);
   Object.assign(operations, {
     'AmazonSQS.SendMessage': (body) => queues.sendMessage(body),
     'AmazonSQS.SendMessageBatch': (body) => queues.sendMessageBatch(body),
@@ -175,6 +180,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       };
     },
     'AWSEvents.PutEvents': (body) => bus.putEvents(body.Entries as never, options.clock.now()),
+    'secretsmanager.GetSecretValue': (body) => secrets.getSecretValue(body),
+    'secretsmanager.PutSecretValue': (body) => secrets.putSecretValue(body),
   } satisfies Record<string, ApiOperation>);
   for (const route of cloud.approvalRoutes)
     approvals.route(route.routeKey, (event) => invoke(route.functionArn, event) as never);
@@ -189,6 +196,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     AWS_ENDPOINT_URL_SFN: endpoint.url,
     AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint.url,
     AWS_ENDPOINT_URL_SQS: endpoint.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
   };
   for (const fn of cloud.functions.values()) Object.assign(environment, fn.environment);
   // The local SES enforces no sending rate; the sender paces to the quota it reports (GetAccount), capped
@@ -202,6 +210,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   if (options.fleetFile) process.env.FLEET_FILE = options.fleetFile;
   else delete process.env.FLEET_FILE;
   resetClients();
+  forgetSigningKeys();
   forgetReleaseConfig();
   forgetPacer();
   useClock(options.clock);
@@ -215,6 +224,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     stepFunctions,
     bus,
     queues,
+    secrets,
     email,
     approvalLinks: new ApprovalLinks(email),
     approvalUrl: approvals.url,
@@ -227,6 +237,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       options.clock.stop();
       useRealClock();
       resetClients();
+      forgetSigningKeys();
       forgetPacer();
       await Promise.allSettled([endpoint.stop(), approvals.stop(), email.stop(), database.stop()]);
       for (const [key, value] of Object.entries(previous)) {

@@ -7,7 +7,7 @@ import {
 } from '../application/approvals.js';
 import { type ApprovalAction, type ApprovalLink, isApprovalRequestId } from '../core/approval-link.js';
 import { localTime } from '../email/messages.js';
-import { requiredEnv } from '../shared/env.js';
+import { withSigningKeys } from '../shared/signing-keys.js';
 
 // The approval page behind an emailed link. A GET only shows the request (mail scanners open every link);
 // only a POST from the page's form decides, once, and only with the confirmation code the page shows as
@@ -44,11 +44,10 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     approver: (fields.get('approver') ?? '').toLowerCase(),
     expiresAt: fields.get('expires') ?? '',
   };
-  const key = requiredEnv('APPROVAL_SIGNING_KEY');
   const signatures = { approve: fields.get('approve') ?? '', reject: fields.get('reject') ?? '' };
 
   if (method === 'GET') {
-    const review = await reviewApproval(link, signatures, key);
+    const review = await withSigningKeys((keys) => reviewApproval(link, signatures, keys));
     if (review.kind !== 'open') return problem(problemFor(review), wantsJson);
     return page(200, reviewPage(review.request, review.confirmationCode, link, signatures));
   }
@@ -62,7 +61,9 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   }
   const signature = fields.get('signature') ?? signatures[action];
   const confirmation = fields.get('confirmation') ?? '';
-  const answer = await answerApproval({ link, action, signature, confirmation }, key);
+  const answer = await withSigningKeys((keys) =>
+    answerApproval({ link, action, signature, confirmation }, keys),
+  );
   if (answer.kind === 'unconfirmed') {
     const unconfirmed = unconfirmedProblem(answer.typed);
     if (wantsJson) return problem(unconfirmed, true);

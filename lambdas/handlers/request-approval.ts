@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { requestApproval } from '../application/approvals.js';
 import { requiredEnv } from '../shared/env.js';
+import { signingKeys } from '../shared/signing-keys.js';
 import { taskHandler } from '../shared/task.js';
 
 const input = z.strictObject({
@@ -10,9 +11,9 @@ const input = z.strictObject({
 });
 
 /** "Ask approvers" (callback): emails each approver a signed review link, once; the rollout waits for it. */
-export const handler = taskHandler(input, (ask) =>
+export const handler = taskHandler(input, async (ask) =>
   requestApproval(ask, {
-    signingKey: requiredEnv('APPROVAL_SIGNING_KEY'),
+    signingKey: (await signingKeys()).current,
     baseUrl: requiredEnv('APPROVAL_BASE_URL'),
   }),
 );
