@@ -72,6 +72,7 @@ async function respond(event: APIGatewayProxyEventV2): Promise<APIGatewayProxySt
   const confirmation = fields.get('confirmation') ?? '';
   const answer = await answerApproval({ link, action, signature, confirmation }, key);
   if (answer.kind === 'unconfirmed') {
+    logger.info('Approval not confirmed', { typed: answer.typed });
     const unconfirmed = unconfirmedProblem(answer.typed);
     if (wantsJson) return problem(unconfirmed, true);
     const shown = { ...signatures, [action]: signature };
