@@ -35,6 +35,8 @@ export interface OrchestratorFunctionProps {
 /** The one place that fixes function defaults: runtime, architecture, bundling, logs, tracing. */
 export class OrchestratorFunction extends NodejsFunction {
   declare readonly role: iam.IRole;
+  /** What the function does: its handler's name, e.g. `request-approval`. */
+  readonly operation: string;
 
   constructor(scope: Construct, id: string, props: OrchestratorFunctionProps) {
     const entry = `lambdas/handlers/${props.handler}.ts`;
@@ -79,6 +81,7 @@ export class OrchestratorFunction extends NodejsFunction {
         banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
       },
     });
+    this.operation = props.handler;
     const cfnFunction = this.node.defaultChild as lambda.CfnFunction;
     cfnFunction.addMetadata(HANDLER_ENTRY_METADATA, entry);
     cfnFunction.addMetadata(OPERATION_METADATA, props.handler);
