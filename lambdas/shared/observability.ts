@@ -57,7 +57,19 @@ export const logger = new OrchestratorLogger({
   jsonReplacerFn: (key, value) => (SECRET_KEY.test(key) ? '[redacted]' : value),
 });
 
-const metrics = new Metrics({
+/** Metrics published to the log sink when there is one (also when Powertools flushes a full buffer itself). */
+class OrchestratorMetrics extends Metrics {
+  override publishStoredMetrics(): this {
+    if (!sink) return super.publishStoredMetrics();
+    if (this.hasStoredMetrics()) sink(JSON.stringify(this.serializeMetrics()));
+    this.clearMetrics();
+    this.clearDimensions();
+    this.clearMetadata();
+    return this;
+  }
+}
+
+const metrics = new OrchestratorMetrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
   serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME,
 });
@@ -117,11 +129,7 @@ export function operationOf(context: unknown): string | undefined {
 }
 
 function publishMetrics(): void {
-  if (!metrics.hasStoredMetrics()) return;
-  if (sink) {
-    sink(JSON.stringify(metrics.serializeMetrics()));
-    metrics.clearMetrics();
-  } else metrics.publishStoredMetrics();
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 }
 
 let levelBefore: LogLevel | undefined;
