@@ -4,11 +4,11 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { tracer } from './observability.js';
+import { traced } from './observability.js';
 
 // One client per process, created lazily so tests and the local rehearsal can point the SDK at stand-ins
 // (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SFN, ...) before the first call. Each is traced in X-Ray
-// on Lambda; elsewhere the tracer is off and hands the client back as it is.
+// on Lambda; elsewhere tracing is off and the client is used as it is.
 let documentClient: DynamoDBDocumentClient | undefined;
 let sfnClient: SFNClient | undefined;
 let sesClient: SESv2Client | undefined;
@@ -16,29 +16,29 @@ let eventsClient: EventBridgeClient | undefined;
 let sqsClient: SQSClient | undefined;
 
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), {
+  documentClient ??= DynamoDBDocumentClient.from(traced(new DynamoDBClient({})), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documentClient;
 }
 
 export function stepFunctions(): SFNClient {
-  sfnClient ??= tracer.captureAWSv3Client(new SFNClient({}));
+  sfnClient ??= traced(new SFNClient({}));
   return sfnClient;
 }
 
 export function email(): SESv2Client {
-  sesClient ??= tracer.captureAWSv3Client(new SESv2Client({}));
+  sesClient ??= traced(new SESv2Client({}));
   return sesClient;
 }
 
 export function events(): EventBridgeClient {
-  eventsClient ??= tracer.captureAWSv3Client(new EventBridgeClient({}));
+  eventsClient ??= traced(new EventBridgeClient({}));
   return eventsClient;
 }
 
 export function queue(): SQSClient {
-  sqsClient ??= tracer.captureAWSv3Client(new SQSClient({}));
+  sqsClient ??= traced(new SQSClient({}));
   return sqsClient;
 }
 

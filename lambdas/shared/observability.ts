@@ -2,7 +2,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
 import type { LogItemExtraInput, LogItemMessage, LogLevel } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME } from './metric-names.js';
 
 // Logs, metrics and traces for every function, through Powertools for AWS Lambda. The functions' environment
@@ -74,8 +73,22 @@ const metrics = new OrchestratorMetrics({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME,
 });
 
-/** Off outside Lambda (no X-Ray daemon) and wherever POWERTOOLS_TRACE_ENABLED is false. */
-export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME });
+/**
+ * Tracing is on in Lambda only (elsewhere there is no X-Ray daemon), unless POWERTOOLS_TRACE_ENABLED is
+ * false. Only then is the tracer loaded: the X-Ray SDK's async hooks slow every promise in the process
+ * (16 times on a loop of awaits), which the local rehearsal and the tests would pay for nothing.
+ */
+const tracer =
+  process.env.AWS_EXECUTION_ENV && process.env.POWERTOOLS_TRACE_ENABLED !== 'false'
+    ? new (await import('@aws-lambda-powertools/tracer')).Tracer({
+        serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME,
+      })
+    : undefined;
+
+/** The AWS SDK client, traced in X-Ray when tracing is on. */
+export function traced<Client>(client: Client): Client {
+  return tracer ? tracer.captureAWSv3Client(client) : client;
+}
 
 /** Counts one (or `count`) of something in CloudWatch; published when the invocation ends. */
 export function countMetric(name: MetricName, count = 1): void {
