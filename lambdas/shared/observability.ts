@@ -16,7 +16,7 @@ export interface LogKeys {
   customer?: string;
   /** The Step Functions execution the task runs in, or the execution an event is about. */
   execution?: string;
-  /** The function (its handler's name, e.g. `request-approval`). */
+  /** The function's name, e.g. `securewatch-request-approval`. */
   operation?: string;
 }
 
@@ -120,9 +120,8 @@ export function logKeysOf(input: unknown): LogKeys {
  * never the input) and publishes the metrics it counted, whether it succeeded or not.
  */
 export async function observeInvocation<Result>(keys: LogKeys, work: () => Promise<Result>): Promise<Result> {
-  const store: LogKeys = {};
-  for (const [key, value] of Object.entries(keys)) if (value) store[key as keyof LogKeys] = value;
-  return invocation.run(store, async () => {
+  return invocation.run({}, async () => {
+    addLogKeys(keys);
     try {
       return await work();
     } catch (error) {
