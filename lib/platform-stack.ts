@@ -18,6 +18,7 @@ import {
 } from '../lambdas/events/contract.js';
 import type { WorkflowFunctions } from '../statemachines/tasks.js';
 import { Alarms, AlarmTopic } from './constructs/alarms.js';
+import { OrchestratorDashboard } from './constructs/dashboard.js';
 import { EmailQueue } from './constructs/email-queue.js';
 import {
   DeadLetterQueue,
@@ -491,6 +492,19 @@ export class PlatformStack extends Stack {
       this.functions.awaitDecision.metricInvocations({ period: Duration.minutes(5), statistic: 'Sum' }),
       'A release is paused or halted, awaiting an operator decision (resume or abort)',
     );
+
+    new OrchestratorDashboard(this, 'Dashboard', {
+      functions: this.node
+        .findAll()
+        .filter((construct): construct is OrchestratorFunction => construct instanceof OrchestratorFunction),
+      deadLetterQueues: {
+        'emails not sent': this.emailQueue.deadLetterQueue,
+        'release events not delivered': eventDeadLetters,
+        'failed handler invocations': failedInvocations,
+        'alarm notifications not delivered': alarmTopic.undelivered,
+      },
+      releaseStateMachinePrefix: RELEASE_STATE_MACHINE_PREFIX,
+    });
 
     const outputs: Record<string, string> = {
       TableName: this.table.tableName,

@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { forgetPacer } from '../lambdas/email/sender.js';
 import { resetClients } from '../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../lambdas/shared/clock.js';
+import { writeLogLinesTo } from '../lambdas/shared/observability.js';
 import { forgetReleaseConfig } from '../lambdas/shared/release-config.js';
 import { forgetSigningKeys } from '../lambdas/shared/signing-keys.js';
 import { PROJECT_ROOT } from '../lib/constructs/orchestrator-function.js';
+import { functionNameOf } from '../lib/platform-names.js';
 import { ApprovalLinks } from './approval-links.js';
 import { startApprovalServer } from './approval-server.js';
 import { type ApiOperation, startAwsEndpoint } from './aws-endpoint.js';
@@ -35,6 +38,8 @@ export interface LocalCloudOptions {
   fleetFile?: string;
   /** Runs every handler twice with the same input, as Step Functions and EventBridge retries may. */
   invokeTwice?: boolean;
+  /** Where the functions' log lines and metrics go (JSON lines); default: a file removed at stop. */
+  logFile?: string;
 }
 
 export interface Invocation {
@@ -57,6 +62,8 @@ export interface LocalCloud {
   /** The review link of each approval request, from the emails as they are sent. */
   approvalLinks: ApprovalLinks;
   approvalUrl: string;
+  /** The functions' log lines and metrics (EMF), one JSON object a line, as CloudWatch Logs would hold them. */
+  logFile: string;
   releaseStateMachineArn: string;
   onInvoked(listener: (invocation: Invocation) => void): void;
   onInvoking(listener: (invocation: Invocation) => void): void;
@@ -117,7 +124,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         const error = fault(invocation);
         if (error) throw error;
       }
-      const context = { functionName: fn.logicalId };
+      const context = { functionName: functionNameOf(fn.operation) };
       if (options.invokeTwice) await handler(structuredClone(payload), context);
       invocation.result = await handler(structuredClone(payload), context);
       return invocation.result;
@@ -205,6 +212,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   // The local queue delivers one batch at a time: its one sender has the whole rate.
   environment.EMAIL_SENDERS = '1';
   environment.AWS_SES_ACCOUNT = localSesAccount(LOCAL_SEND_RATE);
+  // No X-Ray daemon here.
+  environment.POWERTOOLS_TRACE_ENABLED = 'false';
   const previous = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
   Object.assign(process.env, environment);
   if (options.fleetFile) process.env.FLEET_FILE = options.fleetFile;
@@ -214,6 +223,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   forgetReleaseConfig();
   forgetPacer();
   useClock(options.clock);
+  // The functions' log lines go to the rehearsal's log file, not the terminal.
+  const logFile = options.logFile ?? join(workdir, 'orchestrator.log');
+  mkdirSync(dirname(logFile), { recursive: true });
+  const logStream = createWriteStream(logFile, { flags: 'a' });
+  writeLogLinesTo((line) => logStream.write(`${line}\n`));
 
   const releaseStateMachineArn = cloud.roles.get('release');
   if (!releaseStateMachineArn) throw new Error('The release template has no release state machine');
@@ -228,6 +242,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     email,
     approvalLinks: new ApprovalLinks(email),
     approvalUrl: approvals.url,
+    logFile,
     releaseStateMachineArn,
     onInvoked: (listener) => listeners.add(listener),
     onInvoking: (listener) => startListeners.add(listener),
@@ -240,6 +255,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       forgetSigningKeys();
       forgetPacer();
       await Promise.allSettled([endpoint.stop(), approvals.stop(), email.stop(), database.stop()]);
+      writeLogLinesTo(undefined);
+      logStream.end();
+      await finished(logStream).catch(() => {});
       for (const [key, value] of Object.entries(previous)) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;

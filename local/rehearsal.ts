@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { defaultStart } from '../cli/plan-release.js';
 import { abort, halt, resume } from '../lambdas/application/halt.js';
@@ -26,6 +27,8 @@ export interface RehearsalOptions {
   progress?: (line: string) => void;
   /** Runs every Lambda handler twice with the same input (idempotency check). */
   invokeTwice?: boolean;
+  /** Where the functions' log file (orchestrator.log) is kept; default: a folder removed at the end. */
+  logDirectory?: string;
   /** Called once the local cloud is up (tests use it to act as approvers). */
   onReady?: (cloud: LocalCloud) => void;
 }
@@ -64,6 +67,8 @@ export interface RehearsalOutcome {
   transitions: number;
   /** Peak resident memory of this process so far, in MiB. */
   peakMemoryMiB: number;
+  /** The functions' log lines and metrics, one JSON object a line. */
+  logFile: string;
 }
 
 const OUTCOMES = [
@@ -89,6 +94,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     clock,
     fleetFile: options.fleetFile,
     invokeTwice: options.invokeTwice,
+    logFile: options.logDirectory ? join(options.logDirectory, 'orchestrator.log') : undefined,
   });
   const say = options.progress ?? (() => {});
   try {
@@ -96,6 +102,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     const simulator = new FleetSimulator(local.bus, clock, options.scenario, (id) => policies.get(id));
     reportProgress(local, say);
     say(`Inbox: ${local.email.inboxUrl}   Approval API: ${local.approvalUrl}`);
+    if (options.logDirectory) say(`Logs: ${local.logFile}`);
     if (options.autoApprove) approveEveryRequest(local, clock);
     options.onReady?.(local);
     // Once the release has ended or is parked for good, simulated time stops where it is, for the report.
@@ -186,6 +193,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       maxHistoryEvents: { execution: largest.name, events: largest.historyEvents },
       transitions: executions.reduce((sum, candidate) => sum + candidate.transitions, 0),
       peakMemoryMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      logFile: local.logFile,
     };
   } finally {
     await local.stop();

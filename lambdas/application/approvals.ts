@@ -15,6 +15,7 @@ import { approvalRequest } from '../email/messages.js';
 import { sendEmails } from '../email/send.js';
 import { now } from '../shared/clock.js';
 import { ReleaseStateError } from '../shared/errors.js';
+import { addLogKeys, countMetric, logger } from '../shared/observability.js';
 import { answerApprovalWait } from '../shared/task-answers.js';
 import {
   type ApprovalRecord,
@@ -212,11 +213,15 @@ export async function answerApproval(
     decision,
     by: link.approver,
   });
+  countMetric(decision === 'approved' ? 'ApprovalsApproved' : 'ApprovalsRejected');
+  logger.info('Approval decided', { decision });
   return { kind: decision, request: viewOf(approval), by: link.approver, at: decidedAt };
 }
 
 async function findApproval(requestId: string): Promise<ApprovalRecord | undefined> {
-  return isApprovalRequestId(requestId) ? getApproval(requestId) : undefined;
+  const approval = isApprovalRequestId(requestId) ? await getApproval(requestId) : undefined;
+  if (approval) addLogKeys({ release: approval.release, customer: approval.customerId });
+  return approval;
 }
 
 function viewOf(approval: ApprovalRecord): ApprovalView {

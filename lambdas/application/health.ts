@@ -2,6 +2,7 @@ import { addHealthReport } from '../core/gates.js';
 import { type HealthReportRefusal, healthReportRefusal } from '../core/health-scope.js';
 import type { HealthReported } from '../events/contract.js';
 import { now } from '../shared/clock.js';
+import { countMetric, logger } from '../shared/observability.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { countRefusedHealthReport, putHealthReport } from '../store/audit.js';
 import { getCustomer } from '../store/customers.js';
@@ -38,25 +39,22 @@ export async function recordHealthReport(report: HealthReported): Promise<Health
 }
 
 /**
- * A refused report leaves a log line and a count by reason (on the release, when it exists). A redelivered
- * refused report is counted again. The observability deliverable adds the CloudWatch metric here.
+ * A refused report leaves a log line, a count by reason (on the release, when it exists) and a CloudWatch
+ * count. A redelivered refused report is counted again.
  */
 async function refuse(
   report: HealthReported,
   reason: HealthReportRefusal,
   deploymentRequestedAt?: string,
 ): Promise<HealthReportResult> {
-  console.log(
-    JSON.stringify({
-      level: 'WARN',
-      message: 'Health report refused',
-      release: report.version,
-      customerId: report.customerId,
-      reason,
-      reportedAt: report.reportedAt,
-      ...(deploymentRequestedAt ? { deploymentRequestedAt } : {}),
-    }),
-  );
+  logger.warn('Health report refused', {
+    release: report.version,
+    customer: report.customerId,
+    reason,
+    reportedAt: report.reportedAt,
+    ...(deploymentRequestedAt ? { deploymentRequestedAt } : {}),
+  });
+  countMetric('HealthReportsRefused');
   await countRefusedHealthReport(reason === 'unknown-release' ? undefined : report.version, reason);
   return { recorded: false, reason };
 }

@@ -3,6 +3,7 @@ import { MIN_STEP_WAIT_SECONDS } from '../core/timeouts.js';
 import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
 import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
+import { countMetric, logger } from '../shared/observability.js';
 import { oncePerRelease } from '../shared/once.js';
 import { resumeWithSuccess } from '../shared/step-functions.js';
 import { applyTransition } from '../store/customers.js';
@@ -44,6 +45,13 @@ export async function recordOutcome(
   const customer = result.customer;
   if (!customer || !isOutcome(customer.state)) return { outcome: undefined, counted: false };
   const counted = await countOutcomeOnce(release, customer.stepKey, customer.id, customer.state);
+  if (counted) {
+    if (customer.state === 'deferred') countMetric('ApprovalsDeferred');
+    logger.info('Customer rollout ended', {
+      outcome: customer.state,
+      reason: customer.outcomeReason ?? null,
+    });
+  }
   // Counted now: its counters are the latest. Counted before: read them, the step may be complete.
   const counters = counted ?? (await getStep(release, customer.stepKey));
   if (counters?.oneAtATime && customer.state === 'failed')

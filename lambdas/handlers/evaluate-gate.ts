@@ -5,6 +5,7 @@ import { combineHealth, evaluateGate, gateAuditRecord, healthSince, summarizeGat
 import { rolloutShape } from '../core/rollout-shape.js';
 import { now } from '../shared/clock.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
+import { countMetric, logger } from '../shared/observability.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { taskHandler } from '../shared/task.js';
 import { audit } from '../store/audit.js';
@@ -64,6 +65,11 @@ export const handler = taskHandler(input, async ({ release, phase, step }) => {
   const what = `gate#${step ?? phase}`;
   await audit(release, now(), what, gateAuditRecord(decision));
   const summary = summarizeGate(decision);
+  countMetric(summary.passed ? 'GatesPassed' : 'GatesFailed');
+  logger.info(summary.passed ? 'Gate passed' : 'Gate failed', {
+    gate: step ?? phase,
+    ...(summary.passed ? {} : { reason: summary.reason }),
+  });
   if (!summary.passed)
     await pauseForFailedGate(release, {
       what,
