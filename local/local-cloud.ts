@@ -106,8 +106,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     string,
     Promise<{ handler: (event: unknown, context: unknown) => Promise<unknown> }>
   >();
-  const invoke = (functionArn: string, payload: unknown): Promise<unknown> =>
-    options.clock.track(run(functionArn, payload));
+  // Invocations still running; once the local cloud stops, none starts and those running are waited for.
+  const running = new Set<Promise<unknown>>();
+  let stopped = false;
+  const invoke = (functionArn: string, payload: unknown): Promise<unknown> => {
+    if (stopped) return Promise.reject(new Error(`The local cloud has stopped; ${functionArn} is not run`));
+    const invocation = options.clock.track(run(functionArn, payload));
+    running.add(invocation);
+    const settled = () => running.delete(invocation);
+    invocation.then(settled, settled);
+    return invocation;
+  };
   const run = async (functionArn: string, payload: unknown): Promise<unknown> => {
     const fn = cloud.functions.get(functionArn);
     if (!fn) throw new Error(`No function ${functionArn} in the synthesized templates`);
@@ -249,6 +258,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     injectFault: (fault) => faults.add(fault),
     invoke,
     async stop() {
+      stopped = true;
+      stepFunctions.stop();
+      await Promise.allSettled([...running]);
       options.clock.stop();
       useRealClock();
       resetClients();
