@@ -38,6 +38,11 @@ const behaviour = z.strictObject({
     .default(1),
   criticalErrors: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
   securityFindings: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
+  supportTickets: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
+  /** The customer's usual support tickets per report; without it, tickets cannot be judged (a gate fails). */
+  supportTicketsBaseline: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).optional(),
+  /** `none`: the customer's environment never reports health (its gate then has no evidence and pauses). */
+  healthReports: z.enum(['send', 'none']).default('send'),
 });
 
 const decision = z.strictObject({
@@ -146,17 +151,21 @@ export class FleetSimulator {
       latencyChangePercent: chosen.latencyChangePercent,
       criticalErrors: chosen.criticalErrors,
       securityFindings: chosen.securityFindings,
-      supportTickets: 0,
+      supportTickets: chosen.supportTickets,
+      ...(chosen.supportTicketsBaseline === undefined
+        ? {}
+        : { supportTicketsBaseline: chosen.supportTicketsBaseline }),
     };
     const busName = 'securewatch-releases';
+    const healthReport = {
+      Source: FLEET_SOURCE,
+      DetailType: DETAIL_TYPES.healthReported,
+      Detail: JSON.stringify(health),
+      EventBusName: busName,
+    };
     this.bus.putEvents(
       [
-        {
-          Source: FLEET_SOURCE,
-          DetailType: DETAIL_TYPES.healthReported,
-          Detail: JSON.stringify(health),
-          EventBusName: busName,
-        },
+        ...(chosen.healthReports === 'send' ? [healthReport] : []),
         { Source: PLATFORM_SOURCE, ...result, EventBusName: busName },
       ],
       at,

@@ -9,6 +9,7 @@ import { applyTransition } from '../store/customers.js';
 import { updateRelease } from '../store/releases.js';
 import {
   claimStepSignal,
+  countHealthEvidenceOnce,
   countOutcomeOnce,
   getStep,
   releaseStepSignal,
@@ -44,6 +45,9 @@ export async function recordOutcome(
   const customer = result.customer;
   if (!customer || !isOutcome(customer.state)) return { outcome: undefined, counted: false };
   const counted = await countOutcomeOnce(release, customer.stepKey, customer.id, customer.state);
+  // Deployed after its first health report arrived: this call counts the evidence (see recordHealthReport).
+  if (customer.state === 'deployed' && customer.firstHealthReportAt)
+    await countHealthEvidenceOnce(release, customer.stepKey, customer.id);
   // Counted now: its counters are the latest. Counted before: read them, the step may be complete.
   const counters = counted ?? (await getStep(release, customer.stepKey));
   if (counters?.oneAtATime && customer.state === 'failed')
