@@ -102,7 +102,7 @@ async function silentCustomers(release: string, stepKeys: string[], count: numbe
 
 /** The release's quality figures so far, from every step's counters and health (one read per step). */
 export async function releaseQuality(record: ReleaseRecord): Promise<ReleaseQuality> {
-  const keys = Object.keys(record.schedule.steps ?? {});
+  const keys = rolloutShape(releaseConfig().config).flatMap((phase) => phase.steps.map((step) => step.key));
   const steps = (await Promise.all(keys.map((key) => getStep(record.release, key)))).filter(
     (each): each is StepRecord => each !== undefined,
   );
