@@ -440,7 +440,11 @@ export type RollBackCustomers = (
   release: string,
   customerIds: string[],
   request: { trigger: 'gate-decision'; reason: string; by: string },
-) => Promise<{ started: number; alreadyRollingBack: number; refused: { customerId: string; reason: string }[] }>;
+) => Promise<{
+  started: number;
+  alreadyRollingBack: number;
+  refused: { customerId: string; reason: string }[];
+}>;
 
 /**
  * The third decision on a failed gate: roll back the batch (or phase) it judged. Every deployed customer of
