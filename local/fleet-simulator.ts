@@ -43,6 +43,21 @@ const behaviour = z.strictObject({
   supportTicketsBaseline: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).optional(),
   /** `none`: the customer's environment never reports health (its gate then has no evidence and pauses). */
   healthReports: z.enum(['send', 'none']).default('send'),
+  /** One more health report this many simulated days after the first, saying what the fields say. */
+  laterReport: z
+    .strictObject({
+      afterDays: z.number().gt(0),
+      latencyChangePercent: z
+        .number()
+        .min(CONTRACT_BOUNDS.latencyChangePercent.min)
+        .max(CONTRACT_BOUNDS.latencyChangePercent.max)
+        .default(1),
+      criticalErrors: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
+      securityFindings: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
+      supportTickets: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
+      supportTicketsBaseline: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).optional(),
+    })
+    .optional(),
 });
 
 const decision = z.strictObject({
@@ -170,6 +185,18 @@ export class FleetSimulator {
       ],
       at,
     );
+    const later = chosen.laterReport;
+    if (chosen.outcome !== 'succeed' || chosen.healthReports === 'none' || !later) return;
+    const { afterDays, ...fields } = later;
+    const laterAt = new Date(Date.parse(at) + afterDays * 86_400_000).toISOString();
+    void this.clock
+      .at(laterAt, () =>
+        this.bus.putEvents(
+          [{ ...healthReport, Detail: JSON.stringify({ ...health, ...fields, reportedAt: laterAt }) }],
+          laterAt,
+        ),
+      )
+      .catch(() => {});
   }
 }
 
