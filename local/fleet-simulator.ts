@@ -72,6 +72,8 @@ const operation = z.union([
   z.strictObject({ atDay: z.number().min(0), halt: decision }),
   z.strictObject({ atDay: z.number().min(0), resume: decision }),
   z.strictObject({ atDay: z.number().min(0), abort: decision.omit({ customer: true }) }),
+  /** The third decision on a failed gate: roll back the batch (or phase) it judged. */
+  z.strictObject({ atDay: z.number().min(0), rollBack: decision.omit({ customer: true }) }),
 ]);
 
 export const scenarioSchema = z.strictObject({

@@ -57,13 +57,14 @@ export async function evaluateGateOf(release: string, phase: string, step?: stri
     (each): each is StepRecord => each !== undefined,
   );
   const silentCount = sum(steps.map(unacceptedWithoutHealthReport));
+  const silentAccepted = sum(steps.map((each) => each.acceptedWithoutHealthReport));
   const decision = evaluateGate(
     {
       total: sum(steps.map((each) => each.total)),
       recorded: sum(steps.map((each) => each.recorded)),
       deployed: sum(steps.map((each) => each.deployed)),
       failed: sum(steps.map((each) => Math.max(0, each.failed - each.acceptedFailed))),
-      withoutHealthReport: await silentCustomers(release, stepKeys, silentCount),
+      withoutHealthReport: await silentCustomers(release, stepKeys, silentCount, silentAccepted),
       rollbacks: sum(steps.map(unacceptedRollbacks)),
     },
     combineHealth(steps.map((each) => healthSince(healthOf(each), each.acceptedHealth))),
@@ -92,11 +93,23 @@ export async function evaluateGateOf(release: string, phase: string, step?: stri
   return { ...summary, halted: false };
 }
 
-/** The deployed customers without a health report, counted from the counters and named only when some are. */
-async function silentCustomers(release: string, stepKeys: string[], count: number): Promise<CappedIds> {
-  if (count === 0) return { count: 0, ids: [] };
+/**
+ * The deployed customers without a health report: counted from the steps' counters, and read from the
+ * customers themselves only when the counters say some are missing. A report being recorded at this very
+ * moment may be marked on its customer and not yet counted on its step (the two writes follow each other),
+ * so when the read found them all (fewer than the cap), the customers are the truth: the counters never
+ * count a customer that did not report, they can only lag behind one that did.
+ */
+async function silentCustomers(
+  release: string,
+  stepKeys: string[],
+  counted: number,
+  accepted: number,
+): Promise<CappedIds> {
+  if (counted === 0) return { count: 0, ids: [] };
   const ids = await deployedWithoutHealthReport(release, stepKeys, DEPLOYED_STATES, GATE_AUDIT_MAX_CUSTOMERS);
-  // The ids name who is silent now; the count (less what was accepted) is what the gate judges.
+  const count =
+    ids.length < GATE_AUDIT_MAX_CUSTOMERS ? Math.min(counted, Math.max(0, ids.length - accepted)) : counted;
   return { count, ids: ids.slice(0, count) };
 }
 

@@ -35,7 +35,7 @@ import {
 import { acceptGate, countOutcomeOnce, getStep } from '../store/steps.js';
 import { rolloutResumption } from './control.js';
 import { acceptReleaseQuality } from './gates.js';
-import { resumeIfStepComplete, stepWaitSeconds } from './outcomes.js';
+import { resumeIfStepComplete, stepIsComplete, stepWaitSeconds } from './outcomes.js';
 import { type FailedGate, pauseForFailedGate } from './pause.js';
 
 // The operator's decisions over a running release: halt (a release, every running release, or one
@@ -181,8 +181,7 @@ async function haltRelease(
   // The release execution waiting on a step moves to its "halted, awaiting decision" state.
   if (record.awaitingStep) {
     const step = await getStep(release, record.awaitingStep);
-    if (step?.waitToken && step.recorded < step.total)
-      await resumeWithSuccess(step.waitToken, { halted: true });
+    if (step?.waitToken && !stepIsComplete(step)) await resumeWithSuccess(step.waitToken, { halted: true });
   }
   await emailEscalationContacts(
     release,

@@ -264,6 +264,20 @@ describe('evaluate-gate', () => {
       });
     });
 
+    it('passes a customer whose report is marked but not yet counted on its step (the report is being recorded)', async () => {
+      // Prepare: the step's counter lags one report behind its customer, as between the two writes
+      givenStep('standard_2', { total: 1, recorded: 1, deployed: 1, deployedWithHealthReport: 0 });
+      givenCustomer(
+        deployed(aStandardCustomer({ id: 'customer-00000', firstHealthReportAt: '2027-03-13T05:00:00Z' })),
+      );
+
+      // Act
+      const gate = await evaluateGate({ release: RELEASE, phase: 'standard', step: 'standard_2' });
+
+      // Assert
+      expect(gate).toMatchObject({ passed: true, customersWithoutHealthReport: 0 });
+    });
+
     it('pauses on a batch with no deployment result and no health report instead of passing at 100%', async () => {
       // Prepare: its two customers were held (no maintenance window before the deadline)
       givenStep('standard_2', { total: 2, recorded: 2, held: 2 });
