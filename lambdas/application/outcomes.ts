@@ -90,8 +90,9 @@ export async function stepWaitSeconds(release: string, key: string): Promise<num
 }
 
 /**
- * Parks the release execution on a step until every customer of the step has an outcome. Halted before
- * it parks (or while parked), the release moves on to its "halted, awaiting decision" state instead.
+ * Parks the release execution on a step until the step is complete (stepIsComplete: every outcome, every
+ * deployed customer's health report). Halted before it parks (or while parked), the release moves on to
+ * its "halted, awaiting decision" state instead.
  */
 export async function awaitStep(release: string, key: string, token: string): Promise<void> {
   const record = await updateRelease(release, { awaitingStep: key });
