@@ -6,7 +6,7 @@ import { releaseConfig } from '../shared/release-config.js';
 import { countRefusedHealthReport, putHealthReport } from '../store/audit.js';
 import { getCustomer, markHealthReported } from '../store/customers.js';
 import { getRelease } from '../store/releases.js';
-import { changeStepHealth, countHealthEvidenceOnce, getStep } from '../store/steps.js';
+import { changeStepHealth, countHealthEvidenceOnce } from '../store/steps.js';
 import { resumeIfStepComplete } from './outcomes.js';
 
 export type HealthReportResult =
@@ -27,15 +27,17 @@ export async function recordHealthReport(report: HealthReported): Promise<Health
   if (refusal) return refuse(report, refusal, customer.deploymentRequestedAt);
   await putHealthReport(release, report);
   // The evidence a gate needs: this deployed customer reported since its deployment. Counted here when the
-  // customer is deployed already, else by recordOutcome when its deployment succeeds.
-  const marked = await markHealthReported(release, report.customerId, report.reportedAt);
-  // The last evidence its step waited for lets the release go on to the step's gate (checked on every
-  // report of a deployed customer until the step is signalled, so a retry after a crash still resumes it).
-  if (marked && hasBeenDeployed(marked.state)) {
-    await countHealthEvidenceOnce(release, marked.stepKey, marked.id);
-    const step = await getStep(release, marked.stepKey);
-    if (step && !step.signalledAt) await resumeIfStepComplete(release, marked.stepKey, step);
-  }
+  // customer is deployed already, else by recordOutcome when its deployment succeeds; a customer marked by
+  // an earlier report needs no second mark. The evidence its step still waited for lets the release go on.
+  const marked = customer.firstHealthReportAt
+    ? customer
+    : await markHealthReported(release, report.customerId, report.reportedAt);
+  if (
+    marked &&
+    hasBeenDeployed(marked.state) &&
+    (await countHealthEvidenceOnce(release, marked.stepKey, marked.id))
+  )
+    await resumeIfStepComplete(release, marked.stepKey);
   const { config } = releaseConfig();
   const criteria = config.release.phases.find((phase) => phase.name === customer.phase)?.successCriteria;
   if (!criteria) return { recorded: true, counted: false };
