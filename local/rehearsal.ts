@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { defaultStart } from '../cli/plan-release.js';
-import { abort, halt, resume } from '../lambdas/application/halt.js';
+import {
+  abort,
+  halt,
+  type RollBackCustomers,
+  resume,
+  rollBackGatedBatch,
+} from '../lambdas/application/halt.js';
 import { type HistoryEntry, isOutcome } from '../lambdas/core/lifecycle.js';
 import { versionSlug } from '../lambdas/core/versions.js';
 import { emailCounts } from '../lambdas/store/audit.js';
@@ -31,6 +37,8 @@ export interface RehearsalOptions {
   logDirectory?: string;
   /** Called once the local cloud is up (tests use it to act as approvers). */
   onReady?: (cloud: LocalCloud) => void;
+  /** How a scenario's `rollBack` decision rolls customers back (the rollback workflow's requestRollback). */
+  rollBackCustomers?: RollBackCustomers;
 }
 
 export interface CustomerOutcome {
@@ -126,6 +134,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       clock,
       say,
       freeze,
+      options.rollBackCustomers,
     );
     const ended = await Promise.race([
       execution.done.then((record) => ({ record, paused: undefined })),
@@ -211,6 +220,7 @@ function runOperations(
   clock: SimulatedClock,
   say: (line: string) => void,
   freeze: () => void,
+  rollBackCustomers: RollBackCustomers | undefined,
 ) {
   let pending = operations.length;
   let parked: string | undefined;
@@ -223,7 +233,7 @@ function runOperations(
     void clock
       .at(at, async () => {
         try {
-          await apply(release, operation, say);
+          await apply(release, operation, say, rollBackCustomers);
         } catch (error) {
           say(`⚠ operation at day ${operation.atDay} failed: ${(error as Error).message}`);
         } finally {
@@ -257,7 +267,12 @@ function runOperations(
   };
 }
 
-async function apply(release: string, operation: ScenarioOperation, say: (line: string) => void) {
+async function apply(
+  release: string,
+  operation: ScenarioOperation,
+  say: (line: string) => void,
+  rollBackCustomers: RollBackCustomers | undefined,
+) {
   if ('halt' in operation) {
     const { customer, ...decision } = operation.halt;
     for (const result of await halt({ release, customerId: customer }, decision)) say(`🛑 ${result.message}`);
@@ -265,6 +280,10 @@ async function apply(release: string, operation: ScenarioOperation, say: (line: 
     const { customer, ...decision } = operation.resume;
     for (const result of await resume({ release, customerId: customer }, decision))
       say(`▶ ${result.message}`);
+  } else if ('rollBack' in operation) {
+    if (!rollBackCustomers)
+      throw new Error('this build has no rollback workflow to roll customers back with');
+    say(`↩ ${(await rollBackGatedBatch(release, operation.rollBack, rollBackCustomers)).message}`);
   } else {
     say(`⏹ ${(await abort(release, operation.abort)).message}`);
   }
