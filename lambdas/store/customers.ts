@@ -2,6 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } fr
 import { z } from 'zod';
 import { CUSTOMER_STATES, type HistoryEntry, plannedEntry, type Transition } from '../core/lifecycle.js';
 import type { Contact, MaintenanceWindow, PlannedCustomer } from '../core/model.js';
+import { ROLLBACK_TRIGGERS, type RollbackTrigger } from '../core/rollback.js';
 import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import {
@@ -61,6 +62,19 @@ const customerRecord = z.looseObject({
   deploymentReason: z.string().optional(),
   deployedAt: z.string().optional(),
   outcomeReason: z.string().optional(),
+  /** Why and when its rollback was asked for (with the requestRollback transition). */
+  rollbackTrigger: z.enum(ROLLBACK_TRIGGERS).optional(),
+  rollbackReason: z.string().optional(),
+  rollbackRequestedAt: z.string().optional(),
+  rollbackRequestedBy: z.string().optional(),
+  /** The latest health report's instant, for the health sweep's silence check. */
+  lastHealthReportAt: z.string().optional(),
+  /** The first trigger a health report fired, kept so the health sweep acts on it if nothing else did. */
+  healthTrigger: z
+    .looseObject({ trigger: z.enum(ROLLBACK_TRIGGERS), reason: z.string(), reportedAt: z.string() })
+    .optional(),
+  /** Since when the customer has been silent (no health report past the threshold); absent once it reports. */
+  silentSince: z.string().optional(),
 });
 
 export type CustomerRecord = z.infer<typeof customerRecord>;
@@ -365,4 +379,79 @@ export async function unparkRollout(release: string, customerId: string, token: 
       ExpressionAttributeValues: { ':token': token },
     }) as never,
   );
+}
+
+/**
+ * Appends a note to a customer's history without changing its state (a refused rollback, a silence), only
+ * while the customer is still in `state`, setting and removing `fields` with it; false when it moved on or
+ * `guard` holds (when given: a condition the note must not repeat under, e.g. a field already set).
+ */
+export async function noteInHistory(
+  release: string,
+  customerId: string,
+  state: CustomerRecord['state'],
+  cause: Cause,
+  change: {
+    set?: Partial<CustomerRecord>;
+    remove?: (keyof CustomerRecord)[];
+    onlyIf?: 'set' | 'absent';
+    guardField?: keyof CustomerRecord;
+  } = {},
+): Promise<boolean> {
+  const entry: HistoryEntry = { state, at: cause.at, by: cause.by };
+  if (cause.reason) entry.reason = cause.reason;
+  const { sets, names, values } = setClause(change.set ?? {});
+  const removals = (change.remove ?? []).map((field, index) => {
+    names[`#r${index}`] = String(field);
+    return `#r${index}`;
+  });
+  const conditions = ['#state = :state'];
+  if (change.guardField) {
+    names['#guard'] = String(change.guardField);
+    conditions.push(change.onlyIf === 'set' ? 'attribute_exists(#guard)' : 'attribute_not_exists(#guard)');
+  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: customerKey(release, customerId),
+      UpdateExpression: `SET ${[...sets, '#history = list_append(#history, :entry)'].join(', ')}${
+        removals.length ? ` REMOVE ${removals.join(', ')}` : ''
+      }`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: { ...names, '#state': 'state', '#history': 'history' },
+      ExpressionAttributeValues: { ...values, ':state': state, ':entry': [entry] },
+    }),
+  );
+}
+
+/**
+ * Keeps what a health report tells the health sweep: its instant, if later than the last one kept, and the
+ * first trigger a report fired.
+ */
+export async function noteHealthReport(
+  release: string,
+  customerId: string,
+  reportedAt: string,
+  fired?: { trigger: RollbackTrigger; reason: string },
+): Promise<void> {
+  await writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: customerKey(release, customerId),
+      UpdateExpression: 'SET lastHealthReportAt = :at',
+      ConditionExpression:
+        'attribute_exists(PK) AND (attribute_not_exists(lastHealthReportAt) OR lastHealthReportAt < :at)',
+      ExpressionAttributeValues: { ':at': reportedAt },
+    }),
+  );
+  if (fired)
+    await writeIf(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: customerKey(release, customerId),
+        UpdateExpression: 'SET healthTrigger = :fired',
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(healthTrigger)',
+        ExpressionAttributeValues: { ':fired': { ...fired, reportedAt } },
+      }),
+    );
 }

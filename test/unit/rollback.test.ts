@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bundledConfig } from '../../lambdas/core/config.js';
 import {
-  canApply,
   type CustomerState,
+  canApply,
   isRollbackRequested,
   TRANSITIONS,
 } from '../../lambdas/core/lifecycle.js';
