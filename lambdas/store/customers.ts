@@ -439,8 +439,8 @@ export async function noteHealthReport(
       TableName: tableName(),
       Key: customerKey(release, customerId),
       UpdateExpression: 'SET lastHealthReportAt = :at',
-      ConditionExpression:
-        'attribute_exists(PK) AND (attribute_not_exists(lastHealthReportAt) OR lastHealthReportAt < :at)',
+      // A comparison with a missing attribute is false: the first report is kept, a later one replaces it.
+      ConditionExpression: 'attribute_exists(PK) AND NOT lastHealthReportAt >= :at',
       ExpressionAttributeValues: { ':at': reportedAt },
     }),
   );
