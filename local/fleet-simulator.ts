@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { bundledConfig } from '../lambdas/core/config.js';
 import { UserFacingError } from '../lambdas/core/errors.js';
+import type { PolicyName } from '../lambdas/core/model.js';
 import {
   CONTRACT_BOUNDS,
   DETAIL_TYPES,
@@ -10,6 +12,7 @@ import {
   FLEET_SOURCE,
   PLATFORM_SOURCE,
   SCHEMA_VERSION,
+  SCHEMA_VERSION_1_1,
 } from '../lambdas/events/contract.js';
 import type { SimulatedClock } from './clock.js';
 import type { BusEvent, LocalEventBus } from './event-bus.js';
@@ -38,6 +41,20 @@ const behaviour = z.strictObject({
     .default(1),
   criticalErrors: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
   securityFindings: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
+  /** The environment reports its database corrupted (contract 1.1). */
+  databaseCorruption: z.boolean().default(false),
+  /** The customer asks to go back, in its first report after the deployment (contract 1.1). */
+  rollbackRequested: z
+    .strictObject({
+      by: z.string().trim().min(1).max(CONTRACT_BOUNDS.requesterLength),
+      reason: z.string().trim().min(1).max(CONTRACT_BOUNDS.reasonLength),
+    })
+    .optional(),
+  /**
+   * How the environment reports its health once deployed: `daily` (the first report shortly after the
+   * deployment, then every day while its rollback window is open), `once` (then it goes silent) or `never`.
+   */
+  healthReports: z.enum(['daily', 'once', 'never']).default('daily'),
 });
 
 const decision = z.strictObject({
@@ -52,6 +69,8 @@ const operation = z.union([
   z.strictObject({ atDay: z.number().min(0), halt: decision }),
   z.strictObject({ atDay: z.number().min(0), resume: decision }),
   z.strictObject({ atDay: z.number().min(0), abort: decision.omit({ customer: true }) }),
+  /** An operator asks for a deployed customer's rollback (trigger `operator`). */
+  z.strictObject({ atDay: z.number().min(0), rollback: decision.required({ customer: true }) }),
 ]);
 
 export const scenarioSchema = z.strictObject({
@@ -66,6 +85,10 @@ export type Scenario = z.infer<typeof scenarioSchema>;
 export type Behaviour = z.infer<typeof behaviour>;
 
 const HEALTHY: Behaviour = behaviour.parse({ select: { share: 1 } });
+
+/** The first health report comes this long after the platform's answer (the environment is up again). */
+export const FIRST_HEALTH_REPORT_MINUTES = 10;
+const HEALTH_REPORT_EVERY_MS = 86_400_000;
 
 export function loadScenario(file: string): Scenario {
   let raw: unknown;
@@ -90,6 +113,12 @@ export function loadScenario(file: string): Scenario {
 
 export class FleetSimulator {
   readonly requests: DeploymentRequested[] = [];
+  /** Health reports sent so far. */
+  healthReports = 0;
+
+  readonly #windowDays = Object.fromEntries(
+    Object.entries(bundledConfig().policies).map(([policy, { rollback }]) => [policy, rollback.windowDays]),
+  ) as Record<PolicyName, number>;
 
   constructor(
     private readonly bus: LocalEventBus,
@@ -137,32 +166,62 @@ export class FleetSimulator {
             DetailType: DETAIL_TYPES.deploymentFailed,
             Detail: JSON.stringify({ ...common, reason: chosen.reason }),
           };
-    const health = {
-      schemaVersion: SCHEMA_VERSION,
-      customerId: request.customerId,
-      version: request.version,
-      reportedAt: at,
-      errorRatePercent: chosen.outcome === 'succeed' ? 0.1 : 5,
-      latencyChangePercent: chosen.latencyChangePercent,
-      criticalErrors: chosen.criticalErrors,
-      securityFindings: chosen.securityFindings,
-      supportTickets: 0,
-    };
-    const busName = 'securewatch-releases';
-    this.bus.putEvents(
-      [
-        {
-          Source: FLEET_SOURCE,
-          DetailType: DETAIL_TYPES.healthReported,
-          Detail: JSON.stringify(health),
-          EventBusName: busName,
-        },
-        { Source: PLATFORM_SOURCE, ...result, EventBusName: busName },
-      ],
-      at,
-    );
+    this.bus.putEvents([{ Source: PLATFORM_SOURCE, ...result, EventBusName: BUS_NAME }], at);
+    if (chosen.healthReports === 'never') return;
+    const first = Date.parse(at) + FIRST_HEALTH_REPORT_MINUTES * 60_000;
+    const policy = this.policyOf(request.customerId) as PolicyName | undefined;
+    // A failed environment reports once; a deployed one daily while its rollback window is open.
+    const lastMs =
+      chosen.outcome === 'succeed' && chosen.healthReports === 'daily' && policy
+        ? Date.parse(at) + (this.#windowDays[policy] ?? 0) * 86_400_000
+        : first;
+    this.#reportHealth(request, chosen, first, lastMs, true);
+  }
+
+  #reportHealth(
+    request: DeploymentRequested,
+    chosen: Behaviour,
+    atMs: number,
+    lastMs: number,
+    first: boolean,
+  ) {
+    void this.clock
+      .at(new Date(atMs).toISOString(), () => {
+        const at = this.clock.now();
+        const asksRollback = first && chosen.rollbackRequested !== undefined;
+        const health = {
+          schemaVersion: chosen.databaseCorruption || asksRollback ? SCHEMA_VERSION_1_1 : SCHEMA_VERSION,
+          customerId: request.customerId,
+          version: request.version,
+          reportedAt: at,
+          errorRatePercent: chosen.outcome === 'succeed' ? 0.1 : 5,
+          latencyChangePercent: chosen.latencyChangePercent,
+          criticalErrors: chosen.criticalErrors,
+          securityFindings: chosen.securityFindings,
+          supportTickets: 0,
+          ...(chosen.databaseCorruption ? { databaseCorruption: true } : {}),
+          ...(asksRollback ? { rollbackRequested: chosen.rollbackRequested } : {}),
+        };
+        this.healthReports += 1;
+        this.bus.putEvents(
+          [
+            {
+              Source: FLEET_SOURCE,
+              DetailType: DETAIL_TYPES.healthReported,
+              Detail: JSON.stringify(health),
+              EventBusName: BUS_NAME,
+            },
+          ],
+          at,
+        );
+        const next = atMs + HEALTH_REPORT_EVERY_MS;
+        if (next <= lastMs) this.#reportHealth(request, chosen, next, lastMs, false);
+      })
+      .catch(() => {}); // the rehearsal ended first
   }
 }
+
+const BUS_NAME = 'securewatch-releases';
 
 /** A stable number in [0, 1) per customer, so `share` picks the same customers every run. */
 function shareOf(customerId: string): number {

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { defaultStart } from '../cli/plan-release.js';
 import { abort, halt, resume } from '../lambdas/application/halt.js';
+import { requestRollback } from '../lambdas/application/rollbacks.js';
 import { type HistoryEntry, isOutcome } from '../lambdas/core/lifecycle.js';
 import { versionSlug } from '../lambdas/core/versions.js';
 import { emailCounts } from '../lambdas/store/audit.js';
@@ -257,6 +258,14 @@ async function apply(release: string, operation: ScenarioOperation, say: (line: 
     const { customer, ...decision } = operation.resume;
     for (const result of await resume({ release, customerId: customer }, decision))
       say(`▶ ${result.message}`);
+  } else if ('rollback' in operation) {
+    const { customer, reason, by } = operation.rollback;
+    const result = await requestRollback({ release, customerId: customer, trigger: 'operator', reason, by });
+    say(
+      result.kind === 'refused'
+        ? `↩ rollback of ${customer} refused: ${result.reason}`
+        : `↩ rollback of ${customer} requested by ${by} (${result.kind})`,
+    );
   } else {
     say(`⏹ ${(await abort(release, operation.abort)).message}`);
   }

@@ -148,12 +148,15 @@ export function rollbackExecutionName(customerId: string): string {
   return `${name.slice(0, MAX_EXECUTION_NAME - hash.length - 1)}-${hash}`;
 }
 
+/** A release's rollback state machine is named like its release state machine, with this suffix. */
+export const ROLLBACK_STATE_MACHINE_SUFFIX = '-rollback';
+
 /**
- * The rollback state machine of a release: `<releaseStateMachinePrefix><versionSlug>-rollback`, where the
- * prefix is the ARN of the release state machines' names up to `securewatch-release-`.
+ * The rollback state machine of a release: `<releaseStateMachineArnPrefix><versionSlug>-rollback`, where the
+ * prefix is the ARN of the release state machines up to their names' `securewatch-release-`.
  */
 export function rollbackStateMachineArn(releaseStateMachineArnPrefix: string, release: string): string {
-  return `${releaseStateMachineArnPrefix}${versionSlug(release)}-rollback`;
+  return `${releaseStateMachineArnPrefix}${versionSlug(release)}${ROLLBACK_STATE_MACHINE_SUFFIX}`;
 }
 
 /** What the rollback workflow receives: which customer of which release, why, and since when. */

@@ -455,3 +455,41 @@ export async function noteHealthReport(
       }),
     );
 }
+
+/** What the health sweep reads of a customer: its state and what it needs to judge it, not its history. */
+const watchedCustomer = customerRecord.pick({
+  id: true,
+  policy: true,
+  stepKey: true,
+  state: true,
+  deployedAt: true,
+  lastHealthReportAt: true,
+  healthTrigger: true,
+  silentSince: true,
+  rollbackTrigger: true,
+  rollbackReason: true,
+});
+export type WatchedCustomer = z.infer<typeof watchedCustomer>;
+
+/**
+ * The customers of a release in one of `states` (read strongly consistent), with only the fields the health
+ * sweep judges them by: the sweep runs often, and a customer's history grows with the release.
+ */
+export async function* customersIn(
+  release: string,
+  states: readonly CustomerRecord['state'][],
+): AsyncGenerator<WatchedCustomer> {
+  const fields = Object.keys(watchedCustomer.shape);
+  const names = Object.fromEntries(fields.map((field, index) => [`#f${index}`, field]));
+  const wanted = Object.fromEntries(states.map((state, index) => [`:s${index}`, state]));
+  for await (const item of queryAll({
+    TableName: tableName(),
+    ConsistentRead: true,
+    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    FilterExpression: `#state IN (${Object.keys(wanted).join(', ')})`,
+    ProjectionExpression: Object.keys(names).join(', '),
+    ExpressionAttributeNames: { ...names, '#state': 'state' },
+    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'CUSTOMER#', ...wanted },
+  }))
+    yield parseItem(watchedCustomer, item);
+}
