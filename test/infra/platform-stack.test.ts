@@ -367,7 +367,7 @@ describe('the platform stack', () => {
 
     it('runs the health sweep at the configured rate, keeping what it could not deliver in the dead letters', () => {
       platform.hasResourceProperties('AWS::Events::Rule', {
-        ScheduleExpression: 'rate(1 hour)',
+        ScheduleExpression: 'rate(6 hours)',
         Targets: [
           Match.objectLike({
             Arn: { 'Fn::GetAtt': [functionIdOf(platform, 'health-sweep'), 'Arn'] },
