@@ -1,3 +1,5 @@
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { recordHealthReport } from '../../lambdas/application/health.js';
 import { sweepHealth } from '../../lambdas/application/health-sweep.js';
@@ -5,6 +7,7 @@ import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
 import type { PolicyName } from '../../lambdas/core/model.js';
 import type { RollbackInput } from '../../lambdas/core/rollback.js';
 import { SCHEMA_VERSION } from '../../lambdas/events/contract.js';
+import { handler } from '../../lambdas/handlers/health-sweep.js';
 import { resetClients } from '../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
 import { applyTransition, getCustomer, putCustomerIfAbsent } from '../../lambdas/store/customers.js';
@@ -218,5 +221,36 @@ describe('the health sweep', () => {
     expect(result.releases).toBe(0);
     expect((await getCustomer(RELEASE, id))?.silentSince).toBeUndefined();
     await moveRelease(RELEASE, ['completed'], 'running');
+  });
+
+  it('runs from EventBridge’s scheduled event, starting again the rollback of a customer rolling back', async () => {
+    // Arrange
+    process.env.RELEASE_STATE_MACHINE_ARN_PREFIX =
+      'arn:aws:states:eu-central-1:111122223333:stateMachine:securewatch-release-';
+    const sfn = mockClient(SFNClient);
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'started', startDate: new Date() });
+    time = '2027-03-01T00:00:00.000Z';
+
+    // Act
+    const result = await handler({ 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} });
+    const refused = handler({ 'detail-type': 'Health Reported' });
+
+    // Assert
+    expect(result).toMatchObject({ releases: 1 });
+    await expect(refused).rejects.toThrow(/^Task input rejected: detail-type/);
+    expect(sfn.commandCalls(StartExecutionCommand).map((call) => call.args[0].input)).toContainEqual({
+      stateMachineArn:
+        'arn:aws:states:eu-central-1:111122223333:stateMachine:securewatch-release-v1-2-0-rollback',
+      name: 'rollback-startup-customer-1',
+      input: JSON.stringify({
+        release: RELEASE,
+        customerId: 'startup-customer-1',
+        trigger: 'critical-errors',
+        reason: '2 critical application error(s) reported',
+        requestedAt: '2027-01-04T03:00:00.000Z',
+      }),
+    });
+    sfn.restore();
+    delete process.env.RELEASE_STATE_MACHINE_ARN_PREFIX;
   });
 });
