@@ -1,4 +1,4 @@
-import { addHealthReport } from '../core/gates.js';
+import { addHealthReport, NO_HEALTH_ISSUES } from '../core/gates.js';
 import { type HealthReportRefusal, healthReportRefusal } from '../core/health-scope.js';
 import { firedTrigger } from '../core/rollback.js';
 import type { HealthReported } from '../events/contract.js';
@@ -37,11 +37,15 @@ export async function recordHealthReport(
   const criteria = config.release.phases.find((phase) => phase.name === customer.phase)?.successCriteria;
   // The report's own key: a redelivery (same event, same report) has the same one.
   const key = `${report.customerId}#${report.reportedAt}`;
-  const counted = criteria
-    ? await changeStepHealth(release, customer.stepKey, (health) =>
-        addHealthReport(health, { ...report, key }, criteria),
-      )
-    : false;
+  // A report that counts against no criterion changes no step: its step is not even read.
+  const countsAgainstCriteria =
+    criteria !== undefined && addHealthReport(NO_HEALTH_ISSUES, { ...report, key }, criteria) !== undefined;
+  const counted =
+    criteria && countsAgainstCriteria
+      ? await changeStepHealth(release, customer.stepKey, (health) =>
+          addHealthReport(health, { ...report, key }, criteria),
+        )
+      : false;
   // A trigger fired by a customer not deployed yet waits for the health sweep; a customer already rolling
   // back is asked again, so a retry starts an execution a failed attempt did not.
   if (!fired || !(customer.state === 'deployed' || customer.state === 'rolling-back'))
