@@ -10,6 +10,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
+import { bundledConfig } from '../lambdas/core/config.js';
+import { ROLLBACK_STATE_MACHINE_SUFFIX } from '../lambdas/core/rollback.js';
 import {
   DETAIL_TYPES,
   FLEET_SOURCE,
@@ -51,6 +53,8 @@ export interface PlatformStackProps extends StackProps {
   readonly producerAccounts?: readonly string[];
   /** Who receives the alarms. */
   readonly alarmEmail: string;
+  /** Minutes between health sweeps. @default the bundled config's healthSweep.rateMinutes */
+  readonly healthSweepRateMinutes?: number;
 }
 
 /**
@@ -70,6 +74,8 @@ interface FunctionAccess {
   readonly answersTasks?: boolean;
   /** states:StartExecution on the release state machines. */
   readonly startsExecutions?: boolean;
+  /** states:StartExecution on the release stacks' rollback state machines only. */
+  readonly startsRollbacks?: boolean;
   /** states:DescribeExecution on the release state machines' executions. */
   readonly readsExecutions?: boolean;
   /** Invoked asynchronously by EventBridge (else synchronously, by Step Functions or API Gateway). */
@@ -163,8 +169,19 @@ export class PlatformStack extends Stack {
       },
     });
 
+    const releaseStateMachineArnPrefix = Arn.format(
+      {
+        service: 'states',
+        resource: 'stateMachine',
+        resourceName: RELEASE_STATE_MACHINE_PREFIX,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      },
+      this,
+    );
     const common = {
       TABLE_NAME: this.table.tableName,
+      // A release's rollback state machine is `<this><versionSlug>-rollback` (lambdas/core/rollback.ts).
+      RELEASE_STATE_MACHINE_ARN_PREFIX: releaseStateMachineArnPrefix,
       EVENT_BUS_NAME: this.bus.eventBusName,
       SENDER_EMAIL: props.senderEmail,
       SES_MAX_SEND_RATE: String(props.sesMaxSendRate ?? 1),
@@ -185,6 +202,7 @@ export class PlatformStack extends Stack {
       },
       this,
     );
+    const rollbackStateMachines = `${releaseStateMachineArnPrefix}*${ROLLBACK_STATE_MACHINE_SUFFIX}`;
     const releaseExecutions = this.formatArn({
       service: 'states',
       resource: 'execution',
@@ -204,6 +222,13 @@ export class PlatformStack extends Stack {
           appliesTo: `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${RELEASE_STATE_MACHINE_PREFIX}*`,
           reason:
             'Release state machines are deployed later, one stack per version, so the platform names them by their securewatch-release- prefix.',
+        });
+      if (access.startsRollbacks)
+        acknowledgeNagFindings(created.role, {
+          id: 'AwsSolutions-IAM5',
+          appliesTo: `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${RELEASE_STATE_MACHINE_PREFIX}*${ROLLBACK_STATE_MACHINE_SUFFIX}`,
+          reason:
+            'Each release stack deploys its own rollback state machine later, named after its version: the platform names them by prefix and suffix.',
         });
       if (access.startsExecutions || access.readsExecutions)
         acknowledgeNagFindings(created.role, {
@@ -231,6 +256,10 @@ export class PlatformStack extends Stack {
       if (access.startsExecutions)
         created.addToRolePolicy(
           new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [releaseStateMachines] }),
+        );
+      if (access.startsRollbacks)
+        created.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [rollbackStateMachines] }),
         );
       if (access.readsExecutions)
         created.addToRolePolicy(
@@ -442,8 +471,8 @@ export class PlatformStack extends Stack {
     const recordHealthReport = fn(
       'RecordHealthReport',
       'record-health-report',
-      'Records Health Reported events',
-      { table: 'readWrite', invokedByEvents: true },
+      'Records Health Reported events; a report that fires a rollback trigger requests the rollback',
+      { table: 'readWrite', invokedByEvents: true, startsRollbacks: true, emails: true },
     );
     this.routeEvents(
       'HealthReports',
@@ -455,7 +484,31 @@ export class PlatformStack extends Stack {
       },
       eventDeadLetters,
     );
-    for (const invokedByEvents of [this.recordRolloutEnded, recordDeploymentResult, recordHealthReport])
+    const healthSweep = fn(
+      'HealthSweep',
+      'health-sweep',
+      'Re-evaluates deployed customers on a schedule: requests due rollbacks, flags customers gone silent',
+      {
+        timeout: Duration.minutes(10),
+        table: 'readWrite',
+        invokedByEvents: true,
+        startsRollbacks: true,
+        emails: true,
+      },
+    );
+    new events.Rule(this, 'HealthSweepSchedule', {
+      description: 'Runs the health sweep (config healthSweep.rateMinutes)',
+      schedule: events.Schedule.rate(
+        Duration.minutes(props.healthSweepRateMinutes ?? bundledConfig().release.healthSweep.rateMinutes),
+      ),
+      targets: [safeLambdaTarget({ handler: healthSweep, deadLetterQueue: eventDeadLetters })],
+    });
+    for (const invokedByEvents of [
+      this.recordRolloutEnded,
+      recordDeploymentResult,
+      recordHealthReport,
+      healthSweep,
+    ])
       keepFailedInvocations(invokedByEvents, failedInvocations);
 
     new ReleaseBusSafety(this, 'ReleaseBusSafety', {

@@ -44,8 +44,16 @@ export interface Activity {
   end(): void;
 }
 
+/** Work repeated on the simulated clock (a schedule), which by itself never moves time on. */
+interface Recurring {
+  nextMs: number;
+  everyMs: number;
+  work(): Promise<unknown> | unknown;
+}
+
 export class SimulatedClock {
   #nowMs: number;
+  #recurring: Recurring[] = [];
   readonly #msPerSimulatedDay: number;
   #inFlight = 0;
   readonly #holds = new Map<symbol, string>();
@@ -120,6 +128,21 @@ export class SimulatedClock {
     });
   }
 
+  /**
+   * Runs `work` as tracked work every `everyMs` of simulated time, first at `firstAt`, as a schedule does; it
+   * returns a cancel. A schedule alone does not move time on: it runs at its instants on the way to the next
+   * `at()` / `until()` target, so a world with nothing left to do stands still instead of sweeping forever.
+   */
+  every(everyMs: number, firstAt: string, work: () => Promise<unknown> | unknown): () => void {
+    if (!Number.isFinite(everyMs) || everyMs <= 0)
+      throw new RangeError(`every() needs a period > 0, got ${everyMs}`);
+    const recurring: Recurring = { nextMs: parseSimTime(firstAt, 'every()'), everyMs, work };
+    this.#recurring.push(recurring);
+    return () => {
+      this.#recurring = this.#recurring.filter((other) => other !== recurring);
+    };
+  }
+
   /** Keeps simulated time still until `work` settles; returns `work`. */
   track<T>(work: Promise<T>): Promise<T> {
     const done = this.#pending();
@@ -187,6 +210,7 @@ export class SimulatedClock {
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#recurring = [];
     const pending = this.#sleepers;
     this.#sleepers = [];
     for (const sleeper of pending) {
@@ -220,8 +244,9 @@ export class SimulatedClock {
         });
         continue;
       }
-      const targetMs = this.#sleepers[0]?.targetMs;
-      if (targetMs === undefined) break;
+      const sleeperMs = this.#sleepers[0]?.targetMs;
+      if (sleeperMs === undefined) break;
+      const targetMs = Math.min(sleeperMs, ...this.#recurring.map((recurring) => recurring.nextMs));
       const pauseDone = this.#pausedForMs !== undefined && targetMs <= this.#pausedForMs;
       if (this.#msPerSimulatedDay > 0 && !pauseDone) {
         await this.#pause(((targetMs - this.#nowMs) * this.#msPerSimulatedDay) / MS_PER_DAY);
@@ -252,6 +277,12 @@ export class SimulatedClock {
     const due = this.#sleepers.filter((sleeper) => sleeper.targetMs <= this.#nowMs);
     this.#sleepers = this.#sleepers.filter((sleeper) => sleeper.targetMs > this.#nowMs);
     for (const sleeper of due) sleeper.wake();
+    for (const recurring of this.#recurring) {
+      if (recurring.nextMs > this.#nowMs) continue;
+      // Instants missed (time jumped past them before the schedule existed) are not run again.
+      while (recurring.nextMs <= this.#nowMs) recurring.nextMs += recurring.everyMs;
+      void this.track(Promise.resolve().then(recurring.work)).catch(() => {});
+    }
     const nowIso = this.now();
     for (const listener of this.#advanceListeners) {
       try {

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { bundledConfig } from '../lambdas/core/config.js';
 import { UserFacingError } from '../lambdas/core/errors.js';
+import type { PolicyName } from '../lambdas/core/model.js';
 import {
   CONTRACT_BOUNDS,
   DETAIL_TYPES,
@@ -10,6 +12,7 @@ import {
   FLEET_SOURCE,
   PLATFORM_SOURCE,
   SCHEMA_VERSION,
+  SCHEMA_VERSION_1_1,
 } from '../lambdas/events/contract.js';
 import type { SimulatedClock } from './clock.js';
 import type { BusEvent, LocalEventBus } from './event-bus.js';
@@ -39,11 +42,9 @@ const behaviour = z.strictObject({
   criticalErrors: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
   securityFindings: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
   supportTickets: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
-  /** The customer's usual support tickets per report; without it, tickets cannot be judged (a gate fails). */
+  /** The customer's usual support tickets per report (contract 1.1); without it, tickets cannot be judged. */
   supportTicketsBaseline: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).optional(),
-  /** `none`: the customer's environment never reports health (its gate then has no evidence and pauses). */
-  healthReports: z.enum(['send', 'none']).default('send'),
-  /** One more health report this many simulated days after the first, saying what the fields say. */
+  /** One report this many simulated days after the first, saying what these fields say (then as before). */
   laterReport: z
     .strictObject({
       afterDays: z.number().gt(0),
@@ -58,6 +59,20 @@ const behaviour = z.strictObject({
       supportTicketsBaseline: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).optional(),
     })
     .optional(),
+  /** The environment reports its database corrupted (contract 1.1). */
+  databaseCorruption: z.boolean().default(false),
+  /** The customer asks to go back, in its first report after the deployment (contract 1.1). */
+  rollbackRequested: z
+    .strictObject({
+      by: z.string().trim().min(1).max(CONTRACT_BOUNDS.requesterLength),
+      reason: z.string().trim().min(1).max(CONTRACT_BOUNDS.reasonLength),
+    })
+    .optional(),
+  /**
+   * How the environment reports its health once deployed: `daily` (the first report shortly after the
+   * deployment, then every day while its rollback window is open), `once` (then it goes silent) or `never`.
+   */
+  healthReports: z.enum(['daily', 'once', 'never']).default('daily'),
 });
 
 const decision = z.strictObject({
@@ -72,8 +87,10 @@ const operation = z.union([
   z.strictObject({ atDay: z.number().min(0), halt: decision }),
   z.strictObject({ atDay: z.number().min(0), resume: decision }),
   z.strictObject({ atDay: z.number().min(0), abort: decision.omit({ customer: true }) }),
+  /** An operator asks for a deployed customer's rollback (trigger `operator`). */
+  z.strictObject({ atDay: z.number().min(0), rollback: decision.required({ customer: true }) }),
   /** The third decision on a failed gate: roll back the batch (or phase) it judged. */
-  z.strictObject({ atDay: z.number().min(0), rollBack: decision.omit({ customer: true }) }),
+  z.strictObject({ atDay: z.number().min(0), rollBackBatch: decision.omit({ customer: true }) }),
 ]);
 
 export const scenarioSchema = z.strictObject({
@@ -88,6 +105,10 @@ export type Scenario = z.infer<typeof scenarioSchema>;
 export type Behaviour = z.infer<typeof behaviour>;
 
 const HEALTHY: Behaviour = behaviour.parse({ select: { share: 1 } });
+
+/** The first health report comes this long after the platform's answer (the environment is up again). */
+export const FIRST_HEALTH_REPORT_MINUTES = 10;
+const HEALTH_REPORT_EVERY_MS = 86_400_000;
 
 export function loadScenario(file: string): Scenario {
   let raw: unknown;
@@ -112,6 +133,12 @@ export function loadScenario(file: string): Scenario {
 
 export class FleetSimulator {
   readonly requests: DeploymentRequested[] = [];
+  /** Health reports sent so far. */
+  healthReports = 0;
+
+  readonly #windowDays = Object.fromEntries(
+    Object.entries(bundledConfig().policies).map(([policy, { rollback }]) => [policy, rollback.windowDays]),
+  ) as Record<PolicyName, number>;
 
   constructor(
     private readonly bus: LocalEventBus,
@@ -159,48 +186,77 @@ export class FleetSimulator {
             DetailType: DETAIL_TYPES.deploymentFailed,
             Detail: JSON.stringify({ ...common, reason: chosen.reason }),
           };
-    const health = {
-      schemaVersion: SCHEMA_VERSION,
-      customerId: request.customerId,
-      version: request.version,
-      reportedAt: at,
-      errorRatePercent: chosen.outcome === 'succeed' ? 0.1 : 5,
-      latencyChangePercent: chosen.latencyChangePercent,
-      criticalErrors: chosen.criticalErrors,
-      securityFindings: chosen.securityFindings,
-      supportTickets: chosen.supportTickets,
-      ...(chosen.supportTicketsBaseline === undefined
-        ? {}
-        : { supportTicketsBaseline: chosen.supportTicketsBaseline }),
-    };
-    const busName = 'securewatch-releases';
-    const healthReport = {
-      Source: FLEET_SOURCE,
-      DetailType: DETAIL_TYPES.healthReported,
-      Detail: JSON.stringify(health),
-      EventBusName: busName,
-    };
-    this.bus.putEvents(
-      [
-        ...(chosen.healthReports === 'send' ? [healthReport] : []),
-        { Source: PLATFORM_SOURCE, ...result, EventBusName: busName },
-      ],
-      at,
-    );
+    this.bus.putEvents([{ Source: PLATFORM_SOURCE, ...result, EventBusName: BUS_NAME }], at);
+    if (chosen.healthReports === 'never') return;
+    const first = Date.parse(at) + FIRST_HEALTH_REPORT_MINUTES * 60_000;
+    const policy = this.policyOf(request.customerId) as PolicyName | undefined;
+    // A failed environment reports once; a deployed one daily while its rollback window is open.
+    const lastMs =
+      chosen.outcome === 'succeed' && chosen.healthReports === 'daily' && policy
+        ? Date.parse(at) + (this.#windowDays[policy] ?? 0) * 86_400_000
+        : first;
+    this.#reportHealth(request, chosen, first, lastMs, true);
     const later = chosen.laterReport;
-    if (chosen.outcome !== 'succeed' || chosen.healthReports === 'none' || !later) return;
-    const { afterDays, ...fields } = later;
-    const laterAt = new Date(Date.parse(at) + afterDays * 86_400_000).toISOString();
+    if (chosen.outcome === 'succeed' && later) {
+      const { afterDays, ...fields } = later;
+      const laterMs = first + afterDays * 86_400_000;
+      this.#reportHealth(
+        request,
+        { ...chosen, ...fields, rollbackRequested: undefined },
+        laterMs,
+        laterMs,
+        false,
+      );
+    }
+  }
+
+  #reportHealth(
+    request: DeploymentRequested,
+    chosen: Behaviour,
+    atMs: number,
+    lastMs: number,
+    first: boolean,
+  ) {
     void this.clock
-      .at(laterAt, () =>
+      .at(new Date(atMs).toISOString(), () => {
+        const at = this.clock.now();
+        const asksRollback = first && chosen.rollbackRequested !== undefined;
+        const hasBaseline = chosen.supportTicketsBaseline !== undefined;
+        const health = {
+          schemaVersion:
+            chosen.databaseCorruption || asksRollback || hasBaseline ? SCHEMA_VERSION_1_1 : SCHEMA_VERSION,
+          customerId: request.customerId,
+          version: request.version,
+          reportedAt: at,
+          errorRatePercent: chosen.outcome === 'succeed' ? 0.1 : 5,
+          latencyChangePercent: chosen.latencyChangePercent,
+          criticalErrors: chosen.criticalErrors,
+          securityFindings: chosen.securityFindings,
+          supportTickets: chosen.supportTickets,
+          ...(hasBaseline ? { supportTicketsBaseline: chosen.supportTicketsBaseline } : {}),
+          ...(chosen.databaseCorruption ? { databaseCorruption: true } : {}),
+          ...(asksRollback ? { rollbackRequested: chosen.rollbackRequested } : {}),
+        };
+        this.healthReports += 1;
         this.bus.putEvents(
-          [{ ...healthReport, Detail: JSON.stringify({ ...health, ...fields, reportedAt: laterAt }) }],
-          laterAt,
-        ),
-      )
-      .catch(() => {});
+          [
+            {
+              Source: FLEET_SOURCE,
+              DetailType: DETAIL_TYPES.healthReported,
+              Detail: JSON.stringify(health),
+              EventBusName: BUS_NAME,
+            },
+          ],
+          at,
+        );
+        const next = atMs + HEALTH_REPORT_EVERY_MS;
+        if (next <= lastMs) this.#reportHealth(request, chosen, next, lastMs, false);
+      })
+      .catch(() => {}); // the rehearsal ended first
   }
 }
+
+const BUS_NAME = 'securewatch-releases';
 
 /** A stable number in [0, 1) per customer, so `share` picks the same customers every run. */
 function shareOf(customerId: string): number {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,6 +24,8 @@ import { LocalSecrets } from './secrets.js';
 import { LocalApiError, LocalStepFunctions } from './step-functions.js';
 import {
   asksApprovers,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
   type LocalFunction,
   type ResolvedCloud,
   resolveCloud,
@@ -152,6 +154,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       console.error(`⚠ delivery of ${event['detail-type']} ${event.id} to ${arn} failed: ${error.message}`);
     });
   const bus = new LocalEventBus(cloud.rules, deliver, track);
+  // Scheduled rules run on the simulated clock, from one period after the start, as EventBridge would.
+  for (const schedule of cloud.schedules) {
+    const firstAt = new Date(Date.parse(options.clock.now()) + schedule.everyMs).toISOString();
+    options.clock.every(schedule.everyMs, firstAt, () =>
+      Promise.all(
+        schedule.targetArns.map((arn) =>
+          deliver(arn, scheduledEvent(schedule.logicalId, options.clock.now())),
+        ),
+      ),
+    );
+  }
   const stepFunctions = new LocalStepFunctions(options.clock, cloud.stateMachines, invoke, (task) =>
     asksApprovers(cloud, task),
   );
@@ -277,6 +290,21 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       delete process.env.FLEET_FILE;
       rmSync(workdir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The event EventBridge gives a scheduled rule's target. */
+function scheduledEvent(ruleLogicalId: string, time: string) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: LOCAL_ACCOUNT,
+    time,
+    region: LOCAL_REGION,
+    resources: [`arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${ruleLogicalId}`],
+    detail: {},
   };
 }
 

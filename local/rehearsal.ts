@@ -8,6 +8,7 @@ import {
   resume,
   rollBackGatedBatch,
 } from '../lambdas/application/halt.js';
+import { requestRollback, rollBackCustomers } from '../lambdas/application/rollbacks.js';
 import { type HistoryEntry, isOutcome } from '../lambdas/core/lifecycle.js';
 import { versionSlug } from '../lambdas/core/versions.js';
 import { emailCounts } from '../lambdas/store/audit.js';
@@ -37,7 +38,7 @@ export interface RehearsalOptions {
   logDirectory?: string;
   /** Called once the local cloud is up (tests use it to act as approvers). */
   onReady?: (cloud: LocalCloud) => void;
-  /** How a scenario's `rollBack` decision rolls customers back (the rollback workflow's requestRollback). */
+  /** How a scenario's `rollBackBatch` decision rolls customers back (default: the rollback workflow). */
   rollBackCustomers?: RollBackCustomers;
 }
 
@@ -134,7 +135,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       clock,
       say,
       freeze,
-      options.rollBackCustomers,
+      options.rollBackCustomers ?? rollBackCustomers,
     );
     const ended = await Promise.race([
       execution.done.then((record) => ({ record, paused: undefined })),
@@ -220,7 +221,7 @@ function runOperations(
   clock: SimulatedClock,
   say: (line: string) => void,
   freeze: () => void,
-  rollBackCustomers: RollBackCustomers | undefined,
+  rollBackCustomers: RollBackCustomers,
 ) {
   let pending = operations.length;
   let parked: string | undefined;
@@ -271,7 +272,7 @@ async function apply(
   release: string,
   operation: ScenarioOperation,
   say: (line: string) => void,
-  rollBackCustomers: RollBackCustomers | undefined,
+  rollBackCustomers: RollBackCustomers,
 ) {
   if ('halt' in operation) {
     const { customer, ...decision } = operation.halt;
@@ -280,10 +281,16 @@ async function apply(
     const { customer, ...decision } = operation.resume;
     for (const result of await resume({ release, customerId: customer }, decision))
       say(`▶ ${result.message}`);
-  } else if ('rollBack' in operation) {
-    if (!rollBackCustomers)
-      throw new Error('this build has no rollback workflow to roll customers back with');
-    say(`↩ ${(await rollBackGatedBatch(release, operation.rollBack, rollBackCustomers)).message}`);
+  } else if ('rollBackBatch' in operation) {
+    say(`↩ ${(await rollBackGatedBatch(release, operation.rollBackBatch, rollBackCustomers)).message}`);
+  } else if ('rollback' in operation) {
+    const { customer, reason, by } = operation.rollback;
+    const result = await requestRollback({ release, customerId: customer, trigger: 'operator', reason, by });
+    say(
+      result.kind === 'refused'
+        ? `↩ rollback of ${customer} refused: ${result.reason}`
+        : `↩ rollback of ${customer} requested by ${by} (${result.kind})`,
+    );
   } else {
     say(`⏹ ${(await abort(release, operation.abort)).message}`);
   }

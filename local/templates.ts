@@ -102,6 +102,13 @@ export interface LocalRule {
   targetArns: string[];
 }
 
+/** A scheduled rule (`ScheduleExpression: rate(...)`): its targets are invoked every `everyMs` of simulated time. */
+export interface LocalSchedule {
+  logicalId: string;
+  everyMs: number;
+  targetArns: string[];
+}
+
 export interface LocalQueueDefinition {
   logicalId: string;
   arn: string;
@@ -136,6 +143,7 @@ export interface ResolvedCloud {
   /** State machine ARN by role. */
   roles: Map<StateMachineRole, string>;
   rules: LocalRule[];
+  schedules: LocalSchedule[];
   approvalRoutes: { routeKey: string; functionArn: string }[];
   queues: LocalQueueDefinition[];
   queueConsumers: LocalQueueConsumer[];
@@ -189,6 +197,7 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
     stateMachines: new Map(),
     roles: new Map(),
     rules: [],
+    schedules: [],
     approvalRoutes: [],
     queues: [],
     queueConsumers: [],
@@ -250,7 +259,14 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
         definition: JSON.parse(String(props.DefinitionString)) as Record<string, unknown>,
       });
     }
-    if (resource.Type === 'AWS::Events::Rule') {
+    if (resource.Type === 'AWS::Events::Rule' && props.ScheduleExpression !== undefined) {
+      const targets = (props.Targets as { Arn: string }[] | undefined) ?? [];
+      cloud.schedules.push({
+        logicalId,
+        everyMs: rateMs(String(props.ScheduleExpression), logicalId),
+        targetArns: targets.map((target) => target.Arn),
+      });
+    } else if (resource.Type === 'AWS::Events::Rule') {
       const targets = (props.Targets as { Arn: string }[] | undefined) ?? [];
       cloud.rules.push({
         logicalId,
@@ -310,6 +326,18 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
   for (const role of STATE_MACHINE_ROLES)
     if (!cloud.roles.has(role)) throw new Error(`No state machine in the templates has the role ${role}`);
   return cloud;
+}
+
+const RATE_UNITS_MS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/** The period of `rate(5 minutes)`, `rate(1 hour)`, `rate(2 days)`; a cron expression does not run locally. */
+export function rateMs(expression: string, logicalId: string): number {
+  const rate = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression);
+  if (!rate?.[1] || !rate[2])
+    throw new Error(
+      `Rule ${logicalId} is scheduled by ${JSON.stringify(expression)}; the local runtime runs rate(N minutes|hours|days) only`,
+    );
+  return Number(rate[1]) * (RATE_UNITS_MS[rate[2]] ?? 0);
 }
 
 interface ResolvedResource {

@@ -1,17 +1,25 @@
-import { addHealthReport, hasBeenDeployed } from '../core/gates.js';
+import { addHealthReport, hasBeenDeployed, NO_HEALTH_ISSUES } from '../core/gates.js';
 import { type HealthReportRefusal, healthReportRefusal } from '../core/health-scope.js';
+import { firedTrigger } from '../core/rollback.js';
 import type { HealthReported } from '../events/contract.js';
 import { now } from '../shared/clock.js';
 import { countMetric, logger } from '../shared/observability.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { countRefusedHealthReport, putHealthReport } from '../store/audit.js';
-import { getCustomer, markHealthReported } from '../store/customers.js';
+import {
+  type CustomerRecord,
+  getCustomer,
+  markHealthReported,
+  noteHealthReport,
+  noteInHistory,
+} from '../store/customers.js';
 import { getRelease } from '../store/releases.js';
-import { changeStepHealth, countHealthEvidenceOnce } from '../store/steps.js';
+import { changeStepHealth, countHealthEvidenceOnce, markSilentOnStep } from '../store/steps.js';
 import { resumeIfStepComplete } from './outcomes.js';
+import { type RollbackRequestResult, type RollbackStarter, requestRollback } from './rollbacks.js';
 
 export type HealthReportResult =
-  | { recorded: true; counted: boolean }
+  | { recorded: true; counted: boolean; rollback?: RollbackRequestResult }
   | { recorded: false; reason: HealthReportRefusal };
 
 /**
@@ -20,7 +28,10 @@ export type HealthReportResult =
  * of scope (core/health-scope.ts: unknown release or customer, dated before the customer's deployment was
  * requested or ahead of the clock) is refused: neither kept nor counted, only logged and counted as refused.
  */
-export async function recordHealthReport(report: HealthReported): Promise<HealthReportResult> {
+export async function recordHealthReport(
+  report: HealthReported,
+  startRollback?: RollbackStarter,
+): Promise<HealthReportResult> {
   const release = report.version;
   const customer = await getCustomer(release, report.customerId);
   if (!customer) return refuse(report, (await getRelease(release)) ? 'unknown-customer' : 'unknown-release');
@@ -40,15 +51,49 @@ export async function recordHealthReport(report: HealthReported): Promise<Health
   )
     await resumeIfStepComplete(release, marked.stepKey);
   const { config } = releaseConfig();
+  const fired = firedTrigger(report, config.release.rollbackTriggers);
+  await noteHealthReport(release, report.customerId, report.reportedAt, fired);
+  if (customer.silentSince) await heardFromAgain(release, customer, report.reportedAt);
   const criteria = config.release.phases.find((phase) => phase.name === customer.phase)?.successCriteria;
-  if (!criteria) return { recorded: true, counted: false };
-  const limits = { ...criteria, ...config.release.releaseQuality };
+  const limits = criteria && { ...criteria, ...config.release.releaseQuality };
   // The report's own key: a redelivery (same event, same report) has the same one.
   const key = `${report.customerId}#${report.reportedAt}`;
-  const counted = await changeStepHealth(release, customer.stepKey, (health) =>
-    addHealthReport(health, { ...report, key }, limits),
+  // A report that counts against no criterion changes no step: its step is not even read.
+  const countsAgainstCriteria =
+    limits !== undefined && addHealthReport(NO_HEALTH_ISSUES, { ...report, key }, limits) !== undefined;
+  const counted =
+    limits && countsAgainstCriteria
+      ? await changeStepHealth(release, customer.stepKey, (health) =>
+          addHealthReport(health, { ...report, key }, limits),
+        )
+      : false;
+  // A trigger fired by a customer not deployed yet waits for the health sweep; a customer already rolling
+  // back is asked again, so a retry starts an execution a failed attempt did not.
+  if (!fired || !(customer.state === 'deployed' || customer.state === 'rolling-back'))
+    return { recorded: true, counted };
+  const rollback = await requestRollback(
+    {
+      release,
+      customerId: report.customerId,
+      trigger: fired.trigger,
+      reason: fired.reason,
+      by: fired.by ?? 'record-health-report',
+    },
+    startRollback,
   );
-  return { recorded: true, counted };
+  return { recorded: true, counted, rollback };
+}
+
+/** A silent customer reported again: its flag comes off, in its history and on its step's count. */
+async function heardFromAgain(release: string, customer: CustomerRecord, reportedAt: string): Promise<void> {
+  const cleared = await noteInHistory(
+    release,
+    customer.id,
+    customer.state,
+    { at: now(), by: 'record-health-report', reason: `reporting health again (report of ${reportedAt})` },
+    { remove: ['silentSince'], guardField: 'silentSince', onlyIf: 'set' },
+  );
+  if (cleared) await markSilentOnStep(release, customer.stepKey, customer.id, false);
 }
 
 /**

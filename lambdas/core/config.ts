@@ -101,6 +101,11 @@ const releasePoliciesFileSchema = z.strictObject({
     databaseCorruption: z.boolean(),
     customerRequest: z.boolean(),
   }),
+  healthSweep: z.strictObject({
+    // EventBridge schedules run at most once a minute; a day between sweeps would leave triggers unheard too long.
+    rateMinutes: z.int().min(1).max(1440),
+    silentAfterHours: z.int().min(1),
+  }),
 });
 
 const contactSchema = z.strictObject({

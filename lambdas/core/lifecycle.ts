@@ -19,6 +19,7 @@ export const CUSTOMER_STATES = [
   // The rollback issue moves deployed customers on through these.
   'rolling-back',
   'rolled-back',
+  'rollback-failed',
   'superseded',
 ] as const;
 
@@ -45,6 +46,17 @@ const NOT_YET_REQUESTED = [
 /** Nothing asked of the platform yet: a halt can still postpone the customer, an abort cancel it. */
 export function isNotYetRequested(state: CustomerState): boolean {
   return (NOT_YET_REQUESTED as readonly string[]).includes(state);
+}
+
+/** Once a rollback was requested: a further request for the customer is the same rollback, not another. */
+const ROLLBACK_REQUESTED = [
+  'rolling-back',
+  'rolled-back',
+  'rollback-failed',
+] as const satisfies readonly CustomerState[];
+
+export function isRollbackRequested(state: CustomerState): boolean {
+  return (ROLLBACK_REQUESTED as readonly string[]).includes(state);
 }
 
 export interface Transition {
@@ -82,6 +94,8 @@ export const TRANSITIONS = {
   hold: transition('hold', NOT_YET_REQUESTED, 'held'),
   /** The release was aborted before this customer's deployment was requested. */
   cancel: transition('cancel', NOT_YET_REQUESTED, 'cancelled'),
+  /** A trigger, a gate decision or an operator asks to take a deployed customer back: one rollback, however often asked. */
+  requestRollback: transition('requestRollback', ['deployed'], 'rolling-back'),
 } as const;
 
 export type TransitionName = keyof typeof TRANSITIONS;

@@ -55,10 +55,17 @@ export interface RollbackTriggers {
   customerRequest: boolean;
 }
 
+/** The scheduled health sweep: how often it runs, and after how long without a report a customer is silent. */
+export interface HealthSweep {
+  rateMinutes: number;
+  silentAfterHours: number;
+}
+
 export interface MinorReleasePolicies {
   phases: PhaseDefinition[];
   releaseQuality: ReleaseQualityThresholds;
   rollbackTriggers: RollbackTriggers;
+  healthSweep: HealthSweep;
 }
 
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';

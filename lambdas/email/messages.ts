@@ -161,3 +161,25 @@ export function releaseControl(input: {
     html: paragraphs(lines),
   };
 }
+
+/** To the escalation contacts (the release manager): a rollback a trigger or a person asked for was refused. */
+export function rollbackRefused(input: {
+  release: string;
+  customerName: string;
+  customerId: string;
+  trigger: string;
+  asked: string;
+  refusal: string;
+}): Message {
+  const lines = [
+    `A rollback of ${input.customerName} (${input.customerId}) from SecureWatch ${input.release} was asked for and refused.`,
+    `Trigger: ${input.trigger} — ${input.asked}`,
+    `Refused because ${input.refusal}.`,
+    'The customer stays on the release. Decide on a fix going forward (a next release) with the customer.',
+  ];
+  return {
+    subject: `ROLLBACK REFUSED: ${input.customerName} on SecureWatch ${input.release}`,
+    text: lines.join('\n\n'),
+    html: paragraphs(lines),
+  };
+}

@@ -5,6 +5,11 @@ import { z } from 'zod';
 // `Deployment Succeeded` / `Deployment Failed`; customer environments publish `Health Reported`.
 
 export const SCHEMA_VERSION = '1';
+/**
+ * Minor version 1.1 adds optional fields (a health report's `databaseCorruption` and `rollbackRequested`);
+ * an event of version 1 (1.0) parses as before, and a new field needs the sender to say 1.1.
+ */
+export const SCHEMA_VERSION_1_1 = '1.1';
 export const ORCHESTRATOR_SOURCE = 'securewatch.release-orchestrator';
 export const PLATFORM_SOURCE = 'securewatch.platform';
 export const FLEET_SOURCE = 'securewatch.fleet';
@@ -25,6 +30,8 @@ export const CONTRACT_BOUNDS = {
   /** `<release>/<customerId>`. */
   correlationIdLength: 200,
   reasonLength: 2000,
+  /** Who asks for a rollback: an email address or a name. */
+  requesterLength: 320,
 } as const;
 
 const isoTimestamp = z.iso.datetime({ offset: true });
@@ -62,22 +69,42 @@ export const deploymentFailed = deploymentSucceeded.extend({
   reason: z.string().min(1).max(CONTRACT_BOUNDS.reasonLength),
 });
 
-export const healthReported = z.strictObject({
-  schemaVersion: z.literal(SCHEMA_VERSION),
-  customerId,
-  version,
-  reportedAt: isoTimestamp,
-  /** Requests failing, in percent. */
-  errorRatePercent: percent(CONTRACT_BOUNDS.errorRatePercent),
-  /** Latency change against the customer's own baseline, in percent (positive = slower). */
-  latencyChangePercent: percent(CONTRACT_BOUNDS.latencyChangePercent),
-  criticalErrors: count,
-  securityFindings: count,
-  /** Support tickets opened in the period the report covers. */
-  supportTickets: count,
-  /** How many the customer usually opens in such a period (its baseline); gates judge the increase over it. */
-  supportTicketsBaseline: count.optional(),
-});
+export const healthReported = z
+  .strictObject({
+    schemaVersion: z.enum([SCHEMA_VERSION, SCHEMA_VERSION_1_1]),
+    customerId,
+    version,
+    reportedAt: isoTimestamp,
+    /** Requests failing, in percent. */
+    errorRatePercent: percent(CONTRACT_BOUNDS.errorRatePercent),
+    /** Latency change against the customer's own baseline, in percent (positive = slower). */
+    latencyChangePercent: percent(CONTRACT_BOUNDS.latencyChangePercent),
+    criticalErrors: count,
+    securityFindings: count,
+    /** Support tickets opened in the period the report covers. */
+    supportTickets: count,
+    /** 1.1: how many the customer usually opens in such a period (its baseline); gates judge the increase. */
+    supportTicketsBaseline: count.optional(),
+    /** 1.1: the environment found its database corrupted. */
+    databaseCorruption: z.boolean().optional(),
+    /** 1.1: the customer (an approver or contact) asks to go back to the version it ran before. */
+    rollbackRequested: z
+      .strictObject({
+        by: z.string().trim().min(1).max(CONTRACT_BOUNDS.requesterLength),
+        reason: z.string().trim().min(1).max(CONTRACT_BOUNDS.reasonLength),
+      })
+      .optional(),
+  })
+  .superRefine((report, context) => {
+    if (report.schemaVersion === SCHEMA_VERSION_1_1) return;
+    for (const field of ['supportTicketsBaseline', 'databaseCorruption', 'rollbackRequested'] as const)
+      if (report[field] !== undefined)
+        context.addIssue({
+          code: 'custom',
+          path: [field],
+          message: `${field} is a field of schema version ${SCHEMA_VERSION_1_1}: send "schemaVersion": "${SCHEMA_VERSION_1_1}"`,
+        });
+  });
 
 export const releaseLifecycle = z.strictObject({
   schemaVersion: z.literal(SCHEMA_VERSION),

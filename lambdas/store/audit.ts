@@ -1,6 +1,6 @@
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../shared/clients.js';
-import { queryAll, releaseKey, tableName } from './table.js';
+import { queryAll, releaseKey, tableName, writeIf } from './table.js';
 
 export async function audit(
   release: string,
@@ -94,4 +94,30 @@ export async function listHealthReports(release: string): Promise<Record<string,
   }))
     reports.push(item);
   return reports;
+}
+
+/**
+ * Records an event in the audit trail only the first time (a conditional write on its key): false when it
+ * was recorded already, so the caller skips the side effect it was about to repeat (an email).
+ */
+export async function auditOnce(
+  release: string,
+  at: string,
+  what: string,
+  detail: Record<string, unknown>,
+): Promise<boolean> {
+  return writeIf(
+    new PutCommand({
+      TableName: tableName(),
+      Item: { PK: releaseKey(release), SK: `AUDIT#${what}`, at, what, ...detail },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
+}
+
+/** Takes an audit record back (its side effect failed), so a retry records it and tries again. */
+export async function forgetAudit(release: string, what: string): Promise<void> {
+  await dynamo().send(
+    new DeleteCommand({ TableName: tableName(), Key: { PK: releaseKey(release), SK: `AUDIT#${what}` } }),
+  );
 }

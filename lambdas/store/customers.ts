@@ -2,6 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } fr
 import { z } from 'zod';
 import { CUSTOMER_STATES, type HistoryEntry, plannedEntry, type Transition } from '../core/lifecycle.js';
 import type { Contact, MaintenanceWindow, PlannedCustomer } from '../core/model.js';
+import { ROLLBACK_TRIGGERS, type RollbackTrigger } from '../core/rollback.js';
 import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import {
@@ -63,6 +64,19 @@ const customerRecord = z.looseObject({
   outcomeReason: z.string().optional(),
   /** When its first health report since its deployment was requested arrived (the evidence gates need). */
   firstHealthReportAt: z.string().optional(),
+  /** Why and when its rollback was asked for (with the requestRollback transition). */
+  rollbackTrigger: z.enum(ROLLBACK_TRIGGERS).optional(),
+  rollbackReason: z.string().optional(),
+  rollbackRequestedAt: z.string().optional(),
+  rollbackRequestedBy: z.string().optional(),
+  /** The latest health report's instant, for the health sweep's silence check. */
+  lastHealthReportAt: z.string().optional(),
+  /** The first trigger a health report fired, kept so the health sweep acts on it if nothing else did. */
+  healthTrigger: z
+    .looseObject({ trigger: z.enum(ROLLBACK_TRIGGERS), reason: z.string(), reportedAt: z.string() })
+    .optional(),
+  /** Since when the customer has been silent (no health report past the threshold); absent once it reports. */
+  silentSince: z.string().optional(),
 });
 
 export type CustomerRecord = z.infer<typeof customerRecord>;
@@ -431,4 +445,117 @@ export async function unparkRollout(release: string, customerId: string, token: 
       ExpressionAttributeValues: { ':token': token },
     }) as never,
   );
+}
+
+/**
+ * Appends a note to a customer's history without changing its state (a refused rollback, a silence), only
+ * while the customer is still in `state`, setting and removing `fields` with it; false when it moved on or
+ * `guard` holds (when given: a condition the note must not repeat under, e.g. a field already set).
+ */
+export async function noteInHistory(
+  release: string,
+  customerId: string,
+  state: CustomerRecord['state'],
+  cause: Cause,
+  change: {
+    set?: Partial<CustomerRecord>;
+    remove?: (keyof CustomerRecord)[];
+    onlyIf?: 'set' | 'absent';
+    guardField?: keyof CustomerRecord;
+  } = {},
+): Promise<boolean> {
+  const entry: HistoryEntry = { state, at: cause.at, by: cause.by };
+  if (cause.reason) entry.reason = cause.reason;
+  const { sets, names, values } = setClause(change.set ?? {});
+  const removals = (change.remove ?? []).map((field, index) => {
+    names[`#r${index}`] = String(field);
+    return `#r${index}`;
+  });
+  const conditions = ['#state = :state'];
+  if (change.guardField) {
+    names['#guard'] = String(change.guardField);
+    conditions.push(change.onlyIf === 'set' ? 'attribute_exists(#guard)' : 'attribute_not_exists(#guard)');
+  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: customerKey(release, customerId),
+      UpdateExpression: `SET ${[...sets, '#history = list_append(#history, :entry)'].join(', ')}${
+        removals.length ? ` REMOVE ${removals.join(', ')}` : ''
+      }`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: { ...names, '#state': 'state', '#history': 'history' },
+      ExpressionAttributeValues: { ...values, ':state': state, ':entry': [entry] },
+    }),
+  );
+}
+
+/**
+ * Keeps what a health report tells the health sweep: its instant, if later than the last one kept, and the
+ * first trigger a report fired.
+ */
+export async function noteHealthReport(
+  release: string,
+  customerId: string,
+  reportedAt: string,
+  fired?: { trigger: RollbackTrigger; reason: string },
+): Promise<void> {
+  await writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: customerKey(release, customerId),
+      UpdateExpression: 'SET lastHealthReportAt = :at',
+      // A comparison with a missing attribute is false: the first report is kept, a later one replaces it.
+      ConditionExpression: 'attribute_exists(PK) AND NOT lastHealthReportAt >= :at',
+      ExpressionAttributeValues: { ':at': reportedAt },
+    }),
+  );
+  if (fired)
+    await writeIf(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: customerKey(release, customerId),
+        UpdateExpression: 'SET healthTrigger = :fired',
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(healthTrigger)',
+        ExpressionAttributeValues: { ':fired': { ...fired, reportedAt } },
+      }),
+    );
+}
+
+/** What the health sweep reads of a customer: its state and what it needs to judge it, not its history. */
+const watchedCustomer = customerRecord.pick({
+  id: true,
+  policy: true,
+  stepKey: true,
+  state: true,
+  deployedAt: true,
+  lastHealthReportAt: true,
+  healthTrigger: true,
+  silentSince: true,
+  rollbackTrigger: true,
+  rollbackReason: true,
+});
+export type WatchedCustomer = z.infer<typeof watchedCustomer>;
+
+/**
+ * The customers of a release in one of `states` (read strongly consistent), with only the fields the health
+ * sweep judges them by: the sweep runs often, and a customer's history grows with the release.
+ */
+export async function* customersIn(
+  release: string,
+  states: readonly CustomerRecord['state'][],
+): AsyncGenerator<WatchedCustomer> {
+  const fields = Object.keys(watchedCustomer.shape);
+  const names = Object.fromEntries(fields.map((field, index) => [`#f${index}`, field]));
+  const wanted = Object.fromEntries(states.map((state, index) => [`:s${index}`, state]));
+  for await (const item of queryAll({
+    TableName: tableName(),
+    ConsistentRead: true,
+    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    FilterExpression: `#state IN (${Object.keys(wanted).join(', ')})`,
+    ProjectionExpression: Object.keys(names).join(', '),
+    ExpressionAttributeNames: { ...names, '#state': 'state' },
+    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'CUSTOMER#', ...wanted },
+  }))
+    yield parseItem(watchedCustomer, item);
 }

@@ -67,6 +67,8 @@ const stepRecord = z.looseObject({
   health: stepHealth.optional(),
   /** Bumped by every change of `health`: a change applies only to the health it was computed from. */
   healthVersion: z.number().optional(),
+  /** Deployed customers silent past the health sweep's threshold right now (markSilentOnStep). */
+  silentCustomers: z.set(z.string()).optional(),
 });
 export type StepRecord = z.infer<typeof stepRecord>;
 
@@ -336,4 +338,25 @@ export async function listStepMembers(release: string, key: string): Promise<Ste
     members.push(parseItem(stepMember, item));
   }
   return members;
+}
+
+/**
+ * Counts a customer silent on its step (no health report past the sweep's threshold), or no longer: a set
+ * of ids, so repeating either changes nothing. Gates read `silentCustomers`.
+ */
+export async function markSilentOnStep(
+  release: string,
+  key: string,
+  customerId: string,
+  silent: boolean,
+): Promise<void> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: stepKey(release, key),
+      UpdateExpression: `${silent ? 'ADD' : 'DELETE'} silentCustomers :customer`,
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeValues: { ':customer': new Set([customerId]) },
+    }),
+  );
 }

@@ -52,7 +52,8 @@ describe('the gate decision "roll back the batch"', () => {
       movedOn(deploymentRequested(aStandardCustomer({ id: 'cobalt' })), 'failed', 'record-outcome'),
     );
     givenCustomer(deployed(aStandardCustomer({ id: 'elsewhere', stepKey: 'standard_1', batch: 1 })));
-    await healthReportArrives('aurora', { criticalErrors: 3 });
+    // Slower than the gate allows (5 %), not so slow that it rolls back by itself (20 %).
+    await healthReportArrives('aurora', { latencyChangePercent: 12 });
     await healthReportArrives('bluefin');
     await evaluateGate({ release: RELEASE, phase: 'standard', step: 'standard_2' });
   });
@@ -66,7 +67,7 @@ describe('the gate decision "roll back the batch"', () => {
       {
         customerIds: ['aurora', 'bluefin'],
         trigger: 'gate-decision',
-        reason: expect.stringContaining('3 critical error(s) reported'),
+        reason: expect.stringContaining('performance degraded beyond 5%'),
       },
     ]);
     expect(result).toMatchObject({ changed: true, customers: 2 });

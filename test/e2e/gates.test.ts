@@ -38,7 +38,7 @@ describe('a batch with a deployed customer that never reports health', () => {
   beforeAll(async () => {
     outcome = await rehearseWith(
       {
-        deployments: [{ select: { customer: 'cascade-logistics' }, healthReports: 'none' }],
+        deployments: [{ select: { customer: 'cascade-logistics' }, healthReports: 'never' }],
       },
       parked,
     );
@@ -71,7 +71,7 @@ describe('a silent customer the operator accepts', () => {
     // deadline and margins, about day 61), then its gate pauses; the release manager resumes on day 70.
     const outcome = await rehearseWith(
       {
-        deployments: [{ select: { customer: 'borealis-health' }, healthReports: 'none' }],
+        deployments: [{ select: { customer: 'borealis-health' }, healthReports: 'never' }],
         operations: [{ atDay: 70, resume: { reason: 'its monitoring agent was down; checked by hand', by } }],
       },
       parked,
@@ -114,9 +114,10 @@ describe('the gate decision "roll back the batch"', () => {
     const parked: string[] = [];
     const outcome = await rehearseWith(
       {
-        deployments: [{ select: { customer: 'acme-corporation' }, criticalErrors: 2 }],
+        // Slower than the gate allows (5 %), not so slow that it rolls back by itself (20 %).
+        deployments: [{ select: { customer: 'acme-corporation' }, latencyChangePercent: 12 }],
         operations: [
-          { atDay: 10, rollBack: { reason: 'critical errors at ACME; take the batch back', by } },
+          { atDay: 10, rollBackBatch: { reason: 'ACME is slow; take the batch back', by } },
           { atDay: 10.5, resume: { reason: 'batch rolled back; the next batch may go', by } },
         ],
       },

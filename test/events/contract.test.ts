@@ -15,6 +15,7 @@ import {
   PLATFORM_SOURCE,
   parseCorrelationId,
   releaseLifecycle,
+  SCHEMA_VERSION_1_1,
 } from '../../lambdas/events/contract.js';
 
 // One realistic EventBridge event per kind of the contract, as the README documents them: the platform's
@@ -228,5 +229,53 @@ describe('the event contract', () => {
     expect(result.error?.issues.map((issue) => issue.path.join('.')).sort()).toEqual(
       ['correlationId', 'customerId', 'version', ...('reason' in detail ? ['reason'] : [])].sort(),
     );
+  });
+
+  describe('minor version 1.1 of Health Reported', () => {
+    const { detail: v1 } = loadFixture('health-reported.json');
+    const { detail: v11 } = loadFixture('health-reported-1.1.json');
+
+    it('adds database corruption and a customer’s rollback request, parsed unchanged', () => {
+      expect(healthReported.parse(v11)).toEqual(v11);
+      expect(v11).toMatchObject({ schemaVersion: SCHEMA_VERSION_1_1, databaseCorruption: false });
+    });
+
+    it('keeps a version 1 sender working: its report parses as before, without the new fields', () => {
+      const parsed = healthReported.parse(v1);
+
+      expect(parsed).toEqual(v1);
+      expect(parsed).not.toHaveProperty('databaseCorruption');
+      expect(parsed).not.toHaveProperty('rollbackRequested');
+    });
+
+    it('admits a 1.1 report that leaves the new fields out', () => {
+      const { databaseCorruption: _, rollbackRequested: __, ...without } = v11;
+
+      expect(healthReported.parse(without)).toEqual(without);
+    });
+
+    it.each(['databaseCorruption', 'rollbackRequested'])(
+      'refuses %s from a sender that says version 1, naming the version to send',
+      (field) => {
+        const result = healthReported.safeParse({ ...v1, [field]: v11[field] });
+
+        expect(result.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+          [field, `${field} is a field of schema version 1.1: send "schemaVersion": "1.1"`],
+        ]);
+      },
+    );
+
+    it('refuses a rollback request that does not say who asks or why', () => {
+      const result = healthReported.safeParse({ ...v11, rollbackRequested: { by: ' ', reason: '' } });
+
+      expect(result.error?.issues.map((issue) => issue.path.join('.')).sort()).toEqual([
+        'rollbackRequested.by',
+        'rollbackRequested.reason',
+      ]);
+    });
+
+    it('refuses a schema version it does not know', () => {
+      expect(healthReported.safeParse({ ...v11, schemaVersion: '1.2' }).success).toBe(false);
+    });
   });
 });

@@ -45,7 +45,12 @@ const ALARM_TOPIC = 'securewatch-release-alarms';
 const EVENT_DEAD_LETTERS = 'securewatch-release-event-dead-letters';
 
 /** The functions EventBridge invokes: a platform rule's or a release rule's target. */
-const INVOKED_BY_EVENTS = ['record-deployment-result', 'record-health-report', 'record-rollout-ended'];
+const INVOKED_BY_EVENTS = [
+  'record-deployment-result',
+  'record-health-report',
+  'record-rollout-ended',
+  'health-sweep',
+];
 
 const targetsOf = (template: Template) =>
   Object.values(template.findResources('AWS::Events::Rule')).flatMap(
@@ -71,7 +76,8 @@ describe('no event lost', () => {
         platform.findResources('AWS::SQS::Queue', { Properties: { QueueName: EVENT_DEAD_LETTERS } }),
       );
 
-      expect(targets).toHaveLength(3);
+      // Deployment results, health reports, the health sweep's schedule, and each release's rollouts ended.
+      expect(targets).toHaveLength(4);
       expect(deadLetters).toHaveLength(1);
       for (const target of targets) {
         expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86_400 });
@@ -98,7 +104,7 @@ describe('no event lost', () => {
       expect(sourceArns).toEqual(
         expect.arrayContaining([expect.stringMatching(/:rule\/securewatch-release-\*$/)]),
       );
-      expect(sourceArns).toHaveLength(3);
+      expect(sourceArns).toHaveLength(4);
     });
 
     it('lets every release stack’s rule invoke record-rollout-ended, so a release stack grants nothing itself', () => {

@@ -44,6 +44,7 @@ type Capability =
   | 'consumesEmailQueue'
   | 'answersTasks'
   | 'startsExecutions'
+  | 'startsRollbacks'
   | 'readsExecutions'
   | 'keepsFailedInvocations'
   | 'readsSigningKeys';
@@ -76,12 +77,18 @@ function capabilityOf(action: string): Capability | 'traces' | 'logs' | 'queueMe
 /** The capabilities the function's role grants, X-Ray tracing and logging (which every function has) aside. */
 function capabilitiesOf(template: Template, handler: string): string[] {
   const capabilities = statementsOfFunction(template, handler).flatMap(({ Action, Resource }) =>
-    listOf(Action).map((action) =>
+    listOf(Action).map((action) => {
       // Sending to a queue is emailing when the queue is the email queue, else keeping a failed invocation.
-      action === 'sqs:SendMessage' && !JSON.stringify(Resource).includes('EmailQueue')
-        ? 'keepsFailedInvocations'
-        : capabilityOf(action),
-    ),
+      if (action === 'sqs:SendMessage' && !JSON.stringify(Resource).includes('EmailQueue'))
+        return 'keepsFailedInvocations';
+      // Starting executions of the rollback state machines only.
+      if (
+        action === 'states:StartExecution' &&
+        listOf(Resource).map(textOf).join() === ROLLBACK_STATE_MACHINES_ARN
+      )
+        return 'startsRollbacks';
+      return capabilityOf(action);
+    }),
   );
   return [...new Set(capabilities)]
     .filter((capability) => !['traces', 'logs', 'queueMetadata'].includes(capability))
@@ -97,6 +104,9 @@ const SENDERS = [
   'evaluate-gate',
   'remind-paused',
   'abort-release',
+  // A refused rollback is told to the release manager.
+  'record-health-report',
+  'health-sweep',
 ];
 
 const READ_WRITE: Capability[] = ['readsTable', 'writesTable'];
@@ -130,7 +140,9 @@ const NEEDS: [handler: string, needs: Capability[]][] = [
   ],
   ['handle-approval', [...READ_WRITE, 'answersTasks', 'readsSigningKeys']],
   ['record-deployment-result', [...READ_WRITE, 'answersTasks', 'keepsFailedInvocations']],
-  ['record-health-report', [...READ_WRITE, 'keepsFailedInvocations']],
+  // A report that fires a rollback trigger starts the rollback, or tells the release manager it was refused.
+  ['record-health-report', [...READ_WRITE, 'emails', 'startsRollbacks', 'keepsFailedInvocations']],
+  ['health-sweep', [...READ_WRITE, 'emails', 'startsRollbacks', 'keepsFailedInvocations']],
   // The email queue's sender claims each email (put) and gives a refused one back (delete).
   ['send-email', ['writesTable', 'consumesEmailQueue', 'sendsThroughSes', 'readsSendQuota']],
 ];
@@ -139,6 +151,9 @@ const NEEDS: [handler: string, needs: Capability[]][] = [
 const RELEASE_STATE_MACHINES_ARN =
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholders test/infra/support/synth.ts writes for tokens
   'arn:${Ref:AWS::Partition}:states:${Ref:AWS::Region}:${Ref:AWS::AccountId}:stateMachine:securewatch-release-*';
+const ROLLBACK_STATE_MACHINES_ARN =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholders test/infra/support/synth.ts writes for tokens
+  'arn:${Ref:AWS::Partition}:states:${Ref:AWS::Region}:${Ref:AWS::AccountId}:stateMachine:securewatch-release-*-rollback';
 
 describe('the platform stack', () => {
   let platform: Template;
@@ -192,8 +207,8 @@ describe('the platform stack', () => {
   });
 
   describe('functions', () => {
-    it('are the twenty orchestrator functions (nineteen tasks and the email queue’s sender)', () => {
-      platform.resourceCountIs('AWS::Lambda::Function', 20);
+    it('are the twenty-one orchestrator functions (twenty tasks and the email queue’s sender)', () => {
+      platform.resourceCountIs('AWS::Lambda::Function', 21);
     });
 
     it('all run on nodejs24.x', () => {
@@ -243,8 +258,8 @@ describe('the platform stack', () => {
       expect(wildcards).toEqual([]);
     });
 
-    it('cover each of the twenty functions', () => {
-      expect(NEEDS).toHaveLength(20);
+    it('cover each of the twenty-one functions', () => {
+      expect(NEEDS).toHaveLength(21);
     });
 
     it.each(NEEDS)('grant %s only %j', (handler, needs) => {
@@ -289,18 +304,27 @@ describe('the platform stack', () => {
       expect(new Set(resources)).toEqual(new Set([`\${GetAtt:${busId}.Arn}`]));
     });
 
-    it('let only the customer-rollout starter start executions', () => {
-      const policies = statementsGranting(platform, 'states:StartExecution').map(({ policy }) => policy);
+    it('let only the customer-rollout starter start executions, and the rollback requesters rollbacks only', () => {
+      const granted = statementsGranting(platform, 'states:StartExecution').map(({ policy, statement }) => [
+        policy.replace(/RoleDefaultPolicy.*$/, ''),
+        listOf(statement.Resource).map(textOf),
+      ]);
 
-      expect(policies).toEqual([expect.stringMatching(/^StartCustomerRollouts/)]);
+      expect(granted.sort()).toEqual(
+        [
+          ['StartCustomerRollouts', [RELEASE_STATE_MACHINES_ARN]],
+          ['RecordHealthReport', [ROLLBACK_STATE_MACHINES_ARN]],
+          ['HealthSweep', [ROLLBACK_STATE_MACHINES_ARN]],
+        ].sort(),
+      );
     });
 
-    it('start executions of securewatch-release-* state machines only', () => {
-      const resources = statementsGranting(platform, 'states:StartExecution').flatMap(({ statement }) =>
-        listOf(statement.Resource).map(textOf),
-      );
+    it('tell the functions where a release’s rollback state machine is: its ARN up to the version', () => {
+      const fn = platform.findResources('AWS::Lambda::Function')[functionIdOf(platform, 'health-sweep')];
 
-      expect(resources).toEqual([RELEASE_STATE_MACHINES_ARN]);
+      expect(textOf(fn?.Properties.Environment.Variables.RELEASE_STATE_MACHINE_ARN_PREFIX)).toBe(
+        RELEASE_STATE_MACHINES_ARN.replace(/\*$/, ''),
+      );
     });
 
     it('read executions of securewatch-release-* state machines only', () => {
@@ -347,6 +371,18 @@ describe('the platform stack', () => {
         Targets: [
           Match.objectLike({
             Arn: { 'Fn::GetAtt': [functionIdOf(platform, 'record-health-report'), 'Arn'] },
+          }),
+        ],
+      });
+    });
+
+    it('runs the health sweep at the configured rate, keeping what it could not deliver in the dead letters', () => {
+      platform.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(6 hours)',
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [functionIdOf(platform, 'health-sweep'), 'Arn'] },
+            DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }),
           }),
         ],
       });

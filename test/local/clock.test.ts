@@ -115,7 +115,7 @@ describe('SimulatedClock', () => {
 
     execution.sleep();
     await clock.at(day(1), () => execution.wake());
-    await realSleep(20);
+    await nextTurn();
     expect(clock.now()).toBe(day(1));
 
     execution.end();
@@ -173,5 +173,36 @@ describe('SimulatedClock', () => {
     await expect(newClock().until('tomorrow')).rejects.toThrow(
       'until() needs an ISO 8601 time, got "tomorrow"',
     );
+  });
+
+  it('runs a schedule at each of its instants on the way to the next target, and never moves time on by itself', async () => {
+    const clock = newClock();
+    const ran: string[] = [];
+    clock.every(6 * 3_600_000, '2030-03-04T15:00:00.000Z', () => ran.push(clock.now()));
+
+    await clock.until(day(1));
+    await nextTurn();
+
+    expect(ran).toEqual([
+      '2030-03-04T15:00:00.000Z',
+      '2030-03-04T21:00:00.000Z',
+      '2030-03-05T03:00:00.000Z',
+      '2030-03-05T09:00:00.000Z',
+    ]);
+    await nextTurn();
+    expect(clock.now()).toBe(day(1));
+  });
+
+  it('holds time while a scheduled run is in flight', async () => {
+    const clock = newClock();
+    const seen: string[] = [];
+    clock.every(3_600_000, '2030-03-04T10:00:00.000Z', async () => {
+      await nextTurn();
+      seen.push(clock.now());
+    });
+
+    await clock.until('2030-03-04T12:00:00.000Z');
+
+    expect(seen).toEqual(['2030-03-04T10:00:00.000Z', '2030-03-04T11:00:00.000Z']);
   });
 });

@@ -11,6 +11,7 @@ import {
   type LocalStateMachine,
   parksRelease,
   type ResolvedCloud,
+  rateMs,
   resolveCloud,
   type SynthesizedRelease,
   synthesizeRelease,
@@ -163,6 +164,24 @@ describe('the local runtime keys on what the templates say, not on names', () =>
     ]);
     expect(() => resolveCloud(withKeyInEnvironment, NAMES)).toThrow(
       /gets a secret in its environment \(APPROVAL_SIGNING_KEY\); give it the secret's ARN/,
+    );
+  });
+
+  it('runs the template’s scheduled rule (the health sweep) at its rate, invoking the function it targets', () => {
+    expect(
+      cloud.schedules.map((schedule) => ({
+        everyMs: schedule.everyMs,
+        operations: schedule.targetArns.map((arn) => cloud.functions.get(arn)?.operation),
+      })),
+    ).toEqual([{ everyMs: 6 * 3_600_000, operations: ['health-sweep'] }]);
+    expect(cloud.rules.some((rule) => rule.pattern === undefined)).toBe(false);
+  });
+
+  it('refuses a schedule it cannot run locally, naming the rule', () => {
+    expect(rateMs('rate(5 minutes)', 'Sweep')).toBe(300_000);
+    expect(rateMs('rate(1 day)', 'Sweep')).toBe(86_400_000);
+    expect(() => rateMs('cron(0 12 * * ? *)', 'Sweep')).toThrow(
+      'Rule Sweep is scheduled by "cron(0 12 * * ? *)"; the local runtime runs rate(N minutes|hours|days) only',
     );
   });
 });

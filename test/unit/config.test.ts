@@ -150,6 +150,36 @@ describe('configuration', () => {
     });
   });
 
+  it('sweeps health every 6 hours and calls a customer silent after 24 hours without a report', () => {
+    expect(bundledConfig().release.healthSweep).toEqual({ rateMinutes: 360, silentAfterHours: 24 });
+  });
+
+  it.each([
+    { field: 'rateMinutes', value: 0, fix: 'use at least 1' },
+    { field: 'rateMinutes', value: 2880, fix: 'use at most 1440' },
+    { field: 'silentAfterHours', value: -1, fix: 'use at least 1' },
+  ])('refuses a health sweep $field of $value', ({ field, value, fix }) => {
+    const file = changed(releaseJson, ['healthSweep', field], value);
+
+    const issue = issueAt(
+      refusal(() => parseReleasePolicies(file, 'release.json', policies)),
+      `healthSweep.${field}`,
+    );
+
+    expect(issue.fix).toBe(fix);
+  });
+
+  it('refuses a release policies file without its health sweep', () => {
+    const file = changed(releaseJson, ['healthSweep'], REMOVED);
+
+    expect(
+      issueAt(
+        refusal(() => parseReleasePolicies(file, 'release.json', policies)),
+        'healthSweep',
+      ),
+    ).toMatchObject({ problem: 'missing required field "healthSweep"', fix: 'add "healthSweep"' });
+  });
+
   it('refuses two phases with the same name', () => {
     const file = changed(releaseJson, ['phases', 2, 'name'], 'startup');
 

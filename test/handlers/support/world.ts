@@ -58,6 +58,9 @@ let nextQueueFailure: Error | undefined;
 let emailsAcceptedBeforeFailure = 0;
 let signingSecret = JSON.stringify(SIGNING_KEYS);
 
+export const RELEASE_STATE_MACHINE_ARN_PREFIX =
+  'arn:aws:states:eu-central-1:111122223333:stateMachine:securewatch-release-';
+
 /** Call from beforeEach: an empty table, no mail, no events, no answered tokens, a fixed clock. */
 export function resetWorld(): void {
   Object.assign(process.env, {
@@ -68,6 +71,7 @@ export function resetWorld(): void {
     EMAIL_QUEUE_URL,
     APPROVAL_SIGNING_SECRET_ID: SIGNING_SECRET_ARN,
     APPROVAL_BASE_URL,
+    RELEASE_STATE_MACHINE_ARN_PREFIX,
   });
   forgetSigningKeys();
   signingSecret = JSON.stringify(SIGNING_KEYS);

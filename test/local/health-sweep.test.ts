@@ -1,0 +1,256 @@
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { recordHealthReport } from '../../lambdas/application/health.js';
+import { sweepHealth } from '../../lambdas/application/health-sweep.js';
+import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
+import type { PolicyName } from '../../lambdas/core/model.js';
+import type { RollbackInput } from '../../lambdas/core/rollback.js';
+import { SCHEMA_VERSION } from '../../lambdas/events/contract.js';
+import { handler } from '../../lambdas/handlers/health-sweep.js';
+import { resetClients } from '../../lambdas/shared/clients.js';
+import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
+import { applyTransition, getCustomer, putCustomerIfAbsent } from '../../lambdas/store/customers.js';
+import { createRelease, moveRelease } from '../../lambdas/store/releases.js';
+import { getStep, putStepIfAbsent } from '../../lambdas/store/steps.js';
+import type { LocalDynamoDb } from '../../local/dynamodb.js';
+import { startReleaseTable } from './support/release-table.js';
+
+// The scheduled health sweep on dynalite: what it does for each deployed customer of a release still going.
+
+const RELEASE = 'v1.2.0';
+const REQUESTED_AT = '2027-01-04T01:00:00.000Z';
+const DEPLOYED_AT = '2027-01-04T02:00:00.000Z';
+let database: LocalDynamoDb;
+let time = DEPLOYED_AT;
+let customerNumber = 0;
+let started: RollbackInput[] = [];
+const start = async (input: RollbackInput) => {
+  started.push(input);
+};
+
+beforeAll(async () => {
+  database = await startReleaseTable();
+  useClock({ now: () => time });
+  await createRelease({
+    release: RELEASE,
+    startAt: '2027-01-01T09:00:00Z',
+    endAt: '2027-03-01T09:00:00Z',
+    steps: {},
+    phases: {},
+  });
+  await moveRelease(RELEASE, ['planning'], 'running');
+});
+
+afterAll(async () => {
+  useRealClock();
+  resetClients();
+  await database.stop();
+});
+
+beforeEach(() => {
+  started = [];
+});
+
+/** A customer of `policy` alone on its own step, its deployment requested (and, unless told otherwise, done). */
+async function aCustomer(
+  policy: PolicyName,
+  { deployed = true } = {},
+): Promise<{ id: string; step: string }> {
+  customerNumber += 1;
+  const id = `${policy}-customer-${customerNumber}`;
+  const step = `${policy}_${customerNumber}`;
+  await putStepIfAbsent(RELEASE, step, { total: 1, oneAtATime: false, waitUntil: '2027-02-01T00:00:00Z' });
+  await putCustomerIfAbsent(
+    RELEASE,
+    {
+      id,
+      name: `Customer ${customerNumber}`,
+      policy,
+      phase: policy,
+      batch: 1,
+      noticeAt: null,
+      deployAt: REQUESTED_AT,
+      approvalRequired: false,
+      deadlineAt: '2027-01-31T09:00:00Z',
+      timeZone: 'UTC',
+      stepKey: step,
+      window: { timeZone: 'UTC', days: ['mon'], start: '01:00', durationMinutes: 240 },
+      contacts: [{ name: 'Ops', email: `ops@customer-${customerNumber}.example.com` }],
+      approvers: [],
+    },
+    '2027-01-01T09:00:00Z',
+  );
+  const cause = { at: REQUESTED_AT, by: 'test' };
+  await applyTransition(RELEASE, id, TRANSITIONS.schedule, cause);
+  await applyTransition(RELEASE, id, TRANSITIONS.requestDeployment, cause, {
+    deploymentRequestedAt: REQUESTED_AT,
+  });
+  if (deployed) await deploy(id);
+  return { id, step };
+}
+
+const deploy = (id: string) =>
+  applyTransition(
+    RELEASE,
+    id,
+    TRANSITIONS.recordDeployed,
+    { at: DEPLOYED_AT, by: 'test' },
+    { deployedAt: DEPLOYED_AT },
+  );
+
+const report = (customerId: string, reportedAt: string, overrides: { criticalErrors?: number } = {}) =>
+  recordHealthReport(
+    {
+      schemaVersion: SCHEMA_VERSION,
+      customerId,
+      version: RELEASE,
+      reportedAt,
+      errorRatePercent: 0.1,
+      latencyChangePercent: 1,
+      criticalErrors: 0,
+      securityFindings: 0,
+      supportTickets: 0,
+      ...overrides,
+    },
+    start,
+  );
+
+describe('the health sweep', () => {
+  it('requests the rollback a report fired before the customer’s deployment result was in', async () => {
+    // Arrange
+    const { id } = await aCustomer('startup', { deployed: false });
+    time = '2027-01-04T01:45:00.000Z';
+    await report(id, '2027-01-04T01:40:00.000Z', { criticalErrors: 2 });
+    await deploy(id);
+    time = '2027-01-04T03:00:00.000Z';
+
+    // Act
+    const result = await sweepHealth(start);
+
+    // Assert
+    expect(result.rollbacksStarted).toBe(1);
+    expect(started).toEqual([
+      expect.objectContaining({
+        customerId: id,
+        trigger: 'critical-errors',
+        reason: '2 critical application error(s) reported',
+      }),
+    ]);
+    expect((await getCustomer(RELEASE, id))?.history.at(-1)).toMatchObject({
+      state: 'rolling-back',
+      by: 'health-sweep',
+    });
+  });
+
+  it('flags a customer silent past 24 hours once, in its history and on its step, and never rolls it back for it', async () => {
+    // Arrange
+    const { id, step } = await aCustomer('standard');
+    time = '2027-01-04T08:00:00.000Z';
+    await report(id, '2027-01-04T08:00:00.000Z');
+    time = '2027-01-05T08:00:00.000Z';
+    const notYet = await sweepHealth(start);
+    time = '2027-01-05T09:00:00.000Z';
+
+    // Act
+    const first = await sweepHealth(start);
+    const second = await sweepHealth(start);
+
+    // Assert
+    expect(notYet.newlySilent).toBe(0);
+    expect(first.newlySilent).toBe(1);
+    expect(second.newlySilent).toBe(0);
+    const customer = await getCustomer(RELEASE, id);
+    expect(customer?.state).toBe('deployed');
+    expect(customer?.silentSince).toBe('2027-01-05T09:00:00.000Z');
+    expect(customer?.history.filter((entry) => entry.by === 'health-sweep')).toEqual([
+      {
+        state: 'deployed',
+        at: '2027-01-05T09:00:00.000Z',
+        by: 'health-sweep',
+        reason: 'silent: no health report since 2027-01-04T08:00:00.000Z, more than 24 h',
+      },
+    ]);
+    expect((await getStep(RELEASE, step))?.silentCustomers).toEqual(new Set([id]));
+    expect(started.filter((input) => input.customerId === id)).toEqual([]);
+  });
+
+  it('takes the flag off when the silent customer reports again', async () => {
+    // Arrange
+    const { id, step } = await aCustomer('standard');
+    time = '2027-01-06T09:00:00.000Z';
+    await sweepHealth(start);
+    time = '2027-01-06T10:00:00.000Z';
+
+    // Act
+    await report(id, '2027-01-06T10:00:00.000Z');
+
+    // Assert
+    const customer = await getCustomer(RELEASE, id);
+    expect(customer?.silentSince).toBeUndefined();
+    expect(customer?.history.at(-1)).toMatchObject({
+      state: 'deployed',
+      by: 'record-health-report',
+      reason: 'reporting health again (report of 2027-01-06T10:00:00.000Z)',
+    });
+    expect((await getStep(RELEASE, step))?.silentCustomers ?? new Set()).toEqual(new Set());
+  });
+
+  it('watches a customer only inside its rollback window: a demo customer after a day is left alone', async () => {
+    // Arrange
+    const { id } = await aCustomer('demo');
+    time = '2027-01-05T02:00:01.000Z';
+
+    // Act
+    await sweepHealth(start);
+
+    // Assert
+    expect((await getCustomer(RELEASE, id))?.silentSince).toBeUndefined();
+  });
+
+  it('leaves the customers of a release that has ended alone', async () => {
+    // Arrange
+    const { id } = await aCustomer('enterprise');
+    await moveRelease(RELEASE, ['running'], 'completed');
+    time = '2027-01-10T09:00:00.000Z';
+
+    // Act
+    const result = await sweepHealth(start);
+
+    // Assert
+    expect(result.releases).toBe(0);
+    expect((await getCustomer(RELEASE, id))?.silentSince).toBeUndefined();
+    await moveRelease(RELEASE, ['completed'], 'running');
+  });
+
+  it('runs from EventBridge’s scheduled event, starting again the rollback of a customer rolling back', async () => {
+    // Arrange
+    process.env.RELEASE_STATE_MACHINE_ARN_PREFIX =
+      'arn:aws:states:eu-central-1:111122223333:stateMachine:securewatch-release-';
+    const sfn = mockClient(SFNClient);
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'started', startDate: new Date() });
+    time = '2027-03-01T00:00:00.000Z';
+
+    // Act
+    const result = await handler({ 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} });
+    const refused = handler({ 'detail-type': 'Health Reported' });
+
+    // Assert
+    expect(result).toMatchObject({ releases: 1 });
+    await expect(refused).rejects.toThrow(/^Task input rejected: detail-type/);
+    expect(sfn.commandCalls(StartExecutionCommand).map((call) => call.args[0].input)).toContainEqual({
+      stateMachineArn:
+        'arn:aws:states:eu-central-1:111122223333:stateMachine:securewatch-release-v1-2-0-rollback',
+      name: 'rollback-startup-customer-1',
+      input: JSON.stringify({
+        release: RELEASE,
+        customerId: 'startup-customer-1',
+        trigger: 'critical-errors',
+        reason: '2 critical application error(s) reported',
+        requestedAt: '2027-01-04T03:00:00.000Z',
+      }),
+    });
+    sfn.restore();
+    delete process.env.RELEASE_STATE_MACHINE_ARN_PREFIX;
+  });
+});
