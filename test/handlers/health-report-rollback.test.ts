@@ -184,12 +184,13 @@ describe('a health report that fires a rollback trigger', () => {
     expect(startedExecutions()).toEqual([]);
   });
 
-  it('does nothing for a healthy report but note when the customer was last heard from', async () => {
+  it('starts no rollback for a healthy report, and notes when the customer was last heard from', async () => {
     deployed('northwind-logistics');
 
     const result = await healthReported('northwind-logistics', {}, '2027-03-14T05:00:00Z').deliver();
 
-    expect(result).toEqual({ recorded: true, counted: false });
+    expect(result).not.toHaveProperty('rollback');
+    expect(startedExecutions()).toEqual([]);
     expect(storedCustomer('northwind-logistics')).toMatchObject({
       state: 'deployed',
       lastHealthReportAt: '2027-03-14T05:00:00Z',

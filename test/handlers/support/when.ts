@@ -1,5 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, EventBridgeEvent } from 'aws-lambda';
-import { FLEET_SOURCE, type HealthReported, SCHEMA_VERSION } from '../../../lambdas/events/contract.js';
+import {
+  FLEET_SOURCE,
+  type HealthReported,
+  SCHEMA_VERSION,
+  SCHEMA_VERSION_1_1,
+} from '../../../lambdas/events/contract.js';
 import { handler as handleApproval } from '../../../lambdas/handlers/handle-approval.js';
 import { handler as recordHealthReport } from '../../../lambdas/handlers/record-health-report.js';
 
@@ -148,7 +153,8 @@ export function healthReported(
   const event = busEvent(
     'Health Reported',
     {
-      schemaVersion: SCHEMA_VERSION,
+      // A baseline is a field of contract 1.1; the rest is sent as version 1 unless the test says otherwise.
+      schemaVersion: overrides.supportTicketsBaseline === undefined ? SCHEMA_VERSION : SCHEMA_VERSION_1_1,
       customerId,
       version: 'v1.1.0',
       reportedAt,
