@@ -9,6 +9,9 @@ import {
   deploymentRequested,
   FLEET_SOURCE,
   PLATFORM_SOURCE,
+  ROLLBACK_SCHEMA_VERSION,
+  type RollbackRequested,
+  rollbackRequested,
   SCHEMA_VERSION,
 } from '../lambdas/events/contract.js';
 import type { SimulatedClock } from './clock.js';
@@ -40,6 +43,16 @@ const behaviour = z.strictObject({
   securityFindings: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
 });
 
+/** How the platform answers a `Rollback Requested` for the customers it selects (the same knobs). */
+const rollbackBehaviour = z.strictObject({
+  select: selector,
+  /** What the platform answers. `silent` never answers: the rollback's answer goes missing. */
+  outcome: z.enum(['succeed', 'fail', 'silent']).default('succeed'),
+  reason: z.string().default('simulated rollback failure'),
+  /** Simulated minutes from the request to the answer. */
+  delayMinutes: z.number().min(0).default(30),
+});
+
 const decision = z.strictObject({
   reason: z.string().trim().min(1, 'say why'),
   by: z.string().trim().min(1, 'say who decides'),
@@ -57,6 +70,8 @@ const operation = z.union([
 export const scenarioSchema = z.strictObject({
   description: z.string().optional(),
   deployments: z.array(behaviour).default([]),
+  /** Answers to `Rollback Requested`; a customer no entry selects is rolled back after 30 minutes. */
+  rollbacks: z.array(rollbackBehaviour).default([]),
   operations: z.array(operation).default([]),
 });
 
@@ -64,8 +79,10 @@ export type ScenarioOperation = z.infer<typeof operation>;
 
 export type Scenario = z.infer<typeof scenarioSchema>;
 export type Behaviour = z.infer<typeof behaviour>;
+export type RollbackBehaviour = z.infer<typeof rollbackBehaviour>;
 
 const HEALTHY: Behaviour = behaviour.parse({ select: { share: 1 } });
+const ROLLED_BACK: RollbackBehaviour = rollbackBehaviour.parse({ select: { share: 1 } });
 
 export function loadScenario(file: string): Scenario {
   let raw: unknown;
@@ -90,6 +107,7 @@ export function loadScenario(file: string): Scenario {
 
 export class FleetSimulator {
   readonly requests: DeploymentRequested[] = [];
+  readonly rollbackRequests: RollbackRequested[] = [];
 
   constructor(
     private readonly bus: LocalEventBus,
@@ -101,6 +119,10 @@ export class FleetSimulator {
   }
 
   #onEvent(event: BusEvent): void {
+    if (event['detail-type'] === DETAIL_TYPES.rollbackRequested) {
+      this.#onRollbackRequested(rollbackRequested.parse(event.detail));
+      return;
+    }
     if (event['detail-type'] !== DETAIL_TYPES.deploymentRequested) return;
     const request = deploymentRequested.parse(event.detail);
     this.requests.push(request);
@@ -112,12 +134,72 @@ export class FleetSimulator {
   }
 
   behaviourFor(customerId: string): Behaviour {
-    return (
-      this.scenario.deployments.find(({ select }) => {
-        if ('customer' in select) return select.customer === customerId;
-        if ('policy' in select) return this.policyOf(customerId) === select.policy;
-        return shareOf(customerId) < select.share;
-      }) ?? HEALTHY
+    return this.scenario.deployments.find(({ select }) => this.#selects(select, customerId)) ?? HEALTHY;
+  }
+
+  rollbackBehaviourFor(customerId: string): RollbackBehaviour {
+    return this.scenario.rollbacks.find(({ select }) => this.#selects(select, customerId)) ?? ROLLED_BACK;
+  }
+
+  #selects(select: z.infer<typeof selector>, customerId: string): boolean {
+    if ('customer' in select) return select.customer === customerId;
+    if ('policy' in select) return this.policyOf(customerId) === select.policy;
+    return shareOf(customerId) < select.share;
+  }
+
+  #onRollbackRequested(request: RollbackRequested): void {
+    this.rollbackRequests.push(request);
+    const chosen = this.rollbackBehaviourFor(request.customerId);
+    if (chosen.outcome === 'silent') return;
+    const answerAt = new Date(Date.parse(request.requestedAt) + chosen.delayMinutes * 60_000).toISOString();
+    void this.clock.at(answerAt, () => this.#answerRollback(request, chosen)).catch(() => {});
+  }
+
+  /** The platform's answer and, once rolled back, the environment's first health report on its old version. */
+  #answerRollback(request: RollbackRequested, chosen: RollbackBehaviour) {
+    const at = this.clock.now();
+    const common = {
+      schemaVersion: ROLLBACK_SCHEMA_VERSION,
+      correlationId: request.correlationId,
+      customerId: request.customerId,
+      release: request.release,
+      completedAt: at,
+    };
+    const busName = 'securewatch-releases';
+    const answer =
+      chosen.outcome === 'succeed'
+        ? { DetailType: DETAIL_TYPES.rollbackSucceeded, Detail: JSON.stringify(common) }
+        : {
+            DetailType: DETAIL_TYPES.rollbackFailed,
+            Detail: JSON.stringify({ ...common, reason: chosen.reason }),
+          };
+    const health = {
+      schemaVersion: SCHEMA_VERSION,
+      customerId: request.customerId,
+      // Reports are filed under the release they are about, the one rolled back.
+      version: request.release,
+      reportedAt: at,
+      errorRatePercent: 0.1,
+      latencyChangePercent: 0,
+      criticalErrors: 0,
+      securityFindings: 0,
+      supportTickets: 0,
+    };
+    this.bus.putEvents(
+      [
+        { Source: PLATFORM_SOURCE, ...answer, EventBusName: busName },
+        ...(chosen.outcome === 'succeed'
+          ? [
+              {
+                Source: FLEET_SOURCE,
+                DetailType: DETAIL_TYPES.healthReported,
+                Detail: JSON.stringify(health),
+                EventBusName: busName,
+              },
+            ]
+          : []),
+      ],
+      at,
     );
   }
 

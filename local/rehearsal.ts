@@ -1,10 +1,11 @@
 import { DateTime } from 'luxon';
 import { defaultStart } from '../cli/plan-release.js';
 import { abort, halt, resume } from '../lambdas/application/halt.js';
-import { type HistoryEntry, isOutcome } from '../lambdas/core/lifecycle.js';
+import { type CustomerState, type HistoryEntry, isOutcome } from '../lambdas/core/lifecycle.js';
+import { type RollbackTrigger, rollbackExecutionName } from '../lambdas/core/rollback.js';
 import { versionSlug } from '../lambdas/core/versions.js';
 import { emailCounts } from '../lambdas/store/audit.js';
-import { listCustomers } from '../lambdas/store/customers.js';
+import { type CustomerRecord, listCustomers } from '../lambdas/store/customers.js';
 import { getRelease, type HaltRecord } from '../lambdas/store/releases.js';
 import { MS_PER_DAY, SimulatedClock } from './clock.js';
 import { FleetSimulator, type Scenario, type ScenarioOperation } from './fleet-simulator.js';
@@ -26,8 +27,8 @@ export interface RehearsalOptions {
   progress?: (line: string) => void;
   /** Runs every Lambda handler twice with the same input (idempotency check). */
   invokeTwice?: boolean;
-  /** Called once the local cloud is up (tests use it to act as approvers). */
-  onReady?: (cloud: LocalCloud) => void;
+  /** Called once the local cloud is up (tests use it to act as approvers, or to act at a simulated time). */
+  onReady?: (cloud: LocalCloud, clock: SimulatedClock) => void;
 }
 
 export interface CustomerOutcome {
@@ -41,6 +42,20 @@ export interface CustomerOutcome {
   requestedAt: string | null;
   deployedAt: string | null;
   approvedBy: string | null;
+  history: HistoryEntry[];
+  /** Its rollback, when one was asked for: what started it, how it went, its lines of the history. */
+  rollback?: CustomerRollback;
+}
+
+export interface CustomerRollback {
+  trigger: string | null;
+  reason: string | null;
+  approvedBy: string | null;
+  scheduledAt: string | null;
+  requestedAt: string | null;
+  rolledBackAt: string | null;
+  failureReason: string | null;
+  health: string | null;
   history: HistoryEntry[];
 }
 
@@ -59,6 +74,8 @@ export interface RehearsalOutcome {
   phases: Record<string, Record<string, number>>;
   emails: Record<string, number>;
   deploymentRequests: number;
+  /** `Rollback Requested` events the platform received. */
+  rollbackRequests: number;
   executions: number;
   maxHistoryEvents: { execution: string; events: number };
   transitions: number;
@@ -69,7 +86,9 @@ export interface RehearsalOutcome {
 const OUTCOMES = [
   'deployed',
   'failed',
+  'rollingBack',
   'rolledBack',
+  'rollbackFailed',
   'held',
   'rejected',
   'deferred',
@@ -97,12 +116,11 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     reportProgress(local, say);
     say(`Inbox: ${local.email.inboxUrl}   Approval API: ${local.approvalUrl}`);
     if (options.autoApprove) approveEveryRequest(local, clock);
-    options.onReady?.(local);
-    // Once the release has ended or is parked for good, simulated time stops where it is, for the report.
+    options.onReady?.(local, clock);
+    // Once the release has ended or is parked for good, simulated time stops where it is, for the report;
+    // an ended release waits for the rollbacks still running to end first.
     const freeze = () => clock.hold('the rehearsal has ended');
-    local.stepFunctions.onExecutionEnded(({ stateMachineRole }) => {
-      if (stateMachineRole === 'release') freeze();
-    });
+    const rollbacks = rollbacksSettled(local, freeze);
 
     const execution = local.stepFunctions.startExecution(
       local.releaseStateMachineArn,
@@ -124,6 +142,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       execution.done.then((record) => ({ record, paused: undefined })),
       operations.pausedWithNothingToCome(local).then((paused) => ({ record: undefined, paused })),
     ]);
+    if (ended.record) await rollbacks;
     // Every email queued so far reaches the inbox before the report.
     await local.queues.drained();
 
@@ -131,7 +150,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     const outcomes: CustomerOutcome[] = customers.map((customer) => ({
       id: customer.id,
       policy: customer.policy,
-      outcome: isOutcome(customer.state) ? customer.state : 'not started',
+      outcome: outcomeOf(customer.state),
       state: customer.state,
       reason: customer.outcomeReason,
       noticeAt: customer.noticeSentAt ?? null,
@@ -139,6 +158,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       deployedAt: customer.state === 'deployed' ? (customer.deployedAt ?? null) : null,
       approvedBy: customer.approvedBy ?? null,
       history: customer.history,
+      ...rollbackOf(customer),
     }));
     const phases: RehearsalOutcome['phases'] = {};
     for (const customer of outcomes) {
@@ -182,6 +202,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       // Every email is counted by kind as it is sent (the store's EMAILS counters), once each.
       emails: await emailCounts(options.version),
       deploymentRequests: simulator.requests.length,
+      rollbackRequests: simulator.rollbackRequests.length,
       executions: executions.length,
       maxHistoryEvents: { execution: largest.name, events: largest.historyEvents },
       transitions: executions.reduce((sum, candidate) => sum + candidate.transitions, 0),
@@ -190,6 +211,75 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   } finally {
     await local.stop();
   }
+}
+
+/** A customer's outcome as the summary counts it: its rollout's outcome, or where its rollback stands. */
+function outcomeOf(state: CustomerState): string {
+  if (isOutcome(state)) return state;
+  const rollback: Partial<Record<CustomerState, string>> = {
+    'rolling-back': 'rollingBack',
+    'rolled-back': 'rolledBack',
+    'rollback-failed': 'rollbackFailed',
+  };
+  return rollback[state] ?? 'not started';
+}
+
+function rollbackOf(customer: CustomerRecord): { rollback?: CustomerRollback } {
+  const first = customer.history.findIndex((entry) => entry.state === 'rolling-back');
+  if (first < 0) return {};
+  return {
+    rollback: {
+      trigger: customer.rollbackTrigger ?? null,
+      reason: customer.rollbackReason ?? null,
+      approvedBy: customer.rollbackApprovedBy ?? null,
+      scheduledAt: customer.rollbackScheduledAt ?? null,
+      requestedAt: customer.rollbackRequestedAt ?? null,
+      rolledBackAt: customer.rolledBackAt ?? null,
+      failureReason: customer.rollbackFailureReason ?? null,
+      health: customer.rollbackHealth?.summary ?? null,
+      history: customer.history.slice(first),
+    },
+  };
+}
+
+/**
+ * Freezes simulated time once the release execution has ended and no rollback execution is running;
+ * resolves then. (A release parked for good freezes time by itself, rollbacks or not.)
+ */
+function rollbacksSettled(local: LocalCloud, freeze: () => void): Promise<void> {
+  let releaseEnded = false;
+  const rollbackRunning = () =>
+    [...local.stepFunctions.executions.values()].some(
+      (execution) => execution.stateMachineRole === 'customer-rollback' && execution.status === 'RUNNING',
+    );
+  return new Promise((resolve) => {
+    // Called as each execution ends, its status already final.
+    local.stepFunctions.onExecutionEnded(({ stateMachineRole }) => {
+      if (stateMachineRole === 'release') releaseEnded = true;
+      if (!releaseEnded || rollbackRunning()) return;
+      freeze();
+      resolve();
+    });
+  });
+}
+
+/**
+ * Starts a customer's rollback execution as the rollback triggers do (one per customer and release,
+ * named after the customer): the same name and input again is the same execution.
+ */
+export function startRollbackExecution(
+  local: LocalCloud,
+  input: {
+    release: string;
+    customerId: string;
+    trigger: RollbackTrigger;
+    reason: string;
+    requestedAt: string;
+  },
+): ExecutionRecord {
+  const arn = local.cloud.roles.get('customer-rollback');
+  if (!arn) throw new Error('The release template has no customer-rollback state machine');
+  return local.stepFunctions.startExecution(arn, rollbackExecutionName(input.customerId), input);
 }
 
 /**
@@ -350,6 +440,13 @@ function reportProgress(local: LocalCloud, say: (line: string) => void): void {
       const status = (data.detail as { status?: string } | undefined)?.status;
       if (ended.customerId && ended.counted)
         say(`   ${String(ended.outcome).padEnd(9)} ${ended.customerId} (its rollout execution ${status})`);
+    }
+    if (fn.operation === OPERATIONS.recordRollbackOutcome && !error) {
+      const { state, counted } = result as { state: string; counted: boolean };
+      const why =
+        (data.reason as string | undefined) ?? (data.error as { Cause?: string } | undefined)?.Cause;
+      if (counted || state === 'deployed')
+        say(`   ↩ ${state.padEnd(9)} ${String(data.customerId)}${why ? ` (${why})` : ''}`);
     }
     if (fn.operation === OPERATIONS.evaluateGate && !error) {
       const gate = result as { passed: boolean; reason: string };

@@ -1,4 +1,4 @@
-import { releaseControl } from '../email/messages.js';
+import { releaseControl, rollbackEscalation } from '../email/messages.js';
 import { now } from '../shared/clock.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
 import { oncePerRelease } from '../shared/once.js';
@@ -31,6 +31,44 @@ export async function pauseForFailedGate(release: string, gate: FailedGate): Pro
         reason: gate.reason,
         by: 'the release workflow',
         next: 'Nothing more is deployed until someone resumes the release (accepting the result) or aborts it.',
+      }),
+    ),
+  );
+  return paused;
+}
+
+/**
+ * A customer's rollback failed: a running release pauses, awaiting a decision before its next step or gate
+ * (resume or abort), and the escalation contacts are paged once for this customer, whatever the release's
+ * status (a completed release cannot pause, but someone must still act). Returns whether this call paused it.
+ */
+export async function pauseForFailedRollback(
+  release: string,
+  customer: { id: string; name: string },
+  reason: string,
+): Promise<boolean> {
+  // Once per customer: a redelivered or retried failure does not pause again a release someone resumed.
+  let paused = false;
+  await oncePerRelease(release, `rollbackFailedPaused#${customer.id}`, async () => {
+    paused = await moveRelease(release, ['running'], 'paused', {
+      pause: {
+        kind: 'rollback-failed',
+        reason: `the rollback of ${customer.id} failed: ${reason}`,
+        since: now(),
+        by: `rollback#${customer.id}`,
+      },
+    });
+  });
+  await oncePerRelease(release, `rollbackFailedEmailed#${customer.id}`, () =>
+    emailEscalationContacts(
+      release,
+      'rollback-failed',
+      rollbackEscalation({
+        customerName: customer.name,
+        release,
+        what: 'failed',
+        reason,
+        next: `${customer.id} may still run ${release}: restore it by hand. The release is paused: nothing more is deployed until someone resumes or aborts it.`,
       }),
     ),
   );

@@ -26,6 +26,9 @@ const stepRecord = z.looseObject({
   deferred: z.number(),
   held: z.number(),
   cancelled: z.number().default(0),
+  /** Deployed customers of the step since rolled back, and those whose rollback failed: each counted once. */
+  rolledBack: z.number().default(0),
+  rollbackFailed: z.number().default(0),
   /** Failures an operator accepted by resuming after the gate they failed; later gates do not count them. */
   acceptedFailed: z.number().default(0),
   /** The step's health an operator accepted the same way. */
@@ -109,6 +112,35 @@ export async function countOutcomeOnce(
         UpdateExpression: 'ADD #counted :customer, recorded :one, #outcome :one',
         ConditionExpression: 'attribute_exists(PK) AND NOT contains(#counted, :id)',
         ExpressionAttributeNames: { '#counted': 'counted', '#outcome': outcome },
+        ExpressionAttributeValues: { ':customer': new Set([customerId]), ':id': customerId, ':one': 1 },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parseItem(stepRecord, result.Attributes ?? {});
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Counts a customer's rollback outcome on its step exactly once (its id joins the step's `rollbacksCounted`
+ * in the same conditional write). The step's counters, or undefined when it was counted already.
+ */
+export async function countRollbackOnce(
+  release: string,
+  key: string,
+  customerId: string,
+  outcome: 'rolledBack' | 'rollbackFailed',
+): Promise<StepRecord | undefined> {
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: stepKey(release, key),
+        UpdateExpression: 'ADD #counted :customer, #outcome :one',
+        ConditionExpression: 'attribute_exists(PK) AND NOT contains(#counted, :id)',
+        ExpressionAttributeNames: { '#counted': 'rollbacksCounted', '#outcome': outcome },
         ExpressionAttributeValues: { ':customer': new Set([customerId]), ':id': customerId, ':one': 1 },
         ReturnValues: 'ALL_NEW',
       }),

@@ -45,7 +45,13 @@ const ALARM_TOPIC = 'securewatch-release-alarms';
 const EVENT_DEAD_LETTERS = 'securewatch-release-event-dead-letters';
 
 /** The functions EventBridge invokes: a platform rule's or a release rule's target. */
-const INVOKED_BY_EVENTS = ['record-deployment-result', 'record-health-report', 'record-rollout-ended'];
+const INVOKED_BY_EVENTS = [
+  'record-deployment-result',
+  'record-rollback-result',
+  'record-health-report',
+  'record-rollout-ended',
+  'record-rollback-ended',
+];
 
 const targetsOf = (template: Template) =>
   Object.values(template.findResources('AWS::Events::Rule')).flatMap(
@@ -71,7 +77,9 @@ describe('no event lost', () => {
         platform.findResources('AWS::SQS::Queue', { Properties: { QueueName: EVENT_DEAD_LETTERS } }),
       );
 
-      expect(targets).toHaveLength(3);
+      // The platform's deployment results, rollback results and health reports; the release stack's ended
+      // customer rollouts and rollbacks.
+      expect(targets).toHaveLength(5);
       expect(deadLetters).toHaveLength(1);
       for (const target of targets) {
         expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86_400 });
@@ -98,18 +106,21 @@ describe('no event lost', () => {
       expect(sourceArns).toEqual(
         expect.arrayContaining([expect.stringMatching(/:rule\/securewatch-release-\*$/)]),
       );
-      expect(sourceArns).toHaveLength(3);
+      expect(sourceArns).toHaveLength(4);
     });
 
-    it('lets every release stack’s rule invoke record-rollout-ended, so a release stack grants nothing itself', () => {
-      platform.hasResourceProperties('AWS::Lambda::Permission', {
-        Action: 'lambda:InvokeFunction',
-        FunctionName: { 'Fn::GetAtt': [functionIdOf(platform, 'record-rollout-ended'), 'Arn'] },
-        Principal: 'events.amazonaws.com',
-        SourceArn: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
-      });
-      release.resourceCountIs('AWS::Lambda::Permission', 0);
-    });
+    it.each(['record-rollout-ended', 'record-rollback-ended'])(
+      'lets every release stack’s rule invoke %s, so a release stack grants nothing itself',
+      (handler) => {
+        platform.hasResourceProperties('AWS::Lambda::Permission', {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: { 'Fn::GetAtt': [functionIdOf(platform, handler), 'Arn'] },
+          Principal: 'events.amazonaws.com',
+          SourceArn: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+        });
+        release.resourceCountIs('AWS::Lambda::Permission', 0);
+      },
+    );
   });
 
   describe('dead-letter queues', () => {
@@ -166,7 +177,15 @@ describe('no event lost', () => {
     });
 
     it.each([
-      [PLATFORM_SOURCE, [DETAIL_TYPES.deploymentSucceeded, DETAIL_TYPES.deploymentFailed]],
+      [
+        PLATFORM_SOURCE,
+        [
+          DETAIL_TYPES.deploymentSucceeded,
+          DETAIL_TYPES.deploymentFailed,
+          DETAIL_TYPES.rollbackSucceeded,
+          DETAIL_TYPES.rollbackFailed,
+        ],
+      ],
       [FLEET_SOURCE, [DETAIL_TYPES.healthReported]],
     ])(
       'lets the producer accounts put %s events of the inbound types %j, and nothing else',

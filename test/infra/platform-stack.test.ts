@@ -92,6 +92,9 @@ const SENDERS = [
   'evaluate-gate',
   'remind-paused',
   'abort-release',
+  'notify-rollback',
+  'record-rollback-outcome',
+  'record-rollback-ended',
 ];
 
 const READ_WRITE: Capability[] = ['readsTable', 'writesTable'];
@@ -117,14 +120,23 @@ const NEEDS: [handler: string, needs: Capability[]][] = [
   ['abort-release', [...READ_WRITE, 'answersTasks', 'emails', 'publishes']],
   ['request-deployment', [...READ_WRITE, 'publishes', 'answersTasks']],
   ['record-outcome', [...READ_WRITE, 'answersTasks', 'publishes']],
+  // The rollback workflow's tasks: only the one that asks the platform publishes and is answered.
+  ['begin-rollback', READ_WRITE],
+  ['notify-rollback', [...READ_WRITE, 'emails']],
+  ['schedule-rollback', READ_WRITE],
+  ['request-platform-rollback', [...READ_WRITE, 'publishes', 'answersTasks']],
+  ['record-rollback-outcome', [...READ_WRITE, 'emails']],
+  ['check-rollback-health', READ_WRITE],
   // An execution's input names its customer; it is read from the execution when the event leaves it out.
-  // EventBridge invokes the last three asynchronously: what fails after Lambda's retries goes to a queue.
+  // EventBridge invokes the rule targets asynchronously: what fails after Lambda's retries goes to a queue.
   [
     'record-rollout-ended',
     [...READ_WRITE, 'answersTasks', 'publishes', 'readsExecutions', 'keepsFailedInvocations'],
   ],
   ['handle-approval', [...READ_WRITE, 'answersTasks']],
+  ['record-rollback-ended', [...READ_WRITE, 'emails', 'readsExecutions', 'keepsFailedInvocations']],
   ['record-deployment-result', [...READ_WRITE, 'answersTasks', 'keepsFailedInvocations']],
+  ['record-rollback-result', [...READ_WRITE, 'answersTasks', 'keepsFailedInvocations']],
   ['record-health-report', [...READ_WRITE, 'keepsFailedInvocations']],
   // The email queue's sender claims each email (put) and gives a refused one back (delete).
   ['send-email', ['writesTable', 'consumesEmailQueue', 'sendsThroughSes', 'readsSendQuota']],
@@ -181,8 +193,8 @@ describe('the platform stack', () => {
   });
 
   describe('functions', () => {
-    it('are the twenty orchestrator functions (nineteen tasks and the email queue’s sender)', () => {
-      platform.resourceCountIs('AWS::Lambda::Function', 20);
+    it('are the twenty-eight orchestrator functions (twenty-seven tasks and the email queue’s sender)', () => {
+      platform.resourceCountIs('AWS::Lambda::Function', 28);
     });
 
     it('all run on nodejs24.x', () => {
@@ -232,8 +244,8 @@ describe('the platform stack', () => {
       expect(wildcards).toEqual([]);
     });
 
-    it('cover each of the twenty functions', () => {
-      expect(NEEDS).toHaveLength(20);
+    it('cover each of the twenty-eight functions', () => {
+      expect(NEEDS).toHaveLength(28);
     });
 
     it.each(NEEDS)('grant %s only %j', (handler, needs) => {
