@@ -11,8 +11,8 @@ import {
   STATUS_CHANGE_SOURCE,
 } from '../lambdas/core/execution-status.js';
 import type { Config } from '../lambdas/core/model.js';
-import { rolloutShape } from '../lambdas/core/rollout-shape.js';
 import { ROLLBACK_EXECUTION_DAYS } from '../lambdas/core/rollback.js';
+import { rolloutShape } from '../lambdas/core/rollout-shape.js';
 import { versionSlug } from '../lambdas/core/versions.js';
 import { customerRollbackDefinition } from '../statemachines/customer-rollback.js';
 import { customerRolloutDefinition } from '../statemachines/customer-rollout.js';

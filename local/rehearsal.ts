@@ -7,6 +7,7 @@ import { versionSlug } from '../lambdas/core/versions.js';
 import { emailCounts } from '../lambdas/store/audit.js';
 import { type CustomerRecord, listCustomers } from '../lambdas/store/customers.js';
 import { getRelease, type HaltRecord } from '../lambdas/store/releases.js';
+import { getStep } from '../lambdas/store/steps.js';
 import { MS_PER_DAY, SimulatedClock } from './clock.js';
 import { FleetSimulator, type Scenario, type ScenarioOperation } from './fleet-simulator.js';
 import { type LocalCloud, startLocalCloud } from './local-cloud.js';
@@ -76,6 +77,8 @@ export interface RehearsalOutcome {
   deploymentRequests: number;
   /** `Rollback Requested` events the platform received. */
   rollbackRequests: number;
+  /** Rollbacks per phase as its steps counted them (each customer once), for the gates. */
+  rollbacks: Record<string, { rolledBack: number; rollbackFailed: number }>;
   executions: number;
   maxHistoryEvents: { execution: string; events: number };
   transitions: number;
@@ -120,7 +123,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     // Once the release has ended or is parked for good, simulated time stops where it is, for the report;
     // an ended release waits for the rollbacks still running to end first.
     const freeze = () => clock.hold('the rehearsal has ended');
-    const rollbacks = rollbacksSettled(local, freeze);
+    const rollbacksEnded = rollbacksSettled(local, freeze);
 
     const execution = local.stepFunctions.startExecution(
       local.releaseStateMachineArn,
@@ -142,7 +145,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       execution.done.then((record) => ({ record, paused: undefined })),
       operations.pausedWithNothingToCome(local).then((paused) => ({ record: undefined, paused })),
     ]);
-    if (ended.record) await rollbacks;
+    if (ended.record) await rollbacksEnded;
     // Every email queued so far reaches the inbox before the report.
     await local.queues.drained();
 
@@ -165,6 +168,16 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       phases[customer.policy] ??= Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0]));
       const counts = phases[customer.policy] as Record<string, number>;
       counts[customer.outcome] = (counts[customer.outcome] ?? 0) + 1;
+    }
+    const rollbacks: RehearsalOutcome['rollbacks'] = {};
+    const stepsByPhase = new Map(customers.map((each) => [each.stepKey, each.phase]));
+    for (const [key, phase] of stepsByPhase) {
+      const step = await getStep(options.version, key);
+      const counts = rollbacks[phase] ?? { rolledBack: 0, rollbackFailed: 0 };
+      rollbacks[phase] = {
+        rolledBack: counts.rolledBack + (step?.rolledBack ?? 0),
+        rollbackFailed: counts.rollbackFailed + (step?.rollbackFailed ?? 0),
+      };
     }
     const executions = [...local.stepFunctions.executions.values()];
     const largest = executions.reduce((max, candidate) =>
@@ -203,6 +216,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       emails: await emailCounts(options.version),
       deploymentRequests: simulator.requests.length,
       rollbackRequests: simulator.rollbackRequests.length,
+      rollbacks,
       executions: executions.length,
       maxHistoryEvents: { execution: largest.name, events: largest.historyEvents },
       transitions: executions.reduce((sum, candidate) => sum + candidate.transitions, 0),

@@ -31,8 +31,8 @@ import {
   claimCustomerField,
   getCustomer,
   noteRollback,
-  recordRollbackResult as storeRollbackResult,
   requireCustomer,
+  recordRollbackResult as storeRollbackResult,
   updateCustomer,
 } from '../store/customers.js';
 import { countRollbackOnce } from '../store/steps.js';
