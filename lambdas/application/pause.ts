@@ -2,7 +2,7 @@ import { releaseControl, rollbackEscalation } from '../email/messages.js';
 import { now } from '../shared/clock.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
 import { oncePerRelease } from '../shared/once.js';
-import { moveRelease } from '../store/releases.js';
+import { getRelease, moveRelease } from '../store/releases.js';
 
 export interface FailedGate {
   /** What failed, e.g. `gate#standard_2` or `gate#enterprise#acme-corporation`: one pause and one email each. */
@@ -59,6 +59,9 @@ export async function pauseForFailedRollback(
       },
     });
   });
+  // Whether this call or an earlier run of it paused the release, the page says where the release stands.
+  const record = await getRelease(release);
+  const pausedForIt = record?.status === 'paused' && record.pause?.by === `rollback#${customer.id}`;
   await oncePerRelease(release, `rollbackFailedEmailed#${customer.id}`, () =>
     emailEscalationContacts(
       release,
@@ -68,7 +71,11 @@ export async function pauseForFailedRollback(
         release,
         what: 'failed',
         reason,
-        next: `${customer.id} may still run ${release}: restore it by hand. The release is paused: nothing more is deployed until someone resumes or aborts it.`,
+        next: `${customer.id} may still run ${release}: restore it by hand. ${
+          pausedForIt
+            ? 'The release is paused: nothing more is deployed until someone resumes or aborts it.'
+            : 'The release was not running, so it was not paused: check it before resuming it.'
+        }`,
       }),
     ),
   );
