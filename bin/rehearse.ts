@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseStartInstant } from '../cli/plan-release.js';
 import { loadScenario, scenarioSchema } from '../local/fleet-simulator.js';
@@ -58,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
     autoApprove: options.autoApprove,
     scenario,
     progress,
+    // One folder per run, kept after it: `.rehearsal/<version>-<start time>/orchestrator.log`.
+    logDirectory: join('.rehearsal', `${options.version}-${new Date().toISOString().replace(/[:.]/g, '-')}`),
   });
   if (options.json) console.log(JSON.stringify(outcome, null, 2));
   else printSummary(outcome);

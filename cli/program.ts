@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { UsageError, UserFacingError } from '../lambdas/core/errors.js';
 import type { CliIo } from './context.js';
 import { registerPlanRelease } from './plan-release.js';
+import { registerRotateSigningKey } from './rotate-signing-key.js';
 
 export const PROGRAM_NAME = 'minor-release-manager.sh';
 
@@ -10,7 +11,10 @@ const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
 // Each command registers itself; check-status, start-phase, deploy-customers … join this list.
-const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [registerPlanRelease];
+const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
+  registerPlanRelease,
+  registerRotateSigningKey,
+];
 
 function buildProgram(io: CliIo): Command {
   const program = new Command(PROGRAM_NAME)

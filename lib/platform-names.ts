@@ -51,3 +51,6 @@ export const EVENT_DEAD_LETTERS_QUEUE = 'securewatch-release-event-dead-letters'
 
 /** Where the functions EventBridge invokes put the events they failed on, after Lambda's retries. */
 export const FAILED_INVOCATIONS_QUEUE = 'securewatch-release-failed-invocations';
+
+/** The secret holding the approval signing keys; `npm run rotate-signing-key` rotates it by this name. */
+export const APPROVAL_SIGNING_SECRET_NAME = 'securewatch/approval-signing-keys';

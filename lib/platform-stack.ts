@@ -18,6 +18,7 @@ import {
 } from '../lambdas/events/contract.js';
 import type { WorkflowFunctions } from '../statemachines/tasks.js';
 import { Alarms, AlarmTopic } from './constructs/alarms.js';
+import { OrchestratorDashboard } from './constructs/dashboard.js';
 import { EmailQueue } from './constructs/email-queue.js';
 import {
   DeadLetterQueue,
@@ -28,6 +29,7 @@ import {
 import { acknowledgeNagFindings } from './constructs/nag.js';
 import { OrchestratorFunction } from './constructs/orchestrator-function.js';
 import {
+  APPROVAL_SIGNING_SECRET_NAME,
   EVENT_DEAD_LETTERS_QUEUE,
   FAILED_INVOCATIONS_QUEUE,
   RECORD_ROLLBACK_ENDED_HANDLER,
@@ -96,6 +98,8 @@ export class PlatformStack extends Stack {
       sortKey: { name: 'SK', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Items that only serve a while (the email sender's claims) carry their end here.
+      timeToLiveAttribute: 'timeToLive',
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -113,13 +117,20 @@ export class PlatformStack extends Stack {
       configurationSet: emailConfiguration,
     });
     const signingKey = new secretsmanager.Secret(this, 'ApprovalSigningKey', {
-      description: 'HMAC key that signs approval links',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      secretName: APPROVAL_SIGNING_SECRET_NAME,
+      description: 'HMAC keys of approval links: {"current": signs, "previous": still verifies}',
+      // The shape lambdas/core/signing-keys.ts reads; `previous` appears at the first rotation.
+      generateSecretString: {
+        secretStringTemplate: '{}',
+        generateStringKey: 'current',
+        passwordLength: 64,
+        excludePunctuation: true,
+      },
     });
     acknowledgeNagFindings(signingKey, {
       id: 'AwsSolutions-SMG4',
       reason:
-        'Rotating the HMAC key would invalidate every outstanding approval link (each is valid until its customer’s deadline), so it is rotated by hand when no approval is pending.',
+        'Rotated by the operator with `npm run rotate-signing-key`, which keeps the replaced key as `previous` so links already emailed still verify (README, "Rotating the approval signing key"); an automatic schedule could retire a key while its links are still valid.',
     });
 
     this.approvalApi = new apigwv2.HttpApi(this, 'ApprovalApi', {
@@ -264,7 +275,9 @@ export class PlatformStack extends Stack {
       { table: 'readWrite', answersTasks: true },
     );
     for (const approvalFunction of [requestApproval, handleApproval]) {
-      approvalFunction.addEnvironment('APPROVAL_SIGNING_KEY', signingKey.secretValue.unsafeUnwrap());
+      // The secret's ARN only: the keys are read at run time, and only these two functions may read them.
+      approvalFunction.addEnvironment('APPROVAL_SIGNING_SECRET_ID', signingKey.secretArn);
+      signingKey.grantRead(approvalFunction);
       approvalFunction.addEnvironment('APPROVAL_BASE_URL', this.approvalApi.apiEndpoint);
     }
     const approvalIntegration = new HttpLambdaIntegration('ApprovalIntegration', handleApproval);
@@ -546,6 +559,19 @@ export class PlatformStack extends Stack {
       this.functions.awaitDecision.metricInvocations({ period: Duration.minutes(5), statistic: 'Sum' }),
       'A release is paused or halted, awaiting an operator decision (resume or abort)',
     );
+
+    new OrchestratorDashboard(this, 'Dashboard', {
+      functions: this.node
+        .findAll()
+        .filter((construct): construct is OrchestratorFunction => construct instanceof OrchestratorFunction),
+      deadLetterQueues: {
+        'emails not sent': this.emailQueue.deadLetterQueue,
+        'release events not delivered': eventDeadLetters,
+        'failed handler invocations': failedInvocations,
+        'alarm notifications not delivered': alarmTopic.undelivered,
+      },
+      releaseStateMachinePrefix: RELEASE_STATE_MACHINE_PREFIX,
+    });
 
     const outputs: Record<string, string> = {
       TableName: this.table.tableName,

@@ -41,6 +41,26 @@ const behaviour = z.strictObject({
     .default(1),
   criticalErrors: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
   securityFindings: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
+  supportTickets: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
+  /** The customer's usual support tickets per report; without it, tickets cannot be judged (a gate fails). */
+  supportTicketsBaseline: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).optional(),
+  /** `none`: the customer's environment never reports health (its gate then has no evidence and pauses). */
+  healthReports: z.enum(['send', 'none']).default('send'),
+  /** One more health report this many simulated days after the first, saying what the fields say. */
+  laterReport: z
+    .strictObject({
+      afterDays: z.number().gt(0),
+      latencyChangePercent: z
+        .number()
+        .min(CONTRACT_BOUNDS.latencyChangePercent.min)
+        .max(CONTRACT_BOUNDS.latencyChangePercent.max)
+        .default(1),
+      criticalErrors: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
+      securityFindings: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
+      supportTickets: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
+      supportTicketsBaseline: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).optional(),
+    })
+    .optional(),
 });
 
 /** How the platform answers a `Rollback Requested` for the customers it selects (the same knobs). */
@@ -65,6 +85,8 @@ const operation = z.union([
   z.strictObject({ atDay: z.number().min(0), halt: decision }),
   z.strictObject({ atDay: z.number().min(0), resume: decision }),
   z.strictObject({ atDay: z.number().min(0), abort: decision.omit({ customer: true }) }),
+  /** The third decision on a failed gate: roll back the batch (or phase) it judged. */
+  z.strictObject({ atDay: z.number().min(0), rollBack: decision.omit({ customer: true }) }),
 ]);
 
 export const scenarioSchema = z.strictObject({
@@ -228,21 +250,37 @@ export class FleetSimulator {
       latencyChangePercent: chosen.latencyChangePercent,
       criticalErrors: chosen.criticalErrors,
       securityFindings: chosen.securityFindings,
-      supportTickets: 0,
+      supportTickets: chosen.supportTickets,
+      ...(chosen.supportTicketsBaseline === undefined
+        ? {}
+        : { supportTicketsBaseline: chosen.supportTicketsBaseline }),
     };
     const busName = 'securewatch-releases';
+    const healthReport = {
+      Source: FLEET_SOURCE,
+      DetailType: DETAIL_TYPES.healthReported,
+      Detail: JSON.stringify(health),
+      EventBusName: busName,
+    };
     this.bus.putEvents(
       [
-        {
-          Source: FLEET_SOURCE,
-          DetailType: DETAIL_TYPES.healthReported,
-          Detail: JSON.stringify(health),
-          EventBusName: busName,
-        },
+        ...(chosen.healthReports === 'send' ? [healthReport] : []),
         { Source: PLATFORM_SOURCE, ...result, EventBusName: busName },
       ],
       at,
     );
+    const later = chosen.laterReport;
+    if (chosen.outcome !== 'succeed' || chosen.healthReports === 'none' || !later) return;
+    const { afterDays, ...fields } = later;
+    const laterAt = new Date(Date.parse(at) + afterDays * 86_400_000).toISOString();
+    void this.clock
+      .at(laterAt, () =>
+        this.bus.putEvents(
+          [{ ...healthReport, Detail: JSON.stringify({ ...health, ...fields, reportedAt: laterAt }) }],
+          laterAt,
+        ),
+      )
+      .catch(() => {});
   }
 }
 

@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { forgetPacer } from '../lambdas/email/sender.js';
 import { resetClients } from '../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../lambdas/shared/clock.js';
+import { writeLogLinesTo } from '../lambdas/shared/observability.js';
 import { forgetReleaseConfig } from '../lambdas/shared/release-config.js';
+import { forgetSigningKeys } from '../lambdas/shared/signing-keys.js';
 import { PROJECT_ROOT } from '../lib/constructs/orchestrator-function.js';
+import { functionNameOf } from '../lib/platform-names.js';
 import { ApprovalLinks } from './approval-links.js';
 import { startApprovalServer } from './approval-server.js';
 import { type ApiOperation, startAwsEndpoint } from './aws-endpoint.js';
@@ -16,6 +20,7 @@ import { createTablesFromTemplate, startLocalDynamoDb } from './dynamodb.js';
 import { type LocalEmailServer, startLocalEmail } from './email.js';
 import { LocalEventBus } from './event-bus.js';
 import { LocalQueues } from './queue.js';
+import { LocalSecrets } from './secrets.js';
 import { LocalApiError, LocalStepFunctions } from './step-functions.js';
 import {
   asksApprovers,
@@ -33,6 +38,8 @@ export interface LocalCloudOptions {
   fleetFile?: string;
   /** Runs every handler twice with the same input, as Step Functions and EventBridge retries may. */
   invokeTwice?: boolean;
+  /** Where the functions' log lines and metrics go (JSON lines); default: a file removed at stop. */
+  logFile?: string;
 }
 
 export interface Invocation {
@@ -50,9 +57,13 @@ export interface LocalCloud {
   /** The template's queues; every email goes through the email queue to the sender function. */
   queues: LocalQueues;
   email: LocalEmailServer;
+  /** The template's secrets, served to the handlers as Secrets Manager would. */
+  secrets: LocalSecrets;
   /** The review link of each approval request, from the emails as they are sent. */
   approvalLinks: ApprovalLinks;
   approvalUrl: string;
+  /** The functions' log lines and metrics (EMF), one JSON object a line, as CloudWatch Logs would hold them. */
+  logFile: string;
   releaseStateMachineArn: string;
   onInvoked(listener: (invocation: Invocation) => void): void;
   onInvoking(listener: (invocation: Invocation) => void): void;
@@ -95,8 +106,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     string,
     Promise<{ handler: (event: unknown, context: unknown) => Promise<unknown> }>
   >();
-  const invoke = (functionArn: string, payload: unknown): Promise<unknown> =>
-    options.clock.track(run(functionArn, payload));
+  // Invocations still running; once the local cloud stops, none starts and those running are waited for.
+  const running = new Set<Promise<unknown>>();
+  let stopped = false;
+  const invoke = (functionArn: string, payload: unknown): Promise<unknown> => {
+    if (stopped) return Promise.reject(new Error(`The local cloud has stopped; ${functionArn} is not run`));
+    const invocation = options.clock.track(run(functionArn, payload));
+    running.add(invocation);
+    const settled = () => running.delete(invocation);
+    invocation.then(settled, settled);
+    return invocation;
+  };
   const run = async (functionArn: string, payload: unknown): Promise<unknown> => {
     const fn = cloud.functions.get(functionArn);
     if (!fn) throw new Error(`No function ${functionArn} in the synthesized templates`);
@@ -113,7 +133,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         const error = fault(invocation);
         if (error) throw error;
       }
-      const context = { functionName: fn.logicalId };
+      const context = { functionName: functionNameOf(fn.operation) };
       if (options.invokeTwice) await handler(structuredClone(payload), context);
       invocation.result = await handler(structuredClone(payload), context);
       return invocation.result;
@@ -139,6 +159,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   // on them (the customer rollouts' end) pick them up.
   stepFunctions.onStatusChange((entry) => bus.putEvents([entry], options.clock.now()));
   const queues = new LocalQueues(options.clock, cloud.queues, cloud.queueConsumers, invoke);
+  const secrets = new LocalSecrets(cloud.secrets);
   Object.assign(operations, {
     'AmazonSQS.SendMessage': (body) => queues.sendMessage(body),
     'AmazonSQS.SendMessageBatch': (body) => queues.sendMessageBatch(body),
@@ -175,6 +196,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       };
     },
     'AWSEvents.PutEvents': (body) => bus.putEvents(body.Entries as never, options.clock.now()),
+    'secretsmanager.GetSecretValue': (body) => secrets.getSecretValue(body),
+    'secretsmanager.PutSecretValue': (body) => secrets.putSecretValue(body),
   } satisfies Record<string, ApiOperation>);
   for (const route of cloud.approvalRoutes)
     approvals.route(route.routeKey, (event) => invoke(route.functionArn, event) as never);
@@ -189,20 +212,31 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     AWS_ENDPOINT_URL_SFN: endpoint.url,
     AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint.url,
     AWS_ENDPOINT_URL_SQS: endpoint.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
   };
   for (const fn of cloud.functions.values()) Object.assign(environment, fn.environment);
   // The local SES enforces no sending rate; the sender paces to the quota it reports (GetAccount), capped
   // as configured. The sandbox's 1/s would only slow the rehearsal down.
   environment.SES_MAX_SEND_RATE = String(LOCAL_SEND_RATE);
+  // The local queue delivers one batch at a time: its one sender has the whole rate.
+  environment.EMAIL_SENDERS = '1';
   environment.AWS_SES_ACCOUNT = localSesAccount(LOCAL_SEND_RATE);
+  // No X-Ray daemon here.
+  environment.POWERTOOLS_TRACE_ENABLED = 'false';
   const previous = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
   Object.assign(process.env, environment);
   if (options.fleetFile) process.env.FLEET_FILE = options.fleetFile;
   else delete process.env.FLEET_FILE;
   resetClients();
+  forgetSigningKeys();
   forgetReleaseConfig();
   forgetPacer();
   useClock(options.clock);
+  // The functions' log lines go to the rehearsal's log file, not the terminal.
+  const logFile = options.logFile ?? join(workdir, 'orchestrator.log');
+  mkdirSync(dirname(logFile), { recursive: true });
+  const logStream = createWriteStream(logFile, { flags: 'a' });
+  writeLogLinesTo((line) => logStream.write(`${line}\n`));
 
   const releaseStateMachineArn = cloud.roles.get('release');
   if (!releaseStateMachineArn) throw new Error('The release template has no release state machine');
@@ -213,20 +247,29 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     stepFunctions,
     bus,
     queues,
+    secrets,
     email,
     approvalLinks: new ApprovalLinks(email),
     approvalUrl: approvals.url,
+    logFile,
     releaseStateMachineArn,
     onInvoked: (listener) => listeners.add(listener),
     onInvoking: (listener) => startListeners.add(listener),
     injectFault: (fault) => faults.add(fault),
     invoke,
     async stop() {
+      stopped = true;
+      stepFunctions.stop();
+      await Promise.allSettled([...running]);
       options.clock.stop();
       useRealClock();
       resetClients();
+      forgetSigningKeys();
       forgetPacer();
       await Promise.allSettled([endpoint.stop(), approvals.stop(), email.stop(), database.stop()]);
+      writeLogLinesTo(undefined);
+      logStream.end();
+      await finished(logStream).catch(() => {});
       for (const [key, value] of Object.entries(previous)) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;

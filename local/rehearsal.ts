@@ -1,6 +1,13 @@
+import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { defaultStart } from '../cli/plan-release.js';
-import { abort, halt, resume } from '../lambdas/application/halt.js';
+import {
+  abort,
+  halt,
+  type RollBackCustomers,
+  resume,
+  rollBackGatedBatch,
+} from '../lambdas/application/halt.js';
 import { type CustomerState, type HistoryEntry, isOutcome } from '../lambdas/core/lifecycle.js';
 import { type RollbackTrigger, rollbackExecutionName } from '../lambdas/core/rollback.js';
 import { versionSlug } from '../lambdas/core/versions.js';
@@ -28,8 +35,12 @@ export interface RehearsalOptions {
   progress?: (line: string) => void;
   /** Runs every Lambda handler twice with the same input (idempotency check). */
   invokeTwice?: boolean;
+  /** Where the functions' log file (orchestrator.log) is kept; default: a folder removed at the end. */
+  logDirectory?: string;
   /** Called once the local cloud is up (tests use it to act as approvers, or to act at a simulated time). */
   onReady?: (cloud: LocalCloud, clock: SimulatedClock) => void;
+  /** How a scenario's `rollBack` decision rolls customers back (the rollback workflow's requestRollback). */
+  rollBackCustomers?: RollBackCustomers;
 }
 
 export interface CustomerOutcome {
@@ -84,6 +95,8 @@ export interface RehearsalOutcome {
   transitions: number;
   /** Peak resident memory of this process so far, in MiB. */
   peakMemoryMiB: number;
+  /** The functions' log lines and metrics, one JSON object a line. */
+  logFile: string;
 }
 
 const OUTCOMES = [
@@ -111,6 +124,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     clock,
     fleetFile: options.fleetFile,
     invokeTwice: options.invokeTwice,
+    logFile: options.logDirectory ? join(options.logDirectory, 'orchestrator.log') : undefined,
   });
   const say = options.progress ?? (() => {});
   try {
@@ -118,12 +132,18 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     const simulator = new FleetSimulator(local.bus, clock, options.scenario, (id) => policies.get(id));
     reportProgress(local, say);
     say(`Inbox: ${local.email.inboxUrl}   Approval API: ${local.approvalUrl}`);
+    if (options.logDirectory) say(`Logs: ${local.logFile}`);
     if (options.autoApprove) approveEveryRequest(local, clock);
     options.onReady?.(local, clock);
-    // Once the release has ended or is parked for good, simulated time stops where it is, for the report;
-    // an ended release waits for the rollbacks still running to end first.
-    const freeze = () => clock.hold('the rehearsal has ended');
-    const rollbacksEnded = rollbacksSettled(local, freeze);
+    // Once the release has ended or is parked for good, and the rollbacks still running have ended too,
+    // simulated time stops where it is, for the report.
+    const freeze = () =>
+      untilNoRollbackRuns(local).then(() => {
+        clock.hold('the rehearsal has ended');
+      });
+    local.stepFunctions.onExecutionEnded(({ stateMachineRole }) => {
+      if (stateMachineRole === 'release') void freeze();
+    });
 
     const execution = local.stepFunctions.startExecution(
       local.releaseStateMachineArn,
@@ -140,12 +160,13 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       clock,
       say,
       freeze,
+      options.rollBackCustomers,
     );
     const ended = await Promise.race([
       execution.done.then((record) => ({ record, paused: undefined })),
       operations.pausedWithNothingToCome(local).then((paused) => ({ record: undefined, paused })),
     ]);
-    if (ended.record) await rollbacksEnded;
+    await untilNoRollbackRuns(local);
     // Every email queued so far reaches the inbox before the report.
     await local.queues.drained();
 
@@ -221,6 +242,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       maxHistoryEvents: { execution: largest.name, events: largest.historyEvents },
       transitions: executions.reduce((sum, candidate) => sum + candidate.transitions, 0),
       peakMemoryMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      logFile: local.logFile,
     };
   } finally {
     await local.stop();
@@ -256,23 +278,17 @@ function rollbackOf(customer: CustomerRecord): { rollback?: CustomerRollback } {
   };
 }
 
-/**
- * Freezes simulated time once the release execution has ended and no rollback execution is running;
- * resolves then. (A release parked for good freezes time by itself, rollbacks or not.)
- */
-function rollbacksSettled(local: LocalCloud, freeze: () => void): Promise<void> {
-  let releaseEnded = false;
+/** Resolves once no rollback execution is running (at once when none is). */
+function untilNoRollbackRuns(local: LocalCloud): Promise<void> {
   const rollbackRunning = () =>
     [...local.stepFunctions.executions.values()].some(
       (execution) => execution.stateMachineRole === 'customer-rollback' && execution.status === 'RUNNING',
     );
+  if (!rollbackRunning()) return Promise.resolve();
   return new Promise((resolve) => {
     // Called as each execution ends, its status already final.
-    local.stepFunctions.onExecutionEnded(({ stateMachineRole }) => {
-      if (stateMachineRole === 'release') releaseEnded = true;
-      if (!releaseEnded || rollbackRunning()) return;
-      freeze();
-      resolve();
+    local.stepFunctions.onExecutionEnded(() => {
+      if (!rollbackRunning()) resolve();
     });
   });
 }
@@ -306,7 +322,8 @@ function runOperations(
   operations: ScenarioOperation[],
   clock: SimulatedClock,
   say: (line: string) => void,
-  freeze: () => void,
+  freeze: () => Promise<void>,
+  rollBackCustomers: RollBackCustomers | undefined,
 ) {
   let pending = operations.length;
   let parked: string | undefined;
@@ -319,7 +336,7 @@ function runOperations(
     void clock
       .at(at, async () => {
         try {
-          await apply(release, operation, say);
+          await apply(release, operation, say, rollBackCustomers);
         } catch (error) {
           say(`⚠ operation at day ${operation.atDay} failed: ${(error as Error).message}`);
         } finally {
@@ -339,21 +356,32 @@ function runOperations(
         });
         notify = () => {
           const state = parked ?? '';
-          freeze();
-          void clock
-            .track(
-              getRelease(release).then((record) =>
-                resolve({ state, reason: record?.pause?.reason ?? record?.status ?? 'awaiting a decision' }),
-              ),
-            )
-            .catch(() => {}); // the rehearsal already ended otherwise
+          // Rollbacks still running end first (a release paused by a gate does not stop them).
+          void freeze().then(
+            () =>
+              clock
+                .track(
+                  getRelease(release).then((record) =>
+                    resolve({
+                      state,
+                      reason: record?.pause?.reason ?? record?.status ?? 'awaiting a decision',
+                    }),
+                  ),
+                )
+                .catch(() => {}), // the rehearsal already ended otherwise
+          );
         };
       });
     },
   };
 }
 
-async function apply(release: string, operation: ScenarioOperation, say: (line: string) => void) {
+async function apply(
+  release: string,
+  operation: ScenarioOperation,
+  say: (line: string) => void,
+  rollBackCustomers: RollBackCustomers | undefined,
+) {
   if ('halt' in operation) {
     const { customer, ...decision } = operation.halt;
     for (const result of await halt({ release, customerId: customer }, decision)) say(`🛑 ${result.message}`);
@@ -361,6 +389,10 @@ async function apply(release: string, operation: ScenarioOperation, say: (line: 
     const { customer, ...decision } = operation.resume;
     for (const result of await resume({ release, customerId: customer }, decision))
       say(`▶ ${result.message}`);
+  } else if ('rollBack' in operation) {
+    if (!rollBackCustomers)
+      throw new Error('this build has no rollback workflow to roll customers back with');
+    say(`↩ ${(await rollBackGatedBatch(release, operation.rollBack, rollBackCustomers)).message}`);
   } else {
     say(`⏹ ${(await abort(release, operation.abort)).message}`);
   }

@@ -99,6 +99,9 @@ export class LocalStepFunctions {
   readonly #statusListeners = new Set<(entry: StatusChangeEntry) => void>();
   readonly #callbackListeners = new Set<(event: CallbackChanged) => void>();
   readonly #endListeners = new Set<(execution: ExecutionRecord) => void>();
+  /** How to stop each running execution where it stands. */
+  readonly #aborts = new Map<string, () => void>();
+  #stopped = false;
 
   constructor(
     private readonly clock: SimulatedClock,
@@ -133,6 +136,8 @@ export class LocalStepFunctions {
 
   /** Like StartExecution: a name is unique per state machine; the same name and input is the same execution. */
   startExecution(stateMachineArn: string, name: string, input: unknown): ExecutionRecord {
+    if (this.#stopped)
+      throw new LocalApiError('ServiceUnavailable', 'The local Step Functions runtime has stopped');
     const machine = this.stateMachines.get(stateMachineArn);
     if (!machine)
       throw new LocalApiError('StateMachineDoesNotExist', `State machine does not exist: ${stateMachineArn}`);
@@ -163,6 +168,16 @@ export class LocalStepFunctions {
       activity.end();
     });
     return record;
+  }
+
+  /**
+   * Stops every running execution where it stands and starts no new one: nothing of this runtime runs on
+   * once the rehearsal that owns it has ended (a task left running would write into the next one's table).
+   */
+  stop(): void {
+    this.#stopped = true;
+    for (const abort of this.#aborts.values()) abort();
+    this.#aborts.clear();
   }
 
   sendTaskSuccess(token: string, output: unknown): void {
@@ -225,6 +240,7 @@ export class LocalStepFunctions {
         Task: { Token: TOKEN_PLACEHOLDER },
       },
     });
+    this.#aborts.set(record.executionArn, () => execution.abort());
     const counting = this.#countHistory(
       record,
       machine.definition,
@@ -242,6 +258,7 @@ export class LocalStepFunctions {
       record.error = failure.name;
       record.cause = failure.message.replace(/^Execution has failed with the following error: /, '');
     }
+    this.#aborts.delete(record.executionArn);
     this.#statusChanged(record);
     await counting;
     return record;

@@ -72,6 +72,7 @@ export function synthesizeRelease(version: string, outdir: string): SynthesizedR
 export interface LocalNames {
   tables: Record<string, string>;
   approvalApiUrl: string;
+  /** What a secret's GenerateSecretString generates (the approval signing key). */
   signingKey: string;
   /** Where queue URLs point (the local AWS endpoint). @default http://127.0.0.1 */
   queueBaseUrl?: string;
@@ -120,6 +121,14 @@ export interface LocalQueueConsumer {
   reportsBatchItemFailures: boolean;
 }
 
+/** A Secrets Manager secret, with the value it is created with (its generated part from LocalNames). */
+export interface LocalSecretDefinition {
+  logicalId: string;
+  name: string;
+  arn: string;
+  secretString: string;
+}
+
 export interface ResolvedCloud {
   functions: Map<string, LocalFunction>;
   /** Function ARN by operation. */
@@ -131,6 +140,7 @@ export interface ResolvedCloud {
   approvalRoutes: { routeKey: string; functionArn: string }[];
   queues: LocalQueueDefinition[];
   queueConsumers: LocalQueueConsumer[];
+  secrets: LocalSecretDefinition[];
 }
 
 /** A function's local ARN, by its fixed name (or, without one, its logical id). */
@@ -139,6 +149,8 @@ export const functionArn = (name: string) =>
 export const queueArn = (logicalId: string) => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
 export const queueUrl = (logicalId: string, names: LocalNames) =>
   `${names.queueBaseUrl ?? 'http://127.0.0.1'}/${LOCAL_ACCOUNT}/${logicalId}`;
+export const secretArn = (name: string) =>
+  `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${name}`;
 export const stateMachineArn = (name: string) =>
   `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
 
@@ -181,6 +193,7 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
     approvalRoutes: [],
     queues: [],
     queueConsumers: [],
+    secrets: [],
   };
 
   for (const [logicalId, resource] of Object.entries(resources)) {
@@ -206,9 +219,18 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
         environment: Object.fromEntries(
           Object.entries(variables).map(([key, value]) => [
             key,
-            resolveDynamicReferences(String(value), names),
+            refuseDynamicReference(logicalId, key, value),
           ]),
         ),
+      });
+    }
+    if (resource.Type === 'AWS::SecretsManager::Secret') {
+      const name = String(props.Name ?? logicalId);
+      cloud.secrets.push({
+        logicalId,
+        name,
+        arn: secretArn(name),
+        secretString: initialSecretString(props, names),
       });
     }
     if (resource.Type === 'AWS::StepFunctions::StateMachine') {
@@ -313,6 +335,9 @@ function refsOf(template: CloudFormationTemplate, names: LocalNames): Record<str
       case 'AWS::SQS::Queue':
         refs[logicalId] = queueUrl(logicalId, names);
         break;
+      case 'AWS::SecretsManager::Secret':
+        refs[logicalId] = secretArn(String(props.Name ?? logicalId));
+        break;
       case 'AWS::Lambda::Function':
         // A function's Ref is its name: its fixed name, or (without one) the logical id here.
         refs[logicalId] = String(props.FunctionName ?? logicalId);
@@ -362,7 +387,27 @@ function getAttsOf(
   return atts;
 }
 
-/** `{{resolve:secretsmanager:...}}` is resolved by CloudFormation at deploy time; locally, by a fresh key. */
-function resolveDynamicReferences(value: string, names: LocalNames): string {
-  return value.replace(/\{\{resolve:secretsmanager:[^}]*\}\}/g, names.signingKey);
+/** A secret resolved into an environment at deploy time would sit in plain text in the function's configuration. */
+function refuseDynamicReference(logicalId: string, variable: string, value: unknown): string {
+  const text = String(value);
+  if (/\{\{resolve:secretsmanager:/.test(text))
+    throw new Error(
+      `Function ${logicalId} gets a secret in its environment (${variable}); give it the secret's ARN and read the value at run time`,
+    );
+  return text;
+}
+
+/** The value CloudFormation would create: SecretString, or GenerateSecretString with `names.signingKey` generated. */
+function initialSecretString(props: Record<string, unknown>, names: LocalNames): string {
+  if (typeof props.SecretString === 'string') return props.SecretString;
+  const generate = (props.GenerateSecretString ?? {}) as {
+    SecretStringTemplate?: string;
+    GenerateStringKey?: string;
+  };
+  if (generate.SecretStringTemplate === undefined || generate.GenerateStringKey === undefined)
+    return names.signingKey;
+  return JSON.stringify({
+    ...(JSON.parse(generate.SecretStringTemplate) as Record<string, unknown>),
+    [generate.GenerateStringKey]: names.signingKey,
+  });
 }

@@ -196,7 +196,8 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
     }).next(awaitCustomers);
     const halted = awaitDecision(`${label} · halted, awaiting decision`, waitOn);
     const stepGate = gate(label, { phase: step.phase, step: step.key }, () => halted);
-    // A wait that outlives its timeout gates on what it has: customers without an outcome fail the gate.
+    // A wait that outlives its timeout gates on what it has: customers without an outcome, or deployed
+    // without a health report, fail the gate.
     awaitCustomers.addCatch(stepGate, { errors: ['States.Timeout'], resultPath: '$.lastStep' });
     const haltedOrDone = new sfn.Choice(scope, `${label} · halted?`);
     if (step.individual) {

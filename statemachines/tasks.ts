@@ -58,7 +58,7 @@ export function invoke(
 ): tasks.LambdaInvoke {
   const task = new tasks.LambdaInvoke(scope, name, {
     lambdaFunction: fn,
-    payload: sfn.TaskInput.fromObject(payload),
+    payload: sfn.TaskInput.fromObject({ ...payload, execution: sfn.JsonPath.executionId }),
     payloadResponseOnly: true,
     retryOnServiceExceptions: false,
     resultPath: options.resultPath ?? sfn.JsonPath.DISCARD,
@@ -80,7 +80,11 @@ export function invokeAndWait(
   const task = new tasks.LambdaInvoke(scope, name, {
     lambdaFunction: fn,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-    payload: sfn.TaskInput.fromObject({ ...payload, taskToken: sfn.JsonPath.taskToken }),
+    payload: sfn.TaskInput.fromObject({
+      ...payload,
+      execution: sfn.JsonPath.executionId,
+      taskToken: sfn.JsonPath.taskToken,
+    }),
     retryOnServiceExceptions: false,
     resultPath: options.resultPath,
     taskTimeout: options.timeout,

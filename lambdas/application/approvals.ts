@@ -4,16 +4,18 @@ import {
   type ApprovalLink,
   confirmationCode,
   isApprovalRequestId,
+  keyThatSigned,
   newApprovalRequestId,
   reviewUrl,
-  verifyApproval,
   verifyConfirmationCode,
 } from '../core/approval-link.js';
 import { TRANSITIONS } from '../core/lifecycle.js';
+import { type SigningKeys, verifyingKeys } from '../core/signing-keys.js';
 import { approvalRequest, rollbackApprovalRequest } from '../email/messages.js';
 import { sendEmails } from '../email/send.js';
 import { now } from '../shared/clock.js';
 import { ReleaseStateError } from '../shared/errors.js';
+import { addLogKeys, countMetric, logger } from '../shared/observability.js';
 import { answerApprovalWait } from '../shared/task-answers.js';
 import {
   type ApprovalRecord,
@@ -78,6 +80,7 @@ export type ApprovalAnswer =
   | ApprovalRefusal;
 
 export interface ApprovalLinks {
+  /** The current key: new links are signed with it. */
   signingKey: string;
   baseUrl: string;
 }
@@ -239,19 +242,19 @@ export async function requestRollbackApproval(
   return { requestId, expiresAt };
 }
 
-/** Opening a link: the request to show, or why the link cannot be used now. Decides nothing. */
+/**
+ * Opening a link: the request to show, or why the link cannot be used now. Decides nothing. A link signed
+ * with the current or the previous key opens; its confirmation code comes from the key that signed it.
+ */
 export async function reviewApproval(
   link: ApprovalLink,
   signatures: Record<ApprovalAction, string>,
-  signingKey: string,
+  keys: SigningKeys,
 ): Promise<ApprovalReview> {
   const approval = await findApproval(link.requestId);
   if (!approval) return { kind: 'unknown' };
-  if (
-    !verifyApproval(link, 'approve', signatures.approve, signingKey) ||
-    !verifyApproval(link, 'reject', signatures.reject, signingKey)
-  )
-    return { kind: 'altered' };
+  const signingKey = keyThatSigned(link, signatures, verifyingKeys(keys));
+  if (signingKey === undefined) return { kind: 'altered' };
   const refusal = refusalFor(approval, link) ?? (await holdOn(approval));
   if (refusal) return refusal;
   return { kind: 'open', request: viewOf(approval), confirmationCode: confirmationCode(link, signingKey) };
@@ -266,12 +269,13 @@ export async function reviewApproval(
  */
 export async function answerApproval(
   answer: { link: ApprovalLink; action: ApprovalAction; signature: string; confirmation: string },
-  signingKey: string,
+  keys: SigningKeys,
 ): Promise<ApprovalAnswer> {
   const { link, action, signature, confirmation } = answer;
   const approval = await findApproval(link.requestId);
   if (!approval) return { kind: 'unknown' };
-  if (!verifyApproval(link, action, signature, signingKey)) return { kind: 'altered' };
+  const signingKey = keyThatSigned(link, { [action]: signature }, verifyingKeys(keys));
+  if (signingKey === undefined) return { kind: 'altered' };
   if (approval.decision && approval.approvers.includes(link.approver)) {
     const by = approval.decidedBy ?? link.approver;
     await recordDecision(approval, approval.decision, by, approval.decidedAt ?? now());
@@ -305,11 +309,15 @@ export async function answerApproval(
       by: link.approver,
     },
   );
+  countMetric(decision === 'approved' ? 'ApprovalsApproved' : 'ApprovalsRejected');
+  logger.info('Approval decided', { decision, purpose: approval.purpose ?? 'deployment' });
   return { kind: decision, request: viewOf(approval), by: link.approver, at: decidedAt };
 }
 
 async function findApproval(requestId: string): Promise<ApprovalRecord | undefined> {
-  return isApprovalRequestId(requestId) ? getApproval(requestId) : undefined;
+  const approval = isApprovalRequestId(requestId) ? await getApproval(requestId) : undefined;
+  if (approval) addLogKeys({ release: approval.release, customer: approval.customerId });
+  return approval;
 }
 
 function viewOf(approval: ApprovalRecord): ApprovalView {

@@ -8,6 +8,7 @@ import { correlationIdFor, DETAIL_TYPES, SCHEMA_VERSION } from '../events/contra
 import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
 import { NoticeLeadTimeError } from '../shared/errors.js';
+import { countMetric, logger } from '../shared/observability.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { answerDeploymentWait } from '../shared/task-answers.js';
 import { countEmail } from '../store/audit.js';
@@ -167,7 +168,20 @@ export async function requestDeployment(
     );
     throw error;
   }
+  countMetric('DeploymentsRequested');
+  logger.info('Deployment requested', { reportBy });
   return { requested: true };
+}
+
+/** A report that changes nothing leaves a log line with the reason, and a count. */
+function dropReport(report: DeploymentReport, reason: string): { recorded: false } {
+  countMetric('DeploymentReportsDropped');
+  logger.warn('Deployment report dropped', {
+    status: report.status,
+    completedAt: report.completedAt,
+    reason,
+  });
+  return { recorded: false };
 }
 
 function assertNoticeLeadTimeElapsed(customer: CustomerRecord, at: string): void {
@@ -200,7 +214,10 @@ export async function recordDeploymentResult(report: DeploymentReport): Promise<
   const { release, customerId, status, completedAt } = report;
   const customer = await getCustomer(release, customerId);
   // No token: never requested. An outcome: the rollout already ended (e.g. the report came too late).
-  if (!customer?.deploymentToken || isOutcome(customer.state)) return { recorded: false };
+  if (!customer?.deploymentToken)
+    return dropReport(report, customer ? 'no deployment was requested' : 'unknown release or customer');
+  if (isOutcome(customer.state))
+    return dropReport(report, `the rollout already ended (${customer.state}): the report came too late`);
   const succeeded = status === 'succeeded';
   const reason = report.reason ?? 'deployment failed';
   const first = await storeDeploymentResult(release, customerId, {
@@ -208,7 +225,12 @@ export async function recordDeploymentResult(report: DeploymentReport): Promise<
     deployedAt: succeeded ? completedAt : undefined,
     deploymentReason: succeeded ? undefined : reason,
   });
-  if (!first && customer.deploymentStatus !== status) return { recorded: false };
+  if (!first && customer.deploymentStatus !== status)
+    return dropReport(report, `the deployment was already reported ${customer.deploymentStatus}`);
+  if (first) {
+    countMetric(succeeded ? 'DeploymentsSucceeded' : 'DeploymentsFailed');
+    logger.info(`Deployment ${status}`, succeeded ? { completedAt } : { completedAt, reason });
+  }
   await answerDeploymentWait(customer.deploymentToken, {
     deploymentStatus: status,
     deployedAt: completedAt,

@@ -34,7 +34,8 @@ import {
 } from '../store/releases.js';
 import { acceptGate, countOutcomeOnce, getStep } from '../store/steps.js';
 import { rolloutResumption } from './control.js';
-import { resumeIfStepComplete, stepWaitSeconds } from './outcomes.js';
+import { acceptReleaseQuality } from './gates.js';
+import { resumeIfStepComplete, stepIsComplete, stepWaitSeconds } from './outcomes.js';
 import { type FailedGate, pauseForFailedGate } from './pause.js';
 
 // The operator's decisions over a running release: halt (a release, every running release, or one
@@ -180,8 +181,7 @@ async function haltRelease(
   // The release execution waiting on a step moves to its "halted, awaiting decision" state.
   if (record.awaitingStep) {
     const step = await getStep(release, record.awaitingStep);
-    if (step?.waitToken && step.recorded < step.total)
-      await resumeWithSuccess(step.waitToken, { halted: true });
+    if (step?.waitToken && !stepIsComplete(step)) await resumeWithSuccess(step.waitToken, { halted: true });
   }
   await emailEscalationContacts(
     release,
@@ -285,10 +285,13 @@ async function resumeRelease(record: ReleaseRecord, decision: Decision): Promise
       message: `${release} resumed, and paused at once: ${failedWhileHalted.reason}`,
     };
   }
-  // Resuming after a failed gate accepts its result: later gates do not count those failures again.
-  if (record.pause?.kind === 'gate-failed')
+  // Resuming after a failed gate accepts its result: later gates do not count those failures again, nor
+  // the release's quality figures as they are now.
+  if (record.pause?.kind === 'gate-failed') {
     for (const step of record.pause.steps ?? [record.pause.by.replace(/^gate#/, '')])
       await acceptGate(release, step);
+    await acceptReleaseQuality(release);
+  }
   // The release execution continues where it stopped; parked customers look for their next window.
   if (record.decisionToken)
     await resumeWithSuccess(record.decisionToken, await decisionOutput(record, 'resume', decision));
@@ -426,4 +429,67 @@ export async function cancelUndeployed(release: string, decision: Decision): Pro
     ]),
   );
   return { cancelled };
+}
+
+/**
+ * What rolling customers back takes (the rollback issue's `requestRollback`, one call per customer, each
+ * starting that customer's rollback workflow by its policy's process, or refusing with the reason).
+ */
+export type RollBackCustomers = (
+  release: string,
+  customerIds: string[],
+  request: { trigger: 'gate-decision'; reason: string; by: string },
+) => Promise<{
+  started: number;
+  alreadyRollingBack: number;
+  refused: { customerId: string; reason: string }[];
+}>;
+
+/**
+ * The third decision on a failed gate: roll back the batch (or phase) it judged. Every deployed customer of
+ * the gate's steps is asked to roll back (trigger `gate-decision`); the release stays paused, awaiting a
+ * resume (go on with the next batch) or an abort. Safe to repeat: a customer already rolling back is not
+ * asked twice.
+ */
+export async function rollBackGatedBatch(
+  release: string,
+  decision: Decision,
+  rollBackCustomers: RollBackCustomers,
+): Promise<OperationResult & { customers: number }> {
+  requireReason(decision, 'A rollback');
+  const record = await requireRelease(release);
+  if (record.status !== 'paused' || record.pause?.kind !== 'gate-failed')
+    throw new UsageError(
+      `${release} is ${record.status}${record.pause ? ` (${record.pause.reason})` : ''}; only a release paused by a failed gate can roll back its batch. Fix: resume or abort it instead`,
+    );
+  const steps = record.pause.steps ?? [record.pause.by.replace(/^gate#/, '')];
+  const customerIds: string[] = [];
+  for await (const customer of customersOf(release))
+    if (steps.includes(customer.stepKey) && customer.state === 'deployed') customerIds.push(customer.id);
+  if (customerIds.length === 0)
+    return {
+      release,
+      changed: false,
+      customers: 0,
+      message: `${release}: no deployed customer of ${steps.join(', ')} to roll back`,
+    };
+  const asked = await rollBackCustomers(release, customerIds, {
+    trigger: 'gate-decision',
+    reason: `${record.pause.reason} — rolled back by decision: ${decision.reason}`,
+    by: decision.by,
+  });
+  const refused = asked.refused.length
+    ? `; refused for ${asked.refused.length}: ${asked.refused
+        .slice(0, 3)
+        .map((each) => `${each.customerId} (${each.reason})`)
+        .join(', ')}`
+    : '';
+  return {
+    release,
+    changed: asked.started > 0,
+    customers: customerIds.length,
+    message: `${release}: rolling back ${asked.started} customer(s) of ${steps.join(', ')}${
+      asked.alreadyRollingBack ? ` (${asked.alreadyRollingBack} already rolling back)` : ''
+    }${refused}; the release stays paused until it is resumed or aborted`,
+  };
 }

@@ -1,12 +1,14 @@
-import { addHealthReport } from '../core/gates.js';
+import { addHealthReport, hasBeenDeployed } from '../core/gates.js';
 import { type HealthReportRefusal, healthReportRefusal } from '../core/health-scope.js';
 import type { HealthReported } from '../events/contract.js';
 import { now } from '../shared/clock.js';
+import { countMetric, logger } from '../shared/observability.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { countRefusedHealthReport, putHealthReport } from '../store/audit.js';
-import { getCustomer } from '../store/customers.js';
+import { getCustomer, markHealthReported } from '../store/customers.js';
 import { getRelease } from '../store/releases.js';
-import { changeStepHealth } from '../store/steps.js';
+import { changeStepHealth, countHealthEvidenceOnce } from '../store/steps.js';
+import { resumeIfStepComplete } from './outcomes.js';
 
 export type HealthReportResult =
   | { recorded: true; counted: boolean }
@@ -25,38 +27,47 @@ export async function recordHealthReport(report: HealthReported): Promise<Health
   const refusal = healthReportRefusal(report.reportedAt, customer.deploymentRequestedAt, now());
   if (refusal) return refuse(report, refusal, customer.deploymentRequestedAt);
   await putHealthReport(release, report);
-  const criteria = releaseConfig().config.release.phases.find(
-    (phase) => phase.name === customer.phase,
-  )?.successCriteria;
+  // The evidence a gate needs: this deployed customer reported since its deployment. Counted here when the
+  // customer is deployed already, else by recordOutcome when its deployment succeeds; a customer marked by
+  // an earlier report needs no second mark. The evidence its step still waited for lets the release go on.
+  const marked = customer.firstHealthReportAt
+    ? customer
+    : await markHealthReported(release, report.customerId, report.reportedAt);
+  if (
+    marked &&
+    hasBeenDeployed(marked.state) &&
+    (await countHealthEvidenceOnce(release, marked.stepKey, marked.id))
+  )
+    await resumeIfStepComplete(release, marked.stepKey);
+  const { config } = releaseConfig();
+  const criteria = config.release.phases.find((phase) => phase.name === customer.phase)?.successCriteria;
   if (!criteria) return { recorded: true, counted: false };
+  const limits = { ...criteria, ...config.release.releaseQuality };
   // The report's own key: a redelivery (same event, same report) has the same one.
   const key = `${report.customerId}#${report.reportedAt}`;
   const counted = await changeStepHealth(release, customer.stepKey, (health) =>
-    addHealthReport(health, { ...report, key }, criteria),
+    addHealthReport(health, { ...report, key }, limits),
   );
   return { recorded: true, counted };
 }
 
 /**
- * A refused report leaves a log line and a count by reason (on the release, when it exists). A redelivered
- * refused report is counted again. The observability deliverable adds the CloudWatch metric here.
+ * A refused report leaves a log line, a count by reason (on the release, when it exists) and a CloudWatch
+ * count. A redelivered refused report is counted again.
  */
 async function refuse(
   report: HealthReported,
   reason: HealthReportRefusal,
   deploymentRequestedAt?: string,
 ): Promise<HealthReportResult> {
-  console.log(
-    JSON.stringify({
-      level: 'WARN',
-      message: 'Health report refused',
-      release: report.version,
-      customerId: report.customerId,
-      reason,
-      reportedAt: report.reportedAt,
-      ...(deploymentRequestedAt ? { deploymentRequestedAt } : {}),
-    }),
-  );
+  logger.warn('Health report refused', {
+    release: report.version,
+    customer: report.customerId,
+    reason,
+    reportedAt: report.reportedAt,
+    ...(deploymentRequestedAt ? { deploymentRequestedAt } : {}),
+  });
+  countMetric('HealthReportsRefused');
   await countRefusedHealthReport(reason === 'unknown-release' ? undefined : report.version, reason);
   return { recorded: false, reason };
 }

@@ -3,17 +3,20 @@ import { MIN_STEP_WAIT_SECONDS } from '../core/timeouts.js';
 import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
 import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
+import { countMetric, logger } from '../shared/observability.js';
 import { oncePerRelease } from '../shared/once.js';
 import { resumeWithSuccess } from '../shared/step-functions.js';
 import { applyTransition } from '../store/customers.js';
 import { updateRelease } from '../store/releases.js';
 import {
   claimStepSignal,
+  countHealthEvidenceOnce,
   countOutcomeOnce,
   getStep,
   releaseStepSignal,
   type StepRecord,
   setStepWaitToken,
+  unacceptedWithoutHealthReport,
 } from '../store/steps.js';
 import { pauseForFailedGate } from './pause.js';
 
@@ -44,8 +47,20 @@ export async function recordOutcome(
   const customer = result.customer;
   if (!customer || !isOutcome(customer.state)) return { outcome: undefined, counted: false };
   const counted = await countOutcomeOnce(release, customer.stepKey, customer.id, customer.state);
-  // Counted now: its counters are the latest. Counted before: read them, the step may be complete.
-  const counters = counted ?? (await getStep(release, customer.stepKey));
+  if (counted) {
+    if (customer.state === 'deferred') countMetric('ApprovalsDeferred');
+    logger.info('Customer rollout ended', {
+      outcome: customer.state,
+      reason: customer.outcomeReason ?? null,
+    });
+  }
+  // Deployed after its first health report arrived: this call counts the evidence (see recordHealthReport).
+  const evidence =
+    customer.state === 'deployed' && customer.firstHealthReportAt
+      ? await countHealthEvidenceOnce(release, customer.stepKey, customer.id)
+      : false;
+  // Counted now (and no evidence since): its counters are the latest. Else read them, the step may be complete.
+  const counters = (evidence ? undefined : counted) ?? (await getStep(release, customer.stepKey));
   if (counters?.oneAtATime && customer.state === 'failed')
     await gateOneAtATime(release, counters, customer.id, customer.outcomeReason ?? cause.reason);
   await resumeIfStepComplete(release, customer.stepKey, counters);
@@ -83,8 +98,9 @@ export async function stepWaitSeconds(release: string, key: string): Promise<num
 }
 
 /**
- * Parks the release execution on a step until every customer of the step has an outcome. Halted before
- * it parks (or while parked), the release moves on to its "halted, awaiting decision" state instead.
+ * Parks the release execution on a step until the step is complete (stepIsComplete: every outcome, every
+ * deployed customer's health report). Halted before it parks (or while parked), the release moves on to
+ * its "halted, awaiting decision" state instead.
  */
 export async function awaitStep(release: string, key: string, token: string): Promise<void> {
   const record = await updateRelease(release, { awaitingStep: key });
@@ -99,12 +115,22 @@ export async function awaitStep(release: string, key: string, token: string): Pr
 }
 
 /**
- * Resumes the release execution parked on a step once every customer of the step has an outcome, and
- * publishes `Batch Completed` once. Called by whichever comes last: the step's wait or its last outcome.
+ * Whether the step has what its gate judges: every customer's outcome, and a health report from every
+ * deployed customer since its deployment (or the operator accepted its silence). Until then the release
+ * waits on the step — its gate's evaluation period — at most until the step's wait ends.
+ */
+export function stepIsComplete(step: StepRecord): boolean {
+  return step.recorded >= step.total && unacceptedWithoutHealthReport(step) === 0;
+}
+
+/**
+ * Resumes the release execution parked on a step once the step is complete (stepIsComplete), and
+ * publishes `Batch Completed` once. Called by whichever comes last: the step's wait, its last outcome or
+ * the last health report it waited for.
  */
 export async function resumeIfStepComplete(release: string, key: string, known?: StepRecord): Promise<void> {
   const counters = known ?? (await getStep(release, key));
-  if (!counters?.waitToken || counters.recorded < counters.total) return;
+  if (!counters?.waitToken || !stepIsComplete(counters)) return;
   // Resuming is idempotent: a token answers once, later answers are ignored.
   await resumeWithSuccess(counters.waitToken, { halted: false, ...stepSummary(counters) });
   if (!(await claimStepSignal(release, key, now()))) return;

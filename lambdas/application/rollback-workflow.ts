@@ -21,6 +21,7 @@ import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
 import { NothingToRollBackError } from '../shared/errors.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
+import { logger } from '../shared/observability.js';
 import { oncePerRelease } from '../shared/once.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { answerRollbackWait } from '../shared/task-answers.js';
@@ -218,6 +219,7 @@ export async function requestPlatformRollback(
     await updateCustomer(release, customerId, {}, ['rollbackRequestedAt', 'rollbackStatus']);
     throw error;
   }
+  logger.info('Rollback requested', { reportBy });
   return { requested: true };
 }
 
@@ -246,6 +248,7 @@ export async function recordRollbackResult(report: RollbackReport): Promise<{ re
     rollbackFailureReason: succeeded ? undefined : reason,
   });
   if (!first && customer.rollbackStatus !== status) return { recorded: false };
+  if (first) logger.info(`Rollback ${status}`, succeeded ? { completedAt } : { completedAt, reason });
   await answerRollbackWait(customer.rollbackToken, {
     rollbackStatus: status,
     rolledBackAt: completedAt,
@@ -283,6 +286,7 @@ export async function recordRollbackOutcome(
     const counter = customer.state === 'rolled-back' ? 'rolledBack' : 'rollbackFailed';
     counted = (await countRollbackOnce(release, customer.stepKey, customerId, counter)) !== undefined;
   }
+  if (counted) logger.info('Customer rollback ended', { state: customer.state, reason });
   if (customer.state === 'rollback-failed')
     await pauseForFailedRollback(release, customer, customer.rollbackFailureReason ?? reason);
   if (outcome === 'kept-deployed' && customer.state === 'deployed')

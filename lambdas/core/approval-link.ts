@@ -41,6 +41,22 @@ export function verifyApproval(
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
+/**
+ * Which of `keys` (current first, then previous) signed every given action of the link, so a link
+ * emailed before a rotation still opens; undefined when none did (altered, or signed with a retired key).
+ */
+export function keyThatSigned(
+  link: ApprovalLink,
+  signatures: Partial<Record<ApprovalAction, string>>,
+  keys: readonly string[],
+): string | undefined {
+  const signed = Object.entries(signatures) as [ApprovalAction, string][];
+  if (signed.length === 0) return undefined;
+  return keys.find((key) =>
+    signed.every(([action, signature]) => verifyApproval(link, action, signature, key)),
+  );
+}
+
 /** The review page URL for one approver: GET shows the page, only its buttons' POSTs act. */
 export function reviewUrl(baseUrl: string, link: ApprovalLink, key: string): string {
   const params = new URLSearchParams({

@@ -2,6 +2,7 @@ import { GetAccountCommand, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { email } from '../shared/clients.js';
 import { now } from '../shared/clock.js';
 import { optionalNumberEnv, requiredEnv } from '../shared/env.js';
+import { countMetric, logger } from '../shared/observability.js';
 import { claimEmailDelivery, releaseEmailDelivery } from '../store/email-deliveries.js';
 import { type QueuedEmail, queuedEmailSchema } from './send.js';
 
@@ -66,21 +67,24 @@ export async function sendRate(): Promise<number> {
   try {
     quota = (await email().send(new GetAccountCommand({}))).SendQuota?.MaxSendRate;
   } catch (error) {
-    console.warn(
-      JSON.stringify({
-        message: 'SES GetAccount failed; sending at 1 email per second',
-        error: (error as Error).name,
-      }),
-    );
+    logger.warn('SES GetAccount failed; sending at 1 email per second', { error: (error as Error).name });
   }
   return Math.min(cap, quota && quota > 0 ? quota : 1);
+}
+
+/** This container's share of the send rate: the account's rate split over the senders running at once. */
+export async function containerSendRate(): Promise<number> {
+  const senders = optionalNumberEnv('EMAIL_SENDERS', 1);
+  if (!(Number.isInteger(senders) && senders >= 1))
+    throw new Error(`EMAIL_SENDERS must be a whole number of at least 1, got ${senders}`);
+  return (await sendRate()) / senders;
 }
 
 let pacer: Pacer | undefined;
 
 /** One pacer per container (the rate is read from SES once, at the first batch). */
 async function containerPacer(timer: Timer): Promise<Pacer> {
-  pacer ??= new Pacer(await sendRate(), timer);
+  pacer ??= new Pacer(await containerSendRate(), timer);
   return pacer;
 }
 
@@ -156,13 +160,11 @@ function parseQueuedEmail(record: QueueRecord): QueuedEmail | undefined {
   }
   const parsed = queuedEmailSchema.safeParse(body);
   if (parsed.success) return parsed.data;
-  console.error(
-    JSON.stringify({
-      message: 'A message on the email queue is not a queued email; it stays on the queue for the DLQ',
-      messageId: record.messageId,
-      issues: parsed.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
-    }),
-  );
+  countMetric('EmailsFailed');
+  logger.error('A message on the email queue is not a queued email; it stays on the queue for the DLQ', {
+    messageId: record.messageId,
+    issues: parsed.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+  });
   return undefined;
 }
 
@@ -172,17 +174,16 @@ async function deliver(queued: QueuedEmail, pace: Pacer, timer: Timer): Promise<
     await pace.take(queued.to.length);
     try {
       await email().send(sesRequest(queued));
+      countMetric('EmailsSent');
       return 'sent';
     } catch (error) {
       // No answer from SES: it may have sent the email. The claim stays, so it is never sent twice.
       if (!answeredBySes(error)) {
-        console.error(
-          JSON.stringify({
-            message: 'SES did not answer; the email is not sent again',
-            emailId: queued.id,
-            error: (error as Error).name,
-          }),
-        );
+        countMetric('EmailsFailed');
+        logger.error('SES did not answer; the email is not sent again', {
+          emailId: queued.id,
+          error: (error as Error).name,
+        });
         return 'sent';
       }
       const throttled = isThrottling(error);
@@ -193,13 +194,11 @@ async function deliver(queued: QueuedEmail, pace: Pacer, timer: Timer): Promise<
       }
       // SES refused it, so it was not sent: the next delivery from the queue may try again.
       await releaseEmailDelivery(queued.id);
-      console.error(
-        JSON.stringify({
-          message: throttled ? 'SES throttled the email; back to the queue' : 'SES refused the email',
-          emailId: queued.id,
-          error: (error as Error).name,
-        }),
-      );
+      countMetric(throttled ? 'EmailsThrottled' : 'EmailsFailed');
+      logger.error(throttled ? 'SES throttled the email; back to the queue' : 'SES refused the email', {
+        emailId: queued.id,
+        error: (error as Error).name,
+      });
       return throttled ? 'throttled' : 'refused';
     }
   }

@@ -103,7 +103,10 @@ export const healthReported = z.strictObject({
   latencyChangePercent: percent(CONTRACT_BOUNDS.latencyChangePercent),
   criticalErrors: count,
   securityFindings: count,
+  /** Support tickets opened in the period the report covers. */
   supportTickets: count,
+  /** How many the customer usually opens in such a period (its baseline); gates judge the increase over it. */
+  supportTicketsBaseline: count.optional(),
 });
 
 export const releaseLifecycle = z.strictObject({

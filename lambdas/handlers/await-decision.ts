@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { decisionOutput } from '../application/halt.js';
+import { countMetric, logger } from '../shared/observability.js';
 import { resumeWithSuccess } from '../shared/step-functions.js';
 import { taskHandler } from '../shared/task.js';
 import { updateRelease } from '../store/releases.js';
@@ -19,6 +20,13 @@ const input = z.strictObject({
 export const handler = taskHandler(input, async ({ release, state, taskToken }) => {
   // Decided while this was being parked: answer at once, as the decision would have.
   const record = await updateRelease(release, { decisionToken: taskToken, parkedAt: state });
+  if (record.status === 'halted' || record.status === 'paused') {
+    countMetric(record.status === 'halted' ? 'ReleaseHalts' : 'ReleasePauses');
+    logger.warn(`Release ${record.status}, awaiting a decision`, {
+      state,
+      reason: record.pause?.reason ?? null,
+    });
+  }
   if (record.status === 'running') await resumeWithSuccess(taskToken, await decisionOutput(record, 'resume'));
   if (record.status === 'aborted') await resumeWithSuccess(taskToken, await decisionOutput(record, 'abort'));
   return { parked: state };

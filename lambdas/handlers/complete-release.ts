@@ -5,6 +5,7 @@ import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
 import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
+import { logger } from '../shared/observability.js';
 import { oncePerRelease } from '../shared/once.js';
 import { taskHandler } from '../shared/task.js';
 import { emailCounts } from '../store/audit.js';
@@ -19,6 +20,7 @@ export const handler = taskHandler(input, async ({ release }) => {
   const report = current?.report ?? (await buildReport(release));
   if (current?.status !== 'completed') await moveRelease(release, ['running'], 'completed', { report });
   const totals = report.totals as Record<string, number>;
+  logger.info('Release completed', { totals });
   await oncePerRelease(release, 'completionEmailedAt', () =>
     emailEscalationContacts(release, 'completion', releaseCompleted({ release, summary: totals })),
   );

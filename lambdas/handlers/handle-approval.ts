@@ -7,7 +7,8 @@ import {
 } from '../application/approvals.js';
 import { type ApprovalAction, type ApprovalLink, isApprovalRequestId } from '../core/approval-link.js';
 import { localTime } from '../email/messages.js';
-import { requiredEnv } from '../shared/env.js';
+import { logger, observeInvocation, operationOf } from '../shared/observability.js';
+import { withSigningKeys } from '../shared/signing-keys.js';
 
 // The approval page behind an emailed link. A GET only shows the request (mail scanners open every link);
 // only a POST from the page's form decides, once, and only with the confirmation code the page shows as
@@ -30,7 +31,14 @@ export const MAX_QUERY_LENGTH = 2 * 1024;
 type Problem = { status: number; title: string; detail: string };
 type Fields = URLSearchParams;
 
-export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+export function handler(
+  event: APIGatewayProxyEventV2,
+  context?: unknown,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  return observeInvocation({ operation: operationOf(context) }, () => respond(event));
+}
+
+async function respond(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const method = event.requestContext?.http?.method ?? 'GET';
   const wantsJson =
     headerIn(event, 'accept').includes('application/json') ||
@@ -44,12 +52,11 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     approver: (fields.get('approver') ?? '').toLowerCase(),
     expiresAt: fields.get('expires') ?? '',
   };
-  const key = requiredEnv('APPROVAL_SIGNING_KEY');
   const signatures = { approve: fields.get('approve') ?? '', reject: fields.get('reject') ?? '' };
 
   if (method === 'GET') {
-    const review = await reviewApproval(link, signatures, key);
-    if (review.kind !== 'open') return problem(problemFor(review), wantsJson);
+    const review = await withSigningKeys((keys) => reviewApproval(link, signatures, keys));
+    if (review.kind !== 'open') return refused(review, method, wantsJson);
     return page(200, reviewPage(review.request, review.confirmationCode, link, signatures));
   }
 
@@ -62,21 +69,34 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   }
   const signature = fields.get('signature') ?? signatures[action];
   const confirmation = fields.get('confirmation') ?? '';
-  const answer = await answerApproval({ link, action, signature, confirmation }, key);
+  const answer = await withSigningKeys((keys) =>
+    answerApproval({ link, action, signature, confirmation }, keys),
+  );
   if (answer.kind === 'unconfirmed') {
+    logger.info('Approval not confirmed');
     const unconfirmed = unconfirmedProblem(answer.typed);
     if (wantsJson) return problem(unconfirmed, true);
     const shown = { ...signatures, [action]: signature };
     const notice = `${unconfirmed.title}. ${unconfirmed.detail}`;
     return page(unconfirmed.status, reviewPage(answer.request, answer.confirmationCode, link, shown, notice));
   }
-  if (answer.kind !== 'approved' && answer.kind !== 'rejected') return problem(problemFor(answer), wantsJson);
+  if (answer.kind !== 'approved' && answer.kind !== 'rejected') return refused(answer, method, wantsJson);
   const { kind: decision, request } = answer;
   if (wantsJson) return json(200, { decision, customerId: request.customerId, release: request.release });
   return page(
     200,
     `<h1>Thank you</h1><p>You ${decision} ${request.purpose === 'rollback' ? 'the rollback of ' : ''}SecureWatch ${escapeHtml(request.release)} for ${escapeHtml(request.customerName ?? request.customerId)}.</p>`,
   );
+}
+
+/** A link that cannot be used now: logged by the reason's kind (never the link), answered with the problem. */
+function refused(
+  refusal: ApprovalRefusal,
+  method: string,
+  wantsJson: boolean,
+): APIGatewayProxyStructuredResultV2 {
+  logger.info('Approval link refused', { refusal: refusal.kind, method });
+  return problem(problemFor(refusal), wantsJson);
 }
 
 function unconfirmedProblem(typed: boolean): Problem {

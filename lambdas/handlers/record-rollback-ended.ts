@@ -8,6 +8,7 @@ import {
 } from '../core/execution-status.js';
 import { stepFunctions } from '../shared/clients.js';
 import { classifyAwsError, InvalidTaskInputError } from '../shared/errors.js';
+import { addLogKeys, logger, observeInvocation, operationOf } from '../shared/observability.js';
 
 const statusChange = z.looseObject({
   id: z.string(),
@@ -30,18 +31,26 @@ const rollbackInput = z.looseObject({ release: z.string().min(1), customerId: z.
  * release pauses, the escalation contacts are paged). A rollback that recorded its end changes nothing
  * here. Safe to deliver twice.
  */
-export async function handler(event: unknown) {
+export function handler(event: unknown, context?: unknown) {
+  return observeInvocation({ operation: operationOf(context) }, () => record(event));
+}
+
+async function record(event: unknown) {
   const parsed = statusChange.safeParse(event);
   if (!parsed.success)
     throw new InvalidTaskInputError(
       `Rejected a Step Functions status change: ${z.prettifyError(parsed.error)}`,
     );
   const { id, detail } = parsed.data;
-  if (!endedWithoutOutcome(detail.status))
+  addLogKeys({ execution: detail.executionArn });
+  if (!endedWithoutOutcome(detail.status)) {
+    logger.debug('Status change ignored: the rollback ended by its own design', { status: detail.status });
     return { executionArn: detail.executionArn, ignored: detail.status };
+  }
   try {
     const input = detail.input ?? (await inputOf(detail.executionArn));
     const rollback = parseRollbackInput(input, `${id} (${detail.executionArn})`);
+    addLogKeys({ release: rollback.release, customer: rollback.customerId });
     const why = [detail.error, detail.cause].filter(Boolean).join(': ');
     const recorded = await recordRollbackOutcome(
       rollback.release,
@@ -49,6 +58,8 @@ export async function handler(event: unknown) {
       'rollback-failed',
       `its rollback execution ${detail.status.toLowerCase()}${why ? `: ${why}` : ''}`,
     );
+    if (recorded.counted)
+      logger.warn('Rollback ended without recording its end; recorded failed', { status: detail.status });
     return { customerId: rollback.customerId, state: recorded.state, counted: recorded.counted };
   } catch (error) {
     throw classifyAwsError(error);

@@ -9,12 +9,20 @@ import {
   rollbackSucceeded,
 } from '../events/contract.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
+import { addLogKeys, observeInvocation, operationOf } from '../shared/observability.js';
 
 /**
  * Bus target for `Rollback Succeeded` / `Rollback Failed`: records the first answer for a customer and
  * resumes its rollback workflow. EventBridge delivers at least once; a repeated or late answer changes nothing.
  */
-export async function handler(event: EventBridgeEvent<string, unknown>): Promise<{ recorded: boolean }> {
+export function handler(
+  event: EventBridgeEvent<string, unknown>,
+  context?: unknown,
+): Promise<{ recorded: boolean }> {
+  return observeInvocation({ operation: operationOf(context) }, () => record(event));
+}
+
+async function record(event: EventBridgeEvent<string, unknown>): Promise<{ recorded: boolean }> {
   const envelope = inboundEnvelope.parse(event);
   const succeeded = envelope['detail-type'] === DETAIL_TYPES.rollbackSucceeded;
   const parsed = succeeded
@@ -38,6 +46,7 @@ export async function handler(event: EventBridgeEvent<string, unknown>): Promise
       `Rejected ${envelope.id}: correlationId ${detail.correlationId} does not name ${detail.customerId} of ${detail.release}`,
     );
   }
+  addLogKeys({ release: target.release, customer: target.customerId });
   return recordRollbackResult({
     release: target.release,
     customerId: target.customerId,

@@ -8,6 +8,7 @@ import {
 } from '../core/execution-status.js';
 import { stepFunctions } from '../shared/clients.js';
 import { classifyAwsError, InvalidTaskInputError } from '../shared/errors.js';
+import { addLogKeys, logger, observeInvocation, operationOf } from '../shared/observability.js';
 
 // The event Step Functions sends to the default bus when an execution's status changes. `input` is the
 // execution's input as a JSON string; it is null when input and output together exceed 248 KB.
@@ -32,18 +33,26 @@ const rolloutInput = z.looseObject({ release: z.string().min(1), customerId: z.s
  * failed, timed out or was stopped ends its customer `failed` with the cause, and answers the release
  * execution waiting on the customer's step. Other statuses change nothing. Safe to deliver twice.
  */
-export async function handler(event: unknown) {
+export function handler(event: unknown, context?: unknown) {
+  return observeInvocation({ operation: operationOf(context) }, () => record(event));
+}
+
+async function record(event: unknown) {
   const parsed = statusChange.safeParse(event);
   if (!parsed.success)
     throw new InvalidTaskInputError(
       `Rejected a Step Functions status change: ${z.prettifyError(parsed.error)}`,
     );
   const { id, detail } = parsed.data;
-  if (!endedWithoutOutcome(detail.status))
+  addLogKeys({ execution: detail.executionArn });
+  if (!endedWithoutOutcome(detail.status)) {
+    logger.debug('Status change ignored: the rollout ended with its outcome', { status: detail.status });
     return { executionArn: detail.executionArn, ignored: detail.status };
+  }
   try {
     const input = detail.input ?? (await inputOf(detail.executionArn));
     const rollout = parseRolloutInput(input, `${id} (${detail.executionArn})`);
+    addLogKeys({ release: rollout.release, customer: rollout.customerId });
     const recorded = await recordRolloutEnded({
       release: rollout.release,
       customerId: rollout.customerId,
@@ -51,6 +60,13 @@ export async function handler(event: unknown) {
       failure: { Error: detail.error ?? undefined, Cause: detail.cause ?? undefined },
     });
     // The outcome the customer ended in: failed, or the one it already had.
+    if (recorded.outcome === 'failed' && recorded.counted)
+      logger.warn('Rollout ended without an outcome; the customer failed', { status: detail.status });
+    else
+      logger.info('Rollout status change dropped: the customer already had its outcome', {
+        status: detail.status,
+        outcome: recorded.outcome ?? null,
+      });
     return { customerId: rollout.customerId, outcome: recorded.outcome ?? null, counted: recorded.counted };
   } catch (error) {
     throw classifyAwsError(error);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { requestApproval, requestRollbackApproval } from '../application/approvals.js';
 import { requiredEnv } from '../shared/env.js';
+import { signingKeys } from '../shared/signing-keys.js';
 import { taskHandler } from '../shared/task.js';
 
 const input = z.union([
@@ -23,9 +24,9 @@ const input = z.union([
  * "Ask approvers" (callback): emails each approver a signed review link, once; the rollout waits for it.
  * "Ask stakeholders to approve the rollback" does the same for a rollback request.
  */
-export const handler = taskHandler(input, (ask) => {
+export const handler = taskHandler(input, async (ask) => {
   const links = {
-    signingKey: requiredEnv('APPROVAL_SIGNING_KEY'),
+    signingKey: (await signingKeys()).current,
     baseUrl: requiredEnv('APPROVAL_BASE_URL'),
   };
   return 'purpose' in ask ? requestRollbackApproval(ask, links) : requestApproval(ask, links);

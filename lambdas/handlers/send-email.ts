@@ -1,6 +1,7 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import { z } from 'zod';
 import { deliverQueuedEmails } from '../email/sender.js';
+import { logger, observeInvocation, operationOf } from '../shared/observability.js';
 
 const sqsEvent = z.object({
   Records: z.array(z.object({ messageId: z.string().min(1), body: z.string() })),
@@ -11,7 +12,14 @@ const sqsEvent = z.object({
  * once per email however often the queue delivers it. What it could not send goes back to the queue
  * (partial batch response) and, after the queue's receive limit, to its DLQ.
  */
-export async function handler(
+export function handler(
+  event: unknown,
+  context?: { getRemainingTimeInMillis?: () => number },
+): Promise<SQSBatchResponse> {
+  return observeInvocation({ operation: operationOf(context) }, () => send(event, context));
+}
+
+async function send(
   event: unknown,
   context?: { getRemainingTimeInMillis?: () => number },
 ): Promise<SQSBatchResponse> {
@@ -19,9 +27,10 @@ export async function handler(
   if (!parsed.success)
     throw new Error(`send-email takes SQS events (Records with messageId and body): ${parsed.error.message}`);
   const remaining = context?.getRemainingTimeInMillis;
-  const { failedMessageIds } = await deliverQueuedEmails(
+  const { sent, duplicates, failedMessageIds } = await deliverQueuedEmails(
     parsed.data.Records,
     remaining ? { remainingMs: () => remaining.call(context) } : {},
   );
+  logger.info('Email batch delivered', { sent, duplicates, retried: failedMessageIds.length });
   return { batchItemFailures: failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
 }

@@ -6,6 +6,7 @@ import { recordOutcome, stepWaitSeconds } from '../application/outcomes.js';
 import { versionSlug } from '../core/versions.js';
 import { stepFunctions } from '../shared/clients.js';
 import { classifyAwsError, TransientError } from '../shared/errors.js';
+import { logger } from '../shared/observability.js';
 import { taskHandler } from '../shared/task.js';
 import { listStepMembers, type StepMember } from '../store/steps.js';
 
@@ -51,6 +52,7 @@ export const handler = taskHandler(input, async ({ release, step, customerStateM
       }),
     );
   }
+  logger.info('Customer rollouts started', { customers: members.length, started, found, failed });
   // The release waits for the step's outcomes until its customers are past their deadline.
   return {
     customers: members.length,

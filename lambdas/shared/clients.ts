@@ -4,9 +4,11 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { traced } from './observability.js';
 
 // One client per process, created lazily so tests and the local rehearsal can point the SDK at stand-ins
-// (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SFN, ...) before the first call.
+// (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SFN, ...) before the first call. Each is traced in X-Ray
+// on Lambda; elsewhere tracing is off and the client is used as it is.
 let documentClient: DynamoDBDocumentClient | undefined;
 let sfnClient: SFNClient | undefined;
 let sesClient: SESv2Client | undefined;
@@ -14,29 +16,29 @@ let eventsClient: EventBridgeClient | undefined;
 let sqsClient: SQSClient | undefined;
 
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  documentClient ??= DynamoDBDocumentClient.from(traced(new DynamoDBClient({})), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documentClient;
 }
 
 export function stepFunctions(): SFNClient {
-  sfnClient ??= new SFNClient({});
+  sfnClient ??= traced(new SFNClient({}));
   return sfnClient;
 }
 
 export function email(): SESv2Client {
-  sesClient ??= new SESv2Client({});
+  sesClient ??= traced(new SESv2Client({}));
   return sesClient;
 }
 
 export function events(): EventBridgeClient {
-  eventsClient ??= new EventBridgeClient({});
+  eventsClient ??= traced(new EventBridgeClient({}));
   return eventsClient;
 }
 
 export function queue(): SQSClient {
-  sqsClient ??= new SQSClient({});
+  sqsClient ??= traced(new SQSClient({}));
   return sqsClient;
 }
 

@@ -61,6 +61,8 @@ const customerRecord = z.looseObject({
   deploymentReason: z.string().optional(),
   deployedAt: z.string().optional(),
   outcomeReason: z.string().optional(),
+  /** When its first health report since its deployment was requested arrived (the evidence gates need). */
+  firstHealthReportAt: z.string().optional(),
   // Its rollback (the rollback workflow), when one was requested.
   rollbackTrigger: z.string().optional(),
   rollbackReason: z.string().optional(),
@@ -339,6 +341,70 @@ export async function recordDeploymentResult(
       },
     }),
   );
+}
+
+/**
+ * Marks that the customer sent a health report since its deployment was requested (the first one's time
+ * stays) and returns the customer as it is after that write, or undefined when it does not exist. Being a
+ * write to the customer's item, it is ordered with its lifecycle transitions: of a report and the
+ * `recordDeployed` transition racing, the later write sees the other, so one of them counts the evidence.
+ */
+export async function markHealthReported(
+  release: string,
+  customerId: string,
+  at: string,
+): Promise<CustomerRecord | undefined> {
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: customerKey(release, customerId),
+        UpdateExpression: 'SET firstHealthReportAt = :at',
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(firstHealthReportAt)',
+        ExpressionAttributeValues: { ':at': at },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parseItem(customerRecord, result.Attributes ?? {});
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    // Marked before (or absent): read it as it is now, after the earlier mark.
+    return getCustomer(release, customerId);
+  }
+}
+
+/**
+ * Deployed customers of these steps that sent no health report since their deployment, at most `limit`
+ * of them: one filtered query over the release's customers, run only when a gate already knows from its
+ * counters that some are missing.
+ */
+export async function deployedWithoutHealthReport(
+  release: string,
+  stepKeys: string[],
+  deployedStates: readonly string[],
+  limit: number,
+): Promise<string[]> {
+  if (stepKeys.length === 0 || limit <= 0) return [];
+  const steps = Object.fromEntries(stepKeys.map((key, index) => [`:step${index}`, key]));
+  const states = Object.fromEntries(deployedStates.map((state, index) => [`:state${index}`, state]));
+  const ids: string[] = [];
+  for await (const item of queryAll({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    FilterExpression: `#stepKey IN (${Object.keys(steps).join(', ')}) AND #state IN (${Object.keys(states).join(', ')}) AND attribute_not_exists(firstHealthReportAt)`,
+    ExpressionAttributeNames: { '#stepKey': 'stepKey', '#state': 'state' },
+    ExpressionAttributeValues: {
+      ':release': releaseKey(release),
+      ':prefix': 'CUSTOMER#',
+      ...steps,
+      ...states,
+    },
+    ProjectionExpression: 'id',
+  })) {
+    ids.push(String(item.id));
+    if (ids.length >= limit) break;
+  }
+  return ids;
 }
 
 // Customer rollouts parked by a halt: their tokens, one item each, so a resume finds them without reading

@@ -55,6 +55,17 @@ const releaseRecord = z.looseObject({
   abortReason: z.string().optional(),
   haltReason: z.string().optional(),
   report: z.record(z.string(), z.unknown()).optional(),
+  /** The release's quality figures an operator accepted by resuming after a gate; later gates judge what is worse. */
+  acceptedQuality: z
+    .object({
+      deployments: z.number(),
+      rollbacks: z.number(),
+      rollbackRatePercent: z.number(),
+      criticalIssues: z.number(),
+      performanceImpactPercent: z.number(),
+      supportTicketIncreasePercent: z.number(),
+    })
+    .optional(),
 });
 export type ReleaseRecord = z.infer<typeof releaseRecord>;
 

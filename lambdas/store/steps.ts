@@ -12,7 +12,11 @@ const stepHealth = z.object({
   customersWithCriticalErrors: cappedIds,
   customersWithSecurityFindings: cappedIds,
   customersDegraded: cappedIds,
+  // Kept since gates judge support tickets; a step's health written before has none of them.
+  customersWithMoreSupportTickets: cappedIds.default({ count: 0, ids: [] }),
   customersAffected: z.number(),
+  worstLatencyChangePercent: z.number().default(0),
+  worstSupportTicketIncreasePercent: z.number().default(0),
   reports: z.array(z.string()),
 });
 
@@ -26,9 +30,6 @@ const stepRecord = z.looseObject({
   deferred: z.number(),
   held: z.number(),
   cancelled: z.number().default(0),
-  /** Deployed customers of the step since rolled back, and those whose rollback failed: each counted once. */
-  rolledBack: z.number().default(0),
-  rollbackFailed: z.number().default(0),
   /** Failures an operator accepted by resuming after the gate they failed; later gates do not count them. */
   acceptedFailed: z.number().default(0),
   /** The step's health an operator accepted the same way. */
@@ -38,9 +39,22 @@ const stepRecord = z.looseObject({
       customersWithCriticalErrors: z.number(),
       customersWithSecurityFindings: z.number(),
       customersDegraded: z.number(),
+      customersWithMoreSupportTickets: z.number().default(0),
       customersAffected: z.number(),
     })
     .optional(),
+  /**
+   * Deployed customers that sent at least one health report since their deployment was requested, each
+   * counted once (countHealthEvidenceOnce): deployed minus this many have given a gate no evidence.
+   */
+  deployedWithHealthReport: z.number().default(0),
+  /** Customers rolled back, and customers whose rollback failed, each counted once (the rollback workflow). */
+  rolledBack: z.number().default(0),
+  rollbackFailed: z.number().default(0),
+  /** Deployed customers without a health report an operator accepted by resuming after their gate. */
+  acceptedWithoutHealthReport: z.number().default(0),
+  /** Rollbacks an operator accepted the same way. */
+  acceptedRollbacks: z.number().default(0),
   /** Customers deploy one at a time (enterprise), each outcome gated before the next one deploys. */
   oneAtATime: z.boolean().default(false),
   /** When the release stops waiting for this step's outcomes (missing outcomes then fail its gate). */
@@ -152,6 +166,41 @@ export async function countRollbackOnce(
   }
 }
 
+/**
+ * Counts a deployed customer that sent a health report since its deployment on its step, exactly once:
+ * like countOutcomeOnce, the write adds the customer to the step's set of such customers, conditional on
+ * it not being in it. Called by whichever of the two facts (deployed, reported) is recorded last, and by
+ * both when they race. True when this call counted it.
+ */
+export async function countHealthEvidenceOnce(
+  release: string,
+  key: string,
+  customerId: string,
+): Promise<boolean> {
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: stepKey(release, key),
+      UpdateExpression: 'ADD #reporters :customer, deployedWithHealthReport :one',
+      ConditionExpression: 'attribute_exists(PK) AND NOT contains(#reporters, :id)',
+      ExpressionAttributeNames: { '#reporters': 'healthReporters' },
+      ExpressionAttributeValues: { ':customer': new Set([customerId]), ':id': customerId, ':one': 1 },
+    }),
+  );
+}
+
+/** Deployed customers of the step without a health report since their deployment, less those accepted. */
+export function unacceptedWithoutHealthReport(step: StepRecord): number {
+  return Math.max(0, step.deployed - step.deployedWithHealthReport - step.acceptedWithoutHealthReport);
+}
+
+/** Customers of the step rolled back (or whose rollback failed), less those an operator accepted. */
+export function unacceptedRollbacks(step: StepRecord): number {
+  return Math.max(0, rollbacksOf(step) - step.acceptedRollbacks);
+}
+
+export const rollbacksOf = (step: StepRecord): number => step.rolledBack + step.rollbackFailed;
+
 /** A step's health, as its gate reads it. */
 export const healthOf = (step: StepRecord | undefined): StepHealth => step?.health ?? NO_HEALTH_ISSUES;
 
@@ -239,8 +288,14 @@ export async function acceptGate(release: string, key: string): Promise<void> {
     new UpdateCommand({
       TableName: tableName(),
       Key: stepKey(release, key),
-      UpdateExpression: 'SET acceptedFailed = :failed, acceptedHealth = :health',
-      ExpressionAttributeValues: { ':failed': step.failed, ':health': acceptedHealthOf(healthOf(step)) },
+      UpdateExpression:
+        'SET acceptedFailed = :failed, acceptedHealth = :health, acceptedWithoutHealthReport = :silent, acceptedRollbacks = :rollbacks',
+      ExpressionAttributeValues: {
+        ':failed': step.failed,
+        ':health': acceptedHealthOf(healthOf(step)),
+        ':silent': Math.max(0, step.deployed - step.deployedWithHealthReport),
+        ':rollbacks': rollbacksOf(step),
+      },
     }),
   );
 }

@@ -22,10 +22,15 @@ export interface EmailQueueProps {
 const MAX_RECEIVE_COUNT = 20;
 const SENDER_TIMEOUT = Duration.minutes(2);
 export const EMAIL_BATCH_SIZE = 10;
+/**
+ * Senders at once. SQS's event source runs at least 2 at a time; a reserved concurrency below that would
+ * throttle it, and every throttled batch counts as a receive towards the DLQ. Each sender paces to its share.
+ */
+export const EMAIL_SENDERS = 2;
 
 /**
- * Every email goes through one encrypted queue to one sender (reserved concurrency 1) that paces to the
- * account's SES quota; what it cannot send ends in a DLQ, from which it can be redriven to the queue.
+ * Every email goes through one encrypted queue to `EMAIL_SENDERS` senders (reserved concurrency and the
+ * event source's maximum concurrency alike) that pace together to the account's SES quota; what it cannot send ends in a DLQ, from which it can be redriven to the queue.
  */
 export class EmailQueue extends Construct {
   readonly queue: sqs.Queue;
@@ -57,15 +62,15 @@ export class EmailQueue extends Construct {
       handler: 'send-email',
       description: 'Sends queued emails through SES, paced to the account quota, once each',
       timeout: SENDER_TIMEOUT,
-      environment: props.environment,
+      environment: { ...props.environment, EMAIL_SENDERS: String(EMAIL_SENDERS) },
     });
-    // One sender at a time: its pacing is the account's pacing.
-    (this.sender.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
+    // Never more senders than their shares of the pace add up to; never a throttled batch.
+    (this.sender.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = EMAIL_SENDERS;
     this.sender.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: EMAIL_BATCH_SIZE,
         reportBatchItemFailures: true,
-        maxConcurrency: 2,
+        maxConcurrency: EMAIL_SENDERS,
       }),
     );
     props.table.grant(this.sender, 'dynamodb:PutItem', 'dynamodb:DeleteItem');

@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/metric-names.js';
 import { functionNameOf } from '../platform-names.js';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -13,6 +14,14 @@ export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const HANDLER_ENTRY_METADATA = 'securewatch:handler-entry';
 /** What the function does (its handler's name, e.g. `request-approval`): the local runtime keys on it. */
 export const OPERATION_METADATA = 'securewatch:operation';
+
+/** How every function logs (Powertools Logger, JSON), where its metrics go, and that it is traced. */
+export const OBSERVABILITY_ENVIRONMENT = {
+  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+  POWERTOOLS_LOG_LEVEL: 'INFO',
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+  POWERTOOLS_TRACE_ENABLED: 'true',
+} as const;
 
 export interface OrchestratorFunctionProps {
   /** Handler file under lambdas/handlers, without extension, e.g. `plan-release`. */
@@ -26,6 +35,8 @@ export interface OrchestratorFunctionProps {
 /** The one place that fixes function defaults: runtime, architecture, bundling, logs, tracing. */
 export class OrchestratorFunction extends NodejsFunction {
   declare readonly role: iam.IRole;
+  /** What the function does: its handler's name, e.g. `request-approval`. */
+  readonly operation: string;
 
   constructor(scope: Construct, id: string, props: OrchestratorFunctionProps) {
     const entry = `lambdas/handlers/${props.handler}.ts`;
@@ -51,7 +62,11 @@ export class OrchestratorFunction extends NodejsFunction {
       memorySize: 512,
       timeout: props.timeout ?? Duration.seconds(30),
       tracing: lambda.Tracing.ACTIVE,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        ...OBSERVABILITY_ENVIRONMENT,
+        ...props.environment,
+      },
       role,
       logGroup,
       bundling: {
@@ -66,6 +81,7 @@ export class OrchestratorFunction extends NodejsFunction {
         banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
       },
     });
+    this.operation = props.handler;
     const cfnFunction = this.node.defaultChild as lambda.CfnFunction;
     cfnFunction.addMetadata(HANDLER_ENTRY_METADATA, entry);
     cfnFunction.addMetadata(OPERATION_METADATA, props.handler);

@@ -21,6 +21,7 @@ import {
   resetWorld,
   restoreRealClock,
   SIGNING_KEY,
+  SIGNING_KEYS,
   taskAnswerCalls,
   tokensAnswered,
 } from '../handlers/support/world.js';
@@ -49,7 +50,7 @@ const answer = (
       signature: signApproval(linkOf(approver), action, SIGNING_KEY),
       confirmation,
     },
-    SIGNING_KEY,
+    SIGNING_KEYS,
   );
 
 beforeEach(() => {
@@ -78,7 +79,7 @@ describe('answering an approval', () => {
         approve: signApproval(linkOf(PRIYA), 'approve', SIGNING_KEY),
         reject: signApproval(linkOf(PRIYA), 'reject', SIGNING_KEY),
       },
-      SIGNING_KEY,
+      SIGNING_KEYS,
     );
 
     // Assess
@@ -130,7 +131,7 @@ describe('answering an approval', () => {
     const review = await reviewApproval(
       { ...linkOf(PRIYA), requestId: 'x'.repeat(4096) },
       { approve: '', reject: '' },
-      SIGNING_KEY,
+      SIGNING_KEYS,
     );
 
     // Assess
@@ -226,11 +227,100 @@ describe('answering an approval', () => {
         signature: signApproval(linkOf(PRIYA), 'reject', SIGNING_KEY),
         confirmation: confirmationCode(linkOf(PRIYA), SIGNING_KEY),
       },
-      SIGNING_KEY,
+      SIGNING_KEYS,
     );
 
     // Assess
     expect(result).toEqual({ kind: 'altered' });
     expect(storedApproval(REQUEST_ID)?.decision).toBeUndefined();
+  });
+});
+
+describe('answering an approval across key rotations', () => {
+  const KEY_BEFORE = 'key-before-the-rotation-0123456789abcdef';
+  const KEY_AFTER = 'key-after-the-rotation-0123456789abcdefg';
+  const KEY_LATER = 'key-after-a-second-rotation-0123456789abc';
+  const signedWith = (key: string) => ({
+    approve: signApproval(linkOf(PRIYA), 'approve', key),
+    reject: signApproval(linkOf(PRIYA), 'reject', key),
+  });
+
+  it('opens a link emailed before the rotation, with the code its key derives, and approves with that code', async () => {
+    // Prepare
+    const keysAfterRotation = { current: KEY_AFTER, previous: KEY_BEFORE };
+    const emailed = signedWith(KEY_BEFORE);
+
+    // Act
+    const review = await reviewApproval(linkOf(PRIYA), emailed, keysAfterRotation);
+    const shownCode = review.kind === 'open' ? review.confirmationCode : '';
+    const result = await answerApproval(
+      { link: linkOf(PRIYA), action: 'approve', signature: emailed.approve, confirmation: shownCode },
+      keysAfterRotation,
+    );
+
+    // Assess
+    expect(review.kind).toBe('open');
+    expect(shownCode).toBe(confirmationCode(linkOf(PRIYA), KEY_BEFORE));
+    expect(result).toMatchObject({ kind: 'approved', by: PRIYA });
+    expect(tokensAnswered()).toEqual([expect.objectContaining({ token: TASK_TOKEN, outcome: 'success' })]);
+  });
+
+  it('takes the code only from the key that signed the link, not from the other one', async () => {
+    // Prepare
+    const keysAfterRotation = { current: KEY_AFTER, previous: KEY_BEFORE };
+
+    // Act
+    const result = await answerApproval(
+      {
+        link: linkOf(PRIYA),
+        action: 'approve',
+        signature: signApproval(linkOf(PRIYA), 'approve', KEY_BEFORE),
+        confirmation: confirmationCode(linkOf(PRIYA), KEY_AFTER),
+      },
+      keysAfterRotation,
+    );
+
+    // Assess
+    expect(result).toMatchObject({
+      kind: 'unconfirmed',
+      confirmationCode: confirmationCode(linkOf(PRIYA), KEY_BEFORE),
+    });
+    expect(storedApproval(REQUEST_ID)?.decision).toBeUndefined();
+  });
+
+  it('refuses as altered a link signed with a key two rotations old, and decides nothing', async () => {
+    // Prepare
+    const keysAfterTwoRotations = { current: KEY_LATER, previous: KEY_AFTER };
+    const emailed = signedWith(KEY_BEFORE);
+
+    // Act
+    const review = await reviewApproval(linkOf(PRIYA), emailed, keysAfterTwoRotations);
+    const result = await answerApproval(
+      {
+        link: linkOf(PRIYA),
+        action: 'approve',
+        signature: emailed.approve,
+        confirmation: confirmationCode(linkOf(PRIYA), KEY_BEFORE),
+      },
+      keysAfterTwoRotations,
+    );
+
+    // Assess
+    expect(review).toEqual({ kind: 'altered' });
+    expect(result).toEqual({ kind: 'altered' });
+    expect(storedApproval(REQUEST_ID)?.decision).toBeUndefined();
+    expect(taskAnswerCalls()).toBe(0);
+  });
+
+  it('refuses a link whose two signatures come from different keys', async () => {
+    // Act
+    const review = await reviewApproval(
+      linkOf(PRIYA),
+      { approve: signedWith(KEY_BEFORE).approve, reject: signedWith(KEY_AFTER).reject },
+      { current: KEY_AFTER, previous: KEY_BEFORE },
+    );
+
+    // Assess
+    expect(review).toEqual({ kind: 'altered' });
   });
 });

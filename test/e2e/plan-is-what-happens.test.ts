@@ -11,9 +11,15 @@ import { type RehearsalOutcome, rehearse } from '../../local/rehearsal.js';
 const FLEET_FILE = 'test/e2e/fixtures/weekly-windows-fleet.json';
 const START = '2027-03-01T09:00:00Z';
 
+// Every customer of Startup batch 2 is unschedulable (held): with nothing deployed, its gate has no evidence
+// that the version works and pauses the release; the release manager resumes it the next day, before the
+// next step opens, so no later date moves.
+
 describe('a rehearsal on a fleet with short weekly windows', () => {
   let plan: ReleasePlan;
   let outcome: RehearsalOutcome;
+  const pauses: string[] = [];
+  const reasons: string[] = [];
   beforeAll(async () => {
     const config = bundledConfig();
     plan = planRelease({
@@ -22,18 +28,45 @@ describe('a rehearsal on a fleet with short weekly windows', () => {
       fleet: loadFleet(FLEET_FILE, config.policies),
       startAt: START,
     });
+    const batch2 = plan.phases.find((phase) => phase.name === 'startup')?.batches[1];
+    const resumeDay = (Date.parse(String(batch2?.deployAt)) - Date.parse(START)) / 86_400_000 + 1;
     outcome = await rehearse({
       version: 'v1.1.0',
       startAt: START,
       fleetFile: FLEET_FILE,
       msPerDay: 0,
       autoApprove: true,
-      scenario: scenarioSchema.parse({}),
+      scenario: scenarioSchema.parse({
+        operations: [
+          {
+            atDay: resumeDay,
+            resume: { reason: 'the plan held them: no window before their deadline', by: 'release manager' },
+          },
+        ],
+      }),
+      onReady: (local) =>
+        local.stepFunctions.onStateEntered(({ execution, stateName, input }) => {
+          if (
+            execution.name === 'v1-1-0' &&
+            stateName.endsWith('awaiting decision') &&
+            !pauses.includes(stateName)
+          ) {
+            pauses.push(stateName);
+            reasons.push(String((input as { gate?: { reason?: string } }).gate?.reason));
+          }
+        }),
     });
   }, 300_000);
 
-  it('completes the release', () => {
+  it('pauses at the gate of a batch whose customers were all held, then completes the release once resumed', () => {
+    expect(pauses).toEqual(['Startup · batch 2 of 2 · gate failed, awaiting decision']);
     expect(outcome.status).toBe('SUCCEEDED');
+  });
+
+  it('says why it paused: none of the batch was deployed, so nothing shows the version works', () => {
+    expect(reasons).toEqual([
+      'no deployment result: none of its 5 customer(s) was deployed, so nothing shows the version works',
+    ]);
   });
 
   it('requests every deployment at exactly the time the plan previewed', () => {

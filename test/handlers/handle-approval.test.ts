@@ -1,5 +1,5 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { reviewUrl } from '../../lambdas/core/approval-link.js';
+import { confirmationCode, reviewUrl, signApproval } from '../../lambdas/core/approval-link.js';
 import { handler as requestApproval } from '../../lambdas/handlers/request-approval.js';
 import {
   anEnterpriseCustomer,
@@ -21,10 +21,13 @@ import {
 import {
   APPROVAL_BASE_URL,
   emailsSent,
+  givenFreshFunctionInstances,
+  givenTheSigningKeysAre,
   givenTheTimeIs,
   resetWorld,
   restoreRealClock,
   SIGNING_KEY,
+  signingSecretReads,
   taskAnswerCalls,
   tokensAnswered,
 } from './support/world.js';
@@ -32,8 +35,8 @@ import {
 const REQUEST_ID = 'k3Jq9xV0bT2mWcYp8LrN4A';
 const EXPIRES_AT = '2027-04-22T09:00:00Z';
 const APPROVER = 'priya.raman@contoso.example.com';
-const linkFor = (approver = APPROVER) =>
-  reviewUrl(APPROVAL_BASE_URL, { requestId: REQUEST_ID, approver, expiresAt: EXPIRES_AT }, SIGNING_KEY);
+const linkFor = (approver = APPROVER, key = SIGNING_KEY) =>
+  reviewUrl(APPROVAL_BASE_URL, { requestId: REQUEST_ID, approver, expiresAt: EXPIRES_AT }, key);
 
 beforeEach(() => {
   resetWorld();
@@ -418,5 +421,84 @@ describe('handle-approval', () => {
     expect(storedApproval(REQUEST_ID)?.decision).toBeUndefined();
     expect(storedCustomer('contoso-bank')?.state).toBe('awaiting-approval');
     expect(taskAnswerCalls()).toBe(0);
+  });
+});
+
+describe('handle-approval across rotations of the signing key', () => {
+  const KEY_AFTER = 'key-after-the-rotation-0123456789abcdefg';
+  const KEY_LATER = 'key-after-a-second-rotation-0123456789abc';
+
+  it('opens, after a rotation, a link emailed before it, and approves with the code the page shows', async () => {
+    // Prepare
+    givenCustomer(anEnterpriseCustomer({ id: 'fabrikam-health', name: 'Fabrikam Health' }));
+    await requestApproval({ release: RELEASE, customerId: 'fabrikam-health', taskToken: 'token-before' });
+    const emailedLink = /Review: (\S+)/.exec(emailsSent()[0]?.text ?? '')?.[1] ?? '';
+    givenTheSigningKeysAre({ current: KEY_AFTER, previous: SIGNING_KEY });
+    givenFreshFunctionInstances();
+
+    // Act
+    const page = await whenTheLinkIsOpened(emailedLink);
+    const response = await whenTheApproverPresses('Approve', page, emailedLink);
+
+    // Assess
+    expect(page.statusCode).toBe(200);
+    expect(response.statusCode).toBe(200);
+    expect(tokensAnswered()).toEqual([
+      expect.objectContaining({ token: 'token-before', outcome: 'success' }),
+    ]);
+  });
+
+  it('refuses with 403 a link signed with a key two rotations old, and decides nothing', async () => {
+    // Prepare
+    givenTheSigningKeysAre({ current: KEY_LATER, previous: KEY_AFTER });
+    givenFreshFunctionInstances();
+
+    // Act
+    const page = await whenTheLinkIsOpened(linkFor());
+    const link = { requestId: REQUEST_ID, approver: APPROVER, expiresAt: EXPIRES_AT };
+    const posted = await whenPosted(
+      linkFor(),
+      new URLSearchParams({
+        action: 'approve',
+        approver: APPROVER,
+        expires: EXPIRES_AT,
+        signature: signApproval(link, 'approve', SIGNING_KEY),
+        confirmation: confirmationCode(link, SIGNING_KEY),
+      }).toString(),
+      'application/x-www-form-urlencoded',
+    );
+
+    // Assess
+    expect(page.statusCode).toBe(403);
+    expect(page.body).toContain('Invalid link');
+    expect(posted.statusCode).toBe(403);
+    expect(storedApproval(REQUEST_ID)?.decision).toBeUndefined();
+    expect(taskAnswerCalls()).toBe(0);
+  });
+
+  it('reads the keys once for many pages, and again when a link signed with a newer key arrives', async () => {
+    // Prepare
+    for (let page = 0; page < 5; page++) await whenTheLinkIsOpened(linkFor());
+    givenTheSigningKeysAre({ current: KEY_AFTER, previous: SIGNING_KEY });
+
+    // Act
+    const response = await whenTheLinkIsOpened(linkFor(APPROVER, KEY_AFTER));
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(signingSecretReads()).toBe(2);
+  });
+
+  it('does not read the keys again for every altered link', async () => {
+    // Prepare
+    const tampered = linkFor().replace(/approve=[^&]+/, `approve=${'A'.repeat(43)}`);
+
+    // Act
+    const responses = [];
+    for (let attempt = 0; attempt < 5; attempt++) responses.push(await whenTheLinkIsOpened(tampered));
+
+    // Assess
+    expect(responses.map((response) => response.statusCode)).toEqual([403, 403, 403, 403, 403]);
+    expect(signingSecretReads()).toBe(2);
   });
 });

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { snapshotTable } from './support/fake-table.js';
 import {
   aStandardCustomer,
@@ -9,6 +9,7 @@ import {
   RELEASE,
   storedStep,
 } from './support/given.js';
+import { type CapturedLogs, captureLogs } from './support/logs.js';
 import { healthReported } from './support/when.js';
 import { givenTheTimeIs, resetWorld, restoreRealClock } from './support/world.js';
 
@@ -19,7 +20,7 @@ import { givenTheTimeIs, resetWorld, restoreRealClock } from './support/world.js
 const REQUESTED_AT = '2027-03-13T01:00:00Z';
 const NOW = '2027-03-14T06:00:00.000Z';
 
-let log: MockInstance<typeof console.log>;
+let logs: CapturedLogs;
 
 beforeEach(() => {
   resetWorld();
@@ -28,9 +29,9 @@ beforeEach(() => {
   givenStep('standard_2', { total: 2, recorded: 2, deployed: 2 });
   givenCustomer(deploymentRequested(aStandardCustomer({ id: 'northwind-logistics' })));
   givenCustomer(aStandardCustomer({ id: 'not-yet-deployed' }));
-  log = vi.spyOn(console, 'log').mockImplementation(() => {});
+  logs = captureLogs();
 });
-afterEach(() => log.mockRestore());
+afterEach(() => logs.stop());
 afterAll(restoreRealClock);
 
 /** The table without the counts of refused reports: what a refused report must leave as it was. */
@@ -43,8 +44,6 @@ const refusalCounts = () =>
   snapshotTable()
     .filter((item) => String(item.PK).startsWith('HEALTH-REFUSED') || item.SK === 'HEALTH-REFUSED')
     .map(({ PK, SK, ...counts }) => ({ PK, SK, ...counts }));
-
-const loggedLines = () => log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
 
 describe('record-health-report', () => {
   it('keeps a report dated after the deployment was requested and counts it on the step once', async () => {
@@ -67,7 +66,8 @@ describe('record-health-report', () => {
     });
     expect(snapshotTable().filter((item) => String(item.SK).startsWith('HEALTH#'))).toHaveLength(1);
     expect(refusalCounts()).toEqual([]);
-    expect(log).not.toHaveBeenCalled();
+    expect(logs.lines().filter((line) => line.level !== 'INFO')).toEqual([]);
+    expect(logs.metrics()).toEqual({});
   });
 
   it('counts a report dated at the very instant of the request, and one slightly ahead of the clock', async () => {
@@ -143,18 +143,19 @@ describe('record-health-report', () => {
       expect(tableExceptRefusalCounts()).toEqual(before);
     });
 
-    it('is logged as one JSON line naming the release, the customer and the reason', async () => {
+    it('is logged as one JSON line naming the release, the customer and the reason, and counted in a metric', async () => {
       await deliverIt();
 
-      expect(loggedLines()).toEqual([
+      expect(logs.lines()).toEqual([
         expect.objectContaining({
           level: 'WARN',
           message: 'Health report refused',
           release: overrides.version ?? RELEASE,
-          customerId,
+          customer: customerId,
           reason,
         }),
       ]);
+      expect(logs.metrics()).toEqual({ HealthReportsRefused: 1 });
     });
 
     it('is counted by its reason, again on each delivery', async () => {

@@ -2,13 +2,22 @@ import { GetAccountCommand, SESv2Client, SendEmailCommand } from '@aws-sdk/clien
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { type QueuedEmail, sendEmail, sendEmails } from '../../lambdas/email/send.js';
-import { deliverQueuedEmails, forgetPacer, Pacer, sendRate, type Timer } from '../../lambdas/email/sender.js';
+import {
+  containerSendRate,
+  deliverQueuedEmails,
+  forgetPacer,
+  Pacer,
+  sendRate,
+  type Timer,
+} from '../../lambdas/email/sender.js';
 import { handler } from '../../lambdas/handlers/send-email.js';
+import { getItem } from './support/fake-table.js';
 import {
   emailQueueBatches,
   emailQueueSingleSends,
   emailsSent,
   errorFrom,
+  givenTheTimeIs,
   resetWorld,
   restoreRealClock,
 } from './support/world.js';
@@ -124,6 +133,19 @@ describe('send-email (the email queue’s sender)', () => {
     expect(again.batchItemFailures).toEqual([]);
   });
 
+  it('keeps its claim on a sent email 30 days, past every redelivery, then lets DynamoDB delete it', async () => {
+    // Prepare
+    givenTheTimeIs('2027-03-01T09:00:00.000Z');
+    const message = aQueuedMessage();
+
+    // Act
+    await handler({ Records: [message] });
+
+    // Assess
+    const claim = getItem(`EMAIL#${JSON.parse(message.body).id}`, 'DELIVERY');
+    expect(claim?.timeToLive).toBe(Date.parse('2027-03-31T09:00:00.000Z') / 1000);
+  });
+
   it('sends an email enqueued twice under one id (an enqueue the SDK retried) only once', async () => {
     // Prepare
     const body = aQueuedMessage().body;
@@ -235,6 +257,18 @@ describe('the sender’s pace', () => {
     process.env.SES_MAX_SEND_RATE = given.cap;
 
     expect(await sendRate()).toBe(given.rate);
+  });
+
+  it('is split between the senders running at once, so together they keep to the quota', async () => {
+    quota = 14;
+    process.env.SES_MAX_SEND_RATE = '50';
+    process.env.EMAIL_SENDERS = '2';
+
+    try {
+      expect(await containerSendRate()).toBe(7);
+    } finally {
+      delete process.env.EMAIL_SENDERS;
+    }
   });
 
   it('counts recipients, not messages: at 4/s, emails to 2 recipients go out half a second apart', async () => {

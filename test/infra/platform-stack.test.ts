@@ -1,5 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseSigningKeys } from '../../lambdas/core/signing-keys.js';
+import { APPROVAL_SIGNING_SECRET_NAME } from '../../lib/platform-names.js';
 import { type CfnValue, functionIdOf, synthesizeApp, textOf } from './support/synth.js';
 
 interface PolicyStatement {
@@ -43,7 +45,8 @@ type Capability =
   | 'answersTasks'
   | 'startsExecutions'
   | 'readsExecutions'
-  | 'keepsFailedInvocations';
+  | 'keepsFailedInvocations'
+  | 'readsSigningKeys';
 
 const TABLE_WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/;
 
@@ -63,6 +66,8 @@ function capabilityOf(action: string): Capability | 'traces' | 'logs' | 'queueMe
   if (action === 'states:StartExecution') return 'startsExecutions';
   if (action === 'states:DescribeExecution') return 'readsExecutions';
   if (/^sqs:(SendMessage|GetQueueAttributes|GetQueueUrl)$/.test(action)) return 'keepsFailedInvocations';
+  if (action === 'secretsmanager:GetSecretValue' || action === 'secretsmanager:DescribeSecret')
+    return 'readsSigningKeys';
   if (action.startsWith('xray:')) return 'traces';
   if (action === 'logs:CreateLogStream' || action === 'logs:PutLogEvents') return 'logs';
   return action;
@@ -112,7 +117,7 @@ const NEEDS: [handler: string, needs: Capability[]][] = [
   ['evaluate-gate', [...READ_WRITE, 'emails']],
   ['record-failure', [...READ_WRITE, 'emails', 'publishes']],
   ['complete-release', [...READ_WRITE, 'emails', 'publishes']],
-  ['request-approval', [...READ_WRITE, 'emails', 'answersTasks']],
+  ['request-approval', [...READ_WRITE, 'emails', 'answersTasks', 'readsSigningKeys']],
   ['schedule-deployment', [...READ_WRITE, 'emails']],
   ['park-rollout', [...READ_WRITE, 'answersTasks']],
   ['await-decision', [...READ_WRITE, 'answersTasks']],
@@ -133,7 +138,7 @@ const NEEDS: [handler: string, needs: Capability[]][] = [
     'record-rollout-ended',
     [...READ_WRITE, 'answersTasks', 'publishes', 'readsExecutions', 'keepsFailedInvocations'],
   ],
-  ['handle-approval', [...READ_WRITE, 'answersTasks']],
+  ['handle-approval', [...READ_WRITE, 'answersTasks', 'readsSigningKeys']],
   ['record-rollback-ended', [...READ_WRITE, 'emails', 'readsExecutions', 'keepsFailedInvocations']],
   ['record-deployment-result', [...READ_WRITE, 'answersTasks', 'keepsFailedInvocations']],
   ['record-rollback-result', [...READ_WRITE, 'answersTasks', 'keepsFailedInvocations']],
@@ -172,6 +177,12 @@ describe('the platform stack', () => {
     it('keeps point-in-time recovery on', () => {
       platform.hasResourceProperties('AWS::DynamoDB::Table', {
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      });
+    });
+
+    it('lets DynamoDB delete items past their timeToLive (the email sender’s claims)', () => {
+      platform.hasResourceProperties('AWS::DynamoDB::Table', {
+        TimeToLiveSpecification: { AttributeName: 'timeToLive', Enabled: true },
       });
     });
 
@@ -445,17 +456,19 @@ describe('the platform stack', () => {
       expect(denials).toHaveLength(2);
     });
 
-    it('feeds the queue to send-email in batches of 10, reporting failed items, one sender at a time', () => {
+    it('feeds the queue to send-email in batches of 10, reporting failed items, to two senders that are never throttled', () => {
       const senderId = functionIdOf(platform, 'send-email');
       platform.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [queueId(), 'Arn'] },
         FunctionName: { Ref: senderId },
         BatchSize: 10,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 2 },
       });
       expect(
         platform.findResources('AWS::Lambda::Function')[senderId]?.Properties.ReservedConcurrentExecutions,
-      ).toBe(1);
+      ).toBe(2);
+      expect(environmentOf('send-email').EMAIL_SENDERS).toBe('2');
     });
 
     it('keeps a queued email invisible for six times the sender’s timeout while it is being sent', () => {
@@ -507,6 +520,64 @@ describe('the platform stack', () => {
         IntegrationType: 'AWS_PROXY',
         IntegrationUri: { 'Fn::GetAtt': [functionIdOf(platform, 'handle-approval'), 'Arn'] },
       });
+    });
+  });
+
+  describe('approval signing keys', () => {
+    const SIGNERS = ['request-approval', 'handle-approval'];
+    const secretId = () => Object.keys(platform.findResources('AWS::SecretsManager::Secret'))[0] ?? '';
+
+    it('are one secret, under the name the rotation command uses', () => {
+      platform.resourceCountIs('AWS::SecretsManager::Secret', 1);
+      platform.hasResourceProperties('AWS::SecretsManager::Secret', { Name: APPROVAL_SIGNING_SECRET_NAME });
+    });
+
+    it('are generated in the shape the functions read: {"current": 64 letters and digits}', () => {
+      const [secret] = Object.values(platform.findResources('AWS::SecretsManager::Secret'));
+      const generate = secret?.Properties.GenerateSecretString;
+      // What CloudFormation stores: the template with the generated string under the key.
+      const created = {
+        ...JSON.parse(generate.SecretStringTemplate),
+        [generate.GenerateStringKey]: 'x'.repeat(generate.PasswordLength),
+      };
+
+      expect(parseSigningKeys(created)).toEqual({ current: 'x'.repeat(64) });
+      expect(generate).toMatchObject({ PasswordLength: 64, ExcludePunctuation: true });
+    });
+
+    it('are in no function’s environment, neither as a value nor as a deploy-time reference', () => {
+      for (const fn of Object.values(platform.findResources('AWS::Lambda::Function'))) {
+        const environment = JSON.stringify(fn.Properties.Environment ?? {});
+        expect(environment).not.toContain('{{resolve:');
+        expect(environment).not.toMatch(/SIGNING_KEY/);
+      }
+    });
+
+    it('are found by request-approval and handle-approval from the secret’s ARN in their environment', () => {
+      for (const handler of SIGNERS) {
+        const fn = platform.findResources('AWS::Lambda::Function')[functionIdOf(platform, handler)];
+        expect(fn?.Properties.Environment.Variables.APPROVAL_SIGNING_SECRET_ID).toEqual({ Ref: secretId() });
+      }
+    });
+
+    it('may be read by request-approval and handle-approval only, and they may read no other secret', () => {
+      const readers = NEEDS.map(([handler]) => handler).filter((handler) =>
+        capabilitiesOf(platform, handler).includes('readsSigningKeys'),
+      );
+      const grants = statementsOf(platform).filter(({ statement }) =>
+        listOf(statement.Action).some((action) => action.startsWith('secretsmanager:')),
+      );
+
+      expect(readers.sort()).toEqual([...SIGNERS].sort());
+      expect(grants).toHaveLength(SIGNERS.length);
+      for (const { statement } of grants) {
+        expect(listOf(statement.Action).sort()).toEqual([
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+        ]);
+        expect(statement.Resource).toEqual({ Ref: secretId() });
+      }
+      platform.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
     });
   });
 

@@ -145,4 +145,24 @@ describe('the local runtime keys on what the templates say, not on names', () =>
       resolveCloud(without('AWS::StepFunctions::StateMachine', STATE_MACHINE_ROLE_METADATA), NAMES),
     ).toThrow(/needs securewatch:role metadata/);
   });
+
+  it('serves each secret with the value its template generates, and refuses a secret in an environment', () => {
+    const withKeyInEnvironment = structuredClone(templates);
+    const [fn] = Object.values(withKeyInEnvironment.platform.Resources).filter(
+      (resource) => resource.Type === 'AWS::Lambda::Function' && resource.Metadata?.[OPERATION_METADATA],
+    );
+    const environment = fn?.Properties?.Environment as { Variables: Record<string, unknown> };
+    environment.Variables.APPROVAL_SIGNING_KEY =
+      '{{resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:000000000000:secret:key:SecretString:::}}';
+
+    expect(cloud.secrets).toEqual([
+      expect.objectContaining({
+        name: 'securewatch/approval-signing-keys',
+        secretString: JSON.stringify({ current: 'local-key' }),
+      }),
+    ]);
+    expect(() => resolveCloud(withKeyInEnvironment, NAMES)).toThrow(
+      /gets a secret in its environment \(APPROVAL_SIGNING_KEY\); give it the secret's ARN/,
+    );
+  });
 });

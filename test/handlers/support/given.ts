@@ -105,6 +105,14 @@ export function deploymentRequested(
   });
 }
 
+/** Deployed: the platform reported success (record-outcome). */
+export function deployed(customer: CustomerRecord): CustomerRecord {
+  return movedOn(deploymentRequested(customer), 'deployed', 'record-outcome', {
+    deploymentStatus: 'succeeded',
+    deployedAt: customer.deployAt ?? undefined,
+  });
+}
+
 /** Its approvers asked, no decision yet (request-approval). */
 export function awaitingApproval(customer: CustomerRecord): CustomerRecord {
   return movedOn(customer, 'awaiting-approval', 'request-approval');

@@ -133,7 +133,7 @@ export function headerOf(response: APIGatewayProxyStructuredResultV2, name: stri
 /** A customer environment reports its health for the release: healthy unless the overrides say otherwise. */
 export function healthReportArrives(
   customerId: string,
-  overrides: { latencyChangePercent?: number; criticalErrors?: number; securityFindings?: number } = {},
+  overrides: Partial<HealthReported> = {},
   reportedAt = '2027-03-13T05:00:00Z',
 ) {
   return healthReported(customerId, overrides, reportedAt).deliver();

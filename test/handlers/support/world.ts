@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   DescribeExecutionCommand,
   SendTaskFailureCommand,
@@ -8,18 +9,24 @@ import {
 } from '@aws-sdk/client-sfn';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { SigningKeys } from '../../../lambdas/core/signing-keys.js';
 import { useClock, useRealClock } from '../../../lambdas/shared/clock.js';
+import { forgetSigningKeys } from '../../../lambdas/shared/signing-keys.js';
 import { resetTable } from './fake-table.js';
 
 // Everything a handler talks to, faked in memory and reset before each test: the table (fake-table.ts),
-// the email queue, the event bus, Step Functions, the clock and the function's environment.
+// the email queue, the event bus, Step Functions, Secrets Manager, the clock and the function's environment.
 
 export const SIGNING_KEY = 'test-signing-key-0123456789abcdef';
+export const SIGNING_KEYS: SigningKeys = { current: SIGNING_KEY };
+export const SIGNING_SECRET_ARN =
+  'arn:aws:secretsmanager:us-east-1:123456789012:secret:securewatch/approval-signing-keys-Ab12Cd';
 export const APPROVAL_BASE_URL = 'https://approvals.securewatch.example.com/';
 
 const queueMock = mockClient(SQSClient);
 const eventsMock = mockClient(EventBridgeClient);
 const sfnMock = mockClient(SFNClient);
+const secretsMock = mockClient(SecretsManagerClient);
 
 export const EMAIL_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/securewatch-email';
 
@@ -49,6 +56,7 @@ let executionsStarted: { name: string; input: string }[] = [];
 let currentTime = '2027-03-01T09:00:00.000Z';
 let nextQueueFailure: Error | undefined;
 let emailsAcceptedBeforeFailure = 0;
+let signingSecret = JSON.stringify(SIGNING_KEYS);
 
 /** Call from beforeEach: an empty table, no mail, no events, no answered tokens, a fixed clock. */
 export function resetWorld(): void {
@@ -58,8 +66,19 @@ export function resetWorld(): void {
     SENDER_EMAIL: 'releases@securewatch.example.com',
     SES_MAX_SEND_RATE: '1000',
     EMAIL_QUEUE_URL,
-    APPROVAL_SIGNING_KEY: SIGNING_KEY,
+    APPROVAL_SIGNING_SECRET_ID: SIGNING_SECRET_ARN,
     APPROVAL_BASE_URL,
+  });
+  forgetSigningKeys();
+  signingSecret = JSON.stringify(SIGNING_KEYS);
+  secretsMock.reset();
+  secretsMock.on(GetSecretValueCommand).callsFake((input: GetSecretValueCommand['input']) => {
+    if (input.SecretId !== SIGNING_SECRET_ARN) {
+      const error = new Error("Secrets Manager can't find the specified secret.");
+      error.name = 'ResourceNotFoundException';
+      throw error;
+    }
+    return { ARN: SIGNING_SECRET_ARN, SecretString: signingSecret, VersionStages: ['AWSCURRENT'] };
   });
   resetTable();
   sentEmails = [];
@@ -136,6 +155,21 @@ function refuseSecondAnswer(token: string): void {
     error.name = 'TaskTimedOut';
     throw error;
   }
+}
+
+/** The signing secret now holds these keys (as after `npm run rotate-signing-key`). */
+export function givenTheSigningKeysAre(keys: SigningKeys): void {
+  signingSecret = JSON.stringify(keys);
+}
+
+/** A new instance of each function starts: it holds no keys read before. */
+export function givenFreshFunctionInstances(): void {
+  forgetSigningKeys();
+}
+
+/** How many times the functions read the signing secret from Secrets Manager. */
+export function signingSecretReads(): number {
+  return secretsMock.commandCalls(GetSecretValueCommand).length;
 }
 
 export function givenTheTimeIs(iso: string): void {
