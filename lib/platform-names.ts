@@ -26,10 +26,19 @@ export const WORKFLOW_HANDLERS: Record<keyof WorkflowFunctions, string> = {
   awaitDecision: 'await-decision',
   remindPaused: 'remind-paused',
   abortRelease: 'abort-release',
+  beginRollback: 'begin-rollback',
+  notifyRollback: 'notify-rollback',
+  scheduleRollback: 'schedule-rollback',
+  requestPlatformRollback: 'request-platform-rollback',
+  recordRollbackOutcome: 'record-rollback-outcome',
+  checkRollbackHealth: 'check-rollback-health',
 };
 
 /** Target of each release stack's rule on its customer rollouts' "Execution Status Change" events. */
 export const RECORD_ROLLOUT_ENDED_HANDLER = 'record-rollout-ended';
+
+/** Target of each release stack's rule on its customer rollbacks' "Execution Status Change" events. */
+export const RECORD_ROLLBACK_ENDED_HANDLER = 'record-rollback-ended';
 
 /** The SNS topic every alarm of the platform and of the release stacks notifies. */
 export const ALARM_TOPIC_NAME = 'securewatch-release-alarms';

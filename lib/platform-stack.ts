@@ -34,6 +34,7 @@ import {
   APPROVAL_SIGNING_SECRET_NAME,
   EVENT_DEAD_LETTERS_QUEUE,
   FAILED_INVOCATIONS_QUEUE,
+  RECORD_ROLLBACK_ENDED_HANDLER,
   RECORD_ROLLOUT_ENDED_HANDLER,
   RELEASE_RULE_PREFIX,
 } from './platform-names.js';
@@ -400,6 +401,42 @@ export class PlatformStack extends Stack {
         'Publishes Deployment Requested, once',
         { table: 'readWrite', publishes: true, answersTasks: true },
       ),
+      beginRollback: fn(
+        'BeginRollback',
+        'begin-rollback',
+        'Begins a customer rollback and reads its policy process',
+        { table: 'readWrite' },
+      ),
+      notifyRollback: fn(
+        'NotifyRollback',
+        'notify-rollback',
+        'Tells a customer (and for incident reports the escalation contacts) of its rollback, once',
+        { table: 'readWrite', emails: true },
+      ),
+      scheduleRollback: fn(
+        'ScheduleRollback',
+        'schedule-rollback',
+        'Finds the maintenance window an approved rollback runs in',
+        { table: 'readWrite' },
+      ),
+      requestPlatformRollback: fn(
+        'RequestPlatformRollback',
+        'request-platform-rollback',
+        'Publishes Rollback Requested, once',
+        { table: 'readWrite', publishes: true, answersTasks: true },
+      ),
+      recordRollbackOutcome: fn(
+        'RecordRollbackOutcome',
+        'record-rollback-outcome',
+        'Records how a customer rollback ended; a failed one pauses the release and pages escalation',
+        { table: 'readWrite', emails: true },
+      ),
+      checkRollbackHealth: fn(
+        'CheckRollbackHealth',
+        'check-rollback-health',
+        'Reads the health reports since a customer rollback',
+        { table: 'readWrite' },
+      ),
       recordOutcome: fn(
         'RecordOutcome',
         'record-outcome',
@@ -433,15 +470,22 @@ export class PlatformStack extends Stack {
       },
     );
     // Release stacks (deployed later, one per version) own the rules that invoke it and send to the dead letters.
+    const recordRollbackEnded = fn(
+      'RecordRollbackEnded',
+      RECORD_ROLLBACK_ENDED_HANDLER,
+      'Records a customer rollback failed when its execution fails, times out or is stopped',
+      { table: 'readWrite', emails: true, readsExecutions: true, invokedByEvents: true },
+    );
     const releaseRules = this.formatArn({
       service: 'events',
       resource: 'rule',
       resourceName: `${RELEASE_RULE_PREFIX}*`,
     });
-    this.recordRolloutEnded.addPermission('ReleaseRulesInvoke', {
-      principal: new iam.ServicePrincipal('events.amazonaws.com'),
-      sourceArn: releaseRules,
-    });
+    for (const ruleTarget of [this.recordRolloutEnded, recordRollbackEnded])
+      ruleTarget.addPermission('ReleaseRulesInvoke', {
+        principal: new iam.ServicePrincipal('events.amazonaws.com'),
+        sourceArn: releaseRules,
+      });
     eventDeadLetters.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('events.amazonaws.com')],
@@ -466,6 +510,20 @@ export class PlatformStack extends Stack {
         source: [PLATFORM_SOURCE],
         detailType: deploymentResults,
       },
+      eventDeadLetters,
+    );
+    const recordRollbackResult = fn(
+      'RecordRollbackResult',
+      'record-rollback-result',
+      'Records Rollback Succeeded / Failed from the platform',
+      { table: 'readWrite', answersTasks: true, invokedByEvents: true },
+    );
+    const rollbackResults = [DETAIL_TYPES.rollbackSucceeded, DETAIL_TYPES.rollbackFailed];
+    this.routeEvents(
+      'RollbackResults',
+      'The platform reports rollback results',
+      recordRollbackResult,
+      { source: [PLATFORM_SOURCE], detailType: rollbackResults },
       eventDeadLetters,
     );
     const recordHealthReport = fn(
@@ -505,7 +563,9 @@ export class PlatformStack extends Stack {
     });
     for (const invokedByEvents of [
       this.recordRolloutEnded,
+      recordRollbackEnded,
       recordDeploymentResult,
+      recordRollbackResult,
       recordHealthReport,
       healthSweep,
     ])
@@ -515,7 +575,10 @@ export class PlatformStack extends Stack {
       bus: this.bus,
       sources: [ORCHESTRATOR_SOURCE, PLATFORM_SOURCE, FLEET_SOURCE],
       producerAccounts: props.producerAccounts ?? [],
-      inbound: { [PLATFORM_SOURCE]: deploymentResults, [FLEET_SOURCE]: [DETAIL_TYPES.healthReported] },
+      inbound: {
+        [PLATFORM_SOURCE]: [...deploymentResults, ...rollbackResults],
+        [FLEET_SOURCE]: [DETAIL_TYPES.healthReported],
+      },
     });
 
     const alarmTopic = new AlarmTopic(this, 'AlarmTopic', props);

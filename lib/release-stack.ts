@@ -11,8 +11,10 @@ import {
   STATUS_CHANGE_SOURCE,
 } from '../lambdas/core/execution-status.js';
 import type { Config } from '../lambdas/core/model.js';
+import { ROLLBACK_EXECUTION_DAYS } from '../lambdas/core/rollback.js';
 import { rolloutShape } from '../lambdas/core/rollout-shape.js';
 import { versionSlug } from '../lambdas/core/versions.js';
+import { customerRollbackDefinition } from '../statemachines/customer-rollback.js';
 import { customerRolloutDefinition } from '../statemachines/customer-rollout.js';
 import { releaseWorkflowDefinition } from '../statemachines/release-workflow.js';
 import type { WorkflowFunctions } from '../statemachines/tasks.js';
@@ -22,6 +24,7 @@ import { acknowledgeNagFindings } from './constructs/nag.js';
 import {
   EVENT_DEAD_LETTERS_QUEUE,
   functionNameOf,
+  RECORD_ROLLBACK_ENDED_HANDLER,
   RECORD_ROLLOUT_ENDED_HANDLER,
   RELEASE_RULE_PREFIX,
   WORKFLOW_HANDLERS,
@@ -37,7 +40,7 @@ export interface ReleaseStackProps extends StackProps {
 
 /** What each state machine of a release is for, as resource metadata: the local runtime keys on it. */
 export const STATE_MACHINE_ROLE_METADATA = 'securewatch:role';
-export const STATE_MACHINE_ROLES = ['release', 'customer-rollout'] as const;
+export const STATE_MACHINE_ROLES = ['release', 'customer-rollout', 'customer-rollback'] as const;
 export type StateMachineRole = (typeof STATE_MACHINE_ROLES)[number];
 
 /**
@@ -47,6 +50,7 @@ export type StateMachineRole = (typeof STATE_MACHINE_ROLES)[number];
 export class ReleaseStack extends Stack {
   readonly releaseStateMachine: sfn.StateMachine;
   readonly customerStateMachine: sfn.StateMachine;
+  readonly rollbackStateMachine: sfn.StateMachine;
 
   constructor(scope: Construct, id: string, props: ReleaseStackProps) {
     super(scope, id, props);
@@ -63,6 +67,14 @@ export class ReleaseStack extends Stack {
       timeout: Duration.days(75),
       logGroupId: 'CustomerRolloutLogs',
     });
+    this.rollbackStateMachine = this.stateMachine('CustomerRollback', {
+      role: 'customer-rollback',
+      stateMachineName: `${name}-rollback`,
+      comment: `SecureWatch ${props.version}: one customer's rollback, by its policy's process`,
+      definition: customerRollbackDefinition(new Construct(this, 'RollbackStates'), functions),
+      timeout: Duration.days(ROLLBACK_EXECUTION_DAYS),
+      logGroupId: 'CustomerRollbackLogs',
+    });
     this.releaseStateMachine = this.stateMachine('ReleaseStateMachine', {
       role: 'release',
       stateMachineName: name,
@@ -78,6 +90,11 @@ export class ReleaseStack extends Stack {
 
     // A rollout that fails, times out or is stopped answers nobody by itself: Step Functions reports it on
     // the account's default bus, and this rule has its customer recorded failed and its step answered.
+    const eventDeadLetters = sqs.Queue.fromQueueArn(
+      platform,
+      'EventDeadLetters',
+      this.formatArn({ service: 'sqs', resource: EVENT_DEAD_LETTERS_QUEUE }),
+    );
     new events.Rule(this, 'CustomerRolloutEnded', {
       ruleName: `${RELEASE_RULE_PREFIX}${versionSlug(props.version)}-rollout-ended`,
       description: `SecureWatch ${props.version}: a customer rollout failed, timed out or was stopped`,
@@ -92,11 +109,27 @@ export class ReleaseStack extends Stack {
       targets: [
         safeLambdaTarget({
           handler: importedFunction(platform, RECORD_ROLLOUT_ENDED_HANDLER),
-          deadLetterQueue: sqs.Queue.fromQueueArn(
-            platform,
-            'EventDeadLetters',
-            this.formatArn({ service: 'sqs', resource: EVENT_DEAD_LETTERS_QUEUE }),
-          ),
+          deadLetterQueue: eventDeadLetters,
+        }),
+      ],
+    });
+    // Likewise a rollback that fails, times out or is stopped before recording its end: its customer's
+    // rollback is recorded failed (the release pauses, the escalation contacts are paged).
+    new events.Rule(this, 'CustomerRollbackEnded', {
+      ruleName: `${RELEASE_RULE_PREFIX}${versionSlug(props.version)}-rollback-ended`,
+      description: `SecureWatch ${props.version}: a customer rollback failed, timed out or was stopped`,
+      eventPattern: {
+        source: [STATUS_CHANGE_SOURCE],
+        detailType: [STATUS_CHANGE_DETAIL_TYPE],
+        detail: {
+          stateMachineArn: [this.rollbackStateMachine.stateMachineArn],
+          status: [...ENDED_WITHOUT_OUTCOME],
+        },
+      },
+      targets: [
+        safeLambdaTarget({
+          handler: importedFunction(platform, RECORD_ROLLBACK_ENDED_HANDLER),
+          deadLetterQueue: eventDeadLetters,
         }),
       ],
     });
@@ -109,7 +142,17 @@ export class ReleaseStack extends Stack {
       `SecureWatch ${props.version} customer rollout`,
     );
 
-    const stateMachineRoles = [this.customerStateMachine.role, this.releaseStateMachine.role];
+    alarms.executionsEnded(
+      'CustomerRollbacks',
+      this.rollbackStateMachine,
+      `SecureWatch ${props.version} customer rollback`,
+    );
+
+    const stateMachineRoles = [
+      this.customerStateMachine.role,
+      this.releaseStateMachine.role,
+      this.rollbackStateMachine.role,
+    ];
     for (const role of stateMachineRoles)
       acknowledgeNagFindings(role, {
         id: 'AwsSolutions-IAM5',

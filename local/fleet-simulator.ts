@@ -11,6 +11,9 @@ import {
   deploymentRequested,
   FLEET_SOURCE,
   PLATFORM_SOURCE,
+  ROLLBACK_SCHEMA_VERSION,
+  type RollbackRequested,
+  rollbackRequested,
   SCHEMA_VERSION,
   SCHEMA_VERSION_1_1,
 } from '../lambdas/events/contract.js';
@@ -75,6 +78,16 @@ const behaviour = z.strictObject({
   healthReports: z.enum(['daily', 'once', 'never']).default('daily'),
 });
 
+/** How the platform answers a `Rollback Requested` for the customers it selects (the same knobs). */
+const rollbackBehaviour = z.strictObject({
+  select: selector,
+  /** What the platform answers. `silent` never answers: the rollback's answer goes missing. */
+  outcome: z.enum(['succeed', 'fail', 'silent']).default('succeed'),
+  reason: z.string().default('simulated rollback failure'),
+  /** Simulated minutes from the request to the answer. */
+  delayMinutes: z.number().min(0).default(30),
+});
+
 const decision = z.strictObject({
   reason: z.string().trim().min(1, 'say why'),
   by: z.string().trim().min(1, 'say who decides'),
@@ -96,6 +109,8 @@ const operation = z.union([
 export const scenarioSchema = z.strictObject({
   description: z.string().optional(),
   deployments: z.array(behaviour).default([]),
+  /** Answers to `Rollback Requested`; a customer no entry selects is rolled back after 30 minutes. */
+  rollbacks: z.array(rollbackBehaviour).default([]),
   operations: z.array(operation).default([]),
 });
 
@@ -103,8 +118,10 @@ export type ScenarioOperation = z.infer<typeof operation>;
 
 export type Scenario = z.infer<typeof scenarioSchema>;
 export type Behaviour = z.infer<typeof behaviour>;
+export type RollbackBehaviour = z.infer<typeof rollbackBehaviour>;
 
 const HEALTHY: Behaviour = behaviour.parse({ select: { share: 1 } });
+const ROLLED_BACK: RollbackBehaviour = rollbackBehaviour.parse({ select: { share: 1 } });
 
 /** The first health report comes this long after the platform's answer (the environment is up again). */
 export const FIRST_HEALTH_REPORT_MINUTES = 10;
@@ -139,6 +156,9 @@ export class FleetSimulator {
   readonly #windowDays = Object.fromEntries(
     Object.entries(bundledConfig().policies).map(([policy, { rollback }]) => [policy, rollback.windowDays]),
   ) as Record<PolicyName, number>;
+  readonly rollbackRequests: RollbackRequested[] = [];
+  /** Customers the platform was asked to roll back: their environments report on the old version now. */
+  readonly #rollingBack = new Set<string>();
 
   constructor(
     private readonly bus: LocalEventBus,
@@ -150,6 +170,10 @@ export class FleetSimulator {
   }
 
   #onEvent(event: BusEvent): void {
+    if (event['detail-type'] === DETAIL_TYPES.rollbackRequested) {
+      this.#onRollbackRequested(rollbackRequested.parse(event.detail));
+      return;
+    }
     if (event['detail-type'] !== DETAIL_TYPES.deploymentRequested) return;
     const request = deploymentRequested.parse(event.detail);
     this.requests.push(request);
@@ -161,12 +185,73 @@ export class FleetSimulator {
   }
 
   behaviourFor(customerId: string): Behaviour {
-    return (
-      this.scenario.deployments.find(({ select }) => {
-        if ('customer' in select) return select.customer === customerId;
-        if ('policy' in select) return this.policyOf(customerId) === select.policy;
-        return shareOf(customerId) < select.share;
-      }) ?? HEALTHY
+    return this.scenario.deployments.find(({ select }) => this.#selects(select, customerId)) ?? HEALTHY;
+  }
+
+  rollbackBehaviourFor(customerId: string): RollbackBehaviour {
+    return this.scenario.rollbacks.find(({ select }) => this.#selects(select, customerId)) ?? ROLLED_BACK;
+  }
+
+  #selects(select: z.infer<typeof selector>, customerId: string): boolean {
+    if ('customer' in select) return select.customer === customerId;
+    if ('policy' in select) return this.policyOf(customerId) === select.policy;
+    return shareOf(customerId) < select.share;
+  }
+
+  #onRollbackRequested(request: RollbackRequested): void {
+    this.rollbackRequests.push(request);
+    this.#rollingBack.add(request.customerId);
+    const chosen = this.rollbackBehaviourFor(request.customerId);
+    if (chosen.outcome === 'silent') return;
+    const answerAt = new Date(Date.parse(request.requestedAt) + chosen.delayMinutes * 60_000).toISOString();
+    void this.clock.at(answerAt, () => this.#answerRollback(request, chosen)).catch(() => {});
+  }
+
+  /** The platform's answer and, once rolled back, the environment's first health report on its old version. */
+  #answerRollback(request: RollbackRequested, chosen: RollbackBehaviour) {
+    const at = this.clock.now();
+    const common = {
+      schemaVersion: ROLLBACK_SCHEMA_VERSION,
+      correlationId: request.correlationId,
+      customerId: request.customerId,
+      release: request.release,
+      completedAt: at,
+    };
+    const busName = 'securewatch-releases';
+    const answer =
+      chosen.outcome === 'succeed'
+        ? { DetailType: DETAIL_TYPES.rollbackSucceeded, Detail: JSON.stringify(common) }
+        : {
+            DetailType: DETAIL_TYPES.rollbackFailed,
+            Detail: JSON.stringify({ ...common, reason: chosen.reason }),
+          };
+    const health = {
+      schemaVersion: SCHEMA_VERSION,
+      customerId: request.customerId,
+      // Reports are filed under the release they are about, the one rolled back.
+      version: request.release,
+      reportedAt: at,
+      errorRatePercent: 0.1,
+      latencyChangePercent: 0,
+      criticalErrors: 0,
+      securityFindings: 0,
+      supportTickets: 0,
+    };
+    this.bus.putEvents(
+      [
+        { Source: PLATFORM_SOURCE, ...answer, EventBusName: busName },
+        ...(chosen.outcome === 'succeed'
+          ? [
+              {
+                Source: FLEET_SOURCE,
+                DetailType: DETAIL_TYPES.healthReported,
+                Detail: JSON.stringify(health),
+                EventBusName: busName,
+              },
+            ]
+          : []),
+      ],
+      at,
     );
   }
 
@@ -219,6 +304,8 @@ export class FleetSimulator {
   ) {
     void this.clock
       .at(new Date(atMs).toISOString(), () => {
+        // Once it is being rolled back, the version's own reports end; the rollback's answer reports anew.
+        if (this.#rollingBack.has(request.customerId)) return;
         const at = this.clock.now();
         const asksRollback = first && chosen.rollbackRequested !== undefined;
         const hasBaseline = chosen.supportTicketsBaseline !== undefined;

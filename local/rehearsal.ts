@@ -9,11 +9,13 @@ import {
   rollBackGatedBatch,
 } from '../lambdas/application/halt.js';
 import { requestRollback, rollBackCustomers } from '../lambdas/application/rollbacks.js';
-import { type HistoryEntry, isOutcome } from '../lambdas/core/lifecycle.js';
+import { type CustomerState, type HistoryEntry, isOutcome } from '../lambdas/core/lifecycle.js';
+import { type RollbackTrigger, rollbackExecutionName } from '../lambdas/core/rollback.js';
 import { versionSlug } from '../lambdas/core/versions.js';
 import { emailCounts } from '../lambdas/store/audit.js';
-import { listCustomers } from '../lambdas/store/customers.js';
+import { type CustomerRecord, listCustomers } from '../lambdas/store/customers.js';
 import { getRelease, type HaltRecord } from '../lambdas/store/releases.js';
+import { getStep } from '../lambdas/store/steps.js';
 import { MS_PER_DAY, SimulatedClock } from './clock.js';
 import { FleetSimulator, type Scenario, type ScenarioOperation } from './fleet-simulator.js';
 import { type LocalCloud, startLocalCloud } from './local-cloud.js';
@@ -36,8 +38,8 @@ export interface RehearsalOptions {
   invokeTwice?: boolean;
   /** Where the functions' log file (orchestrator.log) is kept; default: a folder removed at the end. */
   logDirectory?: string;
-  /** Called once the local cloud is up (tests use it to act as approvers). */
-  onReady?: (cloud: LocalCloud) => void;
+  /** Called once the local cloud is up (tests use it to act as approvers, or to act at a simulated time). */
+  onReady?: (cloud: LocalCloud, clock: SimulatedClock) => void;
   /** How a scenario's `rollBackBatch` decision rolls customers back (default: the rollback workflow). */
   rollBackCustomers?: RollBackCustomers;
 }
@@ -53,6 +55,23 @@ export interface CustomerOutcome {
   requestedAt: string | null;
   deployedAt: string | null;
   approvedBy: string | null;
+  history: HistoryEntry[];
+  /** Its rollback, when one was asked for: what started it, how it went, its lines of the history. */
+  rollback?: CustomerRollback;
+}
+
+export interface CustomerRollback {
+  trigger: string | null;
+  reason: string | null;
+  approvedBy: string | null;
+  scheduledAt: string | null;
+  /** When the rollback was asked for (a trigger, a person). */
+  requestedAt: string | null;
+  /** When the platform was asked to roll the customer back (`Rollback Requested`). */
+  platformAskedAt: string | null;
+  rolledBackAt: string | null;
+  failureReason: string | null;
+  health: string | null;
   history: HistoryEntry[];
 }
 
@@ -71,6 +90,10 @@ export interface RehearsalOutcome {
   phases: Record<string, Record<string, number>>;
   emails: Record<string, number>;
   deploymentRequests: number;
+  /** `Rollback Requested` events the platform received. */
+  rollbackRequests: number;
+  /** Rollbacks per phase as its steps counted them (each customer once), for the gates. */
+  rollbacks: Record<string, { rolledBack: number; rollbackFailed: number }>;
   executions: number;
   maxHistoryEvents: { execution: string; events: number };
   transitions: number;
@@ -83,7 +106,9 @@ export interface RehearsalOutcome {
 const OUTCOMES = [
   'deployed',
   'failed',
+  'rollingBack',
   'rolledBack',
+  'rollbackFailed',
   'held',
   'rejected',
   'deferred',
@@ -113,11 +138,15 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     say(`Inbox: ${local.email.inboxUrl}   Approval API: ${local.approvalUrl}`);
     if (options.logDirectory) say(`Logs: ${local.logFile}`);
     if (options.autoApprove) approveEveryRequest(local, clock);
-    options.onReady?.(local);
-    // Once the release has ended or is parked for good, simulated time stops where it is, for the report.
-    const freeze = () => clock.hold('the rehearsal has ended');
+    options.onReady?.(local, clock);
+    // Once the release has ended or is parked for good, and the rollbacks still running have ended too,
+    // simulated time stops where it is, for the report.
+    const freeze = () =>
+      untilNoRollbackRuns(local).then(() => {
+        clock.hold('the rehearsal has ended');
+      });
     local.stepFunctions.onExecutionEnded(({ stateMachineRole }) => {
-      if (stateMachineRole === 'release') freeze();
+      if (stateMachineRole === 'release') void freeze();
     });
 
     const execution = local.stepFunctions.startExecution(
@@ -141,6 +170,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       execution.done.then((record) => ({ record, paused: undefined })),
       operations.pausedWithNothingToCome(local).then((paused) => ({ record: undefined, paused })),
     ]);
+    await untilNoRollbackRuns(local);
     // Every email queued so far reaches the inbox before the report.
     await local.queues.drained();
 
@@ -148,7 +178,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     const outcomes: CustomerOutcome[] = customers.map((customer) => ({
       id: customer.id,
       policy: customer.policy,
-      outcome: isOutcome(customer.state) ? customer.state : 'not started',
+      outcome: outcomeOf(customer.state),
       state: customer.state,
       reason: customer.outcomeReason,
       noticeAt: customer.noticeSentAt ?? null,
@@ -156,12 +186,23 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       deployedAt: customer.state === 'deployed' ? (customer.deployedAt ?? null) : null,
       approvedBy: customer.approvedBy ?? null,
       history: customer.history,
+      ...rollbackOf(customer),
     }));
     const phases: RehearsalOutcome['phases'] = {};
     for (const customer of outcomes) {
       phases[customer.policy] ??= Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0]));
       const counts = phases[customer.policy] as Record<string, number>;
       counts[customer.outcome] = (counts[customer.outcome] ?? 0) + 1;
+    }
+    const rollbacks: RehearsalOutcome['rollbacks'] = {};
+    const stepsByPhase = new Map(customers.map((each) => [each.stepKey, each.phase]));
+    for (const [key, phase] of stepsByPhase) {
+      const step = await getStep(options.version, key);
+      const counts = rollbacks[phase] ?? { rolledBack: 0, rollbackFailed: 0 };
+      rollbacks[phase] = {
+        rolledBack: counts.rolledBack + (step?.rolledBack ?? 0),
+        rollbackFailed: counts.rollbackFailed + (step?.rollbackFailed ?? 0),
+      };
     }
     const executions = [...local.stepFunctions.executions.values()];
     const largest = executions.reduce((max, candidate) =>
@@ -199,6 +240,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       // Every email is counted by kind as it is sent (the store's EMAILS counters), once each.
       emails: await emailCounts(options.version),
       deploymentRequests: simulator.requests.length,
+      rollbackRequests: simulator.rollbackRequests.length,
+      rollbacks,
       executions: executions.length,
       maxHistoryEvents: { execution: largest.name, events: largest.historyEvents },
       transitions: executions.reduce((sum, candidate) => sum + candidate.transitions, 0),
@@ -208,6 +251,74 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   } finally {
     await local.stop();
   }
+}
+
+/** A customer's outcome as the summary counts it: its rollout's outcome, or where its rollback stands. */
+function outcomeOf(state: CustomerState): string {
+  if (isOutcome(state)) return state;
+  const rollback: Partial<Record<CustomerState, string>> = {
+    'rolling-back': 'rollingBack',
+    'rolled-back': 'rolledBack',
+    'rollback-failed': 'rollbackFailed',
+  };
+  return rollback[state] ?? 'not started';
+}
+
+function rollbackOf(customer: CustomerRecord): { rollback?: CustomerRollback } {
+  const first = customer.history.findIndex((entry) => entry.state === 'rolling-back');
+  if (first < 0) return {};
+  return {
+    rollback: {
+      trigger: customer.rollbackTrigger ?? null,
+      reason: customer.rollbackReason ?? null,
+      approvedBy: customer.rollbackApprovedBy ?? null,
+      scheduledAt: customer.rollbackScheduledAt ?? null,
+      requestedAt: customer.rollbackRequestedAt ?? null,
+      platformAskedAt: customer.rollbackPublishedAt ?? null,
+      rolledBackAt: customer.rolledBackAt ?? null,
+      failureReason: customer.rollbackFailureReason ?? null,
+      health: customer.rollbackHealth?.summary ?? null,
+      history: customer.history.slice(first),
+    },
+  };
+}
+
+/** Resolves once no rollback execution is running (at once when none is). */
+function untilNoRollbackRuns(local: LocalCloud): Promise<void> {
+  const rollbackRunning = () =>
+    [...local.stepFunctions.executions.values()].some(
+      (execution) => execution.stateMachineRole === 'customer-rollback' && execution.status === 'RUNNING',
+    );
+  if (!rollbackRunning()) return Promise.resolve();
+  return new Promise((resolve) => {
+    // Called as each execution ends, its status already final.
+    local.stepFunctions.onExecutionEnded(() => {
+      if (!rollbackRunning()) resolve();
+    });
+  });
+}
+
+/**
+ * Starts a customer's rollback execution as the rollback triggers do (one per customer and release,
+ * named after the customer): the same name and input again is the same execution.
+ */
+export function startRollbackExecution(
+  local: LocalCloud,
+  input: {
+    release: string;
+    customerId: string;
+    trigger: RollbackTrigger;
+    reason: string;
+    requestedAt: string;
+  },
+): ExecutionRecord {
+  const arn = local.cloud.roles.get('customer-rollback');
+  if (!arn) throw new Error('The release template has no customer-rollback state machine');
+  return local.stepFunctions.startExecution(
+    arn,
+    rollbackExecutionName(input.customerId, input.requestedAt),
+    input,
+  );
 }
 
 /**
@@ -220,7 +331,7 @@ function runOperations(
   operations: ScenarioOperation[],
   clock: SimulatedClock,
   say: (line: string) => void,
-  freeze: () => void,
+  freeze: () => Promise<void>,
   rollBackCustomers: RollBackCustomers,
 ) {
   let pending = operations.length;
@@ -254,14 +365,20 @@ function runOperations(
         });
         notify = () => {
           const state = parked ?? '';
-          freeze();
-          void clock
-            .track(
-              getRelease(release).then((record) =>
-                resolve({ state, reason: record?.pause?.reason ?? record?.status ?? 'awaiting a decision' }),
-              ),
-            )
-            .catch(() => {}); // the rehearsal already ended otherwise
+          // Rollbacks still running end first (a release paused by a gate does not stop them).
+          void freeze().then(
+            () =>
+              clock
+                .track(
+                  getRelease(release).then((record) =>
+                    resolve({
+                      state,
+                      reason: record?.pause?.reason ?? record?.status ?? 'awaiting a decision',
+                    }),
+                  ),
+                )
+                .catch(() => {}), // the rehearsal already ended otherwise
+          );
         };
       });
     },
@@ -384,6 +501,13 @@ function reportProgress(local: LocalCloud, say: (line: string) => void): void {
       const status = (data.detail as { status?: string } | undefined)?.status;
       if (ended.customerId && ended.counted)
         say(`   ${String(ended.outcome).padEnd(9)} ${ended.customerId} (its rollout execution ${status})`);
+    }
+    if (fn.operation === OPERATIONS.recordRollbackOutcome && !error) {
+      const { state, counted } = result as { state: string; counted: boolean };
+      const why =
+        (data.reason as string | undefined) ?? (data.error as { Cause?: string } | undefined)?.Cause;
+      if (counted || state === 'deployed')
+        say(`   ↩ ${state.padEnd(9)} ${String(data.customerId)}${why ? ` (${why})` : ''}`);
     }
     if (fn.operation === OPERATIONS.evaluateGate && !error) {
       const gate = result as { passed: boolean; reason: string };

@@ -24,6 +24,7 @@ export const OPERATIONS = {
   sendNotices: 'send-notices',
   evaluateGate: 'evaluate-gate',
   recordRolloutEnded: 'record-rollout-ended',
+  recordRollbackOutcome: 'record-rollback-outcome',
 } as const;
 
 /** A callback task as the runtime meets it: which kind of execution runs it, which function it invokes. */

@@ -21,6 +21,12 @@ export interface WorkflowFunctions {
   readonly awaitDecision: lambda.IFunction;
   readonly remindPaused: lambda.IFunction;
   readonly abortRelease: lambda.IFunction;
+  readonly beginRollback: lambda.IFunction;
+  readonly notifyRollback: lambda.IFunction;
+  readonly scheduleRollback: lambda.IFunction;
+  readonly requestPlatformRollback: lambda.IFunction;
+  readonly recordRollbackOutcome: lambda.IFunction;
+  readonly checkRollbackHealth: lambda.IFunction;
 }
 
 // Retry what a second attempt can fix (throttling, Lambda service hiccups); never a rejected input.

@@ -11,7 +11,7 @@ import {
 } from '../core/approval-link.js';
 import { TRANSITIONS } from '../core/lifecycle.js';
 import { type SigningKeys, verifyingKeys } from '../core/signing-keys.js';
-import { approvalRequest } from '../email/messages.js';
+import { approvalRequest, rollbackApprovalRequest } from '../email/messages.js';
 import { sendEmails } from '../email/send.js';
 import { now } from '../shared/clock.js';
 import { ReleaseStateError } from '../shared/errors.js';
@@ -25,7 +25,14 @@ import {
   setApprovalToken,
 } from '../store/approvals.js';
 import { audit, countEmail } from '../store/audit.js';
-import { applyTransition, claimCustomerField, getCustomer, updateCustomer } from '../store/customers.js';
+import {
+  applyTransition,
+  claimCustomerField,
+  getCustomer,
+  noteRollback,
+  requireCustomer,
+  updateCustomer,
+} from '../store/customers.js';
 import { getRelease } from '../store/releases.js';
 import { assertMayProceed, holdOf } from './control.js';
 
@@ -39,7 +46,16 @@ export type ApprovalDecision = 'approved' | 'rejected';
 /** What an approver may see of a request: never its task token. */
 export type ApprovalView = Pick<
   ApprovalRecord,
-  'id' | 'release' | 'customerId' | 'customerName' | 'deployAt' | 'timeZone' | 'approvers' | 'expiresAt'
+  | 'id'
+  | 'release'
+  | 'customerId'
+  | 'customerName'
+  | 'deployAt'
+  | 'timeZone'
+  | 'approvers'
+  | 'expiresAt'
+  | 'purpose'
+  | 'reason'
 >;
 
 /** Why a link decides nothing (and shows nothing but the reason). */
@@ -152,6 +168,81 @@ export async function requestApproval(
 }
 
 /**
+ * Asks the customer's approvers to approve its ROLLBACK, for the waiting rollback `taskToken`: the same
+ * signed links and review page as a deployment's approval, valid for `approvalSeconds` from the first ask.
+ * A retry reuses the request and sends no second email; a request decided already answers at once.
+ */
+export async function requestRollbackApproval(
+  ask: { release: string; customerId: string; taskToken: string; approvalSeconds: number },
+  links: ApprovalLinks,
+): Promise<{ requestId: string; expiresAt: string }> {
+  const { release, customerId, taskToken } = ask;
+  const customer = await requireCustomer(release, customerId);
+  if (customer.state !== 'rolling-back')
+    throw new ReleaseStateError(`${customerId} is ${customer.state}, not being rolled back, in ${release}`);
+  const requestId = customer.rollbackApprovalRequestId ?? newApprovalRequestId();
+  const claimedId = await claimCustomerField(release, customerId, 'rollbackApprovalRequestId', {
+    rollbackApprovalRequestId: requestId,
+  });
+  const existing = claimedId ? undefined : await getApproval(requestId);
+  if (existing?.decision) {
+    await answerApprovalWait(taskToken, existing.decision, existing.decidedBy ?? '');
+    return { requestId, expiresAt: existing.expiresAt };
+  }
+  const expiresAt =
+    existing?.expiresAt ??
+    DateTime.fromISO(now())
+      .plus({ seconds: ask.approvalSeconds })
+      .toUTC()
+      .toISO({ suppressMilliseconds: true }) ??
+    now();
+  if (existing) await setApprovalToken(requestId, taskToken);
+  else
+    await putApproval({
+      id: requestId,
+      release,
+      customerId,
+      customerName: customer.name,
+      timeZone: customer.timeZone,
+      purpose: 'rollback',
+      reason: customer.rollbackReason ?? 'a rollback trigger fired',
+      approvers: customer.approvers.map((approver) => approver.email.toLowerCase()),
+      expiresAt,
+      taskToken,
+    });
+  if (
+    await claimCustomerField(release, customerId, 'rollbackApprovalEmailSentAt', {
+      rollbackApprovalEmailSentAt: now(),
+    })
+  ) {
+    try {
+      await sendEmails(
+        customer.approvers.map((approver) => ({
+          to: [approver.email],
+          message: rollbackApprovalRequest({
+            customerName: customer.name,
+            approverName: approver.name,
+            release,
+            reason: customer.rollbackReason ?? 'a rollback trigger fired',
+            expiresAt,
+            reviewUrl: reviewUrl(
+              links.baseUrl,
+              { requestId, approver: approver.email.toLowerCase(), expiresAt },
+              links.signingKey,
+            ),
+          }),
+        })),
+      );
+      await countEmail(release, 'rollback-approval-request', customer.approvers.length);
+    } catch (error) {
+      await updateCustomer(release, customerId, {}, ['rollbackApprovalEmailSentAt']);
+      throw error;
+    }
+  }
+  return { requestId, expiresAt };
+}
+
+/**
  * Opening a link: the request to show, or why the link cannot be used now. Decides nothing. A link signed
  * with the current or the previous key opens; its confirmation code comes from the key that signed it.
  */
@@ -209,12 +300,17 @@ export async function answerApproval(
   // The customer moves first, then the execution is resumed: its next task finds it approved.
   await recordDecision(approval, decision, link.approver, decidedAt);
   await answerApprovalWait(approval.taskToken, decision, link.approver);
-  await audit(approval.release, decidedAt, `approval#${approval.customerId}`, {
-    decision,
-    by: link.approver,
-  });
+  await audit(
+    approval.release,
+    decidedAt,
+    `${approval.purpose === 'rollback' ? 'rollback-approval' : 'approval'}#${approval.customerId}`,
+    {
+      decision,
+      by: link.approver,
+    },
+  );
   countMetric(decision === 'approved' ? 'ApprovalsApproved' : 'ApprovalsRejected');
-  logger.info('Approval decided', { decision });
+  logger.info('Approval decided', { decision, purpose: approval.purpose ?? 'deployment' });
   return { kind: decision, request: viewOf(approval), by: link.approver, at: decidedAt };
 }
 
@@ -225,8 +321,9 @@ async function findApproval(requestId: string): Promise<ApprovalRecord | undefin
 }
 
 function viewOf(approval: ApprovalRecord): ApprovalView {
-  const { id, release, customerId, customerName, deployAt, timeZone, approvers, expiresAt } = approval;
-  return { id, release, customerId, customerName, deployAt, timeZone, approvers, expiresAt };
+  const { id, release, customerId, customerName, deployAt, timeZone, approvers, expiresAt, purpose, reason } =
+    approval;
+  return { id, release, customerId, customerName, deployAt, timeZone, approvers, expiresAt, purpose, reason };
 }
 
 async function recordDecision(
@@ -235,6 +332,19 @@ async function recordDecision(
   approver: string,
   decidedAt: string,
 ): Promise<void> {
+  // A rollback's approval is a line in the history of the customer being rolled back; a rejection is
+  // recorded by its rollback workflow, which keeps the customer deployed.
+  if (approval.purpose === 'rollback') {
+    if (decision === 'approved')
+      await noteRollback(
+        approval.release,
+        approval.customerId,
+        'rollbackApprovedBy',
+        { rollbackApprovedBy: approver },
+        { at: decidedAt, by: approver, reason: 'rollback approved on the review page' },
+      );
+    return;
+  }
   await applyTransition(
     approval.release,
     approval.customerId,
@@ -255,6 +365,8 @@ function refusalFor(approval: ApprovalRecord, link: ApprovalLink): ApprovalRefus
 
 /** A halt holds every pending request and decides nothing; an aborted release leaves nothing to decide. */
 async function holdOn(approval: ApprovalRecord): Promise<ApprovalRefusal | undefined> {
+  // A rollback takes a bad version away: neither a halt nor a pause of the release holds its approval.
+  if (approval.purpose === 'rollback') return undefined;
   const [release, customer] = await Promise.all([
     getRelease(approval.release),
     getCustomer(approval.release, approval.customerId),

@@ -193,7 +193,7 @@ export async function startRollbackExecution(input: RollbackInput): Promise<void
           requiredEnv('RELEASE_STATE_MACHINE_ARN_PREFIX'),
           input.release,
         ),
-        name: rollbackExecutionName(input.customerId),
+        name: rollbackExecutionName(input.customerId, input.requestedAt),
         input: JSON.stringify(input),
       }),
     );

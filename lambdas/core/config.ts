@@ -58,6 +58,12 @@ const deploymentPolicySchema = z.strictObject({
     windowDays: wholeDays,
     process: z.enum(['automatic-immediate', 'automatic-with-monitoring', 'immediate-with-approval']),
     steps: z.array(text).min(1),
+    /** Health monitoring after an automatic rollback (automatic-with-monitoring). @default 24 */
+    monitoringHours: z.number().gt(0).max(720).optional(),
+    /** How long the stakeholders have to approve a rollback (immediate-with-approval). @default 48 */
+    approvalHours: z.number().gt(0).max(720).optional(),
+    /** The wait before the post-rollback health validation (immediate-with-approval). @default 4 */
+    validationHours: z.number().gt(0).max(720).optional(),
   }),
 });
 

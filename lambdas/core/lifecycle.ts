@@ -19,6 +19,7 @@ export const CUSTOMER_STATES = [
   // The rollback issue moves deployed customers on through these.
   'rolling-back',
   'rolled-back',
+  /** The platform could not roll it back (or did not answer in time): the release pauses for a decision. */
   'rollback-failed',
   'superseded',
 ] as const;
@@ -94,8 +95,14 @@ export const TRANSITIONS = {
   hold: transition('hold', NOT_YET_REQUESTED, 'held'),
   /** The release was aborted before this customer's deployment was requested. */
   cancel: transition('cancel', NOT_YET_REQUESTED, 'cancelled'),
-  /** A trigger, a gate decision or an operator asks to take a deployed customer back: one rollback, however often asked. */
+  /** A rollback trigger (or a person) asked for it, inside the policy's rollback window. */
   requestRollback: transition('requestRollback', ['deployed'], 'rolling-back'),
+  /** The platform reported the customer back on its previous version. */
+  recordRolledBack: transition('recordRolledBack', ['rolling-back'], 'rolled-back'),
+  /** The platform reported the rollback failed, or did not answer in time. */
+  recordRollbackFailed: transition('recordRollbackFailed', ['rolling-back'], 'rollback-failed'),
+  /** The stakeholders rejected the rollback, or did not answer in time: the customer stays deployed. */
+  keepDeployed: transition('keepDeployed', ['rolling-back'], 'deployed'),
 } as const;
 
 export type TransitionName = keyof typeof TRANSITIONS;

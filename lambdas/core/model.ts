@@ -17,7 +17,14 @@ export interface DeploymentPolicy {
   batchSize: BatchSize;
   /** 0 means no advance notice is sent. */
   advanceNoticeDays: number;
-  rollback: { windowDays: number; process: RollbackProcess; steps: string[] };
+  rollback: {
+    windowDays: number;
+    process: RollbackProcess;
+    steps: string[];
+    monitoringHours?: number;
+    approvalHours?: number;
+    validationHours?: number;
+  };
 }
 
 export type DeploymentPolicies = Record<PolicyName, DeploymentPolicy>;

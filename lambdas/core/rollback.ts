@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RollbackTriggers } from './model.js';
+import type { DeploymentPolicy, RollbackProcess, RollbackTriggers } from './model.js';
 import { versionSlug } from './versions.js';
 
 // When a deployed customer goes back to the version it ran before (the workflow document's "Rollback
@@ -137,12 +137,15 @@ export function isSilent(
 const MAX_EXECUTION_NAME = 80;
 
 /**
- * A customer's rollback execution in its release's rollback state machine: one per customer and release,
- * readable in the console. An id too long to fit is shortened with a hash of the whole name, so two
- * customers never share one.
+ * A customer's rollback execution in its release's rollback state machine: one per rollback request,
+ * readable in the console as `rollback-<customer>-<when it was requested, UTC>`. The request's instant
+ * tells apart a second rollback of the customer (after a first one was rejected), since Step Functions
+ * keeps a closed execution's name for 90 days. A name too long to fit is shortened with a hash of the whole
+ * name, so two requests never share one.
  */
-export function rollbackExecutionName(customerId: string): string {
-  const name = `rollback-${customerId}`.replace(/[^A-Za-z0-9-_]/g, '-');
+export function rollbackExecutionName(customerId: string, requestedAt: string): string {
+  const instant = new Date(requestedAt).toISOString().replace(/[-:]|\.\d+/g, '');
+  const name = `rollback-${customerId}-${instant}`.replace(/[^A-Za-z0-9-_]/g, '-');
   if (name.length <= MAX_EXECUTION_NAME) return name;
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 12);
   return `${name.slice(0, MAX_EXECUTION_NAME - hash.length - 1)}-${hash}`;
@@ -169,3 +172,57 @@ export interface RollbackInput {
 }
 
 // --- workflow ---
+
+/** How long the platform has to report a requested rollback before it counts as failed. */
+export const ROLLBACK_REPORT_TIMEOUT_HOURS = 6;
+
+/** The longest a rollback execution runs: approval, the next window (a week at most), validation. */
+export const ROLLBACK_EXECUTION_DAYS = 45;
+
+/** Defaults for the policy's optional rollback durations (config/deployment-policies.json). */
+export const ROLLBACK_DEFAULT_HOURS = { monitoring: 24, approval: 48, validation: 4 } as const;
+
+/** How a customer's rollback runs, as its workflow reads it: the process and its waits, in seconds. */
+export interface RollbackPlan {
+  process: RollbackProcess;
+  /** Health monitoring after the rollback (automatic-with-monitoring), else 0. */
+  monitoringSeconds: number;
+  /** The stakeholders' time to approve (immediate-with-approval), else 0. */
+  approvalSeconds: number;
+  /** The wait before the post-rollback validation (immediate-with-approval), else 0. */
+  validationSeconds: number;
+}
+
+const HOUR = 3600;
+
+export function rollbackPlanOf(policy: Pick<DeploymentPolicy, 'rollback'>): RollbackPlan {
+  const { process } = policy.rollback;
+  const hours = (value: number | undefined, fallback: number) => Math.round((value ?? fallback) * HOUR);
+  return {
+    process,
+    monitoringSeconds:
+      process === 'automatic-with-monitoring'
+        ? hours(policy.rollback.monitoringHours, ROLLBACK_DEFAULT_HOURS.monitoring)
+        : 0,
+    approvalSeconds:
+      process === 'immediate-with-approval'
+        ? hours(policy.rollback.approvalHours, ROLLBACK_DEFAULT_HOURS.approval)
+        : 0,
+    validationSeconds:
+      process === 'immediate-with-approval'
+        ? hours(policy.rollback.validationHours, ROLLBACK_DEFAULT_HOURS.validation)
+        : 0,
+  };
+}
+
+/** A health report after the rollback that still shows trouble: a critical error, a finding, or degradation. */
+export function healthyAfterRollback(
+  report: { criticalErrors: number; securityFindings: number; latencyChangePercent: number },
+  degradationPercent: number,
+): boolean {
+  return (
+    report.criticalErrors === 0 &&
+    report.securityFindings === 0 &&
+    report.latencyChangePercent <= degradationPercent
+  );
+}

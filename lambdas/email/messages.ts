@@ -183,3 +183,119 @@ export function rollbackRefused(input: {
     html: paragraphs(lines),
   };
 }
+
+// Rollbacks (the rollback workflow): to the customer, its approvers and the escalation contacts.
+
+/** To an enterprise customer's contacts: a rollback is proposed and awaits their stakeholders' approval. */
+export function rollbackProposed(input: { customerName: string; release: string; reason: string }): Message {
+  const lines = [
+    `Hello ${input.customerName},`,
+    `We propose to roll your environment back from SecureWatch ${input.release} to its previous version.`,
+    `Reason: ${input.reason}`,
+    'Your approvers receive a separate request. Nothing is rolled back without their approval; once approved, the rollback runs in your next maintenance window.',
+  ];
+  return {
+    subject: `Rollback proposed: SecureWatch ${input.release} for ${input.customerName}`,
+    text: lines.join('\n\n'),
+    html: paragraphs(lines),
+  };
+}
+
+/** To an approver: a ROLLBACK request, with the review link (opening it decides nothing). */
+export function rollbackApprovalRequest(input: {
+  customerName: string;
+  approverName: string;
+  release: string;
+  reason: string;
+  expiresAt: string;
+  reviewUrl: string;
+}): Message {
+  const lines = [
+    `Hello ${input.approverName},`,
+    `ROLLBACK REQUEST: we propose to roll ${input.customerName} back from SecureWatch ${input.release} to its previous version.`,
+    `Reason: ${input.reason}`,
+    `Once you approve, it is rolled back in its next maintenance window. If you reject, or nobody decides by ${input.expiresAt}, it stays on ${input.release}.`,
+    'Open the link below to review the request and approve or reject it. Opening the link alone changes nothing.',
+  ];
+  return {
+    subject: `Rollback approval needed: SecureWatch ${input.release} for ${input.customerName}`,
+    text: `${lines.join('\n\n')}\n\nReview: ${input.reviewUrl}`,
+    html: `${paragraphs(lines)}\n<p><a href="${escapeHtml(input.reviewUrl)}">Review the ${escapeHtml(input.release)} rollback request</a></p>`,
+  };
+}
+
+/** To a customer's contacts, once its environment is back on its previous version. */
+export function rolledBack(input: {
+  customerName: string;
+  release: string;
+  reason: string;
+  monitoringHours?: number;
+}): Message {
+  const lines = [
+    `Hello ${input.customerName},`,
+    `Your environment has been rolled back from SecureWatch ${input.release} to its previous version.`,
+    `Reason: ${input.reason}`,
+    input.monitoringHours
+      ? `We are watching its health for the next ${input.monitoringHours} hours and will write to you again then.`
+      : 'We are working on a fixed version and will tell you before it is deployed.',
+  ];
+  return {
+    subject: `Rolled back: SecureWatch ${input.release} for ${input.customerName}`,
+    text: lines.join('\n\n'),
+    html: paragraphs(lines),
+  };
+}
+
+/** To a customer's contacts after the health monitoring that follows an automatic rollback. */
+export function rollbackFollowUp(input: { customerName: string; release: string; health: string }): Message {
+  const lines = [
+    `Hello ${input.customerName},`,
+    `Following the rollback of SecureWatch ${input.release} in your environment, we monitored its health.`,
+    `Health since the rollback: ${input.health}`,
+    'We will tell you before a fixed version is deployed. Reply to this email with any question.',
+  ];
+  return {
+    subject: `Follow-up: SecureWatch ${input.release} rollback for ${input.customerName}`,
+    text: lines.join('\n\n'),
+    html: paragraphs(lines),
+  };
+}
+
+/** After an approved rollback and its validation: what happened, when, decided by whom. */
+export function rollbackIncidentReport(input: {
+  customerName: string;
+  release: string;
+  timeline: string[];
+  health: string;
+}): Message {
+  const lines = [
+    `Incident report: rollback of SecureWatch ${input.release} for ${input.customerName}.`,
+    ...input.timeline,
+    `Post-rollback validation: ${input.health}`,
+  ];
+  return {
+    subject: `Incident report: SecureWatch ${input.release} rolled back for ${input.customerName}`,
+    text: lines.join('\n\n'),
+    html: paragraphs(lines),
+  };
+}
+
+/** To the escalation contacts: a rollback that will not happen (rejected or unanswered) or that failed. */
+export function rollbackEscalation(input: {
+  customerName: string;
+  release: string;
+  what: 'not approved' | 'failed';
+  reason: string;
+  next: string;
+}): Message {
+  const lines = [
+    `The rollback of SecureWatch ${input.release} for ${input.customerName} ${input.what === 'failed' ? 'FAILED' : 'was not approved'}.`,
+    `Reason: ${input.reason}`,
+    `What comes next: ${input.next}`,
+  ];
+  return {
+    subject: `${input.what === 'failed' ? 'ROLLBACK FAILED' : 'Rollback not approved'}: SecureWatch ${input.release} for ${input.customerName}`,
+    text: lines.join('\n\n'),
+    html: paragraphs(lines),
+  };
+}

@@ -69,6 +69,36 @@ export const deploymentFailed = deploymentSucceeded.extend({
   reason: z.string().min(1).max(CONTRACT_BOUNDS.reasonLength),
 });
 
+// Version 1.1 of the contract adds the rollback seam, like the deployment one: the orchestrator publishes
+// `Rollback Requested`; the platform answers `Rollback Succeeded` / `Rollback Failed` with the same
+// correlation id. They exist from 1.1 on, so they carry 1.1.
+export const ROLLBACK_SCHEMA_VERSION = SCHEMA_VERSION_1_1;
+
+export const rollbackRequested = z.strictObject({
+  schemaVersion: z.literal(ROLLBACK_SCHEMA_VERSION),
+  correlationId,
+  release: version,
+  customerId,
+  /** What started it (a trigger, a person), and why, for the platform's operators. */
+  trigger: z.string().min(1).max(64),
+  reason: z.string().min(1).max(CONTRACT_BOUNDS.reasonLength),
+  requestedAt: isoTimestamp,
+  /** An answer that arrives after this counts as missing: the rollback is failed. */
+  reportBy: isoTimestamp,
+});
+
+export const rollbackSucceeded = z.strictObject({
+  schemaVersion: z.literal(ROLLBACK_SCHEMA_VERSION),
+  correlationId,
+  customerId,
+  release: version,
+  completedAt: isoTimestamp,
+});
+
+export const rollbackFailed = rollbackSucceeded.extend({
+  reason: z.string().min(1).max(CONTRACT_BOUNDS.reasonLength),
+});
+
 export const healthReported = z
   .strictObject({
     schemaVersion: z.enum([SCHEMA_VERSION, SCHEMA_VERSION_1_1]),
@@ -120,6 +150,7 @@ export type DeploymentRequested = z.infer<typeof deploymentRequested>;
 export type DeploymentSucceeded = z.infer<typeof deploymentSucceeded>;
 export type DeploymentFailed = z.infer<typeof deploymentFailed>;
 export type HealthReported = z.infer<typeof healthReported>;
+export type RollbackRequested = z.infer<typeof rollbackRequested>;
 export type ReleaseLifecycle = z.infer<typeof releaseLifecycle>;
 
 export const DETAIL_TYPES = {
@@ -131,6 +162,9 @@ export const DETAIL_TYPES = {
   batchCompleted: 'Batch Completed',
   releaseHalted: 'Release Halted',
   releaseCompleted: 'Release Completed',
+  rollbackRequested: 'Rollback Requested',
+  rollbackSucceeded: 'Rollback Succeeded',
+  rollbackFailed: 'Rollback Failed',
 } as const;
 
 /** An EventBridge event as delivered to a Lambda target (the fields the orchestrator reads). */

@@ -85,7 +85,7 @@ async function respond(event: APIGatewayProxyEventV2): Promise<APIGatewayProxySt
   if (wantsJson) return json(200, { decision, customerId: request.customerId, release: request.release });
   return page(
     200,
-    `<h1>Thank you</h1><p>You ${decision} SecureWatch ${escapeHtml(request.release)} for ${escapeHtml(request.customerName ?? request.customerId)}.</p>`,
+    `<h1>Thank you</h1><p>You ${decision} ${request.purpose === 'rollback' ? 'the rollback of ' : ''}SecureWatch ${escapeHtml(request.release)} for ${escapeHtml(request.customerName ?? request.customerId)}.</p>`,
   );
 }
 
@@ -237,13 +237,27 @@ function reviewPage(
     .map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value ?? '')}">`)
     .join('');
   const customer = approval.customerName ?? approval.customerId;
+  if (approval.purpose === 'rollback')
+    return `<h1>ROLLBACK: approve rolling ${escapeHtml(customer)} back from SecureWatch ${escapeHtml(approval.release)}?</h1>
+<p>This is a rollback request. ${escapeHtml(approval.reason ? `Reason: ${approval.reason}.` : '')} If you approve, ${escapeHtml(customer)} is rolled back to its previous version in its next maintenance window.</p>
+${decisionForm(code, link, hidden, notice, `If you reject, ${customer} stays on ${approval.release}.`)}`;
   const when =
     approval.deployAt && approval.timeZone
       ? `<p>If you approve, it is deployed in your maintenance window starting <strong>${escapeHtml(localTime(approval.deployAt, approval.timeZone))}</strong> (${escapeHtml(approval.deployAt)}). It is a minor release: backward compatible, no breaking changes.</p>`
       : '';
   return `<h1>Approve SecureWatch ${escapeHtml(approval.release)} for ${escapeHtml(customer)}?</h1>
 ${when}
-<p>This link was sent to ${escapeHtml(link.approver)} and is valid until ${escapeHtml(link.expiresAt)}. If you reject, ${escapeHtml(customer)} stays on its current version.</p>
+${decisionForm(code, link, hidden, notice, `If you reject, ${customer} stays on its current version.`)}`;
+}
+
+function decisionForm(
+  code: string,
+  link: ApprovalLink,
+  hidden: string,
+  notice: string | undefined,
+  ifRejected: string,
+): string {
+  return `<p>This link was sent to ${escapeHtml(link.approver)} and is valid until ${escapeHtml(link.expiresAt)}. ${escapeHtml(ifRejected)}</p>
 ${notice ? `<p class="notice" role="alert">${escapeHtml(notice)}</p>` : ''}
 <form method="post">${hidden}
 <p><label for="confirmation">To decide, type the code <strong class="code" id="confirmation-code">${escapeHtml(code)}</strong> into this field:</label></p>

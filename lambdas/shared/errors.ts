@@ -65,6 +65,16 @@ export class PauseTimeLimitError extends Error {
   override name = 'Release.TimeLimit';
 }
 
+/** The platform reported that a customer's rollback failed. */
+export class RollbackFailedError extends Error {
+  override name = 'Rollback.Failed';
+}
+
+/** A rollback was started for a customer that is not deployed (nor being rolled back): nothing to do. */
+export class NothingToRollBackError extends Error {
+  override name = 'Rollback.NotDeployed';
+}
+
 /** The error names the workflow definitions match in Catch, from the classes that throw them. */
 export const WORKFLOW_ERRORS = {
   halted: new ReleaseHaltedError().name,
@@ -73,4 +83,6 @@ export const WORKFLOW_ERRORS = {
   approvalRejected: new ApprovalRejectedError().name,
   deploymentFailed: new DeploymentFailedError().name,
   noticeLeadTime: new NoticeLeadTimeError().name,
+  rollbackFailed: new RollbackFailedError().name,
+  nothingToRollBack: new NothingToRollBackError().name,
 } as const;

@@ -35,3 +35,26 @@ export async function answerDeploymentWait(
   }
   return false;
 }
+
+/**
+ * Answers "… await platform report" of a rollback with the platform's answer: success carries on, failure
+ * fails the wait with `Rollback.Failed`. Returns false, answering nothing, while no answer is in.
+ */
+export async function answerRollbackWait(
+  taskToken: string,
+  report: {
+    rollbackStatus?: 'requested' | 'succeeded' | 'failed';
+    rolledBackAt?: string;
+    rollbackFailureReason?: string;
+  },
+): Promise<boolean> {
+  if (report.rollbackStatus === 'succeeded') {
+    await resumeWithSuccess(taskToken, { status: 'succeeded', rolledBackAt: report.rolledBackAt ?? null });
+    return true;
+  }
+  if (report.rollbackStatus === 'failed') {
+    await resumeWithFailure(taskToken, 'Rollback.Failed', report.rollbackFailureReason ?? 'rollback failed');
+    return true;
+  }
+  return false;
+}

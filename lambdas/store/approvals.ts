@@ -11,6 +11,10 @@ const approvalRecord = z.looseObject({
   customerName: z.string().optional(),
   deployAt: z.string().optional(),
   timeZone: z.string().optional(),
+  /** What is asked: a deployment (absent, as before) or a rollback of the customer. */
+  purpose: z.enum(['deployment', 'rollback']).optional(),
+  /** Why the rollback is asked for, as the review page shows it. */
+  reason: z.string().optional(),
   approvers: z.array(z.string()),
   expiresAt: z.string(),
   taskToken: z.string(),

@@ -121,3 +121,29 @@ export async function forgetAudit(release: string, what: string): Promise<void> 
     new DeleteCommand({ TableName: tableName(), Key: { PK: releaseKey(release), SK: `AUDIT#${what}` } }),
   );
 }
+
+/** A customer's health reports of the release reported at or after `since`, in time order. */
+export async function healthReportsSince(
+  release: string,
+  customerId: string,
+  since: string,
+): Promise<
+  { reportedAt: string; criticalErrors: number; securityFindings: number; latencyChangePercent: number }[]
+> {
+  const reports = [];
+  // Compared as instants: timestamps may be written with or without milliseconds.
+  for await (const item of queryAll({
+    TableName: tableName(),
+    ConsistentRead: true,
+    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': `HEALTH#${customerId}#` },
+  }))
+    if (Date.parse(String(item.reportedAt)) >= Date.parse(since))
+      reports.push({
+        reportedAt: String(item.reportedAt),
+        criticalErrors: Number(item.criticalErrors ?? 0),
+        securityFindings: Number(item.securityFindings ?? 0),
+        latencyChangePercent: Number(item.latencyChangePercent ?? 0),
+      });
+  return reports;
+}

@@ -69,6 +69,21 @@ const customerRecord = z.looseObject({
   rollbackReason: z.string().optional(),
   rollbackRequestedAt: z.string().optional(),
   rollbackRequestedBy: z.string().optional(),
+  rollbackApprovalRequestId: z.string().optional(),
+  rollbackApprovalEmailSentAt: z.string().optional(),
+  rollbackApprovedBy: z.string().optional(),
+  /** The maintenance window the approved rollback runs in. */
+  rollbackScheduledAt: z.string().optional(),
+  /** When the platform was asked to roll it back (`Rollback Requested` published). */
+  rollbackPublishedAt: z.string().optional(),
+  rollbackToken: z.string().optional(),
+  rollbackStatus: z.enum(['requested', 'succeeded', 'failed']).optional(),
+  rollbackFailureReason: z.string().optional(),
+  rolledBackAt: z.string().optional(),
+  /** What the health reports after the rollback said (validation or monitoring). */
+  rollbackHealth: z
+    .looseObject({ checkedAt: z.string(), reports: z.number(), healthy: z.boolean(), summary: z.string() })
+    .optional(),
   /** The latest health report's instant, for the health sweep's silence check. */
   lastHealthReportAt: z.string().optional(),
   /** The first trigger a health report fired, kept so the health sweep acts on it if nothing else did. */
@@ -558,4 +573,55 @@ export async function* customersIn(
     ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'CUSTOMER#', ...wanted },
   }))
     yield parseItem(watchedCustomer, item);
+}
+
+/**
+ * Appends a line to the history of a customer being rolled back (an approval, a window, the request to
+ * the platform) and sets `fields`, once: only while it is `rolling-back` and `guardField` is not set yet.
+ * False when it was not (a retry, a duplicate): the caller skips what it would repeat.
+ */
+export async function noteRollback(
+  release: string,
+  customerId: string,
+  guardField: keyof CustomerRecord,
+  fields: Partial<CustomerRecord>,
+  cause: Cause,
+): Promise<boolean> {
+  const entry: HistoryEntry = { state: 'rolling-back', at: cause.at, by: cause.by };
+  if (cause.reason) entry.reason = cause.reason;
+  const { sets, names, values } = setClause(fields);
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: customerKey(release, customerId),
+      UpdateExpression: `SET ${[...sets, '#history = list_append(#history, :entry)'].join(', ')}`,
+      ConditionExpression: '#state = :rollingBack AND attribute_not_exists(#guard)',
+      ExpressionAttributeNames: {
+        ...names,
+        '#state': 'state',
+        '#history': 'history',
+        '#guard': String(guardField),
+      },
+      ExpressionAttributeValues: { ...values, ':rollingBack': 'rolling-back', ':entry': [entry] },
+    }),
+  );
+}
+
+/** Records the platform's first answer to a requested rollback; false when it was not the first. */
+export async function recordRollbackResult(
+  release: string,
+  customerId: string,
+  result: { rollbackStatus: 'succeeded' | 'failed'; rolledBackAt?: string; rollbackFailureReason?: string },
+): Promise<boolean> {
+  const { sets, names, values } = setClause(result);
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: customerKey(release, customerId),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: '#rollbackStatus = :requested AND #state = :rollingBack',
+      ExpressionAttributeNames: { ...names, '#rollbackStatus': 'rollbackStatus', '#state': 'state' },
+      ExpressionAttributeValues: { ...values, ':requested': 'requested', ':rollingBack': 'rolling-back' },
+    }),
+  );
 }

@@ -31,7 +31,7 @@ export type HaltRecord = z.infer<typeof haltRecord>;
 
 /** Why a release is not going forward right now: an operator's halt or a gate that did not pass. */
 const pauseRecord = z.looseObject({
-  kind: z.enum(['halted', 'gate-failed']),
+  kind: z.enum(['halted', 'gate-failed', 'rollback-failed']),
   reason: z.string(),
   since: z.string(),
   by: z.string(),

@@ -140,6 +140,35 @@ export async function countOutcomeOnce(
 }
 
 /**
+ * Counts a customer's rollback outcome on its step exactly once (its id joins the step's `rollbacksCounted`
+ * in the same conditional write). The step's counters, or undefined when it was counted already.
+ */
+export async function countRollbackOnce(
+  release: string,
+  key: string,
+  customerId: string,
+  outcome: 'rolledBack' | 'rollbackFailed',
+): Promise<StepRecord | undefined> {
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: stepKey(release, key),
+        UpdateExpression: 'ADD #counted :customer, #outcome :one',
+        ConditionExpression: 'attribute_exists(PK) AND NOT contains(#counted, :id)',
+        ExpressionAttributeNames: { '#counted': 'rollbacksCounted', '#outcome': outcome },
+        ExpressionAttributeValues: { ':customer': new Set([customerId]), ':id': customerId, ':one': 1 },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parseItem(stepRecord, result.Attributes ?? {});
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
  * Counts a deployed customer that sent a health report since its deployment on its step, exactly once:
  * like countOutcomeOnce, the write adds the customer to the step's set of such customers, conditional on
  * it not being in it. Called by whichever of the two facts (deployed, reported) is recorded last, and by

@@ -3,8 +3,8 @@ import { loadScenario } from '../../local/fleet-simulator.js';
 import { type RehearsalOutcome, rehearse } from '../../local/rehearsal.js';
 
 // The rollback triggers on the local runtime, from the simulated fleet's reports and an operator's requests:
-// each request is recorded (customer rolling back, its history naming the trigger). The rollback workflow
-// itself is the rollback state machine's (started with the customer's execution name).
+// each request is recorded (its history names the trigger) and the rollback workflow rolls the customer
+// back (the simulated platform answers every Rollback Requested with success).
 
 const START = '2027-03-01T09:00:00Z';
 
@@ -29,7 +29,7 @@ describe('the scenario rollback-triggers.json', () => {
   });
 
   it('rolls TechStart (+30 % latency) back automatically, and the startup gate pauses the release', () => {
-    expect(customer(outcome, 'techstart-inc').state).toBe('rolling-back');
+    expect(customer(outcome, 'techstart-inc').state).toBe('rolled-back');
     expect(rollbackRequest(outcome, 'techstart-inc')).toMatchObject({
       by: 'record-health-report',
       reason: "performance-degradation: latency +30% against the customer's baseline (limit 20%)",
@@ -75,7 +75,7 @@ describe('the scenario rollback-triggers.json', () => {
   });
 
   it('asks no other customer to roll back', () => {
-    const rolling = outcome.customers.filter((each) => each.state === 'rolling-back').map((each) => each.id);
+    const rolling = outcome.customers.filter((each) => each.state === 'rolled-back').map((each) => each.id);
 
     expect(rolling.sort()).toEqual(['demo-sales-apac', 'demo-sales-emea', 'demo-sales-us', 'techstart-inc']);
   });

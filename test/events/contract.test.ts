@@ -15,6 +15,9 @@ import {
   PLATFORM_SOURCE,
   parseCorrelationId,
   releaseLifecycle,
+  rollbackFailed,
+  rollbackRequested,
+  rollbackSucceeded,
   SCHEMA_VERSION_1_1,
 } from '../../lambdas/events/contract.js';
 
@@ -77,6 +80,24 @@ const kinds: Kind[] = [
     source: ORCHESTRATOR_SOURCE,
     schema: releaseLifecycle,
   },
+  {
+    fixture: 'rollback-requested.json',
+    detailType: DETAIL_TYPES.rollbackRequested,
+    source: ORCHESTRATOR_SOURCE,
+    schema: rollbackRequested,
+  },
+  {
+    fixture: 'rollback-succeeded.json',
+    detailType: DETAIL_TYPES.rollbackSucceeded,
+    source: PLATFORM_SOURCE,
+    schema: rollbackSucceeded,
+  },
+  {
+    fixture: 'rollback-failed.json',
+    detailType: DETAIL_TYPES.rollbackFailed,
+    source: PLATFORM_SOURCE,
+    schema: rollbackFailed,
+  },
 ];
 
 function loadFixture(name: string): {
@@ -129,6 +150,17 @@ describe('the event contract', () => {
       const { detail } = loadFixture(fixture);
 
       expect(schema.safeParse({ ...detail, schemaVersion: '2' }).success).toBe(false);
+    });
+  });
+
+  it('ties a platform’s rollback answer to the customer and release it was requested for', () => {
+    const requested = loadFixture('rollback-requested.json').detail;
+
+    for (const answer of ['rollback-succeeded.json', 'rollback-failed.json'])
+      expect(loadFixture(answer).detail.correlationId).toBe(requested.correlationId);
+    expect(parseCorrelationId(String(requested.correlationId))).toEqual({
+      release: requested.release,
+      customerId: requested.customerId,
     });
   });
 

@@ -47,8 +47,10 @@ const EVENT_DEAD_LETTERS = 'securewatch-release-event-dead-letters';
 /** The functions EventBridge invokes: a platform rule's or a release rule's target. */
 const INVOKED_BY_EVENTS = [
   'record-deployment-result',
+  'record-rollback-result',
   'record-health-report',
   'record-rollout-ended',
+  'record-rollback-ended',
   'health-sweep',
 ];
 
@@ -76,8 +78,9 @@ describe('no event lost', () => {
         platform.findResources('AWS::SQS::Queue', { Properties: { QueueName: EVENT_DEAD_LETTERS } }),
       );
 
-      // Deployment results, health reports, the health sweep's schedule, and each release's rollouts ended.
-      expect(targets).toHaveLength(4);
+      // The platform's deployment results, rollback results and health reports, the health sweep's schedule;
+      // the release stack's ended customer rollouts and rollbacks.
+      expect(targets).toHaveLength(6);
       expect(deadLetters).toHaveLength(1);
       for (const target of targets) {
         expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86_400 });
@@ -104,18 +107,22 @@ describe('no event lost', () => {
       expect(sourceArns).toEqual(
         expect.arrayContaining([expect.stringMatching(/:rule\/securewatch-release-\*$/)]),
       );
-      expect(sourceArns).toHaveLength(4);
+      // The platform's deployment results, rollback results, health reports and health sweep; the release stacks.
+      expect(sourceArns).toHaveLength(5);
     });
 
-    it('lets every release stack’s rule invoke record-rollout-ended, so a release stack grants nothing itself', () => {
-      platform.hasResourceProperties('AWS::Lambda::Permission', {
-        Action: 'lambda:InvokeFunction',
-        FunctionName: { 'Fn::GetAtt': [functionIdOf(platform, 'record-rollout-ended'), 'Arn'] },
-        Principal: 'events.amazonaws.com',
-        SourceArn: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
-      });
-      release.resourceCountIs('AWS::Lambda::Permission', 0);
-    });
+    it.each(['record-rollout-ended', 'record-rollback-ended'])(
+      'lets every release stack’s rule invoke %s, so a release stack grants nothing itself',
+      (handler) => {
+        platform.hasResourceProperties('AWS::Lambda::Permission', {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: { 'Fn::GetAtt': [functionIdOf(platform, handler), 'Arn'] },
+          Principal: 'events.amazonaws.com',
+          SourceArn: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+        });
+        release.resourceCountIs('AWS::Lambda::Permission', 0);
+      },
+    );
   });
 
   describe('dead-letter queues', () => {
@@ -172,7 +179,15 @@ describe('no event lost', () => {
     });
 
     it.each([
-      [PLATFORM_SOURCE, [DETAIL_TYPES.deploymentSucceeded, DETAIL_TYPES.deploymentFailed]],
+      [
+        PLATFORM_SOURCE,
+        [
+          DETAIL_TYPES.deploymentSucceeded,
+          DETAIL_TYPES.deploymentFailed,
+          DETAIL_TYPES.rollbackSucceeded,
+          DETAIL_TYPES.rollbackFailed,
+        ],
+      ],
       [FLEET_SOURCE, [DETAIL_TYPES.healthReported]],
     ])(
       'lets the producer accounts put %s events of the inbound types %j, and nothing else',

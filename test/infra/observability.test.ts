@@ -29,9 +29,9 @@ describe('observability of the platform', () => {
       });
   });
 
-  it('traces every function and both state machines with X-Ray', () => {
+  it('traces every function and the three state machines with X-Ray', () => {
     platform.allResourcesProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' } });
-    release.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    release.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
     release.allResourcesProperties('AWS::StepFunctions::StateMachine', {
       TracingConfiguration: { Enabled: true },
     });

@@ -104,6 +104,9 @@ const SENDERS = [
   'evaluate-gate',
   'remind-paused',
   'abort-release',
+  'notify-rollback',
+  'record-rollback-outcome',
+  'record-rollback-ended',
   // A refused rollback is told to the release manager.
   'record-health-report',
   'health-sweep',
@@ -132,14 +135,23 @@ const NEEDS: [handler: string, needs: Capability[]][] = [
   ['abort-release', [...READ_WRITE, 'answersTasks', 'emails', 'publishes']],
   ['request-deployment', [...READ_WRITE, 'publishes', 'answersTasks']],
   ['record-outcome', [...READ_WRITE, 'answersTasks', 'publishes']],
+  // The rollback workflow's tasks: only the one that asks the platform publishes and is answered.
+  ['begin-rollback', READ_WRITE],
+  ['notify-rollback', [...READ_WRITE, 'emails']],
+  ['schedule-rollback', READ_WRITE],
+  ['request-platform-rollback', [...READ_WRITE, 'publishes', 'answersTasks']],
+  ['record-rollback-outcome', [...READ_WRITE, 'emails']],
+  ['check-rollback-health', READ_WRITE],
   // An execution's input names its customer; it is read from the execution when the event leaves it out.
-  // EventBridge invokes the last three asynchronously: what fails after Lambda's retries goes to a queue.
+  // EventBridge invokes the rule targets asynchronously: what fails after Lambda's retries goes to a queue.
   [
     'record-rollout-ended',
     [...READ_WRITE, 'answersTasks', 'publishes', 'readsExecutions', 'keepsFailedInvocations'],
   ],
   ['handle-approval', [...READ_WRITE, 'answersTasks', 'readsSigningKeys']],
+  ['record-rollback-ended', [...READ_WRITE, 'emails', 'readsExecutions', 'keepsFailedInvocations']],
   ['record-deployment-result', [...READ_WRITE, 'answersTasks', 'keepsFailedInvocations']],
+  ['record-rollback-result', [...READ_WRITE, 'answersTasks', 'keepsFailedInvocations']],
   // A report that fires a rollback trigger starts the rollback, or tells the release manager it was refused.
   ['record-health-report', [...READ_WRITE, 'emails', 'startsRollbacks', 'keepsFailedInvocations']],
   ['health-sweep', [...READ_WRITE, 'emails', 'startsRollbacks', 'keepsFailedInvocations']],
@@ -207,8 +219,8 @@ describe('the platform stack', () => {
   });
 
   describe('functions', () => {
-    it('are the twenty-one orchestrator functions (twenty tasks and the email queue’s sender)', () => {
-      platform.resourceCountIs('AWS::Lambda::Function', 21);
+    it('are the twenty-nine orchestrator functions (twenty-eight tasks and the email queue’s sender)', () => {
+      platform.resourceCountIs('AWS::Lambda::Function', 29);
     });
 
     it('all run on nodejs24.x', () => {
@@ -258,8 +270,8 @@ describe('the platform stack', () => {
       expect(wildcards).toEqual([]);
     });
 
-    it('cover each of the twenty-one functions', () => {
-      expect(NEEDS).toHaveLength(21);
+    it('cover each of the twenty-nine functions', () => {
+      expect(NEEDS).toHaveLength(29);
     });
 
     it.each(NEEDS)('grant %s only %j', (handler, needs) => {

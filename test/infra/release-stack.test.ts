@@ -1,5 +1,6 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ROLLBACK_FAILED, ROLLBACK_RECORDING_FAILED } from '../../statemachines/customer-rollback.js';
 import { RECORDING_FAILED } from '../../statemachines/customer-rollout.js';
 import type { AslDefinition, AslState } from '../../statemachines/history-projection.js';
 import {
@@ -7,6 +8,7 @@ import {
   definitionOf,
   functionHandlersByName,
   RELEASE_STATE_MACHINE,
+  ROLLBACK_STATE_MACHINE,
   synthesizeApp,
   textOf,
 } from './support/synth.js';
@@ -38,23 +40,24 @@ function invokedFunctionOf(state: AslState): string | undefined {
 describe('the release stack for v1.1.0', () => {
   let platform: Template;
   let release: Template;
-  let workflows: Record<'release' | 'customer', AslDefinition>;
+  let workflows: Record<'release' | 'customer' | 'rollback', AslDefinition>;
 
   beforeAll(() => {
     ({ platform, release } = synthesizeApp({ bundle: false }));
     workflows = {
       release: definitionOf(release, RELEASE_STATE_MACHINE),
       customer: definitionOf(release, CUSTOMER_STATE_MACHINE),
+      rollback: definitionOf(release, ROLLBACK_STATE_MACHINE),
     };
   });
 
   describe('state machines', () => {
-    it.each([RELEASE_STATE_MACHINE, CUSTOMER_STATE_MACHINE])('include %s', (name) => {
+    it.each([RELEASE_STATE_MACHINE, CUSTOMER_STATE_MACHINE, ROLLBACK_STATE_MACHINE])('include %s', (name) => {
       release.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: name });
     });
 
-    it('are exactly the release and its customer rollout', () => {
-      release.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    it('are exactly the release, its customer rollout and its customer rollback', () => {
+      release.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
     });
 
     it('log every event, without execution data, to a log group of their own', () => {
@@ -67,7 +70,7 @@ describe('the release stack for v1.1.0', () => {
         },
       );
 
-      expect(new Set(logGroups).size).toBe(2);
+      expect(new Set(logGroups).size).toBe(3);
       for (const logGroup of logGroups)
         expect(release.findResources('AWS::Logs::LogGroup')[logGroup]).toBeDefined();
     });
@@ -79,7 +82,7 @@ describe('the release stack for v1.1.0', () => {
     });
   });
 
-  describe.each(['release', 'customer'] as const)('the %s workflow', (workflow) => {
+  describe.each(['release', 'customer', 'rollback'] as const)('the %s workflow', (workflow) => {
     it('ends its execution by a timeout of its own', () => {
       expect(workflows[workflow].TimeoutSeconds).toBeGreaterThan(0);
     });
@@ -211,7 +214,9 @@ describe('the release stack for v1.1.0', () => {
           Properties: { StateMachineName: CUSTOMER_STATE_MACHINE },
         }),
       );
-      const rules = Object.values(release.findResources('AWS::Events::Rule'));
+      const rules = Object.values(release.findResources('AWS::Events::Rule')).filter((rule) =>
+        JSON.stringify(rule.Properties.EventPattern).includes(customerMachineId as string),
+      );
 
       expect(rules).toHaveLength(1);
       const [rule] = rules;
@@ -235,6 +240,148 @@ describe('the release stack for v1.1.0', () => {
       expect(
         Object.values(platform.findResources('AWS::SQS::Queue')).map((q) => q.Properties.QueueName),
       ).toContain('securewatch-release-event-dead-letters');
+    });
+  });
+
+  describe('a customer rollback that fails, times out or is stopped', () => {
+    it('is brought from the default bus to record-rollback-ended, retried for up to 24 hours, then kept in the platform’s dead letters', () => {
+      const [rollbackMachineId] = Object.keys(
+        release.findResources('AWS::StepFunctions::StateMachine', {
+          Properties: { StateMachineName: ROLLBACK_STATE_MACHINE },
+        }),
+      );
+      const rules = Object.values(release.findResources('AWS::Events::Rule')).filter((rule) =>
+        JSON.stringify(rule.Properties.EventPattern).includes(rollbackMachineId as string),
+      );
+
+      expect(rules).toHaveLength(1);
+      expect(rules[0]?.Properties.EventPattern.detail.status).toEqual(['FAILED', 'TIMED_OUT', 'ABORTED']);
+      const [target] = rules[0]?.Properties.Targets ?? [];
+      const functionName = textOf(target.Arn).match(NAMED_FUNCTION)?.[1];
+      expect(functionHandlersByName(platform).get(functionName as string)).toBe(
+        'lambdas/handlers/record-rollback-ended.ts',
+      );
+      expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86_400 });
+      expect(textOf(target.DeadLetterConfig.Arn)).toMatch(/:sqs:.*:securewatch-release-event-dead-letters$/);
+    });
+  });
+
+  describe('the customer rollback workflow', () => {
+    const next = (name: string) => workflows.rollback.States[name]?.Next;
+
+    it('starts by reading the customer’s policy process, and chooses on it once', () => {
+      expect(workflows.rollback.StartAt).toBe('Begin rollback');
+      expect(next('Begin rollback')).toBe('Rollback process?');
+      const choice = workflows.rollback.States['Rollback process?'] as AslState & {
+        Choices: { Variable: string; StringEquals: string; Next: string }[];
+        Default: string;
+      };
+      expect(choice.Choices).toEqual([
+        {
+          Variable: '$.rollback.process',
+          StringEquals: 'immediate-with-approval',
+          Next: 'Tell customer · rollback proposed',
+        },
+      ]);
+      expect(choice.Default).toBe('Roll back now · await platform report');
+    });
+
+    it('runs the enterprise steps in the document’s order: notification, approval, window, rollback, validation, report', () => {
+      const path: string[] = [];
+      for (let state: string | undefined = 'Tell customer · rollback proposed'; state; state = next(state))
+        path.push(state);
+
+      expect(path).toEqual([
+        'Tell customer · rollback proposed',
+        'Ask stakeholders to approve the rollback',
+        'Find next maintenance window',
+        'Wait for maintenance window',
+        'Roll back in window · await platform report',
+        'Record rolled back (in window)',
+        'Wait before validation',
+        'Validate health after rollback',
+        'Send incident report',
+        'Rolled back · validated, incident reported',
+      ]);
+    });
+
+    it('rolls standard and startup customers back at once, then tells them', () => {
+      expect(next('Roll back now · await platform report')).toBe('Record rolled back');
+      expect(next('Record rolled back')).toBe('Tell customer · rolled back');
+      expect(next('Tell customer · rolled back')).toBe('Monitor health?');
+      expect(next('Monitor health')).toBe('Check health after monitoring');
+      expect(next('Check health after monitoring')).toBe('Send follow-up');
+    });
+
+    it.each([
+      ['Ask stakeholders to approve the rollback', 'request-approval'],
+      ['Roll back now · await platform report', 'request-platform-rollback'],
+      ['Roll back in window · await platform report', 'request-platform-rollback'],
+      ['Find next maintenance window', 'schedule-rollback'],
+      ['Record rollback failed', 'record-rollback-outcome'],
+      ['Validate health after rollback', 'check-rollback-health'],
+      ['Send incident report', 'notify-rollback'],
+    ])('has "%s" call the %s handler', (stateName, handler) => {
+      const state = workflows.rollback.States[stateName] as AslState;
+
+      expect(functionHandlersByName(platform).get(invokedFunctionOf(state) as string)).toBe(
+        `lambdas/handlers/${handler}.ts`,
+      );
+    });
+
+    it('waits for the platform’s answer and the stakeholders’ decision by task token, never without a timeout', () => {
+      for (const name of [
+        'Ask stakeholders to approve the rollback',
+        'Roll back now · await platform report',
+        'Roll back in window · await platform report',
+      ]) {
+        const state = workflows.rollback.States[name] as AslState;
+        expect(state.Resource, name).toMatch(/lambda:invoke\.waitForTaskToken$/);
+        expect(state.TimeoutSeconds ?? state.TimeoutSecondsPath, name).toBeDefined();
+      }
+      expect(workflows.rollback.States['Roll back now · await platform report']?.TimeoutSeconds).toBe(
+        6 * 3600,
+      );
+    });
+
+    it('records a rollback failed on the platform’s failure or its silence, and ends the execution failed', () => {
+      const catches = workflows.rollback.States['Roll back now · await platform report']?.Catch ?? [];
+
+      expect(catches.map((each) => [each.ErrorEquals, each.Next])).toEqual([
+        [['States.Timeout'], 'Record rollback failed (no answer in time)'],
+        [['States.ALL'], 'Record rollback failed'],
+      ]);
+      expect(workflows.rollback.States['Rollback failed · release paused']).toMatchObject({
+        Type: 'Fail',
+        Error: ROLLBACK_FAILED,
+      });
+    });
+
+    it('keeps the customer deployed when the stakeholders reject the rollback or do not answer', () => {
+      const catches = workflows.rollback.States['Ask stakeholders to approve the rollback']?.Catch ?? [];
+
+      expect(catches.map((each) => [each.ErrorEquals, each.Next])).toEqual([
+        [['Approval.Rejected'], 'Record kept deployed (rollback rejected)'],
+        [['States.Timeout'], 'Record kept deployed (no decision in time)'],
+        [['States.ALL'], 'Record rollback failed'],
+      ]);
+    });
+
+    it('catches every task recording a rollback’s end into "Recording failed", which fails the execution', () => {
+      const recording = tasksOf(workflows.rollback).filter(
+        ([, state]) =>
+          functionHandlersByName(platform).get(invokedFunctionOf(state) as string) ===
+          'lambdas/handlers/record-rollback-outcome.ts',
+      );
+
+      expect(recording.length).toBe(6);
+      for (const [name, state] of recording)
+        expect(state.Catch, name).toEqual([
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.recordingError', Next: 'Recording failed' },
+        ]);
+      expect(workflows.rollback.States['Recording failed']).toMatchObject({
+        Error: ROLLBACK_RECORDING_FAILED,
+      });
     });
   });
 

@@ -3,7 +3,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { HANDLER_ENTRY_METADATA, OPERATION_METADATA } from '../../lib/constructs/orchestrator-function.js';
 import { STATE_MACHINE_ROLE_METADATA } from '../../lib/release-stack.js';
 import { OPERATIONS } from '../../local/templates.js';
-import { CUSTOMER_STATE_MACHINE, RELEASE_STATE_MACHINE, synthesizeApp } from './support/synth.js';
+import {
+  CUSTOMER_STATE_MACHINE,
+  RELEASE_STATE_MACHINE,
+  ROLLBACK_STATE_MACHINE,
+  synthesizeApp,
+} from './support/synth.js';
 
 // The local rehearsal finds what to hold, park and report by this metadata, never by a state or file name.
 describe('metadata the local runtime keys on', () => {
@@ -27,7 +32,7 @@ describe('metadata the local runtime keys on', () => {
     expect(operations).toEqual(expect.arrayContaining(Object.values(OPERATIONS)));
   });
 
-  it('names on every state machine its role: one release, one customer rollout', () => {
+  it('names on every state machine its role: one release, one customer rollout, one customer rollback', () => {
     const roles = Object.fromEntries(
       Object.values(release.findResources('AWS::StepFunctions::StateMachine')).map((machine) => [
         machine.Properties.StateMachineName,
@@ -38,6 +43,7 @@ describe('metadata the local runtime keys on', () => {
     expect(roles).toEqual({
       [RELEASE_STATE_MACHINE]: 'release',
       [CUSTOMER_STATE_MACHINE]: 'customer-rollout',
+      [ROLLBACK_STATE_MACHINE]: 'customer-rollback',
     });
   });
 });

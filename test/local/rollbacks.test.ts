@@ -36,7 +36,7 @@ class FakeRollbackStarts {
       this.failNext = false;
       throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
     }
-    const name = rollbackExecutionName(input.customerId);
+    const name = rollbackExecutionName(input.customerId, input.requestedAt);
     const existing = this.executions.get(name);
     if (existing && JSON.stringify(existing) !== JSON.stringify(input))
       throw Object.assign(new Error(`Execution already exists: ${name}`), { name: 'ExecutionAlreadyExists' });
@@ -176,7 +176,10 @@ describe('requesting a deployed customer’s rollback', () => {
     expect(starts.executions.size).toBe(1);
     const customer = await getCustomer(RELEASE, customerId);
     expect(customer?.history.filter((entry) => entry.state === 'rolling-back')).toHaveLength(1);
-    expect(starts.executions.get(rollbackExecutionName(customerId))?.trigger).toBe(customer?.rollbackTrigger);
+    expect(
+      starts.executions.get(rollbackExecutionName(customerId, String(customer?.rollbackRequestedAt)))
+        ?.trigger,
+    ).toBe(customer?.rollbackTrigger);
   });
 
   it('starts the execution a retry finds missing: the customer rolling back but its start failed', async () => {

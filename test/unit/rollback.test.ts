@@ -197,8 +197,14 @@ describe('a customer gone silent', () => {
 });
 
 describe('the rollback execution', () => {
-  it('is named after the customer, one per customer in its release’s rollback state machine', () => {
-    expect(rollbackExecutionName('techstart-inc')).toBe('rollback-techstart-inc');
+  it('is named after the customer and the instant of the request, in its release’s rollback state machine', () => {
+    expect(rollbackExecutionName('techstart-inc', '2027-03-14T06:30:00.000Z')).toBe(
+      'rollback-techstart-inc-20270314T063000Z',
+    );
+    // A second rollback of the customer (the first was rejected) is another execution.
+    expect(rollbackExecutionName('techstart-inc', '2027-03-20T09:00:00Z')).not.toBe(
+      rollbackExecutionName('techstart-inc', '2027-03-14T06:30:00Z'),
+    );
     expect(
       rollbackStateMachineArn(
         'arn:aws:states:eu-central-1:111122223333:stateMachine:securewatch-release-',
@@ -211,8 +217,9 @@ describe('the rollback execution', () => {
     const id = fc.stringMatching(/^[a-z0-9]+(-[a-z0-9]+)*$/, { maxLength: 128 });
     fc.assert(
       fc.property(id, id, (one, other) => {
-        expect(rollbackExecutionName(one)).toMatch(/^[A-Za-z0-9-_]{1,80}$/);
-        if (one !== other) expect(rollbackExecutionName(one)).not.toBe(rollbackExecutionName(other));
+        const at = '2027-03-14T06:30:00Z';
+        expect(rollbackExecutionName(one, at)).toMatch(/^[A-Za-z0-9-_]{1,80}$/);
+        if (one !== other) expect(rollbackExecutionName(one, at)).not.toBe(rollbackExecutionName(other, at));
       }),
     );
   });

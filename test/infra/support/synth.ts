@@ -11,6 +11,7 @@ export const PLATFORM_STACK = 'SecureWatchPlatform';
 export const RELEASE_STACK = 'SecureWatchRelease-v1-1-0';
 export const RELEASE_STATE_MACHINE = 'securewatch-release-v1-1-0';
 export const CUSTOMER_STATE_MACHINE = 'securewatch-release-v1-1-0-customer';
+export const ROLLBACK_STATE_MACHINE = 'securewatch-release-v1-1-0-rollback';
 
 export interface SynthesizedApp {
   platform: Template;
