@@ -259,7 +259,8 @@ export class LocalStepFunctions {
       record.cause = failure.message.replace(/^Execution has failed with the following error: /, '');
     }
     this.#aborts.delete(record.executionArn);
-    this.#statusChanged(record);
+    // An execution the stop aborted reports nothing: nothing runs on to hear it.
+    if (!this.#stopped) this.#statusChanged(record);
     await counting;
     return record;
   }

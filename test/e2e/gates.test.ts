@@ -145,4 +145,32 @@ describe('the gate decision "roll back the batch"', () => {
     expect(asked[0]?.customerIds).toHaveLength(5);
     expect(outcome.status).toBe('SUCCEEDED');
   });
+
+  it('rolls the batch back through the rollback workflow, each customer by its policy', async () => {
+    const parked: string[] = [];
+    const outcome = await rehearseWith(
+      {
+        deployments: [{ select: { customer: 'acme-corporation' }, latencyChangePercent: 12 }],
+        operations: [{ atDay: 10, rollBackBatch: { reason: 'ACME is slow; take the batch back', by } }],
+      },
+      parked,
+    );
+
+    const batch = [
+      'acme-corporation',
+      'aurora-retail',
+      'bluefin-media',
+      'cascade-logistics',
+      'citadel-hotels',
+    ];
+    const rolledBack = outcome.customers.filter((customer) => customer.outcome === 'rolledBack');
+    expect(rolledBack.map((customer) => customer.id).sort()).toEqual(batch);
+    expect(rolledBack.map((customer) => customer.rollback?.trigger)).toEqual(
+      batch.map(() => 'gate-decision'),
+    );
+    // Nobody resumed: the release waits at the gate that failed, the next batch not started.
+    expect(outcome.status).toBe('PAUSED');
+    expect(parked).toEqual(['Standard · batch 1 of 4 · gate failed, awaiting decision']);
+    expect(outcome.phases.standard?.rolledBack).toBe(5);
+  });
 });

@@ -69,7 +69,7 @@ describe('a health report that fires a rollback trigger', () => {
     });
     expect(startedExecutions()).toEqual([
       {
-        name: 'rollback-northwind-logistics',
+        name: 'rollback-northwind-logistics-20270314T060000Z',
         input: JSON.stringify({
           release: RELEASE,
           customerId: 'northwind-logistics',
@@ -93,7 +93,7 @@ describe('a health report that fires a rollback trigger', () => {
     // Assert
     expect(again).toMatchObject({ rollback: { kind: 'already-rolling-back' } });
     expect(new Set(startedExecutions().map((execution) => execution.name))).toEqual(
-      new Set(['rollback-northwind-logistics']),
+      new Set(['rollback-northwind-logistics-20270314T060000Z']),
     );
     expect(new Set(startedExecutions().map((execution) => execution.input)).size).toBe(1);
     expect(

@@ -241,7 +241,7 @@ describe('the health sweep', () => {
     expect(sfn.commandCalls(StartExecutionCommand).map((call) => call.args[0].input)).toContainEqual({
       stateMachineArn:
         'arn:aws:states:eu-central-1:111122223333:stateMachine:securewatch-release-v1-2-0-rollback',
-      name: 'rollback-startup-customer-1',
+      name: 'rollback-startup-customer-1-20270104T030000Z',
       input: JSON.stringify({
         release: RELEASE,
         customerId: 'startup-customer-1',
