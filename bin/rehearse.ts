@@ -81,6 +81,12 @@ function printSummary(outcome: RehearsalOutcome): void {
       `Halt (${halt.scope}) ${halt.from} → ${halt.to ?? 'still holding'}: ${halt.reason} (by ${halt.by})`,
     );
   console.table(outcome.phases);
+  const { figures, limits, breaches } = outcome.quality;
+  console.log(
+    `Quality: rollback rate ${figures.rollbackRatePercent}% (limit ${limits.maxRollbackRatePercent}%), critical issues ${figures.criticalIssues} (limit ${limits.maxCriticalIssues}), performance impact ${figures.performanceImpactPercent}% (limit ${limits.maxPerformanceImpactPercent}%), support tickets +${figures.supportTicketIncreasePercent}% (limit +${limits.maxSupportTicketIncreasePercent}%)${
+      breaches.length ? ` — BREACHED: ${breaches.join('; ')}` : ''
+    }`,
+  );
   console.log(
     `Emails sent: ${
       Object.entries(outcome.emails)

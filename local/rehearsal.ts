@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { defaultStart } from '../cli/plan-release.js';
+import { releaseQuality } from '../lambdas/application/gates.js';
 import {
   abort,
   halt,
@@ -9,7 +10,10 @@ import {
   rollBackGatedBatch,
 } from '../lambdas/application/halt.js';
 import { requestRollback, rollBackCustomers } from '../lambdas/application/rollbacks.js';
+import { bundledConfig } from '../lambdas/core/config.js';
+import { qualityBreaches, type ReleaseQuality } from '../lambdas/core/gates.js';
 import { type CustomerState, type HistoryEntry, isOutcome } from '../lambdas/core/lifecycle.js';
+import type { ReleaseQualityThresholds } from '../lambdas/core/model.js';
 import { type RollbackTrigger, rollbackExecutionName } from '../lambdas/core/rollback.js';
 import { versionSlug } from '../lambdas/core/versions.js';
 import { emailCounts } from '../lambdas/store/audit.js';
@@ -19,9 +23,20 @@ import { getStep } from '../lambdas/store/steps.js';
 import { MS_PER_DAY, SimulatedClock } from './clock.js';
 import { FleetSimulator, type Scenario, type ScenarioOperation } from './fleet-simulator.js';
 import { type LocalCloud, startLocalCloud } from './local-cloud.js';
+
 import { rehearsalFleet } from './rehearsal-input.js';
 import type { ExecutionRecord } from './step-functions.js';
 import { OPERATIONS, parksRelease } from './templates.js';
+
+/** The figures of a release that never started (nothing deployed, nothing reported). */
+const NO_QUALITY_FIGURES: ReleaseQuality = {
+  deployments: 0,
+  rollbacks: 0,
+  rollbackRatePercent: 0,
+  criticalIssues: 0,
+  performanceImpactPercent: 0,
+  supportTicketIncreasePercent: 0,
+};
 
 export interface RehearsalOptions {
   version: string;
@@ -94,6 +109,8 @@ export interface RehearsalOutcome {
   rollbackRequests: number;
   /** Rollbacks per phase as its steps counted them (each customer once), for the gates. */
   rollbacks: Record<string, { rolledBack: number; rollbackFailed: number }>;
+  /** The release's quality figures at the end, against their limits (config `releaseQuality`). */
+  quality: { figures: ReleaseQuality; limits: ReleaseQualityThresholds; breaches: string[] };
   executions: number;
   maxHistoryEvents: { execution: string; events: number };
   transitions: number;
@@ -141,10 +158,15 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     options.onReady?.(local, clock);
     // Once the release has ended or is parked for good, and the rollbacks still running have ended too,
     // simulated time stops where it is, for the report.
-    const freeze = () =>
-      untilNoRollbackRuns(local).then(() => {
+    // Once: a rollback a late report starts after the hold could never end (time stands still), so
+    // nothing waits for rollbacks but this.
+    let frozen: Promise<void> | undefined;
+    const freeze = () => {
+      frozen ??= untilNoRollbackRuns(local).then(() => {
         clock.hold('the rehearsal has ended');
       });
+      return frozen;
+    };
     local.stepFunctions.onExecutionEnded(({ stateMachineRole }) => {
       if (stateMachineRole === 'release') void freeze();
     });
@@ -170,7 +192,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       execution.done.then((record) => ({ record, paused: undefined })),
       operations.pausedWithNothingToCome(local).then((paused) => ({ record: undefined, paused })),
     ]);
-    await untilNoRollbackRuns(local);
+    await freeze();
     // Every email queued so far reaches the inbox before the report.
     await local.queues.drained();
 
@@ -209,6 +231,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       candidate.historyEvents > max.historyEvents ? candidate : max,
     );
     const releaseRecord = await getRelease(options.version);
+    const limits = bundledConfig().release.releaseQuality;
+    const figures = releaseRecord ? await releaseQuality(releaseRecord) : undefined;
     const record = ended.record;
     const status: RehearsalOutcome['status'] = ended.paused
       ? 'PAUSED'
@@ -247,6 +271,9 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       transitions: executions.reduce((sum, candidate) => sum + candidate.transitions, 0),
       peakMemoryMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       logFile: local.logFile,
+      quality: figures
+        ? { figures, limits, breaches: qualityBreaches(figures, limits) }
+        : { figures: NO_QUALITY_FIGURES, limits, breaches: [] },
     };
   } finally {
     await local.stop();

@@ -67,6 +67,14 @@ describe('a full v1.1.0 rehearsal on the sample fleet', () => {
     }
   });
 
+  it('reports the release’s quality figures, inside every limit', () => {
+    expect(outcome.quality.figures).toMatchObject({ deployments: 44, rollbacks: 0, criticalIssues: 0 });
+    expect(outcome.quality.figures.performanceImpactPercent).toBeLessThanOrEqual(
+      outcome.quality.limits.maxPerformanceImpactPercent,
+    );
+    expect(outcome.quality.breaches).toEqual([]);
+  });
+
   it('keeps every execution far inside the Step Functions history limit', () => {
     expect(outcome.maxHistoryEvents.events).toBeLessThan(1_000);
   });

@@ -74,6 +74,14 @@ describe('the scenario rollback-triggers.json', () => {
     });
   });
 
+  it('reports the release’s quality against its limits: the rollback rate and TechStart’s latency breach them', () => {
+    expect(outcome.quality.figures).toMatchObject({ rollbacks: 4, performanceImpactPercent: 30 });
+    expect(outcome.quality.breaches).toEqual([
+      expect.stringMatching(/^release rollback rate [\d.]+% \(4 of \d+ deployments\) exceeds 2%$/),
+      'release performance impact 30% exceeds 5%',
+    ]);
+  });
+
   it('asks no other customer to roll back', () => {
     const rolling = outcome.customers.filter((each) => each.state === 'rolled-back').map((each) => each.id);
 
