@@ -145,20 +145,28 @@ describe('a startup customer with a critical error', () => {
   });
 });
 
-describe('a standard customer whose performance degraded', () => {
+describe('a standard customer whose environment reports a critical error', () => {
   const id = 'acme-corporation';
   let outcome: RehearsalOutcome;
   let seen: Seen;
   beforeAll(async () => {
-    ({ outcome, seen } = await rehearseRollbacks([
-      { customerId: id, trigger: 'performance-degradation', reason: 'latency +30% against its baseline' },
-    ]));
+    // No one asks: the customer's own first health report fires the critical-errors trigger.
+    ({ outcome, seen } = await rehearseRollbacks([], {
+      deployments: [{ select: { customer: id }, criticalErrors: 1 }],
+    }));
   });
 
   it('is rolled back at once and told so', () => {
     const rolledBack = customer(outcome, id);
 
     expect(rolledBack.outcome).toBe('rolledBack');
+    expect(rolledBack.rollback).toMatchObject({
+      trigger: 'critical-errors',
+      reason: '1 critical application error(s) reported',
+    });
+    expect(rolledBack.history.find((entry) => entry.state === 'rolling-back')?.by).toBe(
+      'record-health-report',
+    );
     expect(rolledBack.rollback?.requestedAt).toBe(seen.startedAt[id]);
     expect(seen.notices.map((notice) => notice.notice)).toEqual(['rolled-back', 'follow-up']);
   });
