@@ -109,25 +109,29 @@ export async function getStep(release: string, key: string): Promise<StepRecord 
 }
 
 /**
- * Counts a customer's outcome on its step exactly once: the step keeps the set of customers it has counted
- * and the write is conditional on the customer not being in it, so concurrent or repeated recordings of the
- * same outcome leave the counters as one would. Returns the counters after counting, or undefined when the
- * customer was counted already.
+ * Adds one to each of `counters` on the step and the customer to the step's set `counted`, in one write
+ * conditional on the customer not being in that set yet: concurrent or repeated recordings of the same fact
+ * leave the counters as one would. The counters after counting, or undefined when the customer was counted
+ * already.
  */
-export async function countOutcomeOnce(
+async function countCustomerOnce(
   release: string,
   key: string,
+  counted: 'counted' | 'rollbacksCounted' | 'healthReporters',
   customerId: string,
-  outcome: OutcomeState,
+  counters: string[],
 ): Promise<StepRecord | undefined> {
+  const names = Object.fromEntries(counters.map((counter, index) => [`#c${index}`, counter]));
   try {
     const result = await dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: stepKey(release, key),
-        UpdateExpression: 'ADD #counted :customer, recorded :one, #outcome :one',
+        UpdateExpression: `ADD #counted :customer, ${Object.keys(names)
+          .map((name) => `${name} :one`)
+          .join(', ')}`,
         ConditionExpression: 'attribute_exists(PK) AND NOT contains(#counted, :id)',
-        ExpressionAttributeNames: { '#counted': 'counted', '#outcome': outcome },
+        ExpressionAttributeNames: { '#counted': counted, ...names },
         ExpressionAttributeValues: { ':customer': new Set([customerId]), ':id': customerId, ':one': 1 },
         ReturnValues: 'ALL_NEW',
       }),
@@ -137,57 +141,47 @@ export async function countOutcomeOnce(
     if (isConditionFailure(error)) return undefined;
     throw error;
   }
+}
+
+/**
+ * Counts a customer's outcome on its step exactly once (the step keeps the set of customers it has
+ * counted). Returns the counters after counting, or undefined when the customer was counted already.
+ */
+export function countOutcomeOnce(
+  release: string,
+  key: string,
+  customerId: string,
+  outcome: OutcomeState,
+): Promise<StepRecord | undefined> {
+  return countCustomerOnce(release, key, 'counted', customerId, ['recorded', outcome]);
 }
 
 /**
  * Counts a customer's rollback outcome on its step exactly once (its id joins the step's `rollbacksCounted`
  * in the same conditional write). The step's counters, or undefined when it was counted already.
  */
-export async function countRollbackOnce(
+export function countRollbackOnce(
   release: string,
   key: string,
   customerId: string,
   outcome: 'rolledBack' | 'rollbackFailed',
 ): Promise<StepRecord | undefined> {
-  try {
-    const result = await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: stepKey(release, key),
-        UpdateExpression: 'ADD #counted :customer, #outcome :one',
-        ConditionExpression: 'attribute_exists(PK) AND NOT contains(#counted, :id)',
-        ExpressionAttributeNames: { '#counted': 'rollbacksCounted', '#outcome': outcome },
-        ExpressionAttributeValues: { ':customer': new Set([customerId]), ':id': customerId, ':one': 1 },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parseItem(stepRecord, result.Attributes ?? {});
-  } catch (error) {
-    if (isConditionFailure(error)) return undefined;
-    throw error;
-  }
+  return countCustomerOnce(release, key, 'rollbacksCounted', customerId, [outcome]);
 }
 
 /**
- * Counts a deployed customer that sent a health report since its deployment on its step, exactly once:
- * like countOutcomeOnce, the write adds the customer to the step's set of such customers, conditional on
- * it not being in it. Called by whichever of the two facts (deployed, reported) is recorded last, and by
- * both when they race. True when this call counted it.
+ * Counts a deployed customer that sent a health report since its deployment on its step, exactly once
+ * (its id joins the step's `healthReporters`). Called by whichever of the two facts (deployed, reported)
+ * is recorded last, and by both when they race. True when this call counted it.
  */
 export async function countHealthEvidenceOnce(
   release: string,
   key: string,
   customerId: string,
 ): Promise<boolean> {
-  return writeIf(
-    new UpdateCommand({
-      TableName: tableName(),
-      Key: stepKey(release, key),
-      UpdateExpression: 'ADD #reporters :customer, deployedWithHealthReport :one',
-      ConditionExpression: 'attribute_exists(PK) AND NOT contains(#reporters, :id)',
-      ExpressionAttributeNames: { '#reporters': 'healthReporters' },
-      ExpressionAttributeValues: { ':customer': new Set([customerId]), ':id': customerId, ':one': 1 },
-    }),
+  return (
+    (await countCustomerOnce(release, key, 'healthReporters', customerId, ['deployedWithHealthReport'])) !==
+    undefined
   );
 }
 
