@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hasBeenDeployed } from '../core/gates.js';
 import { OUTCOME_STATES } from '../core/lifecycle.js';
 import { releaseCompleted } from '../email/messages.js';
 import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
@@ -44,14 +45,17 @@ async function buildReport(release: string): Promise<Record<string, unknown>> {
     counts[customer.state] = (counts[customer.state] ?? 0) + 1;
   }
   const count = (state: CustomerRecord['state']) => customers.filter((c) => c.state === state).length;
-  const attempted = count('deployed') + count('failed');
+  // A customer rolled back (or whose rollback failed) was deployed: its deployment succeeded.
+  const deployments = customers.filter((customer) => hasBeenDeployed(customer.state)).length;
+  const attempted = deployments + count('failed');
   const totals = {
     customers: customers.length,
     deployed: count('deployed'),
     failed: count('failed'),
+    rolledBack: count('rolled-back'),
+    rollbackFailed: count('rollback-failed'),
     notDeployed: customers.length - count('deployed'),
-    deploymentSuccessRatePercent:
-      attempted === 0 ? 100 : Math.round((count('deployed') / attempted) * 1000) / 10,
+    deploymentSuccessRatePercent: attempted === 0 ? 100 : Math.round((deployments / attempted) * 1000) / 10,
   };
   return { release, completedAt: now(), phases, totals, emails: await emailCounts(release) };
 }
