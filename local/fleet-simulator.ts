@@ -29,6 +29,21 @@ const selector = z.union([
   z.strictObject({ share: z.number().gt(0).lte(1) }),
 ]);
 
+// Within the contract's bounds, so every health report the simulated fleet sends is one the contract admits.
+const count = z.number().int().min(0).max(CONTRACT_BOUNDS.count.max);
+const healthFigures = {
+  latencyChangePercent: z
+    .number()
+    .min(CONTRACT_BOUNDS.latencyChangePercent.min)
+    .max(CONTRACT_BOUNDS.latencyChangePercent.max)
+    .default(1),
+  criticalErrors: count.default(0),
+  securityFindings: count.default(0),
+  supportTickets: count.default(0),
+  /** The customer's usual support tickets per report (contract 1.1); without it, tickets cannot be judged. */
+  supportTicketsBaseline: count.optional(),
+};
+
 const behaviour = z.strictObject({
   select: selector,
   /** What the platform answers. `silent` never answers: the report goes missing. */
@@ -36,32 +51,9 @@ const behaviour = z.strictObject({
   reason: z.string().default('simulated deployment failure'),
   /** Simulated minutes from the request to the answer. */
   delayMinutes: z.number().min(0).default(30),
-  // Within the contract's bounds, so every health report the simulated fleet sends is one the contract admits.
-  latencyChangePercent: z
-    .number()
-    .min(CONTRACT_BOUNDS.latencyChangePercent.min)
-    .max(CONTRACT_BOUNDS.latencyChangePercent.max)
-    .default(1),
-  criticalErrors: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
-  securityFindings: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
-  supportTickets: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
-  /** The customer's usual support tickets per report (contract 1.1); without it, tickets cannot be judged. */
-  supportTicketsBaseline: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).optional(),
+  ...healthFigures,
   /** One report this many simulated days after the first, saying what these fields say (then as before). */
-  laterReport: z
-    .strictObject({
-      afterDays: z.number().gt(0),
-      latencyChangePercent: z
-        .number()
-        .min(CONTRACT_BOUNDS.latencyChangePercent.min)
-        .max(CONTRACT_BOUNDS.latencyChangePercent.max)
-        .default(1),
-      criticalErrors: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
-      securityFindings: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
-      supportTickets: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).default(0),
-      supportTicketsBaseline: z.number().int().min(0).max(CONTRACT_BOUNDS.count.max).optional(),
-    })
-    .optional(),
+  laterReport: z.strictObject({ afterDays: z.number().gt(0), ...healthFigures }).optional(),
   /** The environment reports its database corrupted (contract 1.1). */
   databaseCorruption: z.boolean().default(false),
   /** The customer asks to go back, in its first report after the deployment (contract 1.1). */
