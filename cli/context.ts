@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ConnectTarget } from './target.js';
 
 /** Where the CLI writes and what it treats as "now" and "here": injected so tests run it in-process. */
 export interface CliIo {
@@ -7,6 +8,8 @@ export interface CliIo {
   stderr: (text: string) => void;
   now?: () => Date;
   cwd?: string;
+  /** How commands reach AWS or the local stack; tests inject a target over their own dynalite table. */
+  connect?: ConnectTarget;
 }
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
