@@ -33,7 +33,11 @@ export interface Target {
    */
   startRelease(version: string, input: { version: string; startAt: string }): Promise<StartedRelease>;
   /** Starts the release at a later instant: EventBridge Scheduler on AWS, the simulated clock locally. */
-  scheduleReleaseStart(version: string, input: { version: string; startAt: string }, at: string): Promise<void>;
+  scheduleReleaseStart(
+    version: string,
+    input: { version: string; startAt: string },
+    at: string,
+  ): Promise<void>;
   /** Releases what the connection holds (clients, sockets). */
   close(): Promise<void>;
 }
