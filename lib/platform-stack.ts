@@ -42,6 +42,8 @@ import {
 /** Every release state machine is named with this prefix; the platform's functions may drive only those. */
 export const RELEASE_STATE_MACHINE_PREFIX = 'securewatch-release-';
 export const PARAMETER_PREFIX = '/securewatch/release-orchestrator';
+/** The release manager commands' environment (table, bus, queue, API, …), as JSON. */
+export const COMMAND_ENVIRONMENT_PARAMETER = `${PARAMETER_PREFIX}/CommandEnvironment`;
 
 export interface PlatformStackProps extends StackProps {
   /** The verified SES identity the emails come from. */
@@ -620,6 +622,34 @@ export class PlatformStack extends Stack {
         'alarm notifications not delivered': alarmTopic.undelivered,
       },
       releaseStateMachinePrefix: RELEASE_STATE_MACHINE_PREFIX,
+    });
+
+    // `start-phase --at` starts a release later through EventBridge Scheduler, which assumes this role.
+    const releaseStarter = new iam.Role(this, 'ReleaseStartSchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
+      description: 'Lets EventBridge Scheduler start a release execution at the time start-phase --at gave',
+    });
+    releaseStarter.addToPolicy(
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [releaseStateMachines] }),
+    );
+    acknowledgeNagFindings(releaseStarter, {
+      id: 'AwsSolutions-IAM5',
+      appliesTo: `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${RELEASE_STATE_MACHINE_PREFIX}*`,
+      reason: 'A release state machine is deployed per release, after this stack; all share the prefix.',
+    });
+    // What the release manager commands need to call the same operations the functions do: one parameter,
+    // read once per command (cli/target.ts). Names and URLs only, never a secret.
+    const commandEnvironment: Record<string, string> = {
+      ...common,
+      EMAIL_QUEUE_URL: this.emailQueue.queue.queueUrl,
+      APPROVAL_BASE_URL: this.approvalApi.apiEndpoint,
+      APPROVAL_SIGNING_SECRET_ID: signingKey.secretArn,
+      RELEASE_START_ROLE_ARN: releaseStarter.roleArn,
+    };
+    new ssm.StringParameter(this, 'CommandEnvironmentParameter', {
+      parameterName: COMMAND_ENVIRONMENT_PARAMETER,
+      description: 'The release manager commands read their environment here (JSON)',
+      stringValue: Stack.of(this).toJsonString(commandEnvironment),
     });
 
     const outputs: Record<string, string> = {

@@ -316,7 +316,7 @@ describe('the platform stack', () => {
       expect(new Set(resources)).toEqual(new Set([`\${GetAtt:${busId}.Arn}`]));
     });
 
-    it('let only the customer-rollout starter start executions, and the rollback requesters rollbacks only', () => {
+    it('let only the customer-rollout starter and the scheduled release start start executions, and the rollback requesters rollbacks only', () => {
       const granted = statementsGranting(platform, 'states:StartExecution').map(({ policy, statement }) => [
         policy.replace(/RoleDefaultPolicy.*$/, ''),
         listOf(statement.Resource).map(textOf),
@@ -325,6 +325,7 @@ describe('the platform stack', () => {
       expect(granted.sort()).toEqual(
         [
           ['StartCustomerRollouts', [RELEASE_STATE_MACHINES_ARN]],
+          ['ReleaseStartScheduler', [RELEASE_STATE_MACHINES_ARN]],
           ['RecordHealthReport', [ROLLBACK_STATE_MACHINES_ARN]],
           ['HealthSweep', [ROLLBACK_STATE_MACHINES_ARN]],
         ].sort(),
@@ -626,6 +627,33 @@ describe('the platform stack', () => {
       platform.hasResourceProperties('AWS::SSM::Parameter', {
         Name: `/securewatch/release-orchestrator/${name}`,
         Type: 'String',
+      });
+    });
+
+    it('keeps the commands’ environment in one SSM parameter: names and URLs, never a secret value', () => {
+      const parameters = platform.findResources('AWS::SSM::Parameter', {
+        Properties: { Name: '/securewatch/release-orchestrator/CommandEnvironment' },
+      });
+      const [parameter] = Object.values(parameters);
+      const value = JSON.stringify(parameter?.Properties?.Value);
+      for (const name of [
+        'TABLE_NAME',
+        'EVENT_BUS_NAME',
+        'EMAIL_QUEUE_URL',
+        'APPROVAL_BASE_URL',
+        'APPROVAL_SIGNING_SECRET_ID',
+        'RELEASE_STATE_MACHINE_ARN_PREFIX',
+        'RELEASE_START_ROLE_ARN',
+      ])
+        expect(value).toContain(name);
+      expect(value).not.toMatch(/SecretString|GenerateSecretString|resolve:secretsmanager/);
+    });
+
+    it('lets EventBridge Scheduler start release executions, and nothing else', () => {
+      platform.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: Match.objectLike({
+          Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })],
+        }),
       });
     });
   });
