@@ -4,4 +4,5 @@ const exitCode = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
 });
-process.exitCode = exitCode;
+// Exit once stdout has drained: kept-alive SDK connections must not hold the command open.
+process.stdout.write('', () => process.exit(exitCode));

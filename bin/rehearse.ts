@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseStartInstant } from '../cli/plan-release.js';
-import { loadScenario, scenarioSchema } from '../local/fleet-simulator.js';
+import { loadScenario, type Scenario, scenarioSchema } from '../local/fleet-simulator.js';
 import type { RehearsalOutcome } from '../local/rehearsal.js';
-import { rehearsalFleet } from '../local/rehearsal-input.js';
+import { localFleet, rehearsalFleet } from '../local/rehearsal-input.js';
 
 function parseDay(value: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value.trim());
@@ -29,6 +29,11 @@ async function main(argv: string[]): Promise<number> {
     )
     .option('--scenario <file>', 'inject failures, degradation or slow answers (see README, "Scenarios")')
     .option('--json', 'print the outcome as JSON', false)
+    .option(
+      '--serve',
+      'start the local stack and keep it running for the release manager commands (--local) until Ctrl-C',
+      false,
+    )
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   try {
@@ -45,8 +50,10 @@ async function main(argv: string[]): Promise<number> {
     autoApprove: boolean;
     scenario?: string;
     json: boolean;
+    serve: boolean;
   }>();
   const scenario = options.scenario ? loadScenario(options.scenario) : scenarioSchema.parse({});
+  if (options.serve) return serve(options, scenario);
   // Refuse bad input before the local cloud (CDK, stand-ins) is even loaded.
   rehearsalFleet(options.version, options.fleet);
   const { rehearse } = await import('../local/rehearsal.js');
@@ -65,6 +72,47 @@ async function main(argv: string[]): Promise<number> {
   if (options.json) console.log(JSON.stringify(outcome, null, 2));
   else printSummary(outcome);
   return outcome.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+/** `--serve`: the local stack, kept running until interrupted; commands reach it with --local. */
+async function serve(
+  options: {
+    fleet?: string;
+    start?: string;
+    day: number;
+    autoApprove: boolean;
+  },
+  scenario: Scenario,
+): Promise<number> {
+  localFleet(options.fleet);
+  const { serveLocalStack } = await import('../local/local-stack.js');
+  const stack = await serveLocalStack({
+    msPerDay: options.day,
+    startAt: options.start,
+    autoApprove: options.autoApprove,
+    fleetFile: options.fleet,
+    scenario,
+    logDirectory: join('.rehearsal', `local-stack-${new Date().toISOString().replace(/[:.]/g, '-')}`),
+    say: (line) => console.log(line),
+  });
+  const { local } = stack;
+  console.log(
+    `Local stack running (simulated time ${stack.clock.now()}, ${options.day} ms a simulated day).`,
+  );
+  console.log(
+    `  Commands:     ./scripts/minor-release-manager.sh <command> --local   (endpoints: ${stack.file})`,
+  );
+  console.log(`  Inbox:        ${local.email.inboxUrl}`);
+  console.log(`  Approval API: ${local.approvalUrl}`);
+  console.log(`  Logs:         ${local.logFile}`);
+  console.log('Press Ctrl-C to stop.');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.log('Stopping the local stack…');
+  await stack.stop();
+  return 0;
 }
 
 function printSummary(outcome: RehearsalOutcome): void {

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError, UserFacingError } from '../lambdas/core/errors.js';
+import { connectTarget } from './connect.js';
 import type { CliIo } from './context.js';
 import { registerPlanRelease } from './plan-release.js';
 import { registerRotateSigningKey } from './rotate-signing-key.js';
@@ -51,7 +52,9 @@ function reportCommanderError(error: CommanderError, io: CliIo): number {
 /** Runs the CLI on user arguments (without node and script path) and returns the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
-    await buildProgram(io).parseAsync([...argv], { from: 'user' });
+    await buildProgram({ ...io, connect: io.connect ?? connectTarget }).parseAsync([...argv], {
+      from: 'user',
+    });
     return EXIT_OK;
   } catch (error) {
     if (error instanceof CommanderError) return reportCommanderError(error, io);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { StartedRelease } from '../lambdas/application/release-start.js';
 
 /** Where a command acts: a deployed AWS account, or the local stack `npm start -- --serve` keeps running. */
 export interface TargetOptions {
@@ -10,11 +11,7 @@ export interface TargetOptions {
   region?: string;
 }
 
-export interface StartedRelease {
-  executionArn: string;
-  /** The execution already existed (started before, by this or another command): nothing new started. */
-  alreadyStarted: boolean;
-}
+export type { StartedRelease } from '../lambdas/application/release-start.js';
 
 /**
  * A connected target. Connecting points the application layer at it (the store's table, the bus, the

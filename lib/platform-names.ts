@@ -54,3 +54,6 @@ export const FAILED_INVOCATIONS_QUEUE = 'securewatch-release-failed-invocations'
 
 /** The secret holding the approval signing keys; `npm run rotate-signing-key` rotates it by this name. */
 export const APPROVAL_SIGNING_SECRET_NAME = 'securewatch/approval-signing-keys';
+
+/** The SSM parameter holding the release manager commands' environment (table, bus, queue, API…), as JSON. */
+export const COMMAND_ENVIRONMENT_PARAMETER = '/securewatch/release-orchestrator/CommandEnvironment';

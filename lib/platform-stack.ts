@@ -32,6 +32,7 @@ import { acknowledgeNagFindings } from './constructs/nag.js';
 import { OrchestratorFunction } from './constructs/orchestrator-function.js';
 import {
   APPROVAL_SIGNING_SECRET_NAME,
+  COMMAND_ENVIRONMENT_PARAMETER,
   EVENT_DEAD_LETTERS_QUEUE,
   FAILED_INVOCATIONS_QUEUE,
   RECORD_ROLLBACK_ENDED_HANDLER,
@@ -42,8 +43,6 @@ import {
 /** Every release state machine is named with this prefix; the platform's functions may drive only those. */
 export const RELEASE_STATE_MACHINE_PREFIX = 'securewatch-release-';
 export const PARAMETER_PREFIX = '/securewatch/release-orchestrator';
-/** The release manager commands' environment (table, bus, queue, API, …), as JSON. */
-export const COMMAND_ENVIRONMENT_PARAMETER = `${PARAMETER_PREFIX}/CommandEnvironment`;
 
 export interface PlatformStackProps extends StackProps {
   /** The verified SES identity the emails come from. */

@@ -34,7 +34,8 @@ import {
 } from './templates.js';
 
 export interface LocalCloudOptions {
-  version: string;
+  /** The release whose stack is deployed from the start; others can be deployed later (`deployRelease`). */
+  version?: string;
   clock: SimulatedClock;
   /** A fleet file to plan with instead of the bundled config/customers.json. */
   fleetFile?: string;
@@ -66,7 +67,16 @@ export interface LocalCloud {
   approvalUrl: string;
   /** The functions' log lines and metrics (EMF), one JSON object a line, as CloudWatch Logs would hold them. */
   logFile: string;
+  /** The first release's state machine (the one `version` named). */
   releaseStateMachineArn: string;
+  /** What every handler's environment holds here (table, bus, queue, endpoints…): the commands use it too. */
+  environment: Readonly<Record<string, string>>;
+  /** The local AWS endpoint (Step Functions, EventBridge, SQS, Secrets Manager, and the local-only operations). */
+  endpointUrl: string;
+  /** Deploys a release's stack (its state machines and rules), as `cdk deploy -c version=…` would; once each. */
+  deployRelease(version: string): void;
+  /** Adds operations to the local endpoint (`X-Amz-Target`), e.g. the local stack's own. */
+  addOperations(added: Record<string, ApiOperation>): void;
   onInvoked(listener: (invocation: Invocation) => void): void;
   onInvoking(listener: (invocation: Invocation) => void): void;
   /** Makes matching invocations fail with the error `fault` returns, as a broken function would (tests). */
@@ -94,12 +104,25 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   // Started first, so queue URLs can point at it; its operations are filled in below.
   const operations: Record<string, ApiOperation> = {};
   const endpoint = await startAwsEndpoint((request) => options.clock.track(request), operations);
-  const cloud = resolveCloud(templates, {
+  const names = {
     tables,
     approvalApiUrl: approvals.url,
     signingKey: randomBytes(32).toString('base64url'),
     queueBaseUrl: endpoint.url,
-  });
+  };
+  const cloud = resolveCloud(templates, names);
+  const deployed = new Set(options.version ? [options.version] : []);
+  const deployRelease = (version: string) => {
+    if (deployed.has(version)) return;
+    const added = synthesizeRelease(version, join(workdir, `cdk.out-${deployed.size}`));
+    const resolved = resolveCloud(added, names);
+    for (const [arn, machine] of resolved.stateMachines)
+      if (!cloud.stateMachines.has(arn)) cloud.stateMachines.set(arn, machine);
+    const releaseResources = new Set(Object.keys(added.release.Resources ?? {}));
+    // The bus reads the rule list as events arrive, so the new release's rules apply from now on.
+    for (const rule of resolved.rules) if (releaseResources.has(rule.logicalId)) cloud.rules.push(rule);
+    deployed.add(version);
+  };
 
   const listeners = new Set<(invocation: Invocation) => void>();
   const startListeners = new Set<(invocation: Invocation) => void>();
@@ -252,7 +275,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   writeLogLinesTo((line) => logStream.write(`${line}\n`));
 
   const releaseStateMachineArn = cloud.roles.get('release');
-  if (!releaseStateMachineArn) throw new Error('The release template has no release state machine');
+  if (options.version && !releaseStateMachineArn)
+    throw new Error('The release template has no release state machine');
 
   return {
     templates,
@@ -265,7 +289,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     approvalLinks: new ApprovalLinks(email),
     approvalUrl: approvals.url,
     logFile,
-    releaseStateMachineArn,
+    releaseStateMachineArn: releaseStateMachineArn ?? '',
+    environment,
+    endpointUrl: endpoint.url,
+    deployRelease,
+    addOperations: (added) => Object.assign(operations, added),
     onInvoked: (listener) => listeners.add(listener),
     onInvoking: (listener) => startListeners.add(listener),
     injectFault: (fault) => faults.add(fault),

@@ -7,9 +7,14 @@ import { assertMinorRelease } from '../lambdas/core/versions.js';
  * or parsed, or a version that is not a minor release. Light on purpose: the entry point checks its input
  * with it before loading the local cloud, so bad input is refused in a moment with nothing started.
  */
-export function rehearsalFleet(version: string, fleetFile?: string): Fleet {
+/** The fleet file given (validated), or the sample fleet. */
+export function localFleet(fleetFile?: string): Fleet {
   const policies = bundledConfig().policies;
-  const fleet = fleetFile ? loadFleet(fleetFile, policies) : bundledFleet(policies);
+  return fleetFile ? loadFleet(fleetFile, policies) : bundledFleet(policies);
+}
+
+export function rehearsalFleet(version: string, fleetFile?: string): Fleet {
+  const fleet = localFleet(fleetFile);
   assertMinorRelease(version, fleet);
   return fleet;
 }

@@ -445,7 +445,7 @@ function simulatedDate(iso: string): string {
 }
 
 /** Acts as every approver: reads the request from the inbox, opens the page, types its code, presses Approve. */
-function approveEveryRequest(local: LocalCloud, clock: SimulatedClock): void {
+export function approveEveryRequest(local: LocalCloud, clock: SimulatedClock): void {
   local.onInvoked(({ fn, result }) => {
     if (fn.operation !== OPERATIONS.requestApproval || !result) return;
     const { requestId } = result as { requestId: string };
@@ -490,7 +490,7 @@ export async function reviewUrlFromInbox(local: LocalCloud, requestId: string): 
   return url;
 }
 
-function reportProgress(local: LocalCloud, say: (line: string) => void): void {
+export function reportProgress(local: LocalCloud, say: (line: string) => void): void {
   const isRelease = (execution: ExecutionRecord) => execution.stateMachineRole === 'release';
   local.stepFunctions.onWait(({ execution, stateName, until }) => {
     if (isRelease(execution)) say(`⏳ ${stateName} → ${simulatedDate(until)}`);

@@ -58,13 +58,16 @@ export interface SynthesizedRelease {
  * Synthesizes the same CDK app `cdk deploy` deploys, in-process. Bundling is skipped (the rehearsal runs
  * handler sources directly); the templates are otherwise identical.
  */
-export function synthesizeRelease(version: string, outdir: string): SynthesizedRelease {
-  const app = buildApp(new App({ outdir, context: { version, 'aws:cdk:bundling-stacks': [] } }));
-  const assembly = app.synth();
+export function synthesizeRelease(version: string | undefined, outdir: string): SynthesizedRelease {
+  const context = { 'aws:cdk:bundling-stacks': [], ...(version ? { version } : {}) };
+  const assembly = buildApp(new App({ outdir, context })).synth();
   return {
     platform: assembly.getStackByName('SecureWatchPlatform').template as CloudFormationTemplate,
-    release: assembly.getStackByName(`SecureWatchRelease-${versionSlug(version)}`)
-      .template as CloudFormationTemplate,
+    // Without a version, the platform alone (the local stack before any release is deployed to it).
+    release: version
+      ? (assembly.getStackByName(`SecureWatchRelease-${versionSlug(version)}`)
+          .template as CloudFormationTemplate)
+      : { Parameters: {}, Resources: {} },
   };
 }
 
@@ -324,8 +327,11 @@ export function resolveCloud(templates: SynthesizedRelease, names: LocalNames): 
       throw new Error(
         `No function in the templates performs ${operation}, which the local runtime relies on`,
       );
+  // The platform alone (no release deployed yet) has no state machine; a release stack has every role.
+  const releaseDeployed = Object.keys(templates.release.Resources ?? {}).length > 0;
   for (const role of STATE_MACHINE_ROLES)
-    if (!cloud.roles.has(role)) throw new Error(`No state machine in the templates has the role ${role}`);
+    if (releaseDeployed && !cloud.roles.has(role))
+      throw new Error(`No state machine in the templates has the role ${role}`);
   return cloud;
 }
 
