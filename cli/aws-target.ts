@@ -7,6 +7,7 @@ import { versionSlug } from '../lambdas/core/versions.js';
 import { resetClients } from '../lambdas/shared/clients.js';
 import { useRealClock } from '../lambdas/shared/clock.js';
 import { requiredEnv } from '../lambdas/shared/env.js';
+import { writeLogLinesTo } from '../lambdas/shared/observability.js';
 import { COMMAND_ENVIRONMENT_PARAMETER } from '../lib/platform-names.js';
 import type { Target, TargetOptions } from './target.js';
 
@@ -44,6 +45,9 @@ export async function connectAws(options: TargetOptions): Promise<Target> {
   }
   Object.assign(process.env, environment);
   useRealClock();
+  // What a command changes is kept in the release's history; the operations' log lines would only
+  // clutter its output, so only errors are shown (on stderr).
+  writeLogLinesTo((line) => process.stderr.write(`${line}\n`), 'ERROR');
   resetClients();
   const scheduler = new SchedulerClient({});
   return {
@@ -82,6 +86,7 @@ export async function connectAws(options: TargetOptions): Promise<Target> {
       }
     },
     async close() {
+      writeLogLinesTo(undefined);
       scheduler.destroy();
       resetClients();
     },

@@ -1,7 +1,9 @@
+import { appendFileSync } from 'node:fs';
 import { type StartedRelease, startReleaseExecution } from '../lambdas/application/release-start.js';
 import { UserFacingError } from '../lambdas/core/errors.js';
 import { resetClients } from '../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../lambdas/shared/clock.js';
+import { writeLogLinesTo } from '../lambdas/shared/observability.js';
 import { forgetSigningKeys } from '../lambdas/shared/signing-keys.js';
 import { LOCAL_OPERATIONS, LOCAL_STACK_FILE, readLocalStackFile } from '../local/local-stack-file.js';
 import type { Target } from './target.js';
@@ -47,6 +49,8 @@ export async function connectLocal(file = LOCAL_STACK_FILE): Promise<Target> {
   resetClients();
   forgetSigningKeys();
   useClock({ now: () => simulatedNow });
+  // The operations' log lines join the functions' in the stack's log file, not the command's output.
+  writeLogLinesTo((line) => appendFileSync(description.logFile, `${line}\n`));
   return {
     kind: 'local',
     description: `local stack (${file})`,
@@ -61,6 +65,7 @@ export async function connectLocal(file = LOCAL_STACK_FILE): Promise<Target> {
     async close() {
       resetClients();
       useRealClock();
+      writeLogLinesTo(undefined);
       for (const [key, value] of Object.entries(previous)) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { startReleaseExecution } from '../lambdas/application/release-start.js';
 import { SimulatedClock } from './clock.js';
@@ -99,7 +99,7 @@ export async function serveLocalStack(options: LocalStackOptions): Promise<Runni
       endpointUrl: local.endpointUrl,
       inboxUrl: local.email.inboxUrl,
       approvalUrl: local.approvalUrl,
-      logFile: local.logFile,
+      logFile: resolve(local.logFile),
       environment: { ...local.environment },
     },
     file,
