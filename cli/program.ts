@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError, UserFacingError } from '../lambdas/core/errors.js';
 import type { CliIo } from './context.js';
+import { registerCustomers } from './customers.js';
 import { registerPlanRelease } from './plan-release.js';
 import { registerRotateSigningKey } from './rotate-signing-key.js';
 
@@ -14,6 +15,7 @@ const EXIT_USAGE = 2;
 const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerPlanRelease,
   registerRotateSigningKey,
+  registerCustomers,
 ];
 
 function buildProgram(io: CliIo): Command {

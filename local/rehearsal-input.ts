@@ -1,6 +1,7 @@
-import { bundledConfig, bundledFleet, loadFleet } from '../lambdas/core/config.js';
+import { bundledConfig, loadFleet } from '../lambdas/core/config.js';
 import type { Fleet } from '../lambdas/core/model.js';
 import { assertMinorRelease } from '../lambdas/core/versions.js';
+import { sampleFleet } from './sample-fleet.js';
 
 /**
  * The fleet a rehearsal of `version` runs on, or the error that refuses it: a fleet file that cannot be read
@@ -9,7 +10,7 @@ import { assertMinorRelease } from '../lambdas/core/versions.js';
  */
 export function rehearsalFleet(version: string, fleetFile?: string): Fleet {
   const policies = bundledConfig().policies;
-  const fleet = fleetFile ? loadFleet(fleetFile, policies) : bundledFleet(policies);
+  const fleet = fleetFile ? loadFleet(fleetFile, policies) : sampleFleet(policies);
   assertMinorRelease(version, fleet);
   return fleet;
 }
