@@ -3,10 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { bundledConfig, bundledFleet } from '../lambdas/core/config.js';
+import { bundledConfig } from '../lambdas/core/config.js';
 import { planRelease } from '../lambdas/core/plan.js';
 import { scheduleOf } from '../lambdas/core/rollout-shape.js';
 import type { RehearsalOutcome } from '../local/rehearsal.js';
+import { sampleFleet } from '../local/sample-fleet.js';
 import { projectRelease } from '../statemachines/history-projection.js';
 import {
   CUSTOMER_STATE_MACHINE,
@@ -25,7 +26,7 @@ const { release } = synthesizeApp({ bundle: false });
 const releaseDefinition = definitionOf(release, RELEASE_STATE_MACHINE);
 const customerDefinition = definitionOf(release, CUSTOMER_STATE_MACHINE);
 const config = bundledConfig();
-const sample = bundledFleet(config.policies);
+const sample = sampleFleet(config.policies);
 
 const rows = FLEET_SIZES.map((customers) => {
   const fleet = generatedFleet(sample, customers);

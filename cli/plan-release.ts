@@ -1,11 +1,15 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { DateTime } from 'luxon';
+import { currentFleet } from '../lambdas/application/plan.js';
 import { loadConfig, loadFleet } from '../lambdas/core/config.js';
+import type { Fleet } from '../lambdas/core/model.js';
 import { planRelease } from '../lambdas/core/plan.js';
 import { type CliIo, DEFAULT_CONFIG_DIR, DEFAULT_FLEET_FILE, resolveUserPath } from './context.js';
+import { onTarget } from './customers.js';
+import { type TargetOptions, withTargetOptions } from './target.js';
 import { renderTimeline } from './timeline.js';
 
-interface PlanReleaseOptions {
+interface PlanReleaseOptions extends TargetOptions {
   version: string;
   fleet?: string;
   start?: DateTime;
@@ -27,26 +31,38 @@ export function defaultStart(now: Date): DateTime {
   return DateTime.fromJSDate(now, { zone: 'utc' }).startOf('day').plus({ days: 1, hours: 9 });
 }
 
+/** A target is named: `--local`, `--profile` or `--region`. */
+function targetGiven(options: TargetOptions): boolean {
+  return Boolean(options.local || options.profile || options.region);
+}
+
 export function registerPlanRelease(program: Command, io: CliIo): void {
-  program
+  const command = program
     .command('plan-release')
-    .description('Plan a minor release: every customer’s phase, batch, notice and deployment time')
+    .description(
+      'Plan a minor release: every customer’s phase, batch, notice and deployment time. With a target (--local, --profile, --region) it plans the target’s fleet; with --fleet or without a target it plans a fleet file, offline. It records nothing.',
+    )
     .requiredOption('--version <tag>', 'the minor release to plan, e.g. v1.1.0')
-    .option('--fleet <file>', 'customer fleet JSON (default: the sample fleet config/customers.json)')
+    .option(
+      '--fleet <file>',
+      'plan this fleet file, offline (default without a target: the sample fleet config/customers.json)',
+    )
     .option('--start <iso-8601>', 'release start (default: the next day at 09:00 UTC)', parseStartInstant)
     .option(
       '--config-dir <dir>',
       'directory holding deployment-policies.json and minor-release-policies.json',
     )
-    .option('--json', 'print the plan as JSON')
-    .action((options: PlanReleaseOptions) => {
-      const config = loadConfig(
-        options.configDir ? resolveUserPath(io, options.configDir) : DEFAULT_CONFIG_DIR,
-      );
-      const fleetFile = options.fleet ? resolveUserPath(io, options.fleet) : DEFAULT_FLEET_FILE;
-      const fleet = loadFleet(fleetFile, config.policies);
-      const startAt = options.start ?? defaultStart(io.now?.() ?? new Date());
-      const plan = planRelease({ version: options.version, config, fleet, startAt });
-      io.stdout(options.json ? `${JSON.stringify(plan, null, 2)}\n` : renderTimeline(plan, config.policies));
-    });
+    .option('--json', 'print the plan as JSON');
+  withTargetOptions(command).action(async (options: PlanReleaseOptions) => {
+    const config = loadConfig(
+      options.configDir ? resolveUserPath(io, options.configDir) : DEFAULT_CONFIG_DIR,
+    );
+    const fleet: Fleet =
+      targetGiven(options) && !options.fleet
+        ? await onTarget(io, options, () => currentFleet())
+        : loadFleet(options.fleet ? resolveUserPath(io, options.fleet) : DEFAULT_FLEET_FILE, config.policies);
+    const startAt = options.start ?? defaultStart(io.now?.() ?? new Date());
+    const plan = planRelease({ version: options.version, config, fleet, startAt });
+    io.stdout(options.json ? `${JSON.stringify(plan, null, 2)}\n` : renderTimeline(plan, config.policies));
+  });
 }

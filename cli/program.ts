@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { UsageError, UserFacingError } from '../lambdas/core/errors.js';
 import { connectTarget } from './connect.js';
 import type { CliIo } from './context.js';
+import { registerCustomers } from './customers.js';
 import { registerPlanRelease } from './plan-release.js';
 import { registerRotateSigningKey } from './rotate-signing-key.js';
 
@@ -15,6 +16,7 @@ const EXIT_USAGE = 2;
 const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerPlanRelease,
   registerRotateSigningKey,
+  registerCustomers,
 ];
 
 function buildProgram(io: CliIo): Command {

@@ -8,7 +8,6 @@ import { forgetPacer } from '../lambdas/email/sender.js';
 import { resetClients } from '../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../lambdas/shared/clock.js';
 import { writeLogLinesTo } from '../lambdas/shared/observability.js';
-import { forgetReleaseConfig } from '../lambdas/shared/release-config.js';
 import { forgetSigningKeys } from '../lambdas/shared/signing-keys.js';
 import { PROJECT_ROOT } from '../lib/constructs/orchestrator-function.js';
 import { functionNameOf } from '../lib/platform-names.js';
@@ -37,8 +36,6 @@ export interface LocalCloudOptions {
   /** The release whose stack is deployed from the start; others can be deployed later (`deployRelease`). */
   version?: string;
   clock: SimulatedClock;
-  /** A fleet file to plan with instead of the bundled config/customers.json. */
-  fleetFile?: string;
   /** Runs every handler twice with the same input, as Step Functions and EventBridge retries may. */
   invokeTwice?: boolean;
   /** Where the functions' log lines and metrics go (JSON lines); default: a file removed at stop. */
@@ -261,11 +258,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   environment.POWERTOOLS_TRACE_ENABLED = 'false';
   const previous = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
   Object.assign(process.env, environment);
-  if (options.fleetFile) process.env.FLEET_FILE = options.fleetFile;
-  else delete process.env.FLEET_FILE;
   resetClients();
   forgetSigningKeys();
-  forgetReleaseConfig();
   forgetPacer();
   useClock(options.clock);
   // The functions' log lines go to the rehearsal's log file, not the terminal.
@@ -315,7 +309,6 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
-      delete process.env.FLEET_FILE;
       rmSync(workdir, { recursive: true, force: true });
     },
   };

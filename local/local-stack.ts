@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { importFleet } from '../lambdas/application/fleet.js';
 import { startReleaseExecution } from '../lambdas/application/release-start.js';
 import { SimulatedClock } from './clock.js';
 import { FleetSimulator, type Scenario } from './fleet-simulator.js';
@@ -12,6 +13,7 @@ import {
 } from './local-stack-file.js';
 import { approveEveryRequest, reportProgress } from './rehearsal.js';
 import { localFleet } from './rehearsal-input.js';
+import { SAMPLE_FLEET_FILE } from './sample-fleet.js';
 import { LocalApiError } from './step-functions.js';
 
 export interface LocalStackOptions {
@@ -54,10 +56,15 @@ export async function serveLocalStack(options: LocalStackOptions): Promise<Runni
   const startAt = options.startAt ?? `${new Date().toISOString().slice(0, 19)}Z`;
   const clock = new SimulatedClock({ startAt, msPerSimulatedDay: options.msPerDay });
   const local = await startLocalCloud({ clock, logFile: join(options.logDirectory, 'orchestrator.log') });
-  // The customers' environments: they answer the platform's deployment and rollback requests.
-  const policies = new Map(
-    localFleet(options.fleetFile).customers.map((customer) => [customer.id, customer.policy]),
+  // The fleet lives in the table, as on AWS: the sample fleet (or --fleet) is imported first.
+  const fleet = localFleet(options.fleetFile);
+  const imported = await importFleet(
+    { json: fleet, label: options.fleetFile ?? SAMPLE_FLEET_FILE },
+    'local stack',
   );
+  options.say(`Fleet: ${imported.added.length} customers imported (fleet revision ${imported.revision})`);
+  // The customers' environments: they answer the platform's deployment and rollback requests.
+  const policies = new Map(fleet.customers.map((customer) => [customer.id, customer.policy]));
   new FleetSimulator(local.bus, clock, options.scenario, (id) => policies.get(id));
   reportProgress(local, options.say);
   if (options.autoApprove) approveEveryRequest(local, clock);

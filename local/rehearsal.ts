@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { defaultStart } from '../cli/plan-release.js';
+import { importFleet } from '../lambdas/application/fleet.js';
 import { releaseQuality } from '../lambdas/application/gates.js';
 import {
   abort,
@@ -25,6 +26,7 @@ import { FleetSimulator, type Scenario, type ScenarioOperation } from './fleet-s
 import { type LocalCloud, startLocalCloud } from './local-cloud.js';
 
 import { rehearsalFleet } from './rehearsal-input.js';
+import { SAMPLE_FLEET_FILE } from './sample-fleet.js';
 import type { ExecutionRecord } from './step-functions.js';
 import { OPERATIONS, parksRelease } from './templates.js';
 
@@ -143,12 +145,17 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   const local = await startLocalCloud({
     version: options.version,
     clock,
-    fleetFile: options.fleetFile,
     invokeTwice: options.invokeTwice,
     logFile: options.logDirectory ? join(options.logDirectory, 'orchestrator.log') : undefined,
   });
   const say = options.progress ?? (() => {});
   try {
+    // The release plans from the fleet in the table, as on AWS: the rehearsal's fleet is imported first.
+    const imported = await importFleet(
+      { json: fleet, label: options.fleetFile ?? SAMPLE_FLEET_FILE },
+      'rehearsal',
+    );
+    say(`Fleet: ${imported.added.length} customers imported (fleet revision ${imported.revision})`);
     const policies = new Map(fleet.customers.map((customer) => [customer.id, customer.policy]));
     const simulator = new FleetSimulator(local.bus, clock, options.scenario, (id) => policies.get(id));
     reportProgress(local, say);

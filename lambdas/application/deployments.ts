@@ -9,7 +9,6 @@ import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
 import { NoticeLeadTimeError } from '../shared/errors.js';
 import { countMetric, logger } from '../shared/observability.js';
-import { releaseConfig } from '../shared/release-config.js';
 import { answerDeploymentWait } from '../shared/task-answers.js';
 import { countEmail } from '../store/audit.js';
 import {
@@ -24,6 +23,7 @@ import {
 import { getStep } from '../store/steps.js';
 import { assertMayProceed } from './control.js';
 import { moveOneAtATime } from './one-at-a-time.js';
+import { configOf } from './release-config.js';
 
 // A customer's deployment, from finding its slot to the platform's report: schedule it, ask the platform
 // for it (the `Deployment Requested` event), record the answer. Each is safe to run twice: one schedule
@@ -66,7 +66,7 @@ async function nextSlot(
   customer: CustomerRecord,
   plannedAt: string,
 ): Promise<string | null> {
-  const leadDays = releaseConfig().config.policies[customer.policy].advanceNoticeDays;
+  const leadDays = (await configOf(release)).policies[customer.policy].advanceNoticeDays;
   const noticeLeadEnds = customer.noticeSentAt
     ? DateTime.fromISO(customer.noticeSentAt).plus({ days: leadDays })
     : DateTime.fromISO(plannedAt);
@@ -118,7 +118,7 @@ export async function requestDeployment(
   // A halt or an abort stops the deployment here: the rollout parks, or ends cancelled.
   if (customer.state !== 'deployment-requested') await assertMayProceed(release, customer);
   const requestedAt = now();
-  assertNoticeLeadTimeElapsed(customer, requestedAt);
+  await assertNoticeLeadTimeElapsed(release, customer, requestedAt);
 
   if (await answerDeploymentWait(taskToken, customer)) return { alreadyReported: true };
   await updateCustomer(release, customerId, { deploymentToken: taskToken });
@@ -184,9 +184,13 @@ function dropReport(report: DeploymentReport, reason: string): { recorded: false
   return { recorded: false };
 }
 
-function assertNoticeLeadTimeElapsed(customer: CustomerRecord, at: string): void {
+async function assertNoticeLeadTimeElapsed(
+  release: string,
+  customer: CustomerRecord,
+  at: string,
+): Promise<void> {
   if (customer.noticeAt === null) return;
-  const leadDays = releaseConfig().config.policies[customer.policy].advanceNoticeDays;
+  const leadDays = (await configOf(release)).policies[customer.policy].advanceNoticeDays;
   if (!customer.noticeSentAt)
     throw new NoticeLeadTimeError(`${customer.id} has not been sent its advance notice`);
   const earliest = DateTime.fromISO(customer.noticeSentAt).plus({ days: leadDays });

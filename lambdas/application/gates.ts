@@ -16,7 +16,6 @@ import { rolloutShape } from '../core/rollout-shape.js';
 import { now } from '../shared/clock.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
 import { countMetric, logger } from '../shared/observability.js';
-import { releaseConfig } from '../shared/release-config.js';
 import { audit } from '../store/audit.js';
 import { deployedWithoutHealthReport } from '../store/customers.js';
 import { type ReleaseRecord, requireRelease, updateRelease } from '../store/releases.js';
@@ -30,6 +29,7 @@ import {
 } from '../store/steps.js';
 import { holdOf } from './control.js';
 import { pauseForFailedGate } from './pause.js';
+import { configOf } from './release-config.js';
 
 export type GateResult = (GateSummary & { halted: false }) | { passed: false; halted: true; reason: string };
 
@@ -40,7 +40,7 @@ export type GateResult = (GateSummary & { halted: false }) | { passed: false; ha
  * not pass pauses the release, awaiting a decision, with the reason; a halted release reports `halted`.
  */
 export async function evaluateGateOf(release: string, phase: string, step?: string): Promise<GateResult> {
-  const { config } = releaseConfig();
+  const config = await configOf(release);
   const criteria = config.release.phases.find((candidate) => candidate.name === phase)?.successCriteria;
   if (!criteria) throw new InvalidTaskInputError(`Unknown phase "${phase}"`);
   const record = await requireRelease(release);
@@ -121,7 +121,7 @@ async function silentCustomers(
 
 /** The release's quality figures so far, from every step's counters and health (one read per step). */
 export async function releaseQuality(record: ReleaseRecord): Promise<ReleaseQuality> {
-  const keys = rolloutShape(releaseConfig().config).flatMap((phase) => phase.steps.map((step) => step.key));
+  const keys = rolloutShape(await configOf(record)).flatMap((phase) => phase.steps.map((step) => step.key));
   const steps = (await Promise.all(keys.map((key) => getStep(record.release, key)))).filter(
     (each): each is StepRecord => each !== undefined,
   );

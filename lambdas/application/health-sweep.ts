@@ -1,9 +1,9 @@
 import { isSilent, isWithinRollbackWindow } from '../core/rollback.js';
 import { now } from '../shared/clock.js';
-import { releaseConfig } from '../shared/release-config.js';
 import { customersIn, noteInHistory, type WatchedCustomer } from '../store/customers.js';
 import { getRelease, listReleases, type ReleaseStatus } from '../store/releases.js';
 import { markSilentOnStep } from '../store/steps.js';
+import { configOf } from './release-config.js';
 import { type RollbackStarter, requestRollback } from './rollbacks.js';
 
 /** Releases still going (a paused or halted one resumes later): their deployed customers are watched. */
@@ -62,7 +62,7 @@ async function sweepCustomer(
   result: HealthSweepResult,
   startRollback?: RollbackStarter,
 ): Promise<void> {
-  const { config } = releaseConfig();
+  const config = await configOf(release);
   if (customer.state === 'rolling-back') return askAgain(release, customer, startRollback);
   if (customer.state !== 'deployed' || !customer.deployedAt) return;
   const windowDays = config.policies[customer.policy].rollback.windowDays;

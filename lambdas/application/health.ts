@@ -4,7 +4,6 @@ import { firedTrigger } from '../core/rollback.js';
 import type { HealthReported } from '../events/contract.js';
 import { now } from '../shared/clock.js';
 import { countMetric, logger } from '../shared/observability.js';
-import { releaseConfig } from '../shared/release-config.js';
 import { countRefusedHealthReport, putHealthReport } from '../store/audit.js';
 import {
   type CustomerRecord,
@@ -16,6 +15,7 @@ import {
 import { getRelease } from '../store/releases.js';
 import { changeStepHealth, countHealthEvidenceOnce, markSilentOnStep } from '../store/steps.js';
 import { resumeIfStepComplete } from './outcomes.js';
+import { configOf } from './release-config.js';
 import { type RollbackRequestResult, type RollbackStarter, requestRollback } from './rollbacks.js';
 
 export type HealthReportResult =
@@ -50,7 +50,7 @@ export async function recordHealthReport(
     (await countHealthEvidenceOnce(release, marked.stepKey, marked.id))
   )
     await resumeIfStepComplete(release, marked.stepKey);
-  const { config } = releaseConfig();
+  const config = await configOf(release);
   const fired = firedTrigger(report, config.release.rollbackTriggers);
   await noteHealthReport(release, report.customerId, report.reportedAt, fired);
   if (customer.silentSince) await heardFromAgain(release, customer, report.reportedAt);

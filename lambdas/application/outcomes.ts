@@ -18,6 +18,7 @@ import {
   setStepWaitToken,
   unacceptedWithoutHealthReport,
 } from '../store/steps.js';
+import { recordCustomerVersion } from './fleet.js';
 import { pauseForFailedGate } from './pause.js';
 
 export function stepSummary(counters: StepRecord) {
@@ -46,6 +47,9 @@ export async function recordOutcome(
   );
   const customer = result.customer;
   if (!customer || !isOutcome(customer.state)) return { outcome: undefined, counted: false };
+  // Every run, not only the one that applied the transition: a run that crashed after it still records it.
+  if (customer.state === 'deployed' && outcome === 'deployed')
+    await recordCustomerVersion(customer.id, release, 'deployed');
   const counted = await countOutcomeOnce(release, customer.stepKey, customer.id, customer.state);
   if (counted) {
     if (customer.state === 'deferred') countMetric('ApprovalsDeferred');

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { TRANSITIONS } from '../core/lifecycle.js';
 import { firstWindowStartAtOrAfter } from '../core/maintenance-window.js';
+import type { Config } from '../core/model.js';
 import {
   healthyAfterRollback,
   ROLLBACK_REPORT_TIMEOUT_HOURS,
@@ -24,7 +25,6 @@ import { NothingToRollBackError } from '../shared/errors.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
 import { logger } from '../shared/observability.js';
 import { oncePerRelease } from '../shared/once.js';
-import { releaseConfig } from '../shared/release-config.js';
 import { answerRollbackWait } from '../shared/task-answers.js';
 import { countEmail, healthReportsSince } from '../store/audit.js';
 import {
@@ -38,7 +38,9 @@ import {
   updateCustomer,
 } from '../store/customers.js';
 import { countRollbackOnce } from '../store/steps.js';
+import { recordCustomerVersion } from './fleet.js';
 import { pauseForFailedRollback } from './pause.js';
+import { configOf } from './release-config.js';
 
 // A customer's rollback, as its workflow (statemachines/customer-rollback.ts) runs it, by its policy's
 // process: begin, tell the customer, ask the stakeholders, find the window, ask the platform (`Rollback
@@ -81,7 +83,7 @@ export async function beginRollback(start: RollbackStart): Promise<RollbackPlan>
       rollbackTrigger: start.trigger,
       rollbackReason: start.reason,
     });
-  return rollbackPlanOf(releaseConfig().config.policies[customer.policy]);
+  return rollbackPlanOf((await configOf(start.release)).policies[customer.policy]);
 }
 
 export type RollbackNotice = 'proposed' | 'rolled-back' | 'follow-up' | 'incident-report';
@@ -93,7 +95,7 @@ export async function notifyRollback(
   notice: RollbackNotice,
 ): Promise<{ notice: RollbackNotice }> {
   const customer = await requireCustomer(release, customerId);
-  const message = messageFor(release, customer, notice);
+  const message = messageFor(release, customer, notice, await configOf(release));
   await oncePerRelease(release, `rollbackEmailed#${notice}#${customerId}`, async () => {
     await sendEmail(
       customer.contacts.map((contact) => contact.email),
@@ -108,14 +110,19 @@ export async function notifyRollback(
   return { notice };
 }
 
-function messageFor(release: string, customer: CustomerRecord, notice: RollbackNotice): Message {
+function messageFor(
+  release: string,
+  customer: CustomerRecord,
+  notice: RollbackNotice,
+  config: Config,
+): Message {
   const reason = customer.rollbackReason ?? 'a rollback trigger fired';
   const base = { customerName: customer.name, release };
   switch (notice) {
     case 'proposed':
       return rollbackProposed({ ...base, reason });
     case 'rolled-back': {
-      const plan = rollbackPlanOf(releaseConfig().config.policies[customer.policy]);
+      const plan = rollbackPlanOf(config.policies[customer.policy]);
       return rolledBack({ ...base, reason, monitoringHours: plan.monitoringSeconds / 3600 || undefined });
     }
     case 'follow-up':
@@ -288,6 +295,8 @@ export async function recordRollbackOutcome(
     counted = (await countRollbackOnce(release, customer.stepKey, customerId, counter)) !== undefined;
   }
   if (counted) logger.info('Customer rollback ended', { state: customer.state, reason });
+  // Every run, not only the one that applied the transition: a run that crashed after it still records it.
+  if (customer.state === 'rolled-back') await recordCustomerVersion(customerId, release, 'rolled-back');
   if (customer.state === 'rollback-failed')
     await pauseForFailedRollback(release, customer, customer.rollbackFailureReason ?? reason);
   if (outcome === 'kept-deployed' && customer.state === 'deployed')
@@ -319,7 +328,7 @@ export async function checkRollbackHealth(
   const customer = await requireCustomer(release, customerId);
   const since = customer.rolledBackAt ?? customer.rollbackPublishedAt ?? now();
   const reports = await healthReportsSince(release, customerId, since);
-  const limit = releaseConfig().config.release.rollbackTriggers.performanceDegradationPercent;
+  const limit = (await configOf(release)).release.rollbackTriggers.performanceDegradationPercent;
   const unhealthy = reports.filter((report) => !healthyAfterRollback(report, limit));
   const healthy = reports.length > 0 && unhealthy.length === 0;
   const summary =

@@ -14,10 +14,10 @@ import { now } from '../shared/clock.js';
 import { requiredEnv } from '../shared/env.js';
 import { classifyAwsError } from '../shared/errors.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
-import { releaseConfig } from '../shared/release-config.js';
 import { auditOnce, forgetAudit } from '../store/audit.js';
 import { applyTransition, type CustomerRecord, noteInHistory, requireCustomer } from '../store/customers.js';
 import type { RollBackCustomers } from './halt.js';
+import { configOf } from './release-config.js';
 
 export interface RollbackRequest {
   release: string;
@@ -52,7 +52,7 @@ export async function requestRollback(
   start: RollbackStarter = startRollbackExecution,
 ): Promise<RollbackRequestResult> {
   const customer = await requireCustomer(request.release, request.customerId);
-  const { config } = releaseConfig();
+  const config = await configOf(request.release);
   if (customer.state === 'rolling-back') {
     // A request already won; its execution may not have started (a crash in between): start it, once.
     await start(inputOf(request.release, customer, request));

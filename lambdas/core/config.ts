@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
-import bundledFleetJson from '../../config/customers.json' with { type: 'json' };
 import bundledPoliciesJson from '../../config/deployment-policies.json' with { type: 'json' };
 import bundledReleaseJson from '../../config/minor-release-policies.json' with { type: 'json' };
 import { ConfigError, type ConfigIssue } from './errors.js';
@@ -18,7 +17,6 @@ import { isVersionTag } from './versions.js';
 export const POLICIES_FILE = 'deployment-policies.json';
 export const RELEASE_POLICIES_FILE = 'minor-release-policies.json';
 export const BUNDLED_CONFIG_DIR = 'config';
-export const BUNDLED_FLEET_FILE = 'config/customers.json';
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
@@ -380,7 +378,10 @@ export function loadFleet(file: string, policies: DeploymentPolicies): Fleet {
   return parseFleet(readJsonFile(file), file, policies);
 }
 
-/** The configuration compiled into the bundle (Lambda functions carry it), validated like any other. */
+/**
+ * The policies compiled into the bundle (Lambda functions carry them: policies are code), validated like any
+ * other. The fleet is not: it is data, in the table (the sample fleet file is read by local/sample-fleet.ts).
+ */
 export function bundledConfig(): Config {
   const policies = parseDeploymentPolicies(bundledPoliciesJson, join(BUNDLED_CONFIG_DIR, POLICIES_FILE));
   const release = parseReleasePolicies(
@@ -389,8 +390,4 @@ export function bundledConfig(): Config {
     policies,
   );
   return { policies, release };
-}
-
-export function bundledFleet(policies: DeploymentPolicies = bundledConfig().policies): Fleet {
-  return parseFleet(bundledFleetJson, BUNDLED_FLEET_FILE, policies);
 }

@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import type { Config } from '../core/model.js';
 import type { ReleaseSchedule } from '../core/rollout-shape.js';
 import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
@@ -44,6 +45,10 @@ const releaseRecord = z.looseObject({
   release: z.string(),
   status: z.enum(RELEASE_STATUSES),
   schedule: z.custom<ReleaseSchedule>((value) => typeof value === 'object' && value !== null),
+  /** The policies the release was planned with, used to its end (application/release-config.ts validates them). */
+  config: z.custom<Config>((value) => typeof value === 'object' && value !== null).optional(),
+  /** The fleet revision the release was planned from (its customers' plan entries are the fleet's snapshot). */
+  fleetRevision: z.number().optional(),
   halts: z.array(haltRecord).default([]),
   pause: pauseRecord.optional(),
   /** The token of the release execution parked at an "awaiting decision" state. */
@@ -71,8 +76,14 @@ export type ReleaseRecord = z.infer<typeof releaseRecord>;
 
 const metaKey = (release: string) => ({ PK: releaseKey(release), SK: 'META' });
 
+/** What a release is planned with and keeps to its end: the policies and the fleet revision. */
+export interface ReleaseSnapshot {
+  config: Config;
+  fleetRevision: number;
+}
+
 /** Creates the release record once; returns false when it already existed (a retried or repeated start). */
-export async function createRelease(schedule: ReleaseSchedule): Promise<boolean> {
+export async function createRelease(schedule: ReleaseSchedule, snapshot: ReleaseSnapshot): Promise<boolean> {
   const created = await writeIf(
     new PutCommand({
       TableName: tableName(),
@@ -81,6 +92,8 @@ export async function createRelease(schedule: ReleaseSchedule): Promise<boolean>
         release: schedule.release,
         status: 'planning',
         schedule,
+        config: snapshot.config,
+        fleetRevision: snapshot.fleetRevision,
         halts: [],
       },
       ConditionExpression: 'attribute_not_exists(PK)',

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { halt, resume } from '../../lambdas/application/halt.js';
-import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
+import { bundledConfig } from '../../lambdas/core/config.js';
 import { ONE_AT_A_TIME_GAP_HOURS } from '../../lambdas/core/timeouts.js';
 import { loadScenario, type Scenario, scenarioSchema } from '../../local/fleet-simulator.js';
 import {
@@ -10,12 +10,13 @@ import {
   rehearse,
   reviewUrlFromInbox,
 } from '../../local/rehearsal.js';
+import { sampleFleet } from '../../local/sample-fleet.js';
 
 // An operator steering a running release: halt, resume, abort, and a failed gate awaiting a decision.
 
 const START = '2027-03-01T09:00:00Z';
 const DAY = 86_400_000;
-const fleet = bundledFleet(bundledConfig().policies);
+const fleet = sampleFleet(bundledConfig().policies);
 const atDay = (day: number) => new Date(Date.parse(START) + day * DAY).toISOString();
 const by = 'oncall@securewatch.example.com';
 

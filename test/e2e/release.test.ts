@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
+import { bundledConfig } from '../../lambdas/core/config.js';
 import { isInsideWindow } from '../../lambdas/core/maintenance-window.js';
 import { loadScenario, scenarioSchema } from '../../local/fleet-simulator.js';
 import {
@@ -10,10 +10,11 @@ import {
   rehearse,
   reviewUrlFromInbox,
 } from '../../local/rehearsal.js';
+import { sampleFleet } from '../../local/sample-fleet.js';
 
 const START = '2027-03-01T09:00:00Z';
 const config = bundledConfig();
-const fleet = bundledFleet(config.policies);
+const fleet = sampleFleet(config.policies);
 const customerById = new Map(fleet.customers.map((customer) => [customer.id, customer]));
 
 function givenRelease(overrides: Partial<RehearsalOptions> = {}): Promise<RehearsalOutcome> {

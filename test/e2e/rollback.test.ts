@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { requestRollback } from '../../lambdas/application/rollbacks.js';
-import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
+import { bundledConfig } from '../../lambdas/core/config.js';
 import { isInsideWindow } from '../../lambdas/core/maintenance-window.js';
 import type { RollbackTrigger } from '../../lambdas/core/rollback.js';
 import { now } from '../../lambdas/shared/clock.js';
@@ -15,6 +15,7 @@ import {
   rehearse,
   reviewUrlFromInbox,
 } from '../../local/rehearsal.js';
+import { sampleFleet } from '../../local/sample-fleet.js';
 
 // A customer's rollback, by its policy's process, on the local runtime: asked for as the rollback triggers
 // ask (requestRollback), by the customer's own health reports or an hour after its deployment is recorded;
@@ -23,7 +24,7 @@ import {
 const START = '2027-03-01T09:00:00Z';
 const HOUR = 3_600_000;
 const RELEASE_MANAGER = 'release-manager@securewatch.example.com';
-const fleet = bundledFleet(bundledConfig().policies);
+const fleet = sampleFleet(bundledConfig().policies);
 const windowOf = (id: string) => {
   const found = fleet.customers.find((customer) => customer.id === id);
   if (!found) throw new Error(`no customer ${id} in the fleet`);

@@ -1,16 +1,23 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { bundledFleet } from '../../lambdas/core/config.js';
+import { importFleet } from '../../lambdas/application/fleet.js';
+import { bundledConfig } from '../../lambdas/core/config.js';
 import { releaseLifecycle } from '../../lambdas/events/contract.js';
 import { handler as planRelease } from '../../lambdas/handlers/plan-release.js';
+import { sampleFleet } from '../../local/sample-fleet.js';
 import { dynamoMock, snapshotTable } from './support/fake-table.js';
 import { RELEASE, storedCustomer, storedRelease, storedStep } from './support/given.js';
 import { errorFrom, eventsPublished, resetWorld, restoreRealClock } from './support/world.js';
 
 const START_AT = '2027-03-01T09:00:00Z';
-const fleetSize = bundledFleet().customers.length;
+const fleetSize = sampleFleet().customers.length;
 
-beforeEach(resetWorld);
+const releaseItems = () => snapshotTable().filter((item) => String(item.PK).startsWith('RELEASE'));
+
+beforeEach(async () => {
+  resetWorld();
+  await importFleet({ json: sampleFleet(), label: 'config/customers.json' }, 'test');
+});
 afterAll(restoreRealClock);
 
 describe('plan-release', () => {
@@ -64,7 +71,7 @@ describe('plan-release', () => {
     const schedule = await planRelease({ version: RELEASE, startAt: START_AT });
 
     // Assess
-    const table = snapshotTable();
+    const table = releaseItems();
     const customers = table.filter((item) => String(item.SK).startsWith('CUSTOMER#'));
     expect(customers).toHaveLength(fleetSize);
     for (const [key, step] of Object.entries(schedule.steps)) {
@@ -83,8 +90,29 @@ describe('plan-release', () => {
     // Assess
     expect(error.name).toBe('InvalidTaskInput');
     expect(error.message).toBe('v1.1.1 is a patch release; minor releases end in .0');
-    expect(snapshotTable()).toEqual([]);
+    expect(releaseItems()).toEqual([]);
     expect(eventsPublished()).toEqual([]);
+  });
+
+  it('refuses to plan an empty fleet as InvalidTaskInput, naming the import, and records nothing', async () => {
+    // Prepare
+    resetWorld();
+
+    // Act
+    const error = await errorFrom(() => planRelease({ version: RELEASE, startAt: START_AT }));
+
+    // Assess
+    expect(error.name).toBe('InvalidTaskInput');
+    expect(error.message).toBe('the fleet is empty: import it first with `customers import FILE`');
+    expect(releaseItems()).toEqual([]);
+  });
+
+  it('keeps the policies and the fleet revision it planned with on the release', async () => {
+    // Act
+    await planRelease({ version: RELEASE, startAt: START_AT });
+
+    // Assess
+    expect(storedRelease()).toMatchObject({ config: bundledConfig(), fleetRevision: 1 });
   });
 
   it('rejects a start time without a time zone as InvalidTaskInput', async () => {

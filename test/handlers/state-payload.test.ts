@@ -1,21 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedFleet } from '../../bench/fleet.js';
+import { importFleet } from '../../lambdas/application/fleet.js';
 import { decisionOutput } from '../../lambdas/application/halt.js';
 import { stepSummary } from '../../lambdas/application/outcomes.js';
-import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
+import { bundledConfig } from '../../lambdas/core/config.js';
 import { handler as completeRelease } from '../../lambdas/handlers/complete-release.js';
 import { handler as evaluateGate } from '../../lambdas/handlers/evaluate-gate.js';
 import { handler as planRelease } from '../../lambdas/handlers/plan-release.js';
 import { handler as recordHealthReport } from '../../lambdas/handlers/record-health-report.js';
 import { handler as sendNotices } from '../../lambdas/handlers/send-notices.js';
 import { handler as startCustomerRollouts } from '../../lambdas/handlers/start-customer-rollouts.js';
-import { forgetReleaseConfig } from '../../lambdas/shared/release-config.js';
 import { updateCustomer } from '../../lambdas/store/customers.js';
 import { getRelease } from '../../lambdas/store/releases.js';
 import { getStep } from '../../lambdas/store/steps.js';
+import { sampleFleet } from '../../local/sample-fleet.js';
 import type { AslDefinition } from '../../statemachines/history-projection.js';
 import { definitionOf, RELEASE_STATE_MACHINE, synthesizeApp } from '../infra/support/synth.js';
 import { busEvent } from './support/when.js';
@@ -45,16 +43,14 @@ function resultPathsOf(definition: AslDefinition): Set<string> {
 
 describe(`the release execution's state for a fleet of ${CUSTOMERS.toLocaleString('en')} customers`, () => {
   const results = new Map<string, unknown>();
-  let workdir: string;
 
   beforeAll(async () => {
     resetWorld();
-    workdir = mkdtempSync(join(tmpdir(), 'state-payload-'));
-    const fleetFile = join(workdir, 'fleet.json');
     const config = bundledConfig();
-    writeFileSync(fleetFile, JSON.stringify(generatedFleet(bundledFleet(config.policies), CUSTOMERS)));
-    process.env.FLEET_FILE = fleetFile;
-    forgetReleaseConfig();
+    await importFleet(
+      { json: generatedFleet(sampleFleet(config.policies), CUSTOMERS), label: 'generated fleet' },
+      'test',
+    );
     givenTheTimeIs(START_AT);
 
     results.set('$.schedule', await planRelease({ version: VERSION, startAt: START_AT }));
@@ -103,10 +99,7 @@ describe(`the release execution's state for a fleet of ${CUSTOMERS.toLocaleStrin
   }, 300_000);
 
   afterAll(() => {
-    delete process.env.FLEET_FILE;
-    forgetReleaseConfig();
     restoreRealClock();
-    rmSync(workdir, { recursive: true, force: true });
   });
 
   it('has every result path of the state machine produced by its task', () => {

@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generatedFleet } from '../../bench/fleet.js';
-import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
+import { bundledConfig } from '../../lambdas/core/config.js';
 import { planRelease } from '../../lambdas/core/plan.js';
 import { scheduleOf } from '../../lambdas/core/rollout-shape.js';
+import { sampleFleet } from '../../local/sample-fleet.js';
 import {
   type AslDefinition,
   projectHistoryEvents,
@@ -50,7 +51,7 @@ describe('Step Functions quotas for a large fleet', () => {
 
   it('keeps the schedule the release execution carries for 10,000 customers under 16 KiB', () => {
     const config = bundledConfig();
-    const fleet = generatedFleet(bundledFleet(config.policies), 10_000);
+    const fleet = generatedFleet(sampleFleet(config.policies), 10_000);
 
     const schedule = scheduleOf(
       planRelease({ version: 'v1.1.0', config, fleet, startAt: '2027-03-01T09:00:00Z' }),

@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { recordHealthReport } from '../../lambdas/application/health.js';
 import { sweepHealth } from '../../lambdas/application/health-sweep.js';
+import { bundledConfig } from '../../lambdas/core/config.js';
 import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
 import type { PolicyName } from '../../lambdas/core/model.js';
 import type { RollbackInput } from '../../lambdas/core/rollback.js';
@@ -32,13 +33,16 @@ const start = async (input: RollbackInput) => {
 beforeAll(async () => {
   database = await startReleaseTable();
   useClock({ now: () => time });
-  await createRelease({
-    release: RELEASE,
-    startAt: '2027-01-01T09:00:00Z',
-    endAt: '2027-03-01T09:00:00Z',
-    steps: {},
-    phases: {},
-  });
+  await createRelease(
+    {
+      release: RELEASE,
+      startAt: '2027-01-01T09:00:00Z',
+      endAt: '2027-03-01T09:00:00Z',
+      steps: {},
+      phases: {},
+    },
+    { config: bundledConfig(), fleetRevision: 1 },
+  );
   await moveRelease(RELEASE, ['planning'], 'running');
 });
 

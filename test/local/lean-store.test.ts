@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordHealthReport } from '../../lambdas/application/health.js';
 import { sendDueNotices } from '../../lambdas/application/notices.js';
+import { bundledConfig } from '../../lambdas/core/config.js';
 import type { ReleaseSchedule } from '../../lambdas/core/rollout-shape.js';
 import { type HealthReported, SCHEMA_VERSION } from '../../lambdas/events/contract.js';
 import { dynamo, resetClients } from '../../lambdas/shared/clients.js';
@@ -53,7 +54,10 @@ afterAll(async () => {
 async function givenARelease(customers: { id: string; noticeAt: string }[]): Promise<string> {
   releaseNumber += 1;
   const release = `v1.${releaseNumber}.0`;
-  await createRelease({ release, startAt: '2027-03-01T09:00:00Z' } as ReleaseSchedule);
+  await createRelease({ release, startAt: '2027-03-01T09:00:00Z' } as ReleaseSchedule, {
+    config: bundledConfig(),
+    fleetRevision: 1,
+  });
   await moveRelease(release, ['planning'], 'running');
   await putStepIfAbsent(release, 'standard_1', {
     total: customers.length,

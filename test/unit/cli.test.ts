@@ -6,8 +6,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/program.js';
 import customersJson from '../../config/customers.json' with { type: 'json' };
-import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
+import { bundledConfig } from '../../lambdas/core/config.js';
 import type { ReleasePlan } from '../../lambdas/core/model.js';
+import { sampleFleet } from '../../local/sample-fleet.js';
 import { planViolations } from './support/plan-invariants.js';
 
 interface CliRun {
@@ -91,7 +92,7 @@ describe('plan-release', () => {
         'deadlineAt',
       ]),
     );
-    expect(planViolations(plan, config, bundledFleet(config.policies))).toEqual([]);
+    expect(planViolations(plan, config, sampleFleet(config.policies))).toEqual([]);
   });
 
   it('starts the next day at 09:00 UTC by default', async () => {

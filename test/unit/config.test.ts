@@ -7,7 +7,6 @@ import policiesJson from '../../config/deployment-policies.json' with { type: 'j
 import releaseJson from '../../config/minor-release-policies.json' with { type: 'json' };
 import {
   bundledConfig,
-  bundledFleet,
   loadConfig,
   loadFleet,
   parseDeploymentPolicies,
@@ -16,6 +15,7 @@ import {
 } from '../../lambdas/core/config.js';
 import { ConfigError, type ConfigIssue } from '../../lambdas/core/errors.js';
 import type { DeploymentPolicies } from '../../lambdas/core/model.js';
+import { sampleFleet } from '../../local/sample-fleet.js';
 
 type JsonPath = readonly (string | number)[];
 const REMOVED = Symbol('removed');
@@ -62,7 +62,7 @@ const customerIndex = (id: string) => customersJson.customers.findIndex((custome
 describe('configuration', () => {
   it('accepts the shipped policies, release policies and sample fleet', () => {
     const config = bundledConfig();
-    const fleet = bundledFleet(config.policies);
+    const fleet = sampleFleet(config.policies);
 
     expect(config.release.phases.map((phase) => phase.name)).toEqual([
       'demo',

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
-import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
+import { bundledConfig } from '../../lambdas/core/config.js';
 import { isInsideWindow } from '../../lambdas/core/maintenance-window.js';
 import type {
   Fleet,
@@ -12,11 +12,12 @@ import type {
 import { planRelease } from '../../lambdas/core/plan.js';
 import { scheduleOf } from '../../lambdas/core/rollout-shape.js';
 import { DEPLOYMENT_REPORT_TIMEOUT_HOURS, ONE_AT_A_TIME_GAP_HOURS } from '../../lambdas/core/timeouts.js';
+import { sampleFleet } from '../../local/sample-fleet.js';
 import { planViolations, stepOrderViolations } from './support/plan-invariants.js';
 
 const START = '2027-03-01T09:00:00Z';
 const config = bundledConfig();
-const fleet = bundledFleet(config.policies);
+const fleet = sampleFleet(config.policies);
 const plan = planRelease({ version: 'v1.1.0', config, fleet, startAt: START });
 
 const dayOfRelease = (iso: string) => DateTime.fromISO(iso).diff(DateTime.fromISO(START), 'days').days;
