@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { openItems } from '../core/checklist.js';
 import { UsageError, UserFacingError } from '../core/errors.js';
 import {
   type GateStatus,
@@ -11,6 +12,7 @@ import { assertMinorRelease, parseVersion } from '../core/versions.js';
 import { now } from '../shared/clock.js';
 import { releaseConfig } from '../shared/release-config.js';
 import { getAudit } from '../store/audit.js';
+import { getChecklist } from '../store/checklists.js';
 import { getRelease, type ReleaseRecord } from '../store/releases.js';
 import { getStep } from '../store/steps.js';
 import { getVersion, putVersionIfAbsent, setGitTag, type VersionRecord } from '../store/versions.js';
@@ -184,6 +186,9 @@ export async function validateRelease(version: string, policy: string): Promise<
         testingPeriodDays: 0,
       }));
   const quality = record ? await releaseQuality(record) : undefined;
+  const checklist = record ? undefined : await getChecklist(version);
+  const openChecklistItems =
+    checklist && !checklist.override ? openItems(checklist.ticks).map((item) => item.id) : [];
   return validateForPolicy({
     version,
     policy,
@@ -193,6 +198,7 @@ export async function validateRelease(version: string, policy: string): Promise<
       reported: quality?.criticalIssues ?? 0,
       accepted: record?.acceptedQuality?.criticalIssues ?? 0,
     },
+    openChecklistItems,
     now: now(),
   });
 }

@@ -31,6 +31,8 @@ export interface ValidationInput {
   /** The phases before the policy's, in the configured order. */
   earlierPhases: PhaseEvidence[];
   criticalIssues: { reported: number; accepted: number };
+  /** Pre-release checklist items still open (and not overridden): they keep a release from starting. */
+  openChecklistItems: readonly string[];
   now: string;
 }
 
@@ -74,6 +76,10 @@ export function validateForPolicy(input: ValidationInput): Validation {
         .join(', ')}`,
     );
   else for (const phase of phases) reasons.push(...phase.problems);
+  if (!input.releaseStatus && input.openChecklistItems.length > 0)
+    reasons.push(
+      `${input.openChecklistItems.length} pre-release checklist item(s) open: ${input.openChecklistItems.join(', ')}`,
+    );
   if (open > 0)
     reasons.push(
       `${open} critical issue(s) reported and not accepted (${input.criticalIssues.reported} reported in all)`,

@@ -298,6 +298,8 @@ describe('whether a version may go to a policy now (validate)', () => {
   });
 
   it('refuses a release not started, and an unknown policy as a usage error', async () => {
+    await tickEveryItem(version, 'dana');
+
     const validation = await validateRelease(version, 'startup');
 
     expect(validation.reasons).toEqual([
@@ -306,5 +308,18 @@ describe('whether a version may go to a policy now (validate)', () => {
     await expect(validateRelease(version, 'premium')).rejects.toThrow(
       /unknown policy 'premium'. Fix: use one of demo, startup, standard, enterprise/,
     );
+  });
+
+  it('lets a version go to demo customers once its checklist is ticked or overridden', async () => {
+    await tickChecklistItem(version, 'backward-compatible', 'dana');
+
+    const open = await validateRelease(version, 'demo');
+    await tickEveryItem(version, 'dana');
+    const ticked = await validateRelease(version, 'demo');
+
+    expect(open.reasons).toEqual([
+      expect.stringMatching(/^21 pre-release checklist item\(s\) open: migrations-reversible, /),
+    ]);
+    expect(ticked).toMatchObject({ allowed: true, reasons: [] });
   });
 });

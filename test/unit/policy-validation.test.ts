@@ -30,6 +30,7 @@ function validate(overrides: Partial<Parameters<typeof validateForPolicy>[0]> = 
     releaseStatus: 'running',
     earlierPhases: [demo, startup],
     criticalIssues: { reported: 0, accepted: 0 },
+    openChecklistItems: [],
     now: '2027-03-14T00:00:00Z',
     ...overrides,
   });
@@ -116,6 +117,19 @@ describe('whether a version may go to a policy now', () => {
       'v1.1.0 has not been started; it reaches standard customers only after demo',
     ]);
     expect(first.allowed).toBe(true);
+  });
+
+  it('refuses a release not started while pre-release checklist items are open', () => {
+    const first = validate({
+      policy: 'demo',
+      releaseStatus: undefined,
+      earlierPhases: [],
+      openChecklistItems: ['security-scans-clean', 'code-review-completed'],
+    });
+
+    expect(first.reasons).toEqual([
+      '2 pre-release checklist item(s) open: security-scans-clean, code-review-completed',
+    ]);
   });
 
   it('refuses an aborted release', () => {
