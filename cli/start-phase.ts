@@ -33,7 +33,7 @@ export function registerStartPhase(program: Command, io: CliIo): void {
     .option('--reason <text>', 'why: kept with an --override, or with the resume a later phase makes');
   withJson(withActor(withTargetOptions(command))).action(async (options: StartPhaseOptions) => {
     const result = await onTarget(io, options, (target) => {
-      progress(io, options, `Starting ${options.phase} of ${options.version} on ${target.description} …`);
+      progress(io, options, `start-phase ${options.phase} of ${options.version} on ${target.description} …`);
       return startPhase(
         {
           version: options.version,
