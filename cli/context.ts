@@ -8,6 +8,8 @@ export interface CliIo {
   stderr: (text: string) => void;
   now?: () => Date;
   cwd?: string;
+  /** The name usage messages give the program: the script that ran it (default minor-release-manager.sh). */
+  programName?: string;
   /** How commands reach AWS or the local stack; tests inject a target over their own dynalite table. */
   connect?: ConnectTarget;
 }

@@ -1,10 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError, UserFacingError } from '../lambdas/core/errors.js';
+import { registerChecklist } from './checklist.js';
 import { connectTarget } from './connect.js';
 import type { CliIo } from './context.js';
 import { registerCustomers } from './customers.js';
 import { registerPlanRelease } from './plan-release.js';
 import { registerRotateSigningKey } from './rotate-signing-key.js';
+import { registerStartPhase } from './start-phase.js';
+import { registerCreateTag, registerValidate } from './tag-based-deploy.js';
 
 export const PROGRAM_NAME = 'minor-release-manager.sh';
 
@@ -17,10 +20,15 @@ const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerPlanRelease,
   registerRotateSigningKey,
   registerCustomers,
+  registerChecklist,
+  registerStartPhase,
+  // scripts/tag-based-deploy.sh runs this same program: its commands are these two.
+  registerCreateTag,
+  registerValidate,
 ];
 
 function buildProgram(io: CliIo): Command {
-  const program = new Command(PROGRAM_NAME)
+  const program = new Command(io.programName ?? PROGRAM_NAME)
     .description('SecureWatch minor release manager')
     .exitOverride()
     .showSuggestionAfterError()
@@ -47,7 +55,7 @@ function reportCommanderError(error: CommanderError, io: CliIo): number {
   // Help and version output already went to stdout/stderr; only real mistakes are reported.
   if (error.exitCode === 0) return EXIT_OK;
   if (error.code === 'commander.help') return EXIT_USAGE;
-  io.stderr(`error: ${oneLine(error.message)} (run '${PROGRAM_NAME} --help' for usage)\n`);
+  io.stderr(`error: ${oneLine(error.message)} (run '${io.programName ?? PROGRAM_NAME} --help' for usage)\n`);
   return EXIT_USAGE;
 }
 

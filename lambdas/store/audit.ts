@@ -17,6 +17,18 @@ export async function audit(
   );
 }
 
+/** The audit record of `what` (e.g. `gate#standard_1`), as last written; undefined when there is none. */
+export async function getAudit(release: string, what: string): Promise<Record<string, unknown> | undefined> {
+  const result = await dynamo().send(
+    new GetCommand({
+      ConsistentRead: true,
+      TableName: tableName(),
+      Key: { PK: releaseKey(release), SK: `AUDIT#${what}` },
+    }),
+  );
+  return result.Item;
+}
+
 export async function countEmail(release: string, kind: string, count = 1): Promise<void> {
   await dynamo().send(
     new UpdateCommand({

@@ -15,6 +15,10 @@ import { ReleaseStateError } from '../shared/errors.js';
 //   approvals.ts  APPROVAL#<id> / APPROVAL               task token, approvers, decision
 //   audit.ts      RELEASE#<v> / AUDIT#<what>, EMAILS, HEALTH#<id>#<at>, HEALTH-REFUSED (counts by reason)
 //                 HEALTH-REFUSED / UNKNOWN-RELEASE       refused reports of releases that do not exist
+//   checklists.ts RELEASE#<v> / CHECKLIST#TICK#<item>     a pre-release checklist item's tick (by, at, evidence)
+//                 RELEASE#<v> / CHECKLIST#OVERRIDE        a start with items open (by, reason, at, open items)
+//   versions.ts   VERSIONS / <v>                         a registered version (notes path, by, at, git tag)
+//                 RELEASE#<v> / START                    who started or scheduled the release, for when
 // Reads are strongly consistent and parsed with zod: a record that does not match is a clear error, never
 // a silently wrong cast.
 
