@@ -1,7 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError, UserFacingError } from '../lambdas/core/errors.js';
+import { registerAbort } from './abort.js';
+import { registerCheckStatus } from './check-status.js';
 import type { CliIo } from './context.js';
+import { registerHalt } from './halt.js';
 import { registerPlanRelease } from './plan-release.js';
+import { registerResume } from './resume.js';
+import { registerRollback } from './rollback.js';
 import { registerRotateSigningKey } from './rotate-signing-key.js';
 
 export const PROGRAM_NAME = 'minor-release-manager.sh';
@@ -14,6 +19,11 @@ const EXIT_USAGE = 2;
 const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerPlanRelease,
   registerRotateSigningKey,
+  registerCheckStatus,
+  registerHalt,
+  registerResume,
+  registerAbort,
+  registerRollback,
 ];
 
 function buildProgram(io: CliIo): Command {

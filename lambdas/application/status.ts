@@ -298,7 +298,8 @@ function upcomingEvents(
           description: `the release stops waiting for ${name} (missing outcomes then fail its gate)`,
         });
     }
-    if (phase.progress !== 'not-started' && !phase.gate)
+    // Its batches all done: the phase gate runs once its testing period is over.
+    if (phase.progress === 'complete' && !phase.gate)
       events.push({
         at: phase.endAt,
         kind: 'phase-gate',
