@@ -7,10 +7,11 @@ import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generatedFleet } from '../../bench/fleet.js';
-import { requestApproval } from '../../lambdas/application/approvals.js';
+import { requestApproval, requestRollbackApproval } from '../../lambdas/application/approvals.js';
 import { abort } from '../../lambdas/application/halt.js';
 import { recordOutcome } from '../../lambdas/application/outcomes.js';
 import { pauseForFailedGate } from '../../lambdas/application/pause.js';
+import { requestRollback } from '../../lambdas/application/rollbacks.js';
 import { customerStatus, releaseStatus } from '../../lambdas/application/status.js';
 import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
 import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
@@ -21,7 +22,7 @@ import { forgetReleaseConfig } from '../../lambdas/shared/release-config.js';
 import { audit } from '../../lambdas/store/audit.js';
 import { applyTransition } from '../../lambdas/store/customers.js';
 import { updateRelease } from '../../lambdas/store/releases.js';
-import { listStepMembers } from '../../lambdas/store/steps.js';
+import { changeStepHealth, listStepMembers } from '../../lambdas/store/steps.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { startReleaseTable } from './support/release-table.js';
 
@@ -214,6 +215,54 @@ describe('the status of one customer', () => {
     expect(byName.approval).toMatchObject({ required: true, askedAt: '2027-03-01T12:00:00Z' });
     expect(byName.history.map((entry) => entry.state)).toEqual(['planned', 'awaiting-approval', 'approved']);
     expect(JSON.stringify(byName)).not.toContain('token-');
+  });
+});
+
+describe('a rollback waiting on its approvers', () => {
+  it('is a pending approval until the rollback ends', async () => {
+    const customerId = (await releaseStatus(LARGE)).pendingApprovals[0]?.customerId as string;
+    const cause = { at: time, by: 'test' };
+    await applyTransition(LARGE, customerId, TRANSITIONS.approve, cause);
+    await applyTransition(LARGE, customerId, TRANSITIONS.schedule, cause);
+    await applyTransition(LARGE, customerId, TRANSITIONS.requestDeployment, cause);
+    await applyTransition(LARGE, customerId, TRANSITIONS.recordDeployed, cause, { deployedAt: time });
+    await requestRollback(
+      { release: LARGE, customerId, trigger: 'operator', reason: 'reports broken', by: 'ops' },
+      async () => {},
+    );
+    await requestRollbackApproval(
+      { release: LARGE, customerId, taskToken: 'rollback-token', approvalSeconds: 48 * 3600 },
+      { signingKey: 'k'.repeat(32), baseUrl: 'https://approvals.example.com' },
+    );
+
+    const asked = await releaseStatus(LARGE);
+    expect(asked.pendingApprovals.find((each) => each.customerId === customerId)).toMatchObject({
+      purpose: 'rollback',
+      askedAt: time,
+    });
+
+    await applyTransition(LARGE, customerId, TRANSITIONS.keepDeployed, {
+      at: time,
+      by: 'no decision in time',
+    });
+    const ended = await releaseStatus(LARGE);
+    expect(ended.pendingApprovals.map((each) => each.customerId)).not.toContain(customerId);
+  });
+});
+
+describe('health reports against the release’s quality', () => {
+  it('counts a step’s critical errors, read without the customers it names, as a breach', async () => {
+    await changeStepHealth(LARGE, 'demo_1', (health) => ({
+      ...health,
+      criticalErrors: 2,
+      customersWithCriticalErrors: { count: 1, ids: ['demo-sales-us-0'] },
+      customersAffected: 1,
+    }));
+
+    const status = await releaseStatus(LARGE);
+
+    expect(status.quality.figures.criticalIssues).toBe(2);
+    expect(status.quality.breaches).toEqual(["release critical issues 2 exceed the release's limit of 0"]);
   });
 });
 
