@@ -25,6 +25,7 @@ export interface ControlResult {
   command: 'halt' | 'resume' | 'abort';
   by: string;
   reason: string;
+  /** Each with `refused` true or false. */
   results: (OperationResult & { customerId?: string })[];
 }
 
@@ -51,7 +52,11 @@ export async function scopeOf(
  * Prints what the command did (to stdout, or the JSON document); a part refused is an error (stderr, exit 1)
  * naming the reason, after what did change was printed.
  */
-export function report(io: CliIo, options: ControlOptions, result: ControlResult, nothing: string): void {
+export function report(io: CliIo, options: ControlOptions, asked: ControlResult, nothing: string): void {
+  const result = {
+    ...asked,
+    results: asked.results.map((each) => ({ ...each, refused: each.refused ?? false })),
+  };
   const refused = result.results.filter((each) => each.refused);
   print(io, options, result, () => {
     if (result.results.length === 0) return nothing;

@@ -280,7 +280,12 @@ describe('halt and resume', () => {
       by: 'bob',
       reason: 'again',
       results: [
-        { release: VERSION, changed: false, message: 'v1.2.0 is already halted: error rate up in demo' },
+        {
+          release: VERSION,
+          changed: false,
+          refused: false,
+          message: 'v1.2.0 is already halted: error rate up in demo',
+        },
       ],
     });
     expect((await getRelease(VERSION))?.halts).toHaveLength(1);
