@@ -110,7 +110,7 @@ export function registerCheckStatus(program: Command, io: CliIo): void {
         .option('--watch', 'reprint every interval until the release ends (Ctrl-C stops)')
         .option(
           '--interval <seconds>',
-          `seconds between refreshes with --watch (default ${DEFAULT_INTERVAL_SECONDS})`,
+          'seconds between refreshes with --watch',
           parseInterval,
           DEFAULT_INTERVAL_SECONDS,
         ),
