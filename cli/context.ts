@@ -12,6 +12,10 @@ export interface CliIo {
   programName?: string;
   /** How commands reach AWS or the local stack; tests inject a target over their own dynalite table. */
   connect?: ConnectTarget;
+  /** Stops a command that keeps running (check-status --watch); without it, Ctrl-C does. */
+  signal?: AbortSignal;
+  /** How a command waits between refreshes; returns early when `signal` aborts (tests return at once). */
+  sleep?: (milliseconds: number, signal: AbortSignal) => Promise<void>;
 }
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -1,10 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError, UserFacingError } from '../lambdas/core/errors.js';
+import { registerAbort } from './abort.js';
+import { registerCheckStatus } from './check-status.js';
 import { registerChecklist } from './checklist.js';
 import { connectTarget } from './connect.js';
 import type { CliIo } from './context.js';
 import { registerCustomers } from './customers.js';
+import { registerHalt } from './halt.js';
 import { registerPlanRelease } from './plan-release.js';
+import { registerResume } from './resume.js';
+import { registerRollback } from './rollback.js';
 import { registerRotateSigningKey } from './rotate-signing-key.js';
 import { registerStartPhase } from './start-phase.js';
 import { registerCreateTag, registerValidate } from './tag-based-deploy.js';
@@ -25,6 +30,11 @@ const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   // scripts/tag-based-deploy.sh runs this same program: its commands are these two.
   registerCreateTag,
   registerValidate,
+  registerCheckStatus,
+  registerHalt,
+  registerResume,
+  registerAbort,
+  registerRollback,
 ];
 
 function buildProgram(io: CliIo): Command {

@@ -20,7 +20,9 @@ import { answerApprovalWait } from '../shared/task-answers.js';
 import {
   type ApprovalRecord,
   decideApproval,
+  forgetPendingApproval,
   getApproval,
+  notePendingApproval,
   putApproval,
   setApprovalToken,
 } from '../store/approvals.js';
@@ -131,11 +133,20 @@ export async function requestApproval(
       await setApprovalToken(requestId, taskToken);
     }
   }
-  await applyTransition(release, customerId, TRANSITIONS.askApproval, {
+  const asked = await applyTransition(release, customerId, TRANSITIONS.askApproval, {
     at: now(),
     by: 'request-approval',
     reason: `asked ${approvers.join(', ')}`,
   });
+  if (asked.customer?.state === 'awaiting-approval')
+    await notePendingApproval(release, {
+      customerId,
+      customerName: customer.name,
+      stepKey: customer.stepKey,
+      purpose: 'deployment',
+      askedAt: now(),
+      expiresAt,
+    });
   if (await claimCustomerField(release, customerId, 'approvalEmailSentAt', { approvalEmailSentAt: now() })) {
     try {
       const deployAt = customer.deployAt;
@@ -196,6 +207,14 @@ export async function requestRollbackApproval(
       .toUTC()
       .toISO({ suppressMilliseconds: true }) ??
     now();
+  await notePendingApproval(release, {
+    customerId,
+    customerName: customer.name,
+    stepKey: customer.stepKey,
+    purpose: 'rollback',
+    askedAt: now(),
+    expiresAt,
+  });
   if (existing) await setApprovalToken(requestId, taskToken);
   else
     await putApproval({
@@ -335,6 +354,7 @@ async function recordDecision(
   // A rollback's approval is a line in the history of the customer being rolled back; a rejection is
   // recorded by its rollback workflow, which keeps the customer deployed.
   if (approval.purpose === 'rollback') {
+    await forgetPendingApproval(approval.release, approval.customerId);
     if (decision === 'approved')
       await noteRollback(
         approval.release,

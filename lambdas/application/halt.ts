@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UsageError } from '../core/errors.js';
+import { UsageError, UserFacingError } from '../core/errors.js';
 import { isNotYetRequested, TRANSITIONS } from '../core/lifecycle.js';
 import { MIN_STEP_WAIT_SECONDS } from '../core/timeouts.js';
 import { releaseControl, upgradeCancelled, upgradePostponed } from '../email/messages.js';
@@ -52,6 +52,8 @@ export interface Decision {
 export interface OperationResult {
   release: string;
   changed: boolean;
+  /** Nothing changed because the operation does not apply (a completed release, a deployed customer, a race). */
+  refused?: boolean;
   message: string;
 }
 
@@ -170,13 +172,24 @@ async function haltRelease(
       message: `${release} is already halted: ${record.pause?.reason ?? ''}`,
     };
   if (record.status !== 'running' && record.status !== 'paused')
-    return { release, changed: false, message: `${release} is ${record.status}; there is nothing to halt` };
+    return {
+      release,
+      changed: false,
+      refused: true,
+      message: `${release} is ${record.status}; there is nothing to halt`,
+    };
   const at = now();
   const id = `halt-${at}-${randomUUID().slice(0, 8)}`;
   const moved = await moveRelease(release, ['running', 'paused'], 'halted', {
     pause: { kind: 'halted', reason: decision.reason, since: at, by: decision.by },
   });
-  if (!moved) return { release, changed: false, message: `${release} changed meanwhile; check its status` };
+  if (!moved)
+    return {
+      release,
+      changed: false,
+      refused: true,
+      message: `${release} changed meanwhile; check its status`,
+    };
   await appendHalt(release, { id, scope, from: at, reason: decision.reason, by: decision.by });
   // The release execution waiting on a step moves to its "halted, awaiting decision" state.
   if (record.awaitingStep) {
@@ -217,6 +230,7 @@ async function haltCustomer(
     return {
       release,
       changed: false,
+      refused: true,
       message: `${customerId} is ${customer.state}; there is nothing to halt`,
     };
   const at = now();
@@ -266,10 +280,21 @@ export async function resume(scope: HaltScope, decision: Decision): Promise<Oper
 async function resumeRelease(record: ReleaseRecord, decision: Decision): Promise<OperationResult> {
   const { release } = record;
   if (record.status !== 'halted' && record.status !== 'paused')
-    return { release, changed: false, message: `${release} is ${record.status}; there is nothing to resume` };
+    return {
+      release,
+      changed: false,
+      // A running release needs no resume; an ended one cannot be.
+      refused: record.status !== 'running',
+      message: `${release} is ${record.status}; there is nothing to resume`,
+    };
   const at = now();
   if (!(await moveRelease(release, ['halted', 'paused'], 'running', {}, ['pause'])))
-    return { release, changed: false, message: `${release} changed meanwhile; check its status` };
+    return {
+      release,
+      changed: false,
+      refused: true,
+      message: `${release} changed meanwhile; check its status`,
+    };
   const closing = { to: at, resumedBy: decision.by, resumeReason: decision.reason };
   await closeHalts(release, (scope) => scope === 'release' || scope === 'all releases', closing);
   const failedWhileHalted = await unacceptedOneAtATimeFailures(record);
@@ -349,7 +374,12 @@ export async function abort(release: string, decision: Decision): Promise<Operat
   if (record.status === 'aborted')
     return { release, changed: false, message: `${release} is already aborted` };
   if (record.status === 'completed' || record.status === 'planning')
-    return { release, changed: false, message: `${release} is ${record.status}; there is nothing to abort` };
+    return {
+      release,
+      changed: false,
+      refused: true,
+      message: `${release} is ${record.status}; there is nothing to abort`,
+    };
   const at = now();
   if (
     !(await moveRelease(
@@ -360,7 +390,12 @@ export async function abort(release: string, decision: Decision): Promise<Operat
       ['pause'],
     ))
   )
-    return { release, changed: false, message: `${release} changed meanwhile; check its status` };
+    return {
+      release,
+      changed: false,
+      refused: true,
+      message: `${release} changed meanwhile; check its status`,
+    };
   const closing = { to: at, resumedBy: decision.by, resumeReason: `aborted: ${decision.reason}` };
   await closeHalts(release, () => true, closing);
   if (record.decisionToken)
@@ -455,11 +490,12 @@ export async function rollBackGatedBatch(
   release: string,
   decision: Decision,
   rollBackCustomers: RollBackCustomers,
-): Promise<OperationResult & { customers: number }> {
+): Promise<OperationResult & { customers: number; rollbacks?: Awaited<ReturnType<RollBackCustomers>> }> {
   requireReason(decision, 'A rollback');
   const record = await requireRelease(release);
+  // Refused (not a usage mistake): the release is not where this decision applies.
   if (record.status !== 'paused' || record.pause?.kind !== 'gate-failed')
-    throw new UsageError(
+    throw new UserFacingError(
       `${release} is ${record.status}${record.pause ? ` (${record.pause.reason})` : ''}; only a release paused by a failed gate can roll back its batch. Fix: resume or abort it instead`,
     );
   const steps = record.pause.steps ?? [record.pause.by.replace(/^gate#/, '')];
@@ -488,6 +524,7 @@ export async function rollBackGatedBatch(
     release,
     changed: asked.started > 0,
     customers: customerIds.length,
+    rollbacks: asked,
     message: `${release}: rolling back ${asked.started} customer(s) of ${steps.join(', ')}${
       asked.alreadyRollingBack ? ` (${asked.alreadyRollingBack} already rolling back)` : ''
     }${refused}; the release stays paused until it is resumed or aborted`,

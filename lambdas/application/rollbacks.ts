@@ -201,3 +201,39 @@ export async function startRollbackExecution(input: RollbackInput): Promise<void
     if ((error as Error).name !== 'ExecutionAlreadyExists') throw classifyAwsError(error);
   }
 }
+
+/** How an operator's rollback of one customer went: started, already under way (or done), or refused. */
+export interface OperatorRollback {
+  customerId: string;
+  outcome: 'started' | 'already-rolling-back' | 'refused';
+  /** The customer's lifecycle state after the request. */
+  state?: string;
+  /** Why it was refused (the window closed, not deployed…). */
+  reason?: string;
+}
+
+/**
+ * An operator's rollback of the customers named (trigger `operator`, always allowed), each by its policy's
+ * process and inside its window, one after the other; a refusal is recorded and told as any other.
+ */
+export async function rollBackForOperator(
+  release: string,
+  customerIds: string[],
+  decision: { reason: string; by: string },
+  start: RollbackStarter = startRollbackExecution,
+): Promise<OperatorRollback[]> {
+  const results: OperatorRollback[] = [];
+  for (const customerId of customerIds) {
+    const result = await requestRollback(
+      { release, customerId, trigger: 'operator', reason: decision.reason, by: decision.by },
+      start,
+    );
+    const state = (await requireCustomer(release, customerId)).state;
+    results.push(
+      result.kind === 'refused'
+        ? { customerId, outcome: 'refused', state, reason: result.reason }
+        : { customerId, outcome: result.kind, state },
+    );
+  }
+  return results;
+}

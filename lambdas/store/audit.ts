@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../shared/clients.js';
-import { queryAll, releaseKey, tableName, writeIf } from './table.js';
+import { getMany, queryAll, releaseKey, tableName, writeIf } from './table.js';
 
 export async function audit(
   release: string,
@@ -158,4 +158,24 @@ export async function healthReportsSince(
         latencyChangePercent: Number(item.latencyChangePercent ?? 0),
       });
   return reports;
+}
+
+/**
+ * The latest record of each gate named (a step key or a phase name) that has run, by name: passed, its
+ * reason and when, in one batched read (not the customers the records name).
+ */
+export async function latestGates(
+  release: string,
+  names: string[],
+): Promise<Map<string, { passed: boolean; reason: string; at: string }>> {
+  const items = await getMany(
+    names.map((name) => ({ PK: releaseKey(release), SK: `AUDIT#gate#${name}` })),
+    ['SK', 'passed', 'reason', 'at'],
+  );
+  return new Map(
+    items.map((item) => [
+      String(item.SK).slice('AUDIT#gate#'.length),
+      { passed: item.passed === true, reason: String(item.reason ?? ''), at: String(item.at ?? '') },
+    ]),
+  );
 }

@@ -5,6 +5,7 @@ import type { Contact, MaintenanceWindow, PlannedCustomer } from '../core/model.
 import { ROLLBACK_TRIGGERS, type RollbackTrigger } from '../core/rollback.js';
 import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
+import { forgetPendingApproval } from './approvals.js';
 import {
   isConditionFailure,
   parseItem,
@@ -249,11 +250,27 @@ export async function applyTransition(
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return { applied: true, customer: parseItem(customerRecord, result.Attributes ?? {}) };
+    const customer = parseItem(customerRecord, result.Attributes ?? {});
+    if (leftAPendingApproval(customer)) await forgetPendingApproval(release, customerId);
+    return { applied: true, customer };
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     return { applied: false, customer: await getCustomer(release, customerId) };
   }
+}
+
+/**
+ * Whether the transition just applied took the customer away from an approval still asked: out of
+ * `awaiting-approval` (approved, rejected, deferred, cancelled, …), or out of a rollback whose approval was
+ * asked. The entry before the one just appended is the state it left (notes repeat the current state).
+ */
+function leftAPendingApproval(customer: CustomerRecord): boolean {
+  const left = customer.history.at(-2)?.state;
+  if (left === customer.state) return false;
+  return (
+    left === 'awaiting-approval' ||
+    (left === 'rolling-back' && customer.rollbackApprovalRequestId !== undefined)
+  );
 }
 
 /**
@@ -624,4 +641,21 @@ export async function recordRollbackResult(
       ExpressionAttributeValues: { ...values, ':requested': 'requested', ':rollingBack': 'rolling-back' },
     }),
   );
+}
+
+/**
+ * The id and name of every customer of the release (a projected query: two short fields each), for
+ * resolving the names an operator types. Not for anything that must not grow with the fleet.
+ */
+export async function customerNamesOf(release: string): Promise<{ id: string; name: string }[]> {
+  const names: { id: string; name: string }[] = [];
+  for await (const item of queryAll({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    ProjectionExpression: '#id, #name',
+    ExpressionAttributeNames: { '#id': 'id', '#name': 'name' },
+    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'CUSTOMER#' },
+  }))
+    names.push({ id: String(item.id), name: String(item.name) });
+  return names;
 }

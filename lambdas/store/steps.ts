@@ -4,7 +4,7 @@ import { acceptedHealthOf, NO_HEALTH_ISSUES, type StepHealth } from '../core/gat
 import type { OutcomeState } from '../core/lifecycle.js';
 import { dynamo } from '../shared/clients.js';
 import { TransientError } from '../shared/errors.js';
-import { isConditionFailure, parseItem, queryAll, releaseKey, tableName, writeIf } from './table.js';
+import { getMany, isConditionFailure, parseItem, queryAll, releaseKey, tableName, writeIf } from './table.js';
 
 const cappedIds = z.object({ count: z.number(), ids: z.array(z.string()) });
 const stepHealth = z.object({
@@ -382,4 +382,53 @@ export async function markSilentOnStep(
       ExpressionAttributeValues: { ':customer': new Set([customerId]) },
     }),
   );
+}
+
+/**
+ * What check-status reads of a step: its counters, the counts of its health, what was accepted, its wait
+ * and reserved slots; not what grows with its customers (the sets of ids kept as exactly-once guards, the
+ * ids named in its health, the keys of the reports counted) nor its wait token.
+ */
+const STEP_STATUS_FIELDS = [
+  'PK',
+  'SK',
+  ...Object.keys(stepRecord.shape).filter(
+    (field) => !['waitToken', 'silentCustomers', 'health'].includes(field),
+  ),
+  ...[
+    'criticalErrors',
+    'customersAffected',
+    'worstLatencyChangePercent',
+    'worstSupportTicketIncreasePercent',
+  ].map((field) => `health.${field}`),
+  ...[
+    'customersWithCriticalErrors',
+    'customersWithSecurityFindings',
+    'customersDegraded',
+    'customersWithMoreSupportTickets',
+  ].map((field) => `health.${field}.count`),
+];
+
+/**
+ * The steps `keys` of the release, in one batched read whatever the number of customers (absent ones left
+ * out). Their health carries counts only: the lists of customer ids are empty.
+ */
+export async function getStepsForStatus(release: string, keys: string[]): Promise<StepRecord[]> {
+  if (keys.length === 0) return [];
+  const items = await getMany(
+    keys.map((key) => stepKey(release, key)),
+    STEP_STATUS_FIELDS,
+  );
+  return items.map((item) => parseItem(stepRecord, withCountsOnly(item)));
+}
+
+function withCountsOnly(item: Record<string, unknown>): Record<string, unknown> {
+  const health = item.health as Record<string, unknown> | undefined;
+  if (!health) return item;
+  const counted = Object.fromEntries(
+    Object.entries(health).map(([field, value]) =>
+      typeof value === 'object' && value !== null ? [field, { ...value, ids: [] }] : [field, value],
+    ),
+  );
+  return { ...item, health: { ...counted, reports: [] } };
 }

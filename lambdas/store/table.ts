@@ -1,9 +1,15 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type PutCommand, QueryCommand, type UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type PutCommand,
+  QueryCommand,
+  type UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import { dynamo } from '../shared/clients.js';
 import { requiredEnv } from '../shared/env.js';
-import { ReleaseStateError } from '../shared/errors.js';
+import { ReleaseStateError, TransientError } from '../shared/errors.js';
 
 // The one table (see README "Data model"), one module per aggregate beside this file:
 //   releases.ts   RELEASE#<v> / META                     status, schedule, halts, pause, decision token
@@ -13,6 +19,7 @@ import { ReleaseStateError } from '../shared/errors.js';
 //   customers.ts  RELEASE#<v> / CUSTOMER#<id>            plan entry, lifecycle state and history, progress
 //                 RELEASE#<v> / PARKED#<id>              the token of a customer rollout parked by a halt
 //   approvals.ts  APPROVAL#<id> / APPROVAL               task token, approvers, decision
+//                 RELEASE#<v> / PENDING-APPROVAL#<id>    an approval asked and not decided (check-status)
 //   audit.ts      RELEASE#<v> / AUDIT#<what>, EMAILS, HEALTH#<id>#<at>, HEALTH-REFUSED (counts by reason)
 //                 HEALTH-REFUSED / UNKNOWN-RELEASE       refused reports of releases that do not exist
 //   checklists.ts RELEASE#<v> / CHECKLIST#TICK#<item>     a pre-release checklist item's tick (by, at, evidence)
@@ -80,3 +87,48 @@ export function setClause(fields: Record<string, unknown>, prefix = 'f') {
     values: Object.fromEntries(entries.map(([, value], index) => [`:${prefix}${index}`, value])),
   };
 }
+
+/**
+ * Reads the items at `keys` (any number: 100 a request, the SDK's limit), strongly consistent, with only
+ * `fields` (a projection; a field may be a path, `health.criticalErrors`; names are aliased, so reserved
+ * words are fine). Keys the table has no item for are left
+ * out; keys DynamoDB leaves unprocessed (throttling) are asked again.
+ */
+export async function getMany(
+  keys: { PK: string; SK: string }[],
+  fields: readonly string[],
+): Promise<Record<string, unknown>[]> {
+  // A field may be a path into a map (`health.criticalErrors`): each segment gets its own name.
+  const names: Record<string, string> = {};
+  const paths = fields.map((field) =>
+    field
+      .split('.')
+      .map((segment) => {
+        const alias = `#p${Object.keys(names).length}`;
+        names[alias] = segment;
+        return alias;
+      })
+      .join('.'),
+  );
+  const projection = { ProjectionExpression: paths.join(', '), ExpressionAttributeNames: names };
+  const items: Record<string, unknown>[] = [];
+  for (let start = 0; start < keys.length; start += BATCH_GET_MAX_KEYS) {
+    let pending: Record<string, unknown>[] | undefined = keys.slice(start, start + BATCH_GET_MAX_KEYS);
+    for (let attempt = 0; pending?.length; attempt += 1) {
+      if (attempt >= BATCH_GET_MAX_ATTEMPTS)
+        throw new TransientError(`${pending.length} item(s) stayed unprocessed after ${attempt} attempts`);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      const result: BatchGetCommandOutput = await dynamo().send(
+        new BatchGetCommand({
+          RequestItems: { [tableName()]: { Keys: pending, ConsistentRead: true, ...projection } },
+        }),
+      );
+      items.push(...(result.Responses?.[tableName()] ?? []));
+      pending = result.UnprocessedKeys?.[tableName()]?.Keys;
+    }
+  }
+  return items;
+}
+
+const BATCH_GET_MAX_KEYS = 100;
+const BATCH_GET_MAX_ATTEMPTS = 5;
