@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError, UserFacingError } from '../lambdas/core/errors.js';
 import type { CliIo } from './context.js';
+import { registerDeployCustomers } from './deploy-customers.js';
 import { registerPlanRelease } from './plan-release.js';
 import { registerRotateSigningKey } from './rotate-signing-key.js';
+import { registerSendNotifications } from './send-notifications.js';
+import { registerUpdateCustomer } from './update-customer.js';
 
 export const PROGRAM_NAME = 'minor-release-manager.sh';
 
@@ -14,6 +17,9 @@ const EXIT_USAGE = 2;
 const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerPlanRelease,
   registerRotateSigningKey,
+  registerDeployCustomers,
+  registerSendNotifications,
+  registerUpdateCustomer,
 ];
 
 function buildProgram(io: CliIo): Command {
