@@ -58,7 +58,6 @@ export function registerUpdateCustomer(program: Command, io: CliIo): void {
         force: force !== undefined,
         reason: force?.reason ?? null,
       };
-      await assertReleaseOpen(options.version, 'no customer is deployed');
       const inRelease = await listCustomers(options.version);
       const fleet = releaseConfig().fleet.customers;
       const named = resolveCustomerName(options.customer, [...inRelease, ...fleetOnly(fleet, inRelease)]);
@@ -72,6 +71,7 @@ export function registerUpdateCustomer(program: Command, io: CliIo): void {
           outcome: 'already-on-version',
           detail: `already runs ${running}`,
         };
+      await assertReleaseOpen(options.version, 'no customer is deployed');
       progress(io, options, `Deploying ${named.name} to ${options.version}…`);
       const [deployed] = await deployCustomersNow(options.version, [named.id], { by, force });
       if (!deployed) throw new Error(`no answer for ${named.id}`);
