@@ -45,7 +45,7 @@ export async function scheduleDeployment(
   await assertMayProceed(release, customer);
   const deployAt = customer.earlyDeployment
     ? await earlySlot(release, customer, customer.earlyDeployment)
-    : await nextSlot(release, customer, customer.deployAt ?? '');
+    : customer.deployAt && (await nextSlot(release, customer, customer.deployAt));
   if (!deployAt)
     return {
       deployAt: null,
