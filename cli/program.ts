@@ -6,13 +6,16 @@ import { registerChecklist } from './checklist.js';
 import { connectTarget } from './connect.js';
 import type { CliIo } from './context.js';
 import { registerCustomers } from './customers.js';
+import { registerDeployCustomers } from './deploy-customers.js';
 import { registerHalt } from './halt.js';
 import { registerPlanRelease } from './plan-release.js';
 import { registerResume } from './resume.js';
 import { registerRollback } from './rollback.js';
 import { registerRotateSigningKey } from './rotate-signing-key.js';
+import { registerSendNotifications } from './send-notifications.js';
 import { registerStartPhase } from './start-phase.js';
 import { registerCreateTag, registerValidate } from './tag-based-deploy.js';
+import { registerUpdateCustomer } from './update-customer.js';
 
 export const PROGRAM_NAME = 'minor-release-manager.sh';
 
@@ -20,21 +23,24 @@ const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
-// Each command registers itself; check-status, start-phase, deploy-customers … join this list.
+// The workflow document's commands first, in its order; then the operator's, then the fleet's and the keys'.
 const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerPlanRelease,
-  registerRotateSigningKey,
-  registerCustomers,
-  registerChecklist,
+  registerCheckStatus,
   registerStartPhase,
-  // scripts/tag-based-deploy.sh runs this same program: its commands are these two.
+  registerDeployCustomers,
+  registerSendNotifications,
+  // scripts/tag-based-deploy.sh and scripts/update-customer.sh run this same program.
   registerCreateTag,
   registerValidate,
-  registerCheckStatus,
+  registerUpdateCustomer,
+  registerChecklist,
   registerHalt,
   registerResume,
   registerAbort,
   registerRollback,
+  registerCustomers,
+  registerRotateSigningKey,
 ];
 
 function buildProgram(io: CliIo): Command {

@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { CUSTOMER_ROLLOUT_STATE_MACHINE_SUFFIX } from '../lambdas/core/early-deployment.js';
 import {
   ENDED_WITHOUT_OUTCOME,
   STATUS_CHANGE_DETAIL_TYPE,
@@ -61,7 +62,7 @@ export class ReleaseStack extends Stack {
     // Each workflow's states get their own construct scope, so state names may repeat across them.
     this.customerStateMachine = this.stateMachine('CustomerRollout', {
       role: 'customer-rollout',
-      stateMachineName: `${name}-customer`,
+      stateMachineName: `${name}${CUSTOMER_ROLLOUT_STATE_MACHINE_SUFFIX}`,
       comment: `SecureWatch ${props.version}: one customer's rollout (approval, window, deployment, outcome)`,
       definition: customerRolloutDefinition(new Construct(this, 'CustomerStates'), functions),
       timeout: Duration.days(75),

@@ -97,9 +97,12 @@ export async function requestApproval(
   links: ApprovalLinks,
 ): Promise<{ requestId: string; expiresAt?: string }> {
   const { release, customerId, taskToken } = ask;
-  const customer = await getCustomer(release, customerId);
-  if (!customer?.deployAt)
+  const found = await getCustomer(release, customerId);
+  // Deployed early, the approvers are asked about the date it is expected to land instead of the plan's.
+  const plannedAt = found?.earlyDeployment?.expectedAt ?? found?.deployAt;
+  if (!found || !plannedAt)
     throw new ReleaseStateError(`Customer ${customerId} has no deployment planned in ${release}`);
+  const customer = { ...found, deployAt: plannedAt };
   // No approver is asked while a halt holds the release or the customer: the rollout parks instead.
   await assertMayProceed(release, customer);
   const requestId = customer.approvalRequestId ?? newApprovalRequestId();

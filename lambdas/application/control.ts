@@ -1,3 +1,4 @@
+import { UserFacingError } from '../core/errors.js';
 import { TRANSITIONS } from '../core/lifecycle.js';
 import { now } from '../shared/clock.js';
 import {
@@ -44,6 +45,30 @@ export async function assertMayProceed(
   const hold = holdOf(record, customer);
   if (hold.kind === 'halted') throw new ReleaseHaltedError(hold.reason);
   if (hold.kind === 'aborted') throw new ReleaseAbortedError(hold.reason);
+  return record;
+}
+
+/**
+ * For an operator's command that would deploy or notify (`refused` says what it would not do): the release,
+ * unless it has not started, has ended, or a halt or pause holds it; then a UserFacingError naming what to do.
+ */
+export async function assertReleaseOpen(release: string, refused: string): Promise<ReleaseRecord> {
+  const record = await getRelease(release);
+  if (!record)
+    throw new UserFacingError(
+      `${release} has not been started, so it has no customers to act on yet: start it with \`start-phase --version ${release} --phase demo\``,
+    );
+  const hold = holdOf(record);
+  if (hold.kind === 'aborted')
+    throw new UserFacingError(`${release} was aborted (${hold.reason}): ${refused}`);
+  if (hold.kind === 'halted')
+    throw new UserFacingError(
+      `${release} is ${record.status} (${hold.reason}): ${refused} while it is; resume it first with \`resume --version ${release}\``,
+    );
+  if (record.status === 'planning')
+    throw new UserFacingError(`${release} is still being planned: try again in a moment`);
+  if (record.status !== 'running')
+    throw new UserFacingError(`${release} has ended (${record.status}): ${refused}`);
   return record;
 }
 

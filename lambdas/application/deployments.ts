@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { earliestEarlyDeployment } from '../core/early-deployment.js';
 import { isOutcome, TRANSITIONS } from '../core/lifecycle.js';
 import { firstWindowStartAtOrAfter } from '../core/maintenance-window.js';
 import { DEPLOYMENT_REPORT_TIMEOUT_HOURS } from '../core/timeouts.js';
@@ -39,9 +40,12 @@ export async function scheduleDeployment(
   customerId: string,
 ): Promise<{ deployAt: string } | { deployAt: null; reason: string }> {
   const customer = await requireCustomer(release, customerId);
-  if (!customer.deployAt) return { deployAt: null, reason: customer.unschedulableReason ?? 'not scheduled' };
+  if (!customer.deployAt && !customer.earlyDeployment)
+    return { deployAt: null, reason: customer.unschedulableReason ?? 'not scheduled' };
   await assertMayProceed(release, customer);
-  const deployAt = await nextSlot(release, customer, customer.deployAt);
+  const deployAt = customer.earlyDeployment
+    ? await earlySlot(release, customer, customer.earlyDeployment)
+    : customer.deployAt && (await nextSlot(release, customer, customer.deployAt));
   if (!deployAt)
     return {
       deployAt: null,
@@ -73,6 +77,28 @@ async function nextSlot(
   const earliest = DateTime.max(DateTime.fromISO(now()), noticeLeadEnds, DateTime.fromISO(plannedAt));
   if (earliest.toMillis() === Date.parse(plannedAt)) return plannedAt;
   // One at a time (enterprise): the moved customer keeps clear of the step's other deployments.
+  if ((await getStep(release, customer.stepKey))?.oneAtATime)
+    return moveOneAtATime(release, customer, earliest);
+  const next = firstWindowStartAtOrAfter(customer.window, earliest, customer.deadlineAt);
+  return next ? (next.toUTC().toISO({ suppressMilliseconds: true }) ?? null) : null;
+}
+
+/**
+ * The slot of a customer deployed early: forced, now; otherwise its first window once its notice lead time
+ * has passed (one at a time, clear of its step's other deployments), before its policy deadline.
+ */
+async function earlySlot(
+  release: string,
+  customer: CustomerRecord,
+  early: NonNullable<CustomerRecord['earlyDeployment']>,
+): Promise<string | null> {
+  if (early.force) return now();
+  const earliest = earliestEarlyDeployment({
+    now: now(),
+    noticeRequired: customer.noticeAt !== null,
+    noticeSentAt: customer.noticeSentAt,
+    advanceNoticeDays: (await configOf(release)).policies[customer.policy].advanceNoticeDays,
+  });
   if ((await getStep(release, customer.stepKey))?.oneAtATime)
     return moveOneAtATime(release, customer, earliest);
   const next = firstWindowStartAtOrAfter(customer.window, earliest, customer.deadlineAt);
@@ -118,7 +144,8 @@ export async function requestDeployment(
   // A halt or an abort stops the deployment here: the rollout parks, or ends cancelled.
   if (customer.state !== 'deployment-requested') await assertMayProceed(release, customer);
   const requestedAt = now();
-  await assertNoticeLeadTimeElapsed(release, customer, requestedAt);
+  // Forced by an operator (recorded with who and why): at once, without the notice's lead time.
+  if (!customer.earlyDeployment?.force) await assertNoticeLeadTimeElapsed(release, customer, requestedAt);
 
   if (await answerDeploymentWait(taskToken, customer)) return { alreadyReported: true };
   await updateCustomer(release, customerId, { deploymentToken: taskToken });

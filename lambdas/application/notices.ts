@@ -7,11 +7,12 @@ import {
   applyTransition,
   type CustomerRecord,
   claimCustomerField,
+  customersOfPhase,
   listCustomersAwaitingNotice,
   updateCustomer,
 } from '../store/customers.js';
 import { requireRelease } from '../store/releases.js';
-import { holdOf } from './control.js';
+import { assertReleaseOpen, holdOf } from './control.js';
 
 export interface NoticeRun {
   sent: number;
@@ -46,7 +47,7 @@ export async function sendDueNotices(
   // One more than this run sends tells whether more remain.
   const due = await listCustomersAwaitingNotice(release, instant, limit + 1, cursor ?? undefined);
   const batch = due.slice(0, limit);
-  const sent = await sendNotices(release, batch);
+  const sent = (await sendNotices(release, batch.map(toldOfItsPlan))).length;
   const remaining = due.length > limit;
   return { sent, remaining, cursor: remaining ? (batch.at(-1)?.id ?? null) : null, halted: false };
 }
@@ -56,15 +57,24 @@ interface ClaimedNotice {
   email: OutgoingEmail;
 }
 
+/** A notice telling the customer the date it was planned for. */
+const toldOfItsPlan = (customer: CustomerRecord): NoticeToSend => ({ customer, deployAt: customer.deployAt });
+
+interface NoticeToSend {
+  customer: CustomerRecord;
+  /** The date the notice tells; none known, nothing is sent (the claim is kept: nothing to tell). */
+  deployAt: string | null;
+}
+
 /**
  * Claims each customer's notice, then queues the claimed notices in as few queue calls as SQS allows
  * (10 messages each), marking each customer noticed once its notices are queued. When the queue refuses,
  * the claims of every notice not queued are given back before the error is rethrown, so a retry sends them.
  */
-async function sendNotices(release: string, customers: CustomerRecord[]): Promise<number> {
+async function sendNotices(release: string, notices: NoticeToSend[], by = 'send-notices'): Promise<string[]> {
   const claimed: ClaimedNotice[] = [];
-  for (const customer of customers) {
-    const notice = await claimNotice(release, customer);
+  for (const { customer, deployAt } of notices) {
+    const notice = await claimNotice(release, customer, deployAt);
     if (notice) claimed.push(notice);
   }
   const chunks = inQueueCalls(claimed);
@@ -81,20 +91,23 @@ async function sendNotices(release: string, customers: CustomerRecord[]): Promis
         release,
         customer.id,
         TRANSITIONS.notice,
-        { at: now(), by: 'send-notices', reason: `told of ${customer.deployAt}` },
+        { at: now(), by, reason: `told of ${customer.deployAt}` },
         { noticeSentAt: now(), notifiedDeployAt: customer.deployAt },
       );
     await countEmail(release, 'advance-notice', chunk.length);
   }
-  return claimed.length;
+  return claimed.map((notice) => notice.customer.id);
 }
 
 /** Claim first: a retried run skips customers another run already emails (at most one notice each). */
-async function claimNotice(release: string, customer: CustomerRecord): Promise<ClaimedNotice | undefined> {
+async function claimNotice(
+  release: string,
+  customer: CustomerRecord,
+  deployAt: string | null,
+): Promise<ClaimedNotice | undefined> {
   const claimed = await claimCustomerField(release, customer.id, 'noticeClaimedAt', {
     noticeClaimedAt: now(),
   });
-  const { deployAt } = customer;
   if (!claimed || !deployAt) return undefined;
   return {
     customer: { ...customer, deployAt },
@@ -128,4 +141,84 @@ function inQueueCalls(notices: ClaimedNotice[]): ClaimedNotice[][] {
   }
   if (chunk.length > 0) chunks.push(chunk);
   return chunks;
+}
+
+/**
+ * Tells one customer, now, that it deploys at `deployAt` (an early deployment): its advance notice, once;
+ * false when its notice was already taken (sent before, or being sent by another run).
+ */
+export async function sendNoticeNow(
+  release: string,
+  customer: CustomerRecord,
+  deployAt: string,
+  by: string,
+): Promise<boolean> {
+  return (await sendNotices(release, [{ customer, deployAt }], by)).length > 0;
+}
+
+/**
+ * What `send-notifications --phase P` did: the customers it emailed now, and why the others of the phase got
+ * nothing from it. JSON: `{ release, phase, sent: string[], alreadySent: string[], noNoticeNeeded: string[],
+ * noDateYet: string[], haltedCustomers: string[], pastNotice: string[] }` (customer ids).
+ */
+export interface PhaseNotices {
+  release: string;
+  phase: CustomerRecord['phase'];
+  /** Emailed now: their notice, brought forward, tells their planned deployment instant. */
+  sent: string[];
+  /** Told before (by the workflow, an earlier run or an early deployment): not emailed again. */
+  alreadySent: string[];
+  /** Their policy gives no advance notice (e.g. demo, 0 days). */
+  noNoticeNeeded: string[];
+  /** No deployment instant is known for them (no window before their deadline): nothing to tell yet. */
+  noDateYet: string[];
+  /** Halted on their own: no notice goes out until they are resumed. */
+  haltedCustomers: string[];
+  /** Their rollout went on without a notice (forced early) or has ended: no notice to send. */
+  pastNotice: string[];
+}
+
+const PHASE_NOTICE_CHUNK = 25;
+
+/**
+ * Sends the advance notice of every customer of `phase` not told yet, now, once each: brought forward from
+ * its planned notice time, it tells the customer's planned deployment instant (notifying earlier only adds
+ * lead time, so the deployment keeps its planned date). Claims keep it to one notice per customer against a
+ * rerun and the workflow's own notice run; nothing goes out while a halt holds the release.
+ */
+export async function sendPhaseNotices(
+  release: string,
+  phase: CustomerRecord['phase'],
+  options: { by: string; progress?: (line: string) => void },
+): Promise<PhaseNotices> {
+  await assertReleaseOpen(release, 'no notice goes out');
+  const result: PhaseNotices = {
+    release,
+    phase,
+    sent: [],
+    alreadySent: [],
+    noNoticeNeeded: [],
+    noDateYet: [],
+    haltedCustomers: [],
+    pastNotice: [],
+  };
+  const due: CustomerRecord[] = [];
+  for await (const customer of customersOfPhase(release, phase)) {
+    if (customer.noticeSentAt || (customer.noticeClaimedAt && customer.state !== 'planned'))
+      result.alreadySent.push(customer.id);
+    else if (customer.noticeAt === null) result.noNoticeNeeded.push(customer.id);
+    else if (customer.state !== 'planned' || customer.earlyDeployment) result.pastNotice.push(customer.id);
+    else if (customer.deployAt === null) result.noDateYet.push(customer.id);
+    else if (customer.halt) result.haltedCustomers.push(customer.id);
+    else due.push(customer);
+  }
+  for (let index = 0; index < due.length; index += PHASE_NOTICE_CHUNK) {
+    const chunk = due.slice(index, index + PHASE_NOTICE_CHUNK);
+    const sent = new Set(await sendNotices(release, chunk.map(toldOfItsPlan), options.by));
+    for (const customer of chunk)
+      (sent.has(customer.id) ? result.sent : result.alreadySent).push(customer.id);
+    if (due.length > PHASE_NOTICE_CHUNK)
+      options.progress?.(`${Math.min(index + chunk.length, due.length)} of ${due.length} notices done`);
+  }
+  return result;
 }

@@ -3,12 +3,12 @@ import { UsageError, UserFacingError } from '../core/errors.js';
 import { laterPhaseStart } from '../core/phase-start.js';
 import { rolloutShape } from '../core/rollout-shape.js';
 import { parseVersion } from '../core/versions.js';
-import { releaseConfig } from '../shared/release-config.js';
 import type { ChecklistOverride } from '../store/checklists.js';
 import { getRelease, type ReleaseRecord } from '../store/releases.js';
 import { getStartRequest, putStartRequestIfAbsent } from '../store/versions.js';
 import { checklistBlockers, overrideChecklist } from './checklist.js';
 import { resume } from './halt.js';
+import { configOf } from './release-config.js';
 
 // `start-phase --phase P`: the first phase starts the release execution (once its checklist is ticked, or
 // overridden with a reason), now or at a given instant; a later phase releases a release paused before
@@ -71,7 +71,7 @@ export async function startPhase(
   starter: ReleaseStarter,
 ): Promise<StartPhaseResult> {
   parseVersion(request.version);
-  const { config } = releaseConfig();
+  const config = await configOf(request.version);
   const phases = config.release.phases.map((phase) => phase.name);
   const index = phases.indexOf(request.phase as (typeof phases)[number]);
   if (index < 0)
@@ -193,7 +193,7 @@ async function startLaterPhase(
   const { version, phase, by } = request;
   const record = await getRelease(version);
   const stepPhases = new Map(
-    rolloutShape(releaseConfig().config).flatMap((shape) =>
+    rolloutShape(await configOf(version)).flatMap((shape) =>
       shape.steps.map((step) => [step.key, shape.name]),
     ),
   );

@@ -3,13 +3,13 @@ import type { HistoryEntry } from '../core/lifecycle.js';
 import type { MaintenanceWindow, ReleaseQualityThresholds } from '../core/model.js';
 import { rolloutShape } from '../core/rollout-shape.js';
 import { now } from '../shared/clock.js';
-import { releaseConfig } from '../shared/release-config.js';
 import { listPendingApprovals, type PendingApproval } from '../store/approvals.js';
 import { latestGates } from '../store/audit.js';
 import type { CustomerRecord } from '../store/customers.js';
 import type { PauseRecord, ReleaseRecord, ReleaseStatus } from '../store/releases.js';
 import { getStepsForStatus, healthOf, rollbacksOf, type StepRecord } from '../store/steps.js';
 import { stepIsComplete } from './outcomes.js';
+import { configOf } from './release-config.js';
 import { requireKnownRelease, resolveReleaseCustomer } from './release-customers.js';
 
 // Where a release stands, for check-status. Read from the release record, its steps (one batched read),
@@ -140,7 +140,7 @@ export function hasEnded(status: ReleaseStatus): boolean {
 export async function releaseStatus(version: string): Promise<ReleaseStatusReport> {
   const record = await requireKnownRelease(version);
   const asOf = now();
-  const { config } = releaseConfig();
+  const config = await configOf(record);
   const shape = rolloutShape(config).map((phase) => ({
     ...phase,
     steps: phase.steps.filter((step) => record.schedule.steps[step.key] !== undefined),

@@ -10,7 +10,6 @@ import {
 import { rolloutShape } from '../core/rollout-shape.js';
 import { assertMinorRelease, parseVersion } from '../core/versions.js';
 import { now } from '../shared/clock.js';
-import { releaseConfig } from '../shared/release-config.js';
 import { getAudit } from '../store/audit.js';
 import { getChecklist } from '../store/checklists.js';
 import { getRelease, type ReleaseRecord } from '../store/releases.js';
@@ -18,6 +17,8 @@ import { getStep } from '../store/steps.js';
 import { getVersion, putVersionIfAbsent, setGitTag, type VersionRecord } from '../store/versions.js';
 import { releaseQuality } from './gates.js';
 import { stepIsComplete } from './outcomes.js';
+import { currentFleet } from './plan.js';
+import { configOf } from './release-config.js';
 
 // The version registry (`tag-based-deploy.sh create-tag`) and whether a version may go to a policy's
 // customers now (`tag-based-deploy.sh validate`).
@@ -64,7 +65,7 @@ export async function createVersion(request: CreateVersionRequest): Promise<Crea
   const notesPath = request.notesPath === undefined ? undefined : notesPathOf(request.notesPath);
   const existing = await getVersion(version);
   if (existing) assertSameNotes(existing, notesPath);
-  else assertMinorRelease(version, releaseConfig().fleet);
+  else assertMinorRelease(version, await currentFleet());
 
   // A tag that cannot be made is refused before anything is registered.
   const plannedTag = request.git ? await plannedGitTag(request.git, version) : undefined;
@@ -147,7 +148,7 @@ async function plannedGitTag(git: GitRepository, tag: string): Promise<{ commit:
 /** Whether `version` may go to `policy`'s customers now, and why (see core/policy-validation.ts). */
 export async function validateRelease(version: string, policy: string): Promise<Validation> {
   parseVersion(version);
-  const { config } = releaseConfig();
+  const config = await configOf(version);
   const phases = rolloutShape(config);
   const index = config.release.phases.findIndex((phase) => phase.policy === policy);
   if (index < 0)

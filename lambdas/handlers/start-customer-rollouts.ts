@@ -1,11 +1,7 @@
-import { createHash } from 'node:crypto';
-import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { secondsUntil } from '../application/control.js';
+import { startCustomerRollout } from '../application/customer-rollouts.js';
 import { recordOutcome, stepWaitSeconds } from '../application/outcomes.js';
-import { versionSlug } from '../core/versions.js';
-import { stepFunctions } from '../shared/clients.js';
-import { classifyAwsError, TransientError } from '../shared/errors.js';
 import { logger } from '../shared/observability.js';
 import { taskHandler } from '../shared/task.js';
 import { listStepMembers, type StepMember } from '../store/steps.js';
@@ -17,19 +13,6 @@ const input = z.strictObject({
 });
 
 const START_CONCURRENCY = 10;
-const MAX_EXECUTION_NAME = 80;
-
-/**
- * A customer's execution name: the release and the customer id, readable in the console. Names are unique
- * per state machine, which makes starting a rollout idempotent; an id too long to fit is shortened with a
- * hash of the whole name, so two customers never share one.
- */
-export function customerExecutionName(release: string, customerId: string): string {
-  const name = `${versionSlug(release)}-${customerId}`.replace(/[^A-Za-z0-9-_]/g, '-');
-  if (name.length <= MAX_EXECUTION_NAME) return name;
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 12);
-  return `${name.slice(0, MAX_EXECUTION_NAME - hash.length - 1)}-${hash}`;
-}
 
 /**
  * "Start customer rollouts": one child execution per customer of the step, each named after its customer.
@@ -68,35 +51,15 @@ async function startRollout(
   member: StepMember,
   stateMachineArn: string,
 ): Promise<'started' | 'found' | 'failed'> {
-  const name = customerExecutionName(release, member.id);
-  try {
-    await stepFunctions().send(
-      new StartExecutionCommand({
-        stateMachineArn,
-        name,
-        input: JSON.stringify({
-          release,
-          customerId: member.id,
-          approvalRequired: member.approvalRequired,
-          deployable: member.deployAt !== null,
-          approvalTimeoutSeconds: secondsUntil(member.deadlineAt),
-        }),
-      }),
-    );
-    return 'started';
-  } catch (error) {
-    if ((error as Error).name !== 'ExecutionAlreadyExists') {
-      const classified = classifyAwsError(error);
-      if (classified instanceof TransientError) throw classified;
-      return failToStart(release, member, `its rollout could not be started: ${(error as Error).message}`);
-    }
-  }
-  // A retried start finds the execution it started; a name taken by anything else is no proof.
-  const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-  const existing = await stepFunctions().send(new DescribeExecutionCommand({ executionArn }));
-  const existingInput = JSON.parse(existing.input ?? '{}') as { release?: string; customerId?: string };
-  if (existingInput.release === release && existingInput.customerId === member.id) return 'found';
-  return failToStart(release, member, `execution name ${name} is taken by another rollout`);
+  const start = await startCustomerRollout(stateMachineArn, {
+    release,
+    customerId: member.id,
+    approvalRequired: member.approvalRequired,
+    deployable: member.deployAt !== null,
+    approvalTimeoutSeconds: secondsUntil(member.deadlineAt),
+  });
+  if (start.kind === 'not-started') return failToStart(release, member, start.reason);
+  return start.kind;
 }
 
 async function failToStart(release: string, member: StepMember, reason: string): Promise<'failed'> {

@@ -50,6 +50,20 @@ const customerRecord = z.looseObject({
   noticeSentAt: z.string().optional(),
   /** The deployment instant the customer was last told of (its notice or an updated notice). */
   notifiedDeployAt: z.string().optional(),
+  /**
+   * Deployed outside its step's schedule (deploy-customers): who asked and when; forced (with the reason)
+   * deploys at once, without notice wait, approval or window; otherwise `expectedAt` is the instant it was
+   * expected to land when asked (its first window once the notice lead time has passed).
+   */
+  earlyDeployment: z
+    .looseObject({
+      requestedAt: z.string(),
+      by: z.string(),
+      force: z.boolean(),
+      reason: z.string().optional(),
+      expectedAt: z.string().optional(),
+    })
+    .optional(),
   /** The instant its rollout is now scheduled for (the plan's, or a later one after a halt or late approval). */
   scheduledAt: z.string().optional(),
   approvalRequestId: z.string().optional(),
@@ -153,6 +167,22 @@ export async function* customersOf(release: string): AsyncGenerator<CustomerReco
     yield parseItem(customerRecord, item);
 }
 
+/** The customers of one phase of the release (a filtered read of the release's customers). */
+export async function* customersOfPhase(
+  release: string,
+  phase: CustomerRecord['phase'],
+): AsyncGenerator<CustomerRecord> {
+  for await (const item of queryAll({
+    TableName: tableName(),
+    ConsistentRead: true,
+    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    FilterExpression: '#phase = :phase',
+    ExpressionAttributeNames: { '#phase': 'phase' },
+    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'CUSTOMER#', ':phase': phase },
+  }))
+    yield parseItem(customerRecord, item);
+}
+
 export async function listCustomers(release: string): Promise<CustomerRecord[]> {
   const customers: CustomerRecord[] = [];
   for await (const customer of customersOf(release)) customers.push(customer);
@@ -180,9 +210,10 @@ export async function listCustomersAwaitingNotice(
         TableName: tableName(),
         ConsistentRead: true,
         KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
-        // Only customers still planned, and not halted on their own: a notice tells a date.
+        // Only customers still planned, and not halted on their own: a notice tells a date. A customer
+        // deployed early is told its early date by the request (or deploys at once, forced).
         FilterExpression:
-          'noticeAt <= :asOf AND attribute_not_exists(noticeClaimedAt) AND attribute_not_exists(halt) AND #state = :planned',
+          'noticeAt <= :asOf AND attribute_not_exists(noticeClaimedAt) AND attribute_not_exists(halt) AND attribute_not_exists(earlyDeployment) AND #state = :planned',
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
           ':release': releaseKey(release),

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../cli/context.js';
 import { runCli } from '../../cli/program.js';
 import type { ConnectTarget, TargetOptions } from '../../cli/target.js';
+import { importFleet } from '../../lambdas/application/fleet.js';
 import { recordOutcome } from '../../lambdas/application/outcomes.js';
 import { pauseForFailedGate } from '../../lambdas/application/pause.js';
 import type { ReleaseStatusReport } from '../../lambdas/application/status.js';
@@ -18,10 +19,10 @@ import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
 import { handler as planRelease } from '../../lambdas/handlers/plan-release.js';
 import { resetClients } from '../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
-import { forgetReleaseConfig } from '../../lambdas/shared/release-config.js';
 import { applyTransition, getCustomer } from '../../lambdas/store/customers.js';
 import { getRelease, moveRelease } from '../../lambdas/store/releases.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
+import { SAMPLE_FLEET_FILE } from '../../local/sample-fleet.js';
 import { startReleaseTable } from './support/release-table.js';
 
 // The release manager's check-status, halt, resume, abort and rollback, run in-process on the sample fleet
@@ -84,7 +85,7 @@ beforeAll(async () => {
     ESCALATION_EMAILS: 'release-manager@securewatch.example.com',
     RELEASE_STATE_MACHINE_ARN_PREFIX: ARN_PREFIX,
   });
-  forgetReleaseConfig();
+  await importFleet({ file: SAMPLE_FLEET_FILE }, 'test');
   resetFakes();
 });
 

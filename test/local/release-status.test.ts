@@ -8,22 +8,23 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generatedFleet } from '../../bench/fleet.js';
 import { requestApproval, requestRollbackApproval } from '../../lambdas/application/approvals.js';
+import { importFleet } from '../../lambdas/application/fleet.js';
 import { abort } from '../../lambdas/application/halt.js';
 import { recordOutcome } from '../../lambdas/application/outcomes.js';
 import { pauseForFailedGate } from '../../lambdas/application/pause.js';
 import { requestRollback } from '../../lambdas/application/rollbacks.js';
 import { customerStatus, releaseStatus } from '../../lambdas/application/status.js';
-import { bundledConfig, bundledFleet } from '../../lambdas/core/config.js';
+import { bundledConfig } from '../../lambdas/core/config.js';
 import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
 import { handler as planRelease } from '../../lambdas/handlers/plan-release.js';
 import { dynamo, resetClients } from '../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
-import { forgetReleaseConfig } from '../../lambdas/shared/release-config.js';
 import { audit } from '../../lambdas/store/audit.js';
 import { applyTransition } from '../../lambdas/store/customers.js';
 import { updateRelease } from '../../lambdas/store/releases.js';
 import { changeStepHealth, listStepMembers } from '../../lambdas/store/steps.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
+import { sampleFleet } from '../../local/sample-fleet.js';
 import { startReleaseTable } from './support/release-table.js';
 
 // check-status reads the release record, its steps, their latest gates and the pending approvals: the same
@@ -58,18 +59,14 @@ afterAll(async () => {
   eventsMock.restore();
   queueMock.restore();
   stepFunctionsMock.restore();
-  delete process.env.FLEET_FILE;
-  forgetReleaseConfig();
   resetClients();
   await database.stop();
 });
 
 /** Plans `version` for a generated fleet of `size` with the planning task, then plays its first days. */
 async function givenReleaseUnderWay(version: string, size: number): Promise<void> {
-  const file = join(mkdtempSync(join(tmpdir(), 'status-fleet-')), 'customers.json');
-  writeFileSync(file, JSON.stringify(generatedFleet(bundledFleet(bundledConfig().policies), size)));
-  process.env.FLEET_FILE = file;
-  forgetReleaseConfig();
+  const fleet = generatedFleet(sampleFleet(bundledConfig().policies), size);
+  await importFleet({ json: fleet, label: `generated fleet of ${size}` }, 'test');
   time = START;
   await planRelease({ version, startAt: START });
 

@@ -1,8 +1,8 @@
 import { DateTime } from 'luxon';
+import { bundledConfig } from '../../../lambdas/core/config.js';
 import { addHealthReport } from '../../../lambdas/core/gates.js';
 import { planRelease } from '../../../lambdas/core/plan.js';
 import { type ReleaseSchedule, scheduleOf } from '../../../lambdas/core/rollout-shape.js';
-import { releaseConfig } from '../../../lambdas/shared/release-config.js';
 import { audit } from '../../../lambdas/store/audit.js';
 import {
   createRelease,
@@ -18,6 +18,7 @@ import {
   putStepIfAbsent,
   setStepWaitToken,
 } from '../../../lambdas/store/steps.js';
+import { sampleFleet } from '../../../local/sample-fleet.js';
 
 // A release in a dynalite table, as far as its workflow got: its record with the planned schedule, steps
 // completed (one deployed customer each, reported healthy), gates evaluated.
@@ -28,7 +29,8 @@ export async function givenStartedRelease(
   version: string,
   status: ReleaseStatus = 'running',
 ): Promise<ReleaseSchedule> {
-  const { config, fleet } = releaseConfig();
+  const config = bundledConfig();
+  const fleet = sampleFleet(config.policies);
   const plan = planRelease({
     version,
     config,
@@ -36,7 +38,7 @@ export async function givenStartedRelease(
     startAt: DateTime.fromISO(STARTED_AT, { zone: 'utc' }),
   });
   const schedule = scheduleOf(plan, config);
-  await createRelease(schedule);
+  await createRelease(schedule, { config, fleetRevision: 1 });
   if (status !== 'planning') await moveRelease(version, ['planning'], status);
   return schedule;
 }
