@@ -78,7 +78,7 @@ describe('the pre-release checklist of a release', () => {
       tick: { by: 'dana', at: '2027-02-28T10:00:00Z', evidence: 'https://ci.example.com/runs/7' },
     });
     expect(result.message).toBe(
-      "Ticked 'Database migrations are reversible' for " + version + ' (by dana); 21 item(s) still open',
+      `Ticked 'Database migrations are reversible' for ${version} (by dana); 21 item(s) still open`,
     );
     const item = (await checklistOf(version)).sections[0]?.items.find(
       (each) => each.id === 'migrations-reversible',
