@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { defaultStart } from '../cli/plan-release.js';
+import { tickEveryItem } from '../lambdas/application/checklist.js';
 import { importFleet } from '../lambdas/application/fleet.js';
 import { releaseQuality } from '../lambdas/application/gates.js';
 import {
@@ -156,6 +157,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       'rehearsal',
     );
     say(`Fleet: ${imported.added.length} customers imported (fleet revision ${imported.revision})`);
+    // A rehearsal is not a release: its pre-release checklist is ticked as "rehearsal".
+    await tickEveryItem(options.version, 'rehearsal');
     const policies = new Map(fleet.customers.map((customer) => [customer.id, customer.policy]));
     const simulator = new FleetSimulator(local.bus, clock, options.scenario, (id) => policies.get(id));
     reportProgress(local, say);
