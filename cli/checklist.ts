@@ -5,6 +5,7 @@ import {
   type TickResult,
   tickChecklistItem,
 } from '../lambdas/application/checklist.js';
+import { CHECKLIST_ITEM_IDS, isChecklistItemId } from '../lambdas/core/checklist.js';
 import { UsageError } from '../lambdas/core/errors.js';
 import type { CliIo } from './context.js';
 import { onTarget } from './on-target.js';
@@ -24,18 +25,31 @@ export function registerChecklist(program: Command, io: CliIo): void {
     .command('checklist')
     .description('Show the pre-release checklist of a release, or tick one of its items')
     .requiredOption('--version <tag>', 'the minor release, e.g. v1.1.0')
-    .option('--tick <item>', 'tick this item (its id, e.g. backward-compatible)')
+    .option(
+      '--tick <items>',
+      'tick these items (ids, comma-separated, e.g. backward-compatible,unit-tests-pass)',
+    )
     .option('--evidence <url>', 'with --tick: a link to the proof (CI run, review, document)');
   withJson(withActor(withTargetOptions(command))).action(async (options: ChecklistOptions) => {
     await onTarget(io, options, async () => {
       if (options.tick) {
-        const result = await tickChecklistItem(
-          options.version,
-          options.tick,
-          actorOf(options),
-          options.evidence,
-        );
-        print(io, options, result, () => renderTick(result));
+        const items = options.tick
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean);
+        // Every id is checked before any is ticked: a typo changes nothing.
+        const unknown = items.filter((item) => !isChecklistItemId(item));
+        if (items.length > 1 && unknown.length)
+          throw new UsageError(
+            `unknown checklist item(s) ${unknown.join(', ')}; nothing was ticked. Fix: use ids from: ${CHECKLIST_ITEM_IDS.join(', ')}`,
+          );
+        const results: TickResult[] = [];
+        for (const item of items)
+          results.push(await tickChecklistItem(options.version, item, actorOf(options), options.evidence));
+        // One item: its result; several (comma-separated): the list of results.
+        const [only] = results;
+        if (only && results.length === 1) print(io, options, only, () => renderTick(only));
+        else print(io, options, results, () => results.map(renderTick).join('\n'));
         return;
       }
       if (options.evidence !== undefined)
