@@ -21,9 +21,11 @@ import {
   swapCustomerField,
   updateCustomer,
 } from '../store/customers.js';
+import { endDeploymentClaim } from '../store/deployment-claims.js';
 import { getStep } from '../store/steps.js';
 import { assertMayProceed } from './control.js';
 import { moveOneAtATime } from './one-at-a-time.js';
+import { afterRequestNotApplied, claimCustomerDeployment } from './overlap.js';
 
 // A customer's deployment, from finding its slot to the platform's report: schedule it, ask the platform
 // for it (the `Deployment Requested` event), record the answer. Each is safe to run twice: one schedule
@@ -121,6 +123,8 @@ export async function requestDeployment(
   assertNoticeLeadTimeElapsed(customer, requestedAt);
 
   if (await answerDeploymentWait(taskToken, customer)) return { alreadyReported: true };
+  // Never two releases at once, never a downgrade (overlapping releases).
+  if (customer.state === 'scheduled') await claimCustomerDeployment(release, customerId);
   await updateCustomer(release, customerId, { deploymentToken: taskToken });
   const transition = await applyTransition(
     release,
@@ -133,6 +137,7 @@ export async function requestDeployment(
     // The report may have arrived between reading the customer and storing this run's token.
     const latest = transition.customer;
     if (latest && (await answerDeploymentWait(taskToken, latest))) return { alreadyReported: true };
+    await afterRequestNotApplied(release, latest);
     return { requested: false };
   }
   const reportBy = DateTime.fromISO(requestedAt)
@@ -166,6 +171,7 @@ export async function requestDeployment(
       {},
       ['deploymentRequestedAt', 'deploymentStatus'],
     );
+    await endDeploymentClaim(customerId, release);
     throw error;
   }
   countMetric('DeploymentsRequested');

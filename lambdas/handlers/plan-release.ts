@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { takeOverCustomers } from '../application/overlap.js';
 import { UserFacingError } from '../core/errors.js';
+import { customersToTakeOver } from '../core/overlap.js';
 import { planRelease } from '../core/plan.js';
 import {
   type ReleaseSchedule,
@@ -96,6 +98,7 @@ async function recordPlan(version: string, startAt: string): Promise<ReleaseSche
       waitUntil: stepWaitUntil(step.opensAt, deadlines),
     });
   }
+  await takeOverCustomers(version, customersToTakeOver(records), 'plan-release');
   await moveRelease(version, ['planning'], 'running');
   return schedule;
 }
