@@ -13,6 +13,7 @@ import { ReleaseStateError } from '../shared/errors.js';
 //   customers.ts  RELEASE#<v> / CUSTOMER#<id>            plan entry, lifecycle state and history, progress
 //                 RELEASE#<v> / PARKED#<id>              the token of a customer rollout parked by a halt
 //   approvals.ts  APPROVAL#<id> / APPROVAL               task token, approvers, decision
+//   deployment-claims.ts DEPLOYMENT#<customerId> / CLAIM  the release deploying it now, newest version deployed
 //   audit.ts      RELEASE#<v> / AUDIT#<what>, EMAILS, HEALTH#<id>#<at>, HEALTH-REFUSED (counts by reason)
 //                 HEALTH-REFUSED / UNKNOWN-RELEASE       refused reports of releases that do not exist
 // Reads are strongly consistent and parsed with zod: a record that does not match is a clear error, never
