@@ -107,3 +107,20 @@ export function judgedCustomers(step: { total: number; recorded: number; superse
     recorded: Math.max(0, step.recorded - step.superseded),
   };
 }
+
+/**
+ * Never a downgrade at planning: the customers a release of `version` plans are those on an older version;
+ * a customer already on it or a newer one is left out, with the reason.
+ */
+export function withoutDowngrades<Customer extends { id: string; currentVersion: string }>(
+  version: string,
+  customers: readonly Customer[],
+): { toPlan: Customer[]; leftOut: { id: string; reason: string }[] } {
+  const toPlan: Customer[] = [];
+  const leftOut: { id: string; reason: string }[] = [];
+  for (const customer of customers) {
+    if (isOlderRelease(customer.currentVersion, version)) toPlan.push(customer);
+    else leftOut.push({ id: customer.id, reason: `already on ${customer.currentVersion}` });
+  }
+  return { toPlan, leftOut };
+}

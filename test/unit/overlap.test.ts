@@ -17,6 +17,7 @@ import {
   supersededBy,
   takeOverOf,
   versionRank,
+  withoutDowngrades,
 } from '../../lambdas/core/overlap.js';
 
 const CRITERIA = {
@@ -78,6 +79,24 @@ describe('what becomes of an older release’s customer', () => {
     expect(transitionTo('superseded')).toBe(TRANSITIONS.supersede);
     expect(isOutcome('superseded')).toBe(true);
     expect(supersededBy('v1.2.0')).toBe('superseded by v1.2.0');
+  });
+});
+
+describe('planning never downgrades', () => {
+  it('leaves out the customers already on the version or a newer one, saying why', () => {
+    const customers = [
+      { id: 'acme', currentVersion: 'v1.0.0' },
+      { id: 'early-adopter', currentVersion: 'v1.2.0' },
+      { id: 'pilot', currentVersion: 'v1.3.0' },
+    ];
+
+    expect(withoutDowngrades('v1.2.0', customers)).toEqual({
+      toPlan: [{ id: 'acme', currentVersion: 'v1.0.0' }],
+      leftOut: [
+        { id: 'early-adopter', reason: 'already on v1.2.0' },
+        { id: 'pilot', reason: 'already on v1.3.0' },
+      ],
+    });
   });
 });
 
