@@ -20,6 +20,7 @@ import {
   parkRollout,
   putCustomerIfAbsent,
 } from '../../lambdas/store/customers.js';
+import { getDeploymentClaim } from '../../lambdas/store/deployment-claims.js';
 import { getStep, putStepIfAbsent, setStepWaitToken } from '../../lambdas/store/steps.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { startReleaseTable } from './support/release-table.js';
@@ -311,6 +312,35 @@ describe('two releases asking to deploy the same customer at once', () => {
     for (const each of results.filter((result) => result.release === loser))
       expect(each).toEqual({ release: loser, error: 'Deployment.InFlight' });
   });
+
+  it.each([1, 2, 3])(
+    'lets the takeover and the older release’s own request race: the customer ends in exactly one of them (round %i)',
+    async () => {
+      const racers = [
+        takeOverCustomers(NEWER, [customerId], 'plan-release'),
+        ...Array.from({ length: RACERS }, () => request(OLDER, customerId).catch((error: Error) => error)),
+      ];
+      const [takeover, ...requests] = await Promise.all(racers);
+
+      const older = await getCustomer(OLDER, customerId);
+      const claim = await getDeploymentClaim(customerId);
+      if (older?.state === 'superseded') {
+        expect(takeover).toEqual([{ release: OLDER, takenOver: [customerId], goesOn: [] }]);
+        expect(deploymentsRequested()).toEqual([]);
+        expect(claim?.deployingRelease).toBeUndefined();
+        for (const each of requests) expect(each).toMatchObject({ name: 'Customer.Superseded' });
+      } else {
+        expect(older?.state).toBe('deployment-requested');
+        expect(takeover).toEqual([]);
+        expect(deploymentsRequested()).toEqual([{ release: OLDER, customerId }]);
+        expect(claim?.deployingRelease).toBe(OLDER);
+        expect(requests.filter((each) => 'requested' in each && each.requested)).toHaveLength(1);
+      }
+      expect(await getStep(OLDER, older?.stepKey as string)).toMatchObject({
+        recorded: older?.state === 'superseded' ? 1 : 0,
+      });
+    },
+  );
 
   it('never downgrades: the older release’s late request for a customer already on v1.2.0 ends it superseded', async () => {
     await request(NEWER, customerId);
