@@ -27,9 +27,10 @@ export function stepSummary(counters: StepRecord) {
 }
 
 /**
- * Ends a customer's rollout in `outcome`, gives back the customer's deployment claim (overlapping releases)
- * and counts it on its step exactly once (three store requests; a fourth read only when the transition was already applied by a retry, a duplicate or a rival). When the
- * customer had already ended otherwise (cancelled by an abort), that outcome is the one counted.
+ * Ends a customer's rollout in `outcome`, gives back its deployment claim (overlapping releases) and counts
+ * it on its step exactly once (three store requests; a fourth read only when the transition was already
+ * applied by a retry, a duplicate or a rival). When the customer had already ended otherwise (cancelled by
+ * an abort, superseded by a newer release), that outcome is the one counted.
  */
 export async function recordOutcome(
   release: string,
