@@ -324,10 +324,12 @@ export class PlatformStack extends Stack {
       });
 
     this.functions = {
+      // Planning a newer release ends the waits of the older releases' customers it takes over.
       planRelease: fn('PlanRelease', 'plan-release', 'Plans a release and records the plan', {
         timeout: Duration.minutes(5),
         table: 'readWrite',
         publishes: true,
+        answersTasks: true,
       }),
       sendNotices: fn('SendNotices', 'send-notices', 'Sends due advance notices, once per customer', {
         timeout: Duration.minutes(10),

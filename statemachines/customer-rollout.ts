@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { IN_FLIGHT_RECHECK_HOURS } from '../lambdas/core/overlap.js';
 import { DEPLOYMENT_REPORT_TIMEOUT_HOURS } from '../lambdas/core/timeouts.js';
 import { WORKFLOW_ERRORS } from '../lambdas/shared/errors.js';
 import { invoke, invokeAndWait, type WorkflowFunctions } from './tasks.js';
@@ -16,7 +17,9 @@ export const RECORDING_FAILED = 'Rollout.RecordingFailed';
  * One customer's rollout, run as its own execution (named after the customer) so the release execution
  * never iterates customers: approval when the policy asks for it, the maintenance window, the deployment
  * request, the platform's report, and the outcome counted on the customer's step. A halt parks it before
- * it asks or deploys ("… postponed · halted, awaiting decision"); an abort ends it cancelled.
+ * it asks or deploys ("… postponed · halted, awaiting decision"); an abort ends it cancelled; a newer
+ * release taking the customer over ends it superseded; another release's deployment of the customer in
+ * flight makes it wait and look for a later window.
  */
 export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctions): sfn.IChainable {
   const customer = { 'release.$': '$.release', 'customerId.$': '$.customerId' };
@@ -49,6 +52,9 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
     reason: 'halted until after its policy deadline',
   });
   const recordCancelled = record('Record cancelled (release aborted)', 'cancelled', { 'error.$': '$.error' });
+  const recordSuperseded = record('Record superseded (a newer release took over)', 'superseded', {
+    'error.$': '$.error',
+  });
 
   /** Parks the rollout while a halt holds it; a resume carries on with `then`. */
   const parkedByHalt = (name: string, resultPath: string) =>
@@ -59,6 +65,7 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
         'Postponed, never failed: a resume answers (next window), an abort fails it with Release.Aborted.',
     })
       .addCatch(recordCancelled, { errors: [WORKFLOW_ERRORS.aborted], resultPath: '$.error' })
+      .addCatch(recordSuperseded, { errors: [WORKFLOW_ERRORS.superseded], resultPath: '$.error' })
       .addCatch(recordHaltedTooLong, { errors: ['States.Timeout'], resultPath: '$.error' })
       .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' });
   const deploymentPostponed = parkedByHalt(
@@ -67,13 +74,22 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
   );
   const approvalPostponed = parkedByHalt('Approval postponed · halted, awaiting decision', '$.resumed');
 
+  // Another release's deployment of the customer is in flight: wait, then find a later window.
+  const inFlightElsewhere = new sfn.Wait(scope, 'Deployment in flight in another release · wait', {
+    time: sfn.WaitTime.duration(Duration.hours(IN_FLIGHT_RECHECK_HOURS)),
+  });
   const deploy = invokeAndWait(scope, 'Deploy and await report', fns.requestDeployment, customer, {
     resultPath: '$.deployment',
     timeout: sfn.Timeout.duration(DEPLOYMENT_REPORT_TIMEOUT),
     comment: 'Publishes Deployment Requested; the platform answers with Deployment Succeeded or Failed.',
   })
     .addCatch(deploymentPostponed, { errors: [WORKFLOW_ERRORS.halted], resultPath: sfn.JsonPath.DISCARD })
+    .addCatch(inFlightElsewhere, {
+      errors: [WORKFLOW_ERRORS.deploymentInFlight],
+      resultPath: sfn.JsonPath.DISCARD,
+    })
     .addCatch(recordCancelled, { errors: [WORKFLOW_ERRORS.aborted], resultPath: '$.error' })
+    .addCatch(recordSuperseded, { errors: [WORKFLOW_ERRORS.superseded], resultPath: '$.error' })
     .addCatch(recordNoticeHeld, { errors: [WORKFLOW_ERRORS.noticeLeadTime], resultPath: '$.error' })
     .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' })
     .next(recordDeployed);
@@ -88,7 +104,9 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
   })
     .addCatch(deploymentPostponed, { errors: [WORKFLOW_ERRORS.halted], resultPath: sfn.JsonPath.DISCARD })
     .addCatch(recordCancelled, { errors: [WORKFLOW_ERRORS.aborted], resultPath: '$.error' })
+    .addCatch(recordSuperseded, { errors: [WORKFLOW_ERRORS.superseded], resultPath: '$.error' })
     .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+  inFlightElsewhere.next(findWindow);
   findWindow.next(
     new sfn.Choice(scope, 'Window found?')
       .when(sfn.Condition.isNull('$.slot.deployAt'), recordNoWindowLeft)
@@ -104,6 +122,7 @@ export function customerRolloutDefinition(scope: Construct, fns: WorkflowFunctio
   })
     .addCatch(approvalPostponed, { errors: [WORKFLOW_ERRORS.halted], resultPath: sfn.JsonPath.DISCARD })
     .addCatch(recordCancelled, { errors: [WORKFLOW_ERRORS.aborted], resultPath: '$.error' })
+    .addCatch(recordSuperseded, { errors: [WORKFLOW_ERRORS.superseded], resultPath: '$.error' })
     .addCatch(recordRejected, { errors: [WORKFLOW_ERRORS.approvalRejected], resultPath: '$.error' })
     .addCatch(recordDeferred, { errors: ['States.Timeout'], resultPath: '$.error' })
     .addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' });

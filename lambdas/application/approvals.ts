@@ -14,7 +14,7 @@ import { type SigningKeys, verifyingKeys } from '../core/signing-keys.js';
 import { approvalRequest, rollbackApprovalRequest } from '../email/messages.js';
 import { sendEmails } from '../email/send.js';
 import { now } from '../shared/clock.js';
-import { ReleaseStateError } from '../shared/errors.js';
+import { CustomerSupersededError, ReleaseStateError } from '../shared/errors.js';
 import { addLogKeys, countMetric, logger } from '../shared/observability.js';
 import { answerApprovalWait } from '../shared/task-answers.js';
 import {
@@ -141,6 +141,9 @@ export async function requestApproval(
     by: 'request-approval',
     reason: `asked ${approvers.join(', ')}`,
   });
+  // A newer release took the customer over meanwhile: nobody is asked.
+  if (asked.customer?.state === 'superseded')
+    throw new CustomerSupersededError(asked.customer.outcomeReason ?? 'superseded by a newer release');
   if (asked.customer?.state === 'awaiting-approval')
     await notePendingApproval(release, {
       customerId,

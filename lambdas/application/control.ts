@@ -2,6 +2,7 @@ import { UserFacingError } from '../core/errors.js';
 import { TRANSITIONS } from '../core/lifecycle.js';
 import { now } from '../shared/clock.js';
 import {
+  CustomerSupersededError,
   ReleaseAbortedError,
   ReleaseHaltedError,
   ReleaseStateError,
@@ -25,8 +26,15 @@ export type Hold =
   | { kind: 'halted'; reason: string }
   | { kind: 'aborted'; reason: string };
 
-/** What holds this release (and, when given, this customer) now. A paused release holds too. */
-export function holdOf(release: ReleaseRecord, customer?: Pick<CustomerRecord, 'halt' | 'state'>): Hold {
+type HeldCustomer = Pick<CustomerRecord, 'halt' | 'state'> & Partial<Pick<CustomerRecord, 'outcomeReason'>>;
+
+/**
+ * What holds this release (and, when given, this customer) now. A paused release holds too. A customer a
+ * newer release took over is held for good, like a cancelled one (assertMayProceed names it superseded).
+ */
+export function holdOf(release: ReleaseRecord, customer?: HeldCustomer): Hold {
+  if (customer?.state === 'superseded')
+    return { kind: 'aborted', reason: customer.outcomeReason ?? 'superseded by a newer release' };
   if (release.status === 'aborted' || customer?.state === 'cancelled')
     return { kind: 'aborted', reason: release.abortReason ?? 'the release was aborted' };
   if (release.status === 'halted' || release.status === 'paused')
@@ -35,13 +43,15 @@ export function holdOf(release: ReleaseRecord, customer?: Pick<CustomerRecord, '
   return { kind: 'none' };
 }
 
-/** Throws `Release.Halted` or `Release.Aborted` (the workflow parks or cancels) unless free to go on. */
-export async function assertMayProceed(
-  release: string,
-  customer?: Pick<CustomerRecord, 'halt' | 'state'>,
-): Promise<ReleaseRecord> {
+/**
+ * Throws `Release.Halted` or `Release.Aborted` (the workflow parks or cancels) unless free to go on, and
+ * `Customer.Superseded` (the rollout ends superseded, deploying nothing) once a newer release took it over.
+ */
+export async function assertMayProceed(release: string, customer?: HeldCustomer): Promise<ReleaseRecord> {
   const record = await getRelease(release);
   if (!record) throw new ReleaseStateError(`No release ${release} has been planned`);
+  if (customer?.state === 'superseded')
+    throw new CustomerSupersededError(customer.outcomeReason ?? 'superseded by a newer release');
   const hold = holdOf(record, customer);
   if (hold.kind === 'halted') throw new ReleaseHaltedError(hold.reason);
   if (hold.kind === 'aborted') throw new ReleaseAbortedError(hold.reason);
@@ -88,7 +98,8 @@ export function secondsUntil(deadlineAt: string): number {
 /**
  * Parks the rollout `taskToken` that a halt stopped before it deployed or asked: the customer stays where
  * it is (postponed, never failed) until a resume answers with success (the rollout looks for its next
- * window) or an abort with `Release.Aborted` (it ends cancelled). A decision taken while it was being
+ * window) or an abort with `Release.Aborted` (it ends cancelled; superseded with `Customer.Superseded` when a
+ * newer release took it over). A decision taken while it was being
  * parked answers it at once.
  */
 export async function parkHaltedRollout(
@@ -104,9 +115,16 @@ export async function parkHaltedRollout(
     reason: hold.kind === 'none' ? 'halted' : hold.reason,
   });
   await parkRollout(release, { customerId, token: taskToken, since: now() });
-  const latest = holdOf(await requireRelease(release), await requireCustomer(release, customerId));
+  const latestCustomer = await requireCustomer(release, customerId);
+  const latest = holdOf(await requireRelease(release), latestCustomer);
   if (latest.kind === 'none' && (await unparkRollout(release, customerId, taskToken)))
     await resumeWithSuccess(taskToken, rolloutResumption(customer));
-  if (latest.kind === 'aborted' && (await unparkRollout(release, customerId, taskToken)))
-    await resumeWithFailure(taskToken, WORKFLOW_ERRORS.aborted, latest.reason);
+  if (latest.kind === 'aborted' && (await unparkRollout(release, customerId, taskToken))) {
+    const superseded = latestCustomer.state === 'superseded';
+    await resumeWithFailure(
+      taskToken,
+      superseded ? WORKFLOW_ERRORS.superseded : WORKFLOW_ERRORS.aborted,
+      latest.reason,
+    );
+  }
 }

@@ -21,9 +21,11 @@ import {
   swapCustomerField,
   updateCustomer,
 } from '../store/customers.js';
+import { endDeploymentClaim } from '../store/deployment-claims.js';
 import { getStep } from '../store/steps.js';
 import { assertMayProceed } from './control.js';
 import { moveOneAtATime } from './one-at-a-time.js';
+import { afterRequestNotApplied, claimCustomerDeployment } from './overlap.js';
 import { configOf } from './release-config.js';
 
 // A customer's deployment, from finding its slot to the platform's report: schedule it, ask the platform
@@ -148,6 +150,8 @@ export async function requestDeployment(
   if (!customer.earlyDeployment?.force) await assertNoticeLeadTimeElapsed(release, customer, requestedAt);
 
   if (await answerDeploymentWait(taskToken, customer)) return { alreadyReported: true };
+  // Never two releases at once, never a downgrade (overlapping releases).
+  if (customer.state === 'scheduled') await claimCustomerDeployment(release, customerId);
   await updateCustomer(release, customerId, { deploymentToken: taskToken });
   const transition = await applyTransition(
     release,
@@ -160,6 +164,7 @@ export async function requestDeployment(
     // The report may have arrived between reading the customer and storing this run's token.
     const latest = transition.customer;
     if (latest && (await answerDeploymentWait(taskToken, latest))) return { alreadyReported: true };
+    await afterRequestNotApplied(release, latest);
     return { requested: false };
   }
   const reportBy = DateTime.fromISO(requestedAt)
@@ -193,6 +198,7 @@ export async function requestDeployment(
       {},
       ['deploymentRequestedAt', 'deploymentStatus'],
     );
+    await endDeploymentClaim(customerId, release);
     throw error;
   }
   countMetric('DeploymentsRequested');

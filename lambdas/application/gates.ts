@@ -12,6 +12,7 @@ import {
   releaseQualityOf,
   summarizeGate,
 } from '../core/gates.js';
+import { judgedCustomers } from '../core/overlap.js';
 import { rolloutShape } from '../core/rollout-shape.js';
 import { now } from '../shared/clock.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
@@ -61,8 +62,9 @@ export async function evaluateGateOf(release: string, phase: string, step?: stri
   const silentAccepted = sum(steps.map((each) => each.acceptedWithoutHealthReport));
   const decision = evaluateGate(
     {
-      total: sum(steps.map((each) => each.total)),
-      recorded: sum(steps.map((each) => each.recorded)),
+      // Customers a newer release took over are not this release's to judge.
+      total: sum(steps.map((each) => judgedCustomers(each).total)),
+      recorded: sum(steps.map((each) => judgedCustomers(each).recorded)),
       deployed: sum(steps.map((each) => each.deployed)),
       failed: sum(steps.map((each) => Math.max(0, each.failed - each.acceptedFailed))),
       withoutHealthReport: await silentCustomers(release, stepKeys, silentCount, silentAccepted),

@@ -7,6 +7,7 @@ import { countMetric, logger } from '../shared/observability.js';
 import { oncePerRelease } from '../shared/once.js';
 import { resumeWithSuccess } from '../shared/step-functions.js';
 import { applyTransition } from '../store/customers.js';
+import { endDeploymentClaim } from '../store/deployment-claims.js';
 import { updateRelease } from '../store/releases.js';
 import {
   claimStepSignal,
@@ -22,14 +23,15 @@ import { recordCustomerVersion } from './fleet.js';
 import { pauseForFailedGate } from './pause.js';
 
 export function stepSummary(counters: StepRecord) {
-  const { total, deployed, failed, rejected, deferred, held, cancelled } = counters;
-  return { total, deployed, failed, rejected, deferred, held, cancelled };
+  const { total, deployed, failed, rejected, deferred, held, cancelled, superseded } = counters;
+  return { total, deployed, failed, rejected, deferred, held, cancelled, superseded };
 }
 
 /**
- * Ends a customer's rollout in `outcome` and counts it on its step exactly once (two store requests; a
- * third read only when the transition was already applied by a retry, a duplicate or a rival). When the
- * customer had already ended otherwise (cancelled by an abort), that outcome is the one counted.
+ * Ends a customer's rollout in `outcome`, gives back its deployment claim (overlapping releases) and counts
+ * it on its step exactly once (three store requests; a fourth read only when the transition was already
+ * applied by a retry, a duplicate or a rival). When the customer had already ended otherwise (cancelled by
+ * an abort, superseded by a newer release), that outcome is the one counted.
  */
 export async function recordOutcome(
   release: string,
@@ -50,6 +52,12 @@ export async function recordOutcome(
   // Every run, not only the one that applied the transition: a run that crashed after it still records it.
   if (customer.state === 'deployed' && outcome === 'deployed')
     await recordCustomerVersion(customer.id, release, 'deployed');
+  // Its rollout ended: no deployment of it is in flight in this release any more (overlapping releases).
+  await endDeploymentClaim(
+    customer.id,
+    release,
+    customer.state === 'deployed' ? { at: customer.deployedAt ?? at } : undefined,
+  );
   const counted = await countOutcomeOnce(release, customer.stepKey, customer.id, customer.state);
   if (counted) {
     if (customer.state === 'deferred') countMetric('ApprovalsDeferred');

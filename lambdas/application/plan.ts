@@ -1,6 +1,7 @@
 import { bundledConfig } from '../core/config.js';
 import { UserFacingError } from '../core/errors.js';
 import type { Config, Fleet } from '../core/model.js';
+import { customersToTakeOver, withoutDowngrades } from '../core/overlap.js';
 import { planRelease } from '../core/plan.js';
 import {
   type ReleaseSchedule,
@@ -17,6 +18,7 @@ import { putCustomerIfAbsent } from '../store/customers.js';
 import { customerOf, fleetCustomers, getFleetRevision } from '../store/fleet.js';
 import { createRelease, getRelease, moveRelease } from '../store/releases.js';
 import { putStepIfAbsent, putStepMember } from '../store/steps.js';
+import { takeOverCustomers } from './overlap.js';
 import { configOf } from './release-config.js';
 
 const WRITE_CONCURRENCY = 25;
@@ -62,7 +64,9 @@ async function recordPlan(version: string, startAt: string, config: Config): Pro
   // The revision first: an import between the two reads makes the release look older than it is, never newer.
   const { revision } = await getFleetRevision();
   const fleet = await currentFleet();
-  const plan = planRelease({ version, config, fleet, startAt });
+  // Never a downgrade: a customer already on this version or a newer one is not planned.
+  const { toPlan } = withoutDowngrades(version, fleet.customers);
+  const plan = planRelease({ version, config, fleet: { ...fleet, customers: toPlan }, startAt });
   const schedule = scheduleOf(plan, config);
   await createRelease(schedule, { config, fleetRevision: revision });
 
@@ -105,6 +109,8 @@ async function recordPlan(version: string, startAt: string, config: Config): Pro
       waitUntil: stepWaitUntil(step.opensAt, deadlines),
     });
   }
+  // A newer release takes over the customers an older running release has not asked anything of yet.
+  await takeOverCustomers(version, customersToTakeOver(records), 'plan-release');
   await moveRelease(version, ['planning'], 'running');
   return schedule;
 }

@@ -22,9 +22,9 @@ export const GATE_AUDIT_MAX_CUSTOMERS = 1_000;
  * deployed ones run well. A gate passes only on evidence: missing data never counts as success.
  */
 export interface StepResults {
-  /** Customers of the step (phase). */
+  /** Customers of the step (phase), less those a newer release took over (judgedCustomers). */
   total: number;
-  /** Customers with an outcome so far (deployed, failed, rejected, deferred, held, cancelled). */
+  /** Customers with an outcome so far (deployed, failed, rejected, deferred, held, cancelled), less those. */
   recorded: number;
   deployed: number;
   failed: number;
@@ -66,16 +66,11 @@ export function supportTicketIncreasePercent(
 }
 
 /**
- * The states of a customer whose deployment of the version succeeded: deployed, and what a rollback or a
- * later version moves it on to. Its health reports are the evidence a gate needs.
+ * The states of a customer whose deployment of the version succeeded: deployed, and what a rollback moves it
+ * on to. Its health reports are the evidence a gate needs. (A `superseded` customer was never deployed by
+ * the release: a newer one took it over before it was asked to deploy.)
  */
-export const DEPLOYED_STATES = [
-  'deployed',
-  'rolling-back',
-  'rolled-back',
-  'rollback-failed',
-  'superseded',
-] as const;
+export const DEPLOYED_STATES = ['deployed', 'rolling-back', 'rolled-back', 'rollback-failed'] as const;
 
 export function hasBeenDeployed(state: string): boolean {
   return (DEPLOYED_STATES as readonly string[]).includes(state);

@@ -26,8 +26,20 @@ export const CUSTOMER_STATES = [
 
 export type CustomerState = (typeof CUSTOMER_STATES)[number];
 
-/** The states a customer's rollout ends in: each is counted once on the customer's step. */
-export const OUTCOME_STATES = ['deployed', 'failed', 'rejected', 'deferred', 'held', 'cancelled'] as const;
+/**
+ * The states a customer's rollout ends in: each is counted once on the customer's step. `superseded`: a
+ * newer release took the customer over before this one asked to deploy it (lambdas/core/overlap.ts); it is
+ * neither a success nor a failure of this release, and its gates judge the step without it.
+ */
+export const OUTCOME_STATES = [
+  'deployed',
+  'failed',
+  'rejected',
+  'deferred',
+  'held',
+  'cancelled',
+  'superseded',
+] as const;
 export type OutcomeState = (typeof OUTCOME_STATES)[number];
 
 export function isOutcome(state: CustomerState): state is OutcomeState {
@@ -95,6 +107,11 @@ export const TRANSITIONS = {
   hold: transition('hold', NOT_YET_REQUESTED, 'held'),
   /** The release was aborted before this customer's deployment was requested. */
   cancel: transition('cancel', NOT_YET_REQUESTED, 'cancelled'),
+  /**
+   * A newer release took the customer over before this one asked to deploy it, or the customer already runs
+   * this version or a newer one: it follows the newer release, this one leaves it alone.
+   */
+  supersede: transition('supersede', NOT_YET_REQUESTED, 'superseded'),
   /** A rollback trigger (or a person) asked for it, inside the policy's rollback window. */
   requestRollback: transition('requestRollback', ['deployed'], 'rolling-back'),
   /** The platform reported the customer back on its previous version. */
@@ -122,6 +139,8 @@ export function transitionTo(outcome: OutcomeState): Transition {
       return TRANSITIONS.hold;
     case 'cancelled':
       return TRANSITIONS.cancel;
+    case 'superseded':
+      return TRANSITIONS.supersede;
   }
 }
 

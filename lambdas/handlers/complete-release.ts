@@ -54,6 +54,8 @@ async function buildReport(release: string): Promise<Record<string, unknown>> {
     failed: count('failed'),
     rolledBack: count('rolled-back'),
     rollbackFailed: count('rollback-failed'),
+    // Taken over by a newer release before this one asked to deploy them: neither success nor failure.
+    superseded: count('superseded'),
     notDeployed: customers.length - count('deployed'),
     deploymentSuccessRatePercent: attempted === 0 ? 100 : Math.round((deployments / attempted) * 1000) / 10,
   };

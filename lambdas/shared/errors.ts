@@ -60,6 +60,16 @@ export class ReleaseAbortedError extends Error {
   override name = 'Release.Aborted';
 }
 
+/** A newer release took the customer over (or it already runs this version or newer): its rollout ends `superseded`. */
+export class CustomerSupersededError extends Error {
+  override name = 'Customer.Superseded';
+}
+
+/** Another release's deployment of the customer is in flight: this rollout waits, then looks for a later window. */
+export class DeploymentInFlightError extends Error {
+  override name = 'Deployment.InFlight';
+}
+
 /** A pause reached the end of the execution's time limit without a decision: the release is aborted. */
 export class PauseTimeLimitError extends Error {
   override name = 'Release.TimeLimit';
@@ -85,4 +95,6 @@ export const WORKFLOW_ERRORS = {
   noticeLeadTime: new NoticeLeadTimeError().name,
   rollbackFailed: new RollbackFailedError().name,
   nothingToRollBack: new NothingToRollBackError().name,
+  superseded: new CustomerSupersededError().name,
+  deploymentInFlight: new DeploymentInFlightError().name,
 } as const;

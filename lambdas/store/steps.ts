@@ -30,6 +30,8 @@ const stepRecord = z.looseObject({
   deferred: z.number(),
   held: z.number(),
   cancelled: z.number().default(0),
+  /** Customers a newer release took over before this one asked to deploy them (neither success nor failure). */
+  superseded: z.number().default(0),
   /** Failures an operator accepted by resuming after the gate they failed; later gates do not count them. */
   acceptedFailed: z.number().default(0),
   /** The step's health an operator accepted the same way. */
@@ -95,6 +97,7 @@ export async function putStepIfAbsent(release: string, key: string, plan: StepPl
         deferred: 0,
         held: 0,
         cancelled: 0,
+        superseded: 0,
       },
       ConditionExpression: 'attribute_not_exists(PK)',
     }),

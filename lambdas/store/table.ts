@@ -20,6 +20,7 @@ import { ReleaseStateError, TransientError } from '../shared/errors.js';
 //                 RELEASE#<v> / PARKED#<id>              the token of a customer rollout parked by a halt
 //   approvals.ts  APPROVAL#<id> / APPROVAL               task token, approvers, decision
 //                 RELEASE#<v> / PENDING-APPROVAL#<id>    an approval asked and not decided (check-status)
+//   deployment-claims.ts DEPLOYMENT#<customerId> / CLAIM  the release deploying it now, newest version deployed
 //   audit.ts      RELEASE#<v> / AUDIT#<what>, EMAILS, HEALTH#<id>#<at>, HEALTH-REFUSED (counts by reason)
 //                 HEALTH-REFUSED / UNKNOWN-RELEASE       refused reports of releases that do not exist
 //   checklists.ts RELEASE#<v> / CHECKLIST#TICK#<item>     a pre-release checklist item's tick (by, at, evidence)

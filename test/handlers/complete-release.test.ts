@@ -45,6 +45,7 @@ describe('complete-release', () => {
       failed: 1,
       rolledBack: 1,
       rollbackFailed: 0,
+      superseded: 0,
       notDeployed: 2,
       deploymentSuccessRatePercent: 75,
     });

@@ -137,6 +137,7 @@ describe('record-outcome and await-step', () => {
           deferred: 0,
           held: 1,
           cancelled: 0,
+          superseded: 0,
         },
       },
     ]);
@@ -159,7 +160,16 @@ describe('record-outcome and await-step', () => {
       release: RELEASE,
       at: '2027-03-14T06:00:00.000Z',
       batch: 'standard_2',
-      summary: { total: 2, deployed: 0, failed: 1, rejected: 0, deferred: 0, held: 1, cancelled: 0 },
+      summary: {
+        total: 2,
+        deployed: 0,
+        failed: 1,
+        rejected: 0,
+        deferred: 0,
+        held: 1,
+        cancelled: 0,
+        superseded: 0,
+      },
     });
   });
 
@@ -212,6 +222,7 @@ describe('record-outcome and await-step', () => {
           deferred: 0,
           held: 1,
           cancelled: 0,
+          superseded: 0,
         },
       },
     ]);

@@ -116,7 +116,8 @@ const READ_WRITE: Capability[] = ['readsTable', 'writesTable'];
 
 /** What each handler calls, read from lambdas/handlers: its role must grant exactly this. */
 const NEEDS: [handler: string, needs: Capability[]][] = [
-  ['plan-release', [...READ_WRITE, 'publishes']],
+  // Taking customers over from an older release ends their rollouts' waits and resumes its completed steps.
+  ['plan-release', [...READ_WRITE, 'publishes', 'answersTasks']],
   ['send-notices', [...READ_WRITE, 'emails']],
   // Starting includes checking that a name already taken is the same customer's rollout.
   [

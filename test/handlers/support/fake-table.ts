@@ -138,6 +138,9 @@ function matches(item: Item, expression: string | undefined, names: Names, value
 function evaluate(item: Item, term: string, names: Names, values: Values): boolean {
   const negated = /^NOT (.+)$/.exec(term);
   if (negated?.[1]) return !evaluate(item, negated[1], names, values);
+  const alternatives = /^\((.+ OR .+)\)$/.exec(term);
+  if (alternatives?.[1])
+    return alternatives[1].split(' OR ').some((each) => evaluate(item, each.trim(), names, values));
   const contains = /^contains\((\S+), (\S+)\)$/.exec(term);
   if (contains?.[1] && contains[2]) {
     const collection = item[attributeName(contains[1], names)];
@@ -168,12 +171,14 @@ function evaluate(item: Item, term: string, names: Names, values: Values): boole
     const value = item[attributeName(prefix[1], names)];
     return typeof value === 'string' && value.startsWith(String(operand(item, prefix[2], names, values)));
   }
-  const comparison = /^(\S+) (=|<=|>=) (\S+)$/.exec(term);
+  const comparison = /^(\S+) (=|<=|>=|<|>) (\S+)$/.exec(term);
   if (comparison?.[1] && comparison[2] && comparison[3]) {
     const left = operand(item, comparison[1], names, values) as string | number | undefined;
     const right = operand(item, comparison[3], names, values) as string | number | undefined;
     if (left === undefined || right === undefined) return false;
     if (comparison[2] === '=') return left === right;
+    if (comparison[2] === '<') return left < right;
+    if (comparison[2] === '>') return left > right;
     return comparison[2] === '<=' ? left <= right : left >= right;
   }
   throw new Error(`The fake table does not understand the condition "${term}"`);
