@@ -6,6 +6,7 @@ import { now } from '../shared/clock.js';
 import { listPendingApprovals, type PendingApproval } from '../store/approvals.js';
 import { latestGates } from '../store/audit.js';
 import type { CustomerRecord } from '../store/customers.js';
+import { getFleetRevision } from '../store/fleet.js';
 import type { PauseRecord, ReleaseRecord, ReleaseStatus } from '../store/releases.js';
 import { getStepsForStatus, healthOf, rollbacksOf, type StepRecord } from '../store/steps.js';
 import { stepIsComplete } from './outcomes.js';
@@ -14,7 +15,8 @@ import { requireKnownRelease, resolveReleaseCustomer } from './release-customers
 
 // Where a release stands, for check-status. Read from the release record, its steps (one batched read),
 // the latest gate of each step and phase (one batched read) and the pending approvals (one query, at most
-// PENDING_APPROVALS_SHOWN of them): four requests whatever the number of customers. No customer is read.
+// PENDING_APPROVALS_SHOWN of them) and the fleet's revision: five requests whatever the number of customers. No
+// customer is read.
 
 export const PENDING_APPROVALS_SHOWN = 50;
 const UPCOMING_EVENTS_SHOWN = 5;
@@ -136,7 +138,7 @@ export function hasEnded(status: ReleaseStatus): boolean {
   return ENDED.includes(status);
 }
 
-/** Where the release `version` stands now (four store requests, whatever the fleet's size). */
+/** Where the release `version` stands now (five store requests, whatever the fleet's size). */
 export async function releaseStatus(version: string): Promise<ReleaseStatusReport> {
   const record = await requireKnownRelease(version);
   const asOf = now();
@@ -205,6 +207,11 @@ export async function releaseStatus(version: string): Promise<ReleaseStatusRepor
     steps.map((step) => ({ deployed: step.deployed, rollbacks: rollbacksOf(step), health: healthOf(step) })),
   );
   const events = hasEnded(record.status) ? [] : upcomingEvents(record, phases, steps, pendingApprovals, asOf);
+  // One request more: the fleet's revision against the one the release was planned with.
+  const fleetChanged =
+    record.fleetRevision === undefined
+      ? {}
+      : { fleetChangedSincePlanning: (await getFleetRevision()).revision !== record.fleetRevision };
   return {
     release: version,
     asOf,
@@ -241,6 +248,7 @@ export async function releaseStatus(version: string): Promise<ReleaseStatusRepor
       breaches: qualityBreaches(quality, config.release.releaseQuality, record.acceptedQuality),
       ...(record.acceptedQuality ? { accepted: record.acceptedQuality } : {}),
     },
+    ...fleetChanged,
   };
 }
 
