@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { abort } from '../lambdas/application/halt.js';
 import { requireKnownRelease } from '../lambdas/application/release-customers.js';
-import { connectTarget } from './check-status.js';
 import type { CliIo } from './context.js';
+import { connectFor } from './on-target.js';
 import { withActor, withJson, withRequiredReason } from './options.js';
 import { type ControlOptions, decisionOf, report } from './release-control.js';
 import { withTargetOptions } from './target.js';
@@ -23,7 +23,7 @@ export function registerAbort(program: Command, io: CliIo): void {
       ),
     ),
   ).action(async (options: ControlOptions & { version: string }) => {
-    const target = await connectTarget(io, options);
+    const target = await connectFor(io, options);
     try {
       await requireKnownRelease(options.version);
       const decision = decisionOf(options);

@@ -7,11 +7,11 @@ import {
   type ReleaseStatusReport,
   releaseStatus,
 } from '../lambdas/application/status.js';
-import { UserFacingError } from '../lambdas/core/errors.js';
 import type { CliIo } from './context.js';
+import { connectFor } from './on-target.js';
 import { print, withJson } from './options.js';
 import { renderCustomerStatus, renderReleaseStatus, when } from './status-text.js';
-import { type Target, type TargetOptions, withTargetOptions } from './target.js';
+import { type TargetOptions, withTargetOptions } from './target.js';
 
 interface CheckStatusOptions extends TargetOptions {
   version: string;
@@ -28,12 +28,6 @@ function parseInterval(value: string): number {
   if (!Number.isFinite(seconds) || seconds < 1)
     throw new InvalidArgumentError(`expected a number of seconds, at least 1, got '${value}'`);
   return seconds;
-}
-
-export async function connectTarget(io: CliIo, options: TargetOptions): Promise<Target> {
-  if (!io.connect)
-    throw new UserFacingError('no target to act on: run this through scripts/minor-release-manager.sh');
-  return io.connect(options);
 }
 
 async function sleepFor(milliseconds: number, signal: AbortSignal): Promise<void> {
@@ -116,7 +110,7 @@ export function registerCheckStatus(program: Command, io: CliIo): void {
         ),
     ),
   ).action(async (options: CheckStatusOptions) => {
-    const target = await connectTarget(io, options);
+    const target = await connectFor(io, options);
     try {
       if (options.watch) await watch(io, options);
       else show(io, options, await read(options));

@@ -18,26 +18,12 @@ import {
 } from '../lambdas/store/fleet.js';
 import type { CliIo } from './context.js';
 import { resolveUserPath } from './context.js';
+import { onTarget } from './on-target.js';
 import { actorOf, print, progress, withActor, withJson } from './options.js';
 import { type Target, type TargetOptions, withTargetOptions } from './target.js';
 
 interface JsonOption {
   json?: boolean;
-}
-
-/** Connects to the target, runs `work` against it, and closes the connection however `work` ends. */
-export async function onTarget<T>(
-  io: CliIo,
-  options: TargetOptions,
-  work: (target: Target) => Promise<T>,
-): Promise<T> {
-  if (!io.connect) throw new UserFacingError('this command needs a target (--local, or AWS credentials)');
-  const target = await io.connect(options);
-  try {
-    return await work(target);
-  } finally {
-    await target.close();
-  }
 }
 
 /** The JSON shape of `customers list --json`: the fleet revision and the customers (of `--policy`), by id. */

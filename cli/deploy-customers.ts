@@ -11,8 +11,9 @@ import { POLICY_NAMES, type PolicyName } from '../lambdas/core/model.js';
 import { parseVersion } from '../lambdas/core/versions.js';
 import { listCustomers } from '../lambdas/store/customers.js';
 import type { CliIo } from './context.js';
+import { onTarget } from './on-target.js';
 import { actorOf, print, progress, withActor, withJson } from './options.js';
-import { type Target, type TargetOptions, withTargetOptions } from './target.js';
+import { type TargetOptions, withTargetOptions } from './target.js';
 
 /** `--version v1.1.0`, checked as a tag before anything is asked of the target. */
 export function versionTag(value: string): string {
@@ -22,21 +23,6 @@ export function versionTag(value: string): string {
     throw new InvalidArgumentError((error as Error).message);
   }
   return value;
-}
-
-/** Runs `work` against the target the options name, and lets the connection go afterwards. */
-export async function onTarget<T>(
-  io: CliIo,
-  options: TargetOptions,
-  work: (target: Target) => Promise<T>,
-): Promise<T> {
-  if (!io.connect) throw new UserFacingError('this CLI was started without a way to reach a target');
-  const target = await io.connect(options);
-  try {
-    return await work(target);
-  } finally {
-    await target.close();
-  }
 }
 
 /** `--force` goes with `--reason` (kept in the customer's history), and `--reason` only with `--force`. */

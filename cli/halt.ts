@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { halt } from '../lambdas/application/halt.js';
-import { connectTarget } from './check-status.js';
 import type { CliIo } from './context.js';
+import { connectFor } from './on-target.js';
 import { withActor, withJson, withRequiredReason } from './options.js';
 import { type ControlOptions, decisionOf, report, scopeOf } from './release-control.js';
 import { withTargetOptions } from './target.js';
@@ -22,7 +22,7 @@ export function registerHalt(program: Command, io: CliIo): void {
       ),
     ),
   ).action(async (options: ControlOptions) => {
-    const target = await connectTarget(io, options);
+    const target = await connectFor(io, options);
     try {
       const { scope, customerId } = await scopeOf('halt', options);
       const decision = decisionOf(options);

@@ -1,11 +1,12 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { DateTime } from 'luxon';
+import { type Takeover, takeoverPreview } from '../lambdas/application/overlap.js';
 import { currentFleet } from '../lambdas/application/plan.js';
 import { loadConfig, loadFleet } from '../lambdas/core/config.js';
-import type { Fleet } from '../lambdas/core/model.js';
+import { withoutDowngrades } from '../lambdas/core/overlap.js';
 import { planRelease } from '../lambdas/core/plan.js';
 import { type CliIo, DEFAULT_CONFIG_DIR, DEFAULT_FLEET_FILE, resolveUserPath } from './context.js';
-import { onTarget } from './customers.js';
+import { onTarget } from './on-target.js';
 import { type TargetOptions, withTargetOptions } from './target.js';
 import { renderTimeline } from './timeline.js';
 
@@ -57,12 +58,55 @@ export function registerPlanRelease(program: Command, io: CliIo): void {
     const config = loadConfig(
       options.configDir ? resolveUserPath(io, options.configDir) : DEFAULT_CONFIG_DIR,
     );
-    const fleet: Fleet =
-      targetGiven(options) && !options.fleet
-        ? await onTarget(io, options, () => currentFleet())
-        : loadFleet(options.fleet ? resolveUserPath(io, options.fleet) : DEFAULT_FLEET_FILE, config.policies);
+    const onItsTarget = targetGiven(options) && !options.fleet;
+    const { fleet, leftOut, takeovers } = onItsTarget
+      ? await onTarget(io, options, () => targetFleet(options.version))
+      : {
+          fleet: loadFleet(
+            options.fleet ? resolveUserPath(io, options.fleet) : DEFAULT_FLEET_FILE,
+            config.policies,
+          ),
+          leftOut: [],
+          takeovers: [],
+        };
     const startAt = options.start ?? defaultStart(io.now?.() ?? new Date());
     const plan = planRelease({ version: options.version, config, fleet, startAt });
-    io.stdout(options.json ? `${JSON.stringify(plan, null, 2)}\n` : renderTimeline(plan, config.policies));
+    // On a target, what planning would also do: leave out customers already on the version or newer,
+    // and take over the customers older running releases have not deployed yet.
+    const json = onItsTarget ? { ...plan, leftOut, takesOver: takeovers } : plan;
+    io.stdout(
+      options.json
+        ? `${JSON.stringify(json, null, 2)}\n`
+        : `${renderTimeline(plan, config.policies)}${onItsTarget ? renderTakeovers(options.version, leftOut, takeovers) : ''}`,
+    );
   });
+}
+
+/** The target's fleet as planning would take it: without downgrades, and what it would take over. */
+async function targetFleet(version: string) {
+  const fleet = await currentFleet();
+  const { toPlan, leftOut } = withoutDowngrades(version, fleet.customers);
+  const takeovers = await takeoverPreview(
+    version,
+    toPlan.map((customer) => customer.id),
+  );
+  return { fleet: { ...fleet, customers: toPlan }, leftOut, takeovers };
+}
+
+function renderTakeovers(
+  version: string,
+  leftOut: { id: string; reason: string }[],
+  takeovers: Takeover[],
+): string {
+  const lines: string[] = [''];
+  if (leftOut.length)
+    lines.push(
+      `Left out (never a downgrade): ${leftOut.map((customer) => `${customer.id} (${customer.reason})`).join(', ')}`,
+    );
+  for (const takeover of takeovers)
+    lines.push(
+      `Takes over from ${takeover.release}: ${takeover.takenOver.length} customer(s) it has not deployed yet end superseded there and follow ${version}${takeover.takenOver.length ? ` (${takeover.takenOver.join(', ')})` : ''}; ${takeover.goesOn.length} already asked to deploy go on there`,
+    );
+  if (!takeovers.length) lines.push('No running release is older: nothing to take over.');
+  return `${lines.join('\n')}\n`;
 }

@@ -7,8 +7,8 @@ import {
   rollBackForOperator,
 } from '../lambdas/application/rollbacks.js';
 import { UsageError, UserFacingError } from '../lambdas/core/errors.js';
-import { connectTarget } from './check-status.js';
 import type { CliIo } from './context.js';
+import { connectFor } from './on-target.js';
 import { actorOf, print, withActor, withJson, withRequiredReason } from './options.js';
 import { type TargetOptions, withTargetOptions } from './target.js';
 
@@ -87,7 +87,7 @@ export function registerRollback(program: Command, io: CliIo): void {
   ).action(async (options: RollbackOptions) => {
     if (Boolean(options.customers) === Boolean(options.batch))
       throw new UsageError('rollback: give either --customers "A,B" or --batch');
-    const target = await connectTarget(io, options);
+    const target = await connectFor(io, options);
     try {
       await requireKnownRelease(options.version);
       const decision = { reason: options.reason, by: actorOf(options) };

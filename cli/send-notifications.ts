@@ -2,7 +2,8 @@ import { type Command, Option } from 'commander';
 import { type PhaseNotices, sendPhaseNotices } from '../lambdas/application/notices.js';
 import { POLICY_NAMES, type PolicyName } from '../lambdas/core/model.js';
 import type { CliIo } from './context.js';
-import { onTarget, versionTag } from './deploy-customers.js';
+import { versionTag } from './deploy-customers.js';
+import { onTarget } from './on-target.js';
 import { actorOf, print, progress, withActor, withJson } from './options.js';
 import { type TargetOptions, withTargetOptions } from './target.js';
 

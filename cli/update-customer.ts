@@ -6,13 +6,8 @@ import { type NamedCustomer, resolveCustomerName } from '../lambdas/core/custome
 import { compareVersions, parseVersion } from '../lambdas/core/versions.js';
 import { listCustomers } from '../lambdas/store/customers.js';
 import type { CliIo } from './context.js';
-import {
-  earlyDeploymentLine,
-  forceOf,
-  onTarget,
-  refuseIfAnyRefused,
-  versionTag,
-} from './deploy-customers.js';
+import { earlyDeploymentLine, forceOf, refuseIfAnyRefused, versionTag } from './deploy-customers.js';
+import { onTarget } from './on-target.js';
 import { actorOf, print, progress, withActor, withJson } from './options.js';
 import { type TargetOptions, withTargetOptions } from './target.js';
 

@@ -133,6 +133,7 @@ const OUTCOMES = [
   'rejected',
   'deferred',
   'cancelled',
+  'superseded',
   'not started',
 ] as const;
 

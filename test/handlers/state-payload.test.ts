@@ -102,7 +102,8 @@ describe(`the release execution's state for a fleet of ${CUSTOMERS.toLocaleStrin
     restoreRealClock();
   });
 
-  it('has every result path of the state machine produced by its task', () => {
+  // The synth alone takes about a minute on a loaded 2-core machine.
+  it('has every result path of the state machine produced by its task', { timeout: 300_000 }, () => {
     const definition = definitionOf(synthesizeApp({ bundle: false }).release, RELEASE_STATE_MACHINE);
 
     expect([...resultPathsOf(definition)].filter((path) => !results.has(path))).toEqual([]);
