@@ -23,13 +23,19 @@ import { configOf } from './release-config.js';
 
 const WRITE_CONCURRENCY = 25;
 
-/** The fleet as the table holds it now, or a UserFacingError naming the import when it is empty. */
-export async function currentFleet(): Promise<Fleet> {
+/** The fleet as the table holds it now (none imported yet: no customers). */
+export async function liveFleet(): Promise<Fleet> {
   const customers = [];
   for await (const record of fleetCustomers()) customers.push(customerOf(record));
-  if (customers.length === 0)
-    throw new UserFacingError('the fleet is empty: import it first with `customers import FILE`');
   return { customers };
+}
+
+/** The fleet as the table holds it now, or a UserFacingError naming the import when it is empty. */
+export async function currentFleet(): Promise<Fleet> {
+  const fleet = await liveFleet();
+  if (fleet.customers.length === 0)
+    throw new UserFacingError('the fleet is empty: import it first with `customers import FILE`');
+  return fleet;
 }
 
 /**

@@ -17,7 +17,7 @@ import { getStep } from '../store/steps.js';
 import { getVersion, putVersionIfAbsent, setGitTag, type VersionRecord } from '../store/versions.js';
 import { releaseQuality } from './gates.js';
 import { stepIsComplete } from './outcomes.js';
-import { currentFleet } from './plan.js';
+import { liveFleet } from './plan.js';
 import { configOf } from './release-config.js';
 
 // The version registry (`tag-based-deploy.sh create-tag`) and whether a version may go to a policy's
@@ -65,7 +65,7 @@ export async function createVersion(request: CreateVersionRequest): Promise<Crea
   const notesPath = request.notesPath === undefined ? undefined : notesPathOf(request.notesPath);
   const existing = await getVersion(version);
   if (existing) assertSameNotes(existing, notesPath);
-  else assertMinorRelease(version, await currentFleet());
+  else assertMinorRelease(version, await liveFleet());
 
   // A tag that cannot be made is refused before anything is registered.
   const plannedTag = request.git ? await plannedGitTag(request.git, version) : undefined;

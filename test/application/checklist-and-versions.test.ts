@@ -18,7 +18,7 @@ import { resetClients } from '../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
 import { getVersion } from '../../lambdas/store/versions.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
-import { startReleaseTable } from '../local/support/release-table.js';
+import { importSampleFleet, startReleaseTable } from '../local/support/release-table.js';
 import {
   givenCompletedStep,
   givenCriticalErrorReported,
@@ -36,6 +36,7 @@ let version: string;
 
 beforeAll(async () => {
   database = await startReleaseTable();
+  await importSampleFleet();
   useClock({ now: () => time });
 });
 

@@ -23,7 +23,7 @@ import {
 import { getDeploymentClaim } from '../../lambdas/store/deployment-claims.js';
 import { getStep, putStepIfAbsent, setStepWaitToken } from '../../lambdas/store/steps.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
-import { startReleaseTable } from './support/release-table.js';
+import { importSampleFleet, startReleaseTable } from './support/release-table.js';
 
 // Two releases planned into one table, as on AWS when v1.2.0 starts a day after v1.1.0: the newer one takes
 // over the customers the older one has not asked to deploy yet, and no customer is deployed by both at
@@ -41,6 +41,7 @@ let time = OLDER_START;
 
 beforeAll(async () => {
   database = await startReleaseTable({ EVENT_BUS_NAME: 'securewatch-releases' });
+  await importSampleFleet();
   useClock({ now: () => time });
   resetCalls();
 });

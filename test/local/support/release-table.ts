@@ -41,3 +41,10 @@ export async function startReleaseTable(environment: Record<string, string> = {}
   resetClients();
   return database;
 }
+
+/** The sample fleet (config/customers.json) imported into the table, as `customers import` would. */
+export async function importSampleFleet(): Promise<void> {
+  const { importFleet } = await import('../../../lambdas/application/fleet.js');
+  const { SAMPLE_FLEET_FILE } = await import('../../../local/sample-fleet.js');
+  await importFleet({ file: SAMPLE_FLEET_FILE }, 'test');
+}

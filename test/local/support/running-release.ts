@@ -6,7 +6,7 @@ import { handler as planRelease } from '../../../lambdas/handlers/plan-release.j
 import { resetClients } from '../../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../../lambdas/shared/clock.js';
 import type { LocalDynamoDb } from '../../../local/dynamodb.js';
-import { startReleaseTable } from './release-table.js';
+import { importSampleFleet, startReleaseTable } from './release-table.js';
 
 // A release of the sample fleet planned into a dynalite table, as its execution's first task leaves it,
 // with Step Functions, the bus and the email queue recorded instead of called: for operations an operator
@@ -43,6 +43,7 @@ export class RunningRelease {
       ESCALATION_EMAILS: 'release-manager@securewatch.example.com',
       RELEASE_STATE_MACHINE_ARN_PREFIX,
     });
+    await importSampleFleet();
     useClock({ now: () => this.time });
   }
 
