@@ -36,7 +36,10 @@ async function until<T>(what: string, probe: () => Promise<T>, reached: (seen: T
   const deadline = Date.now() + REACH_TIMEOUT_MS;
   let seen = await probe();
   while (!reached(seen)) {
-    if (Date.now() > deadline) throw new Error(`${what} was not reached; last seen: ${JSON.stringify(seen)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${what} was not reached; last seen: ${JSON.stringify(seen)}\nThe stack said:\n${stack.output().slice(-4000)}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 1000));
     seen = await probe();
   }
@@ -105,6 +108,18 @@ describe('the Command Reference, by hand, on a local stack', { timeout: 900_000 
       () => statusOf('TechStart Inc'),
       (seen) => seen.state === 'rolled-back',
     );
+    // No startup rollback is allowed: the startup gate pauses the release for a decision, and starting the
+    // next phase is that decision.
+    const paused = await until(
+      'the startup gate paused',
+      () => statusOf(),
+      (seen) => seen.status === 'paused',
+    );
+    expect(paused.pausedGates).toEqual([
+      expect.objectContaining({ reason: expect.stringMatching(/rollback/) }),
+    ]);
+    const released = await expectDone(`${RELEASE_MANAGER} start-phase --version v1.1.0 --phase standard`);
+    expect(released.stdout).toContain('Released v1.1.0, paused');
 
     await until(
       'ACME Corporation deployed early',
