@@ -78,7 +78,7 @@ export function renderReleaseStatus(status: ReleaseStatusReport): string {
   const { counts } = status;
   lines.push(
     `as of ${when(status.asOf)} · release ${when(status.startAt)} → ${when(status.endAt)}`,
-    `customers ${counts.total}: deployed ${counts.deployed}, failed ${counts.failed}, rejected ${counts.rejected}, deferred ${counts.deferred}, held ${counts.held}, cancelled ${counts.cancelled}, in flight ${counts.inFlight}; rolled back ${counts.rolledBack}, rollback failed ${counts.rollbackFailed}`,
+    `customers ${counts.total}: deployed ${counts.deployed}, failed ${counts.failed}, rejected ${counts.rejected}, deferred ${counts.deferred}, held ${counts.held}, cancelled ${counts.cancelled}, superseded ${counts.superseded}, in flight ${counts.inFlight}; rolled back ${counts.rolledBack}, rollback failed ${counts.rollbackFailed}`,
   );
   if (status.pause?.awaitingDecisionIn)
     lines.push(`awaiting a decision in "${status.pause.awaitingDecisionIn}"`);

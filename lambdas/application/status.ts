@@ -36,6 +36,8 @@ export interface OutcomeCounts {
   deferred: number;
   held: number;
   cancelled: number;
+  /** Customers a newer release took over before this one asked anything of them. */
+  superseded: number;
   rolledBack: number;
   rollbackFailed: number;
   /** Deployed customers that sent no health report since their deployment (a gate needs one each). */
@@ -271,6 +273,7 @@ function countsOf(steps: StepRecord[]): OutcomeCounts {
     deferred: sum((step) => step.deferred),
     held: sum((step) => step.held),
     cancelled: sum((step) => step.cancelled),
+    superseded: sum((step) => step.superseded),
     rolledBack: sum((step) => step.rolledBack),
     rollbackFailed: sum((step) => step.rollbackFailed),
     withoutHealthReport: sum((step) => Math.max(0, step.deployed - step.deployedWithHealthReport)),
