@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKLIST_ITEM_IDS } from '../../lambdas/core/checklist.js';
-import { type CommandResult, type ServedStack, serveLocalStack } from './support/local-stack.js';
+import { type CommandResult, type ServedStack, serveLocalStack, until } from './support/local-stack.js';
 
 // The workflow document's Command Reference, each line run literally (plus --local) against a local stack
 // started as a person starts it, with the halt, resume and rollback drills an operator runs — the whole
@@ -9,8 +9,6 @@ import { type CommandResult, type ServedStack, serveLocalStack } from './support
 const RELEASE_MANAGER = './scripts/minor-release-manager.sh';
 const TAGS = './scripts/tag-based-deploy.sh';
 const UPDATE_CUSTOMER = './scripts/update-customer.sh';
-/** How long the test waits for the simulated release to reach a point (a day a second, under load). */
-const REACH_TIMEOUT_MS = 240_000;
 
 let stack: ServedStack;
 
@@ -29,21 +27,6 @@ async function statusOf(customer?: string): Promise<Record<string, unknown>> {
   const which = customer ? ` --customer "${customer}"` : '';
   const { stdout } = await expectDone(`${RELEASE_MANAGER} check-status --version v1.1.0${which} --json`);
   return JSON.parse(stdout) as Record<string, unknown>;
-}
-
-/** Polls until `reached` holds (the simulated clock runs on its own), or fails with what was seen last. */
-async function until<T>(what: string, probe: () => Promise<T>, reached: (seen: T) => boolean): Promise<T> {
-  const deadline = Date.now() + REACH_TIMEOUT_MS;
-  let seen = await probe();
-  while (!reached(seen)) {
-    if (Date.now() > deadline)
-      throw new Error(
-        `${what} was not reached; last seen: ${JSON.stringify(seen)}\nThe stack said:\n${stack.output().slice(-4000)}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    seen = await probe();
-  }
-  return seen;
 }
 
 describe('the Command Reference, by hand, on a local stack', { timeout: 900_000 }, () => {
@@ -96,6 +79,7 @@ describe('the Command Reference, by hand, on a local stack', { timeout: 900_000 
     expect(byName.stdout).toContain('ACME Corporation (acme-corporation)');
 
     await until(
+      stack,
       'TechStart Inc deployed',
       () => statusOf('TechStart Inc'),
       (seen) => seen.state === 'deployed',
@@ -104,6 +88,7 @@ describe('the Command Reference, by hand, on a local stack', { timeout: 900_000 
       `${RELEASE_MANAGER} rollback --version v1.1.0 --customers "TechStart Inc" --reason "drill"`,
     );
     await until(
+      stack,
       'TechStart Inc rolled back',
       () => statusOf('TechStart Inc'),
       (seen) => seen.state === 'rolled-back',
@@ -111,6 +96,7 @@ describe('the Command Reference, by hand, on a local stack', { timeout: 900_000 
     // No startup rollback is allowed: the startup gate pauses the release for a decision, and starting the
     // next phase is that decision.
     const paused = await until(
+      stack,
       'the startup gate paused',
       () => statusOf(),
       (seen) => seen.status === 'paused',
@@ -122,6 +108,7 @@ describe('the Command Reference, by hand, on a local stack', { timeout: 900_000 
     expect(released.stdout).toContain('Released v1.1.0, paused');
 
     await until(
+      stack,
       'ACME Corporation deployed early',
       () => statusOf('ACME Corporation'),
       (seen) => seen.state === 'deployed',
@@ -130,6 +117,7 @@ describe('the Command Reference, by hand, on a local stack', { timeout: 900_000 
     expect(updated.stdout).toContain('already');
 
     const validated = await until(
+      stack,
       'v1.1.0 valid for enterprise',
       () => local(`${TAGS} validate --version v1.1.0 --policy enterprise`),
       (seen) => seen.status === 0,

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKLIST_ITEM_IDS } from '../../lambdas/core/checklist.js';
-import { type CommandResult, type ServedStack, serveLocalStack } from './support/local-stack.js';
+import { type CommandResult, type ServedStack, serveLocalStack, until } from './support/local-stack.js';
 
 // Two minor releases on one local stack, through the release manager's commands: v1.2.0 is started while
 // v1.1.0 is under way. It takes over every customer v1.1.0 has not asked anything of yet; those v1.1.0
 // already deployed go on from there; nobody runs an older version afterwards than before.
 
 const RELEASE_MANAGER = './scripts/minor-release-manager.sh';
-const REACH_TIMEOUT_MS = 240_000;
 
 let stack: ServedStack;
 
@@ -31,20 +30,6 @@ const versionsOf = async (): Promise<Map<string, string>> => {
   return new Map(list.customers.map((customer) => [customer.id, customer.currentVersion]));
 };
 
-async function until<T>(what: string, probe: () => Promise<T>, reached: (seen: T) => boolean): Promise<T> {
-  const deadline = Date.now() + REACH_TIMEOUT_MS;
-  let seen = await probe();
-  while (!reached(seen)) {
-    if (Date.now() > deadline)
-      throw new Error(
-        `${what} was not reached; last seen: ${JSON.stringify(seen)}\n${stack.output().slice(-4000)}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    seen = await probe();
-  }
-  return seen;
-}
-
 const rank = (version: string) => {
   const [major = 0, minor = 0, patch = 0] = version.replace(/^v/, '').split('.').map(Number);
   return major * 1_000_000 + minor * 1_000 + patch;
@@ -64,6 +49,7 @@ describe('a second release started while the first runs', { timeout: 900_000 }, 
     await done(`${RELEASE_MANAGER} checklist --version v1.1.0 --tick ${CHECKLIST_ITEM_IDS.join(',')}`);
     await done(`${RELEASE_MANAGER} start-phase --version v1.1.0 --phase demo`);
     const underWay = await until(
+      stack,
       'v1.1.0 deploying its startup customers',
       () => statusOf('v1.1.0'),
       (seen) => seen.counts.deployed >= 5,
@@ -76,6 +62,7 @@ describe('a second release started while the first runs', { timeout: 900_000 }, 
     );
 
     const older = await until(
+      stack,
       'v1.1.0 superseded',
       () => statusOf('v1.1.0'),
       (seen) => seen.counts.superseded > 0,
@@ -86,6 +73,7 @@ describe('a second release started while the first runs', { timeout: 900_000 }, 
     expect(newer.counts.total).toBe(before.size);
 
     await until(
+      stack,
       'v1.2.0 deploying',
       () => statusOf('v1.2.0'),
       (seen) => seen.counts.deployed >= 5,

@@ -79,3 +79,26 @@ export async function serveLocalStack(...args: string[]): Promise<ServedStack> {
     },
   };
 }
+
+/** How long `until` waits for the simulated release to reach a point (a day a second, under load). */
+const REACH_TIMEOUT_MS = 240_000;
+
+/** Polls until `reached` holds (the stack's clock runs on its own), or fails with what was seen last. */
+export async function until<T>(
+  stack: ServedStack,
+  what: string,
+  probe: () => Promise<T>,
+  reached: (seen: T) => boolean,
+): Promise<T> {
+  const deadline = Date.now() + REACH_TIMEOUT_MS;
+  let seen = await probe();
+  while (!reached(seen)) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `${what} was not reached; last seen: ${JSON.stringify(seen)}\nThe stack said:\n${stack.output().slice(-4000)}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    seen = await probe();
+  }
+  return seen;
+}
