@@ -2,8 +2,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../cli/context.js';
-import { runCli } from '../../cli/program.js';
 import type { ConnectTarget, TargetOptions } from '../../cli/target.js';
 import { recordCustomerVersion } from '../../lambdas/application/fleet.js';
 import type { Customer, ReleasePlan } from '../../lambdas/core/model.js';
@@ -12,16 +10,11 @@ import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
 import { getFleetCustomer, getFleetRevision } from '../../lambdas/store/fleet.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { SAMPLE_FLEET_FILE, sampleFleet } from '../../local/sample-fleet.js';
+import { type CliRun, runCapturing } from '../support/cli.js';
 import { startReleaseTable } from './support/release-table.js';
 
 // `customers import | list | show` and `plan-release` with a target, run in-process against a target whose
 // table is dynalite.
-
-interface CliRun {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
 
 let database: LocalDynamoDb | undefined;
 let connections: TargetOptions[] = [];
@@ -39,22 +32,8 @@ const connect: ConnectTarget = async (options) => {
   };
 };
 
-async function run(...argv: string[]): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    now: () => new Date('2027-02-28T15:30:00Z'),
-    cwd: workdir,
-    connect,
-  };
-  const exitCode = await runCli(argv, io);
-  return { exitCode, stdout, stderr };
+function run(...argv: string[]): Promise<CliRun> {
+  return runCapturing(argv, { now: () => new Date('2027-02-28T15:30:00Z'), cwd: workdir, connect });
 }
 
 function fleetFile(name: string, customers: unknown[]): string {

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../cli/context.js';
-import { runCli } from '../../cli/program.js';
 import type { Target, TargetOptions } from '../../cli/target.js';
 import { halt } from '../../lambdas/application/halt.js';
 import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
 import { applyTransition, requireCustomer } from '../../lambdas/store/customers.js';
+import { type CliRun, runCapturing } from '../support/cli.js';
 import { RunningRelease } from './support/running-release.js';
 
 // deploy-customers, update-customer and send-notifications run in-process against a running release in
@@ -23,19 +22,13 @@ const target: Target = {
   close: async () => {},
 };
 
-async function run(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
+function run(...argv: string[]): Promise<CliRun> {
+  return runCapturing(argv, {
     connect: async (options) => {
       connections.push(options);
       return target;
     },
-  };
-  const exitCode = await runCli(argv, io);
-  return { exitCode, stdout: out.join(''), stderr: err.join('') };
+  });
 }
 
 beforeAll(() => world.start());

@@ -9,7 +9,6 @@ import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../cli/context.js';
-import { runCli } from '../../cli/program.js';
 import type { ConnectTarget, TargetOptions } from '../../cli/target.js';
 import { importFleet } from '../../lambdas/application/fleet.js';
 import { recordOutcome } from '../../lambdas/application/outcomes.js';
@@ -23,6 +22,7 @@ import { applyTransition, getCustomer } from '../../lambdas/store/customers.js';
 import { getRelease, moveRelease } from '../../lambdas/store/releases.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { SAMPLE_FLEET_FILE } from '../../local/sample-fleet.js';
+import { type CliRun, runCapturing } from '../support/cli.js';
 import { startReleaseTable } from './support/release-table.js';
 
 // The release manager's check-status, halt, resume, abort and rollback, run in-process on the sample fleet
@@ -56,26 +56,8 @@ const connect: ConnectTarget = async (options) => {
   };
 };
 
-interface Run {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(argv: string[], extra: Partial<CliIo> = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const exitCode = await runCli(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    connect,
-    ...extra,
-  });
-  return { exitCode, stdout, stderr };
+function run(argv: string[], extra: Partial<CliIo> = {}): Promise<CliRun> {
+  return runCapturing(argv, { connect, ...extra });
 }
 
 beforeAll(async () => {

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../cli/context.js';
-import { runCli } from '../../cli/program.js';
 import type { Target } from '../../cli/target.js';
 import { tickEveryItem } from '../../lambdas/application/checklist.js';
 import { CHECKLIST_ITEM_IDS } from '../../lambdas/core/checklist.js';
@@ -14,16 +12,11 @@ import {
   givenPausedByGate,
   givenStartedRelease,
 } from '../application/support/seeded-release.js';
+import { type CliRun, runCapturing } from '../support/cli.js';
 import { startReleaseTable } from './support/release-table.js';
 
 // checklist, start-phase, create-tag and validate run in-process on a target over a dynalite table; only
 // starting the release execution is faked (the calls are recorded).
-
-interface CliRun {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
 
 let database: LocalDynamoDb;
 let time: string;
@@ -53,23 +46,13 @@ const target: Target = {
   },
 };
 
-async function run(...argv: string[]): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+function run(...argv: string[]): Promise<CliRun> {
+  return runCapturing(argv, {
     connect: async () => {
       useClock({ now: () => time });
       return target;
     },
-  };
-  const exitCode = await runCli(argv, io);
-  return { exitCode, stdout, stderr };
+  });
 }
 
 function expectRefusal(result: CliRun, exitCode: number, pattern: RegExp): void {
@@ -360,14 +343,7 @@ describe('tag-based-deploy.sh create-tag and validate', () => {
   });
 
   it('names the script that ran it in usage errors', async () => {
-    let stderr = '';
-    const exitCode = await runCli(['create-tag'], {
-      stdout: () => {},
-      stderr: (text) => {
-        stderr += text;
-      },
-      programName: 'tag-based-deploy.sh',
-    });
+    const { exitCode, stderr } = await runCapturing(['create-tag'], { programName: 'tag-based-deploy.sh' });
 
     expect(exitCode).toBe(2);
     expect(stderr).toContain("run 'tag-based-deploy.sh --help' for usage");

@@ -4,32 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../cli/program.js';
 import customersJson from '../../config/customers.json' with { type: 'json' };
 import { bundledConfig } from '../../lambdas/core/config.js';
 import type { ReleasePlan } from '../../lambdas/core/model.js';
 import { sampleFleet } from '../../local/sample-fleet.js';
+import { type CliRun, runCapturing } from '../support/cli.js';
 import { planViolations } from './support/plan-invariants.js';
 
-interface CliRun {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function whenRunning(...argv: string[]): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const exitCode = await runCli(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    now: () => new Date('2027-02-28T15:30:00Z'),
-  });
-  return { exitCode, stdout, stderr };
+function whenRunning(...argv: string[]): Promise<CliRun> {
+  return runCapturing(argv, { now: () => new Date('2027-02-28T15:30:00Z') });
 }
 
 function givenFleetFile(content: string): string {
