@@ -1,6 +1,12 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { CUSTOMER_STATES, type HistoryEntry, plannedEntry, type Transition } from '../core/lifecycle.js';
+import {
+  CUSTOMER_STATES,
+  type CustomerState,
+  type HistoryEntry,
+  plannedEntry,
+  type Transition,
+} from '../core/lifecycle.js';
 import type { Contact, MaintenanceWindow, PlannedCustomer } from '../core/model.js';
 import { ROLLBACK_TRIGGERS, type RollbackTrigger } from '../core/rollback.js';
 import { dynamo } from '../shared/clients.js';
@@ -380,26 +386,12 @@ export async function updateCustomer(
 }
 
 /** Records the platform's first answer to a requested deployment; false when it was not the first. */
-export async function recordDeploymentResult(
+export function recordDeploymentResult(
   release: string,
   customerId: string,
   result: { deploymentStatus: 'succeeded' | 'failed'; deployedAt?: string; deploymentReason?: string },
 ): Promise<boolean> {
-  const { sets, names, values } = setClause(result);
-  return writeIf(
-    new UpdateCommand({
-      TableName: tableName(),
-      Key: customerKey(release, customerId),
-      UpdateExpression: `SET ${sets.join(', ')}`,
-      ConditionExpression: '#deploymentStatus = :requested AND #state = :inFlight',
-      ExpressionAttributeNames: { ...names, '#deploymentStatus': 'deploymentStatus', '#state': 'state' },
-      ExpressionAttributeValues: {
-        ...values,
-        ':requested': 'requested',
-        ':inFlight': 'deployment-requested',
-      },
-    }),
-  );
+  return recordFirstAnswer(release, customerId, 'deploymentStatus', 'deployment-requested', result);
 }
 
 /**
@@ -656,20 +648,34 @@ export async function noteRollback(
 }
 
 /** Records the platform's first answer to a requested rollback; false when it was not the first. */
-export async function recordRollbackResult(
+export function recordRollbackResult(
   release: string,
   customerId: string,
   result: { rollbackStatus: 'succeeded' | 'failed'; rolledBackAt?: string; rollbackFailureReason?: string },
 ): Promise<boolean> {
-  const { sets, names, values } = setClause(result);
+  return recordFirstAnswer(release, customerId, 'rollbackStatus', 'rolling-back', result);
+}
+
+/**
+ * Writes the platform's answer only while the request is still unanswered (`statusField` = requested) and
+ * the customer still waits for it (`waitingIn`): the first answer wins, a repeated or late one is refused.
+ */
+function recordFirstAnswer(
+  release: string,
+  customerId: string,
+  statusField: 'deploymentStatus' | 'rollbackStatus',
+  waitingIn: CustomerState,
+  answer: Record<string, unknown>,
+): Promise<boolean> {
+  const { sets, names, values } = setClause(answer);
   return writeIf(
     new UpdateCommand({
       TableName: tableName(),
       Key: customerKey(release, customerId),
       UpdateExpression: `SET ${sets.join(', ')}`,
-      ConditionExpression: '#rollbackStatus = :requested AND #state = :rollingBack',
-      ExpressionAttributeNames: { ...names, '#rollbackStatus': 'rollbackStatus', '#state': 'state' },
-      ExpressionAttributeValues: { ...values, ':requested': 'requested', ':rollingBack': 'rolling-back' },
+      ConditionExpression: '#status = :requested AND #state = :waitingIn',
+      ExpressionAttributeNames: { ...names, '#status': statusField, '#state': 'state' },
+      ExpressionAttributeValues: { ...values, ':requested': 'requested', ':waitingIn': waitingIn },
     }),
   );
 }
