@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IANAZone } from 'luxon';
-import { z } from 'zod';
+import * as z from 'zod';
 import bundledPoliciesJson from '../../config/deployment-policies.json' with { type: 'json' };
 import bundledReleaseJson from '../../config/minor-release-policies.json' with { type: 'json' };
 import { ConfigError, type ConfigIssue } from './errors.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // The approval signing key as the secret holds it: the key that signs new links, and the one it replaced,
 // which still verifies links emailed before the last rotation. A key two rotations old verifies nothing.

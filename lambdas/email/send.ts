@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { queue } from '../shared/clients.js';
 import { requiredEnv } from '../shared/env.js';
 import type { Message } from './messages.js';

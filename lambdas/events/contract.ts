@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // The event contract between the orchestrator and the platform's own automation (version 1).
 // The orchestrator publishes `Deployment Requested` and the lifecycle events; the platform answers with

@@ -1,5 +1,5 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidTaskInputError } from '../shared/errors.js';
 import { addLogKeys } from '../shared/observability.js';
 import { inboundEnvelope, parseCorrelationId } from './contract.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { abort, cancelUndeployed } from '../application/halt.js';
 import { describeFailure } from '../shared/failure.js';
 import { taskHandler } from '../shared/task.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { decisionOutput } from '../application/halt.js';
 import { countMetric, logger } from '../shared/observability.js';
 import { resumeWithSuccess } from '../shared/step-functions.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { awaitStep } from '../application/outcomes.js';
 import { taskHandler } from '../shared/task.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { beginRollback } from '../application/rollback-workflow.js';
 import { ROLLBACK_TRIGGERS } from '../core/rollback.js';
 import { taskHandler } from '../shared/task.js';

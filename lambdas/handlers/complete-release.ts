@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { hasBeenDeployed } from '../core/gates.js';
 import { OUTCOME_STATES } from '../core/lifecycle.js';
 import { releaseCompleted } from '../email/messages.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { evaluateGateOf } from '../application/gates.js';
 import { taskHandler } from '../shared/task.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { sweepHealth } from '../application/health-sweep.js';
 import { taskHandler } from '../shared/task.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parkHaltedRollout } from '../application/control.js';
 import { countMetric, logger } from '../shared/observability.js';
 import { taskHandler } from '../shared/task.js';

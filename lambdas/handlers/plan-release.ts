@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { planAndRecordRelease } from '../application/plan.js';
 import { UserFacingError } from '../core/errors.js';
 import type { ReleaseSchedule } from '../core/rollout-shape.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { recordReleaseFailure } from '../application/failure.js';
 import { describeFailure } from '../shared/failure.js';
 import { logger } from '../shared/observability.js';

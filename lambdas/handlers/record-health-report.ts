@@ -1,5 +1,5 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type HealthReportResult, recordHealthReport } from '../application/health.js';
 import { healthReported, inboundEnvelope } from '../events/contract.js';
 import { InvalidTaskInputError } from '../shared/errors.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { recordOutcome } from '../application/outcomes.js';
 import { OUTCOME_STATES } from '../core/lifecycle.js';
 import { causeOf } from '../shared/failure.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { recordRollbackOutcome } from '../application/rollback-workflow.js';
 import { causeOf } from '../shared/failure.js';
 import { taskHandler } from '../shared/task.js';

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { z } from 'zod';
+import * as z from 'zod';
 import { releaseControl } from '../email/messages.js';
 import { now } from '../shared/clock.js';
 import { PauseTimeLimitError } from '../shared/errors.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { requestApproval, requestRollbackApproval } from '../application/approvals.js';
 import { requiredEnv } from '../shared/env.js';
 import { signingKeys } from '../shared/signing-keys.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { requestDeployment } from '../application/deployments.js';
 import { DEPLOYMENT_REPORT_TIMEOUT_HOURS } from '../core/timeouts.js';
 import { optionalNumberEnv } from '../shared/env.js';

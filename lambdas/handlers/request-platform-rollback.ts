@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { requestPlatformRollback } from '../application/rollback-workflow.js';
 import { ROLLBACK_REPORT_TIMEOUT_HOURS } from '../core/rollback.js';
 import { optionalNumberEnv } from '../shared/env.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { scheduleDeployment } from '../application/deployments.js';
 import { taskHandler } from '../shared/task.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { scheduleRollback } from '../application/rollback-workflow.js';
 import { taskHandler } from '../shared/task.js';
 

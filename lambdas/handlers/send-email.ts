@@ -1,5 +1,5 @@
 import type { SQSBatchResponse } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { deliverQueuedEmails } from '../email/sender.js';
 import { logger, observeInvocation, operationOf } from '../shared/observability.js';
 

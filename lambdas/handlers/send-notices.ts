@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { sendDueNotices } from '../application/notices.js';
 import { MAX_CUSTOMER_ID_LENGTH } from '../core/config.js';
 import { optionalNumberEnv } from '../shared/env.js';

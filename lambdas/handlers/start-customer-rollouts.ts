@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { secondsUntil } from '../application/control.js';
 import { startCustomerRollout } from '../application/customer-rollouts.js';
 import { recordOutcome, stepWaitSeconds } from '../application/outcomes.js';

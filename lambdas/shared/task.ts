@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { classifyAwsError, InvalidTaskInputError } from './errors.js';
 import { logger, logKeysOf, observeInvocation, operationOf } from './observability.js';
 

@@ -1,5 +1,5 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { versionRank } from '../core/overlap.js';
 import { dynamo } from '../shared/clients.js';
 import { parseItem, tableName, writeIf } from './table.js';

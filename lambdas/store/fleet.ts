@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Customer, type MaintenanceWindow, POLICY_NAMES } from '../core/model.js';
 import { dynamo } from '../shared/clients.js';
 import { parseItem, tableName, writeIf } from './table.js';

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../core/model.js';
 import type { ReleaseSchedule } from '../core/rollout-shape.js';
 import { dynamo } from '../shared/clients.js';

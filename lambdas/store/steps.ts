@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { acceptedHealthOf, NO_HEALTH_ISSUES, type StepHealth } from '../core/gates.js';
 import type { OutcomeState } from '../core/lifecycle.js';
 import { dynamo } from '../shared/clients.js';

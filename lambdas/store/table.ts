@@ -6,7 +6,7 @@ import {
   QueryCommand,
   type UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { dynamo } from '../shared/clients.js';
 import { requiredEnv } from '../shared/env.js';
 import { ReleaseStateError, TransientError } from '../shared/errors.js';

@@ -2,11 +2,12 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/metric-names.js';
 import { functionNameOf } from '../platform-names.js';
+import { FUNCTION_BUNDLING } from './function-bundling.js';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -69,17 +70,7 @@ export class OrchestratorFunction extends NodejsFunction {
       },
       role,
       logGroup,
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        // Class and function names survive minification, so errors and stack traces name their real class.
-        keepNames: true,
-        sourceMap: true,
-        forceDockerBundling: false,
-        // ESM bundles need a require shim for the few CommonJS dependencies of the AWS SDK.
-        banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
-      },
+      bundling: { ...FUNCTION_BUNDLING, forceDockerBundling: false },
     });
     this.operation = props.handler;
     const cfnFunction = this.node.defaultChild as lambda.CfnFunction;
