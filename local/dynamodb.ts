@@ -30,6 +30,8 @@ export interface RecordedStoreRequest {
   body: string;
   /** Requests in flight as it arrived, itself included. */
   inFlight: number;
+  /** When it arrived (epoch ms). */
+  at: number;
 }
 
 const TABLE_ACTIVE_TIMEOUT_MS = 10_000;
@@ -48,6 +50,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
     if (!recording) return;
     inFlight += 1;
     const arrivedWith = inFlight;
+    const at = Date.now();
     response.once('close', () => {
       inFlight -= 1;
     });
@@ -58,6 +61,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
         target,
         body: Buffer.concat(chunks).toString('utf8'),
         inFlight: arrivedWith,
+        at,
       };
       recording.write(`${JSON.stringify(line)}\n`);
     });
