@@ -97,6 +97,11 @@ console.log(
 console.log(
   'Rehearsal = `npm start -- --day 0 --auto-approve --json --fleet F` in a process of its own (tsx), wall time from spawn to exit.',
 );
+console.log(
+  options.floor
+    ? 'The rehearsal records its workload for the floor (--record-workload): that writing is inside its wall time.'
+    : 'No floor (--no-floor): the rehearsal records nothing.',
+);
 console.log(FLOOR_DEFINITION);
 console.log('');
 
@@ -270,8 +275,6 @@ let basis: { customers: number; rehearsal: Rehearsal } | undefined;
 const results: SizeResult[] = [];
 for (const customers of sizes) {
   const fleet = generatedFleet(sample, customers);
-  const fleetFile = join(workdir, `fleet-${customers}.json`);
-  writeFileSync(fleetFile, JSON.stringify(fleet));
   const planning = await planningOf(fleet);
   const projected = projectRelease({
     customers,
@@ -295,6 +298,8 @@ for (const customers of sizes) {
   };
   if (customers <= options.rehearseUpTo) {
     console.log(`Rehearsing ${customers.toLocaleString('en')} customers…`);
+    const fleetFile = join(workdir, `fleet-${customers}.json`);
+    writeFileSync(fleetFile, JSON.stringify(fleet));
     const recording = options.floor ? join(workdir, `workload-${customers}`) : undefined;
     const rehearsal = await rehearse(customers, fleetFile, recording);
     result.rehearsal = rehearsal;
