@@ -30,6 +30,10 @@ async function main(argv: string[]): Promise<number> {
     .option('--scenario <file>', 'inject failures, degradation or slow answers (see README, "Scenarios")')
     .option('--json', 'print the outcome as JSON', false)
     .option(
+      '--record-workload <dir>',
+      "write the stand-ins' workload (DynamoDB requests, task results) to a folder, for the bench's floor",
+    )
+    .option(
       '--serve',
       'start the local stack and keep it running for the release manager commands (--local) until Ctrl-C',
       false,
@@ -51,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
     scenario?: string;
     json: boolean;
     serve: boolean;
+    recordWorkload?: string;
   }>();
   const scenario = options.scenario ? loadScenario(options.scenario) : scenarioSchema.parse({});
   if (options.serve) return serve(options, scenario);
@@ -66,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
     autoApprove: options.autoApprove,
     scenario,
     progress,
+    recordWorkloadTo: options.recordWorkload,
     // One folder per run, kept after it: `.rehearsal/<version>-<start time>/orchestrator.log`.
     logDirectory: join('.rehearsal', `${options.version}-${new Date().toISOString().replace(/[:.]/g, '-')}`),
   });

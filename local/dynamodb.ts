@@ -1,3 +1,5 @@
+import { createWriteStream } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -9,15 +11,61 @@ import type { CloudFormationTemplate } from './template-types.js';
 export interface LocalDynamoDb {
   /** e.g. `http://127.0.0.1:49152`, for `new DynamoDBClient({ endpoint })` or `AWS_ENDPOINT_URL_DYNAMODB`. */
   endpoint: string;
+  /** Requests served so far, by operation (`GetItem`, `UpdateItem`…, from the `X-Amz-Target` header). */
+  requestCounts(): Record<string, number>;
   stop(): Promise<void>;
+}
+
+export interface LocalDynamoDbOptions {
+  /**
+   * A file where every request is written as it arrives, one JSON line each: its `X-Amz-Target`, its
+   * body and how many requests were in flight with it (the bench replays them as its floor). Off by default.
+   */
+  recordTo?: string;
+}
+
+/** One line of a `recordTo` file. */
+export interface RecordedStoreRequest {
+  target: string;
+  body: string;
+  /** Requests in flight as it arrived, itself included. */
+  inFlight: number;
+  /** When it arrived (epoch ms). */
+  at: number;
 }
 
 const TABLE_ACTIVE_TIMEOUT_MS = 10_000;
 const TABLE_STATUS_POLL_MS = 5;
 
 /** Runs dynalite in this process, in memory, on an ephemeral port of 127.0.0.1. */
-export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
+export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Promise<LocalDynamoDb> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const counts: Record<string, number> = {};
+  const recording = options.recordTo ? createWriteStream(options.recordTo) : undefined;
+  let inFlight = 0;
+  server.on('request', (request: IncomingMessage, response) => {
+    const target = String(request.headers['x-amz-target'] ?? '');
+    const operation = target.slice(target.indexOf('.') + 1);
+    counts[operation] = (counts[operation] ?? 0) + 1;
+    if (!recording) return;
+    inFlight += 1;
+    const arrivedWith = inFlight;
+    const at = Date.now();
+    response.once('close', () => {
+      inFlight -= 1;
+    });
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.once('end', () => {
+      const line: RecordedStoreRequest = {
+        target,
+        body: Buffer.concat(chunks).toString('utf8'),
+        inFlight: arrivedWith,
+        at,
+      };
+      recording.write(`${JSON.stringify(line)}\n`);
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
@@ -29,12 +77,13 @@ export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
   let stopped: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    requestCounts: () => ({ ...counts }),
     stop() {
       stopped ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         // SDK clients keep sockets alive; without this, close waits for them to time out.
         server.closeIdleConnections();
-      });
+      }).then(() => new Promise<void>((resolve) => (recording ? recording.end(resolve) : resolve())));
       return stopped;
     },
   };

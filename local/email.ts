@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Config as SesServerConfig } from 'aws-ses-v2-local';
@@ -27,6 +27,8 @@ export interface LocalEmailServer {
    * mailbox without listing it: a reader that remembers how many it has seen reads each email once.
    */
   receivedSince(seen: number): LocalEmail[];
+  /** SES send requests served so far (SendEmail, SendBulkEmail) and the emails in the mailbox. */
+  sendStats(): { calls: number; emails: number };
   stop(): Promise<void>;
 }
 
@@ -86,6 +88,10 @@ export async function startLocalEmail(options: LocalEmailOptions = {}): Promise<
       );
     }
     const endpoint = urlOf(ses);
+    let sendCalls = 0;
+    ses.on('request', (request: IncomingMessage) => {
+      if (request.method === 'POST' && request.url?.startsWith('/v2/email/outbound-')) sendCalls += 1;
+    });
     await expectOk(await fetch(`${endpoint}/clear-store`, { method: 'POST' }), 'clear the local mailbox');
 
     const listEmails = async (): Promise<LocalEmail[]> => {
@@ -120,6 +126,7 @@ export async function startLocalEmail(options: LocalEmailOptions = {}): Promise<
       inboxUrl: `${urlOf(inbox)}/`,
       listEmails,
       receivedSince: (seen) => sesMailbox().emails.slice(seen).map(toLocalEmail),
+      sendStats: () => ({ calls: sendCalls, emails: sesMailbox().emails.length }),
       stop() {
         stopped ??= closeAll(servers).finally(() => {
           running = false;

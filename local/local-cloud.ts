@@ -31,6 +31,7 @@ import {
   type SynthesizedRelease,
   synthesizeRelease,
 } from './templates.js';
+import { EXECUTIONS_FILE, recordExecutions, STORE_REQUESTS_FILE } from './workload-recording.js';
 
 export interface LocalCloudOptions {
   /** The release whose stack is deployed from the start; others can be deployed later (`deployRelease`). */
@@ -40,6 +41,11 @@ export interface LocalCloudOptions {
   invokeTwice?: boolean;
   /** Where the functions' log lines and metrics go (JSON lines); default: a file removed at stop. */
   logFile?: string;
+  /**
+   * A folder where the stand-ins' workload is written as it happens (every DynamoDB request, every
+   * execution and task result), for the bench's floor. Off by default.
+   */
+  recordWorkloadTo?: string;
 }
 
 export interface Invocation {
@@ -79,6 +85,10 @@ export interface LocalCloud {
   /** Makes matching invocations fail with the error `fault` returns, as a broken function would (tests). */
   injectFault(fault: (invocation: Invocation) => Error | undefined): void;
   invoke(functionArn: string, payload: unknown): Promise<unknown>;
+  /** DynamoDB requests the local table has served so far, by operation (`GetItem`, `UpdateItem`…). */
+  storeRequestCounts(): Record<string, number>;
+  /** Lambda invocations so far, by the function's operation. */
+  invocationCounts(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -90,7 +100,11 @@ export interface LocalCloud {
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
   const workdir = mkdtempSync(join(tmpdir(), 'securewatch-rehearsal-'));
   const templates = synthesizeRelease(options.version, join(workdir, 'cdk.out'));
-  const database = await startLocalDynamoDb();
+  const recordTo = options.recordWorkloadTo;
+  if (recordTo) mkdirSync(recordTo, { recursive: true });
+  const database = await startLocalDynamoDb({
+    recordTo: recordTo ? join(recordTo, STORE_REQUESTS_FILE) : undefined,
+  });
   const tables = await createTablesFromTemplate(
     templates.platform,
     database.endpoint,
@@ -130,6 +144,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   >();
   // Invocations still running; once the local cloud stops, none starts and those running are waited for.
   const running = new Set<Promise<unknown>>();
+  const invocationCounts: Record<string, number> = {};
   let stopped = false;
   const invoke = (functionArn: string, payload: unknown): Promise<unknown> => {
     if (stopped) return Promise.reject(new Error(`The local cloud has stopped; ${functionArn} is not run`));
@@ -142,6 +157,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const run = async (functionArn: string, payload: unknown): Promise<unknown> => {
     const fn = cloud.functions.get(functionArn);
     if (!fn) throw new Error(`No function ${functionArn} in the synthesized templates`);
+    invocationCounts[fn.operation] = (invocationCounts[fn.operation] ?? 0) + 1;
     let module = modules.get(fn.entry);
     if (!module) {
       module = import(pathToFileURL(join(PROJECT_ROOT, fn.entry)).href);
@@ -191,6 +207,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   // Step Functions reports its executions' status changes on the default bus, where the template's rules
   // on them (the customer rollouts' end) pick them up.
   stepFunctions.onStatusChange((entry) => bus.putEvents([entry], options.clock.now()));
+  const executionRecording = recordTo ? recordExecutions(join(recordTo, EXECUTIONS_FILE)) : undefined;
+  if (executionRecording) stepFunctions.recordTasks(executionRecording);
   const queues = new LocalQueues(options.clock, cloud.queues, cloud.queueConsumers, invoke);
   const secrets = new LocalSecrets(cloud.secrets);
   Object.assign(operations, {
@@ -292,6 +310,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     onInvoking: (listener) => startListeners.add(listener),
     injectFault: (fault) => faults.add(fault),
     invoke,
+    storeRequestCounts: () => database.requestCounts(),
+    invocationCounts: () => ({ ...invocationCounts }),
     async stop() {
       stopped = true;
       stepFunctions.stop();
@@ -301,7 +321,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       resetClients();
       forgetSigningKeys();
       forgetPacer();
-      await Promise.allSettled([endpoint.stop(), approvals.stop(), email.stop(), database.stop()]);
+      await Promise.allSettled([
+        endpoint.stop(),
+        approvals.stop(),
+        email.stop(),
+        database.stop(),
+        executionRecording?.close(),
+      ]);
       writeLogLinesTo(undefined);
       logStream.end();
       await finished(logStream).catch(() => {});

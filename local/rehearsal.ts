@@ -60,6 +60,8 @@ export interface RehearsalOptions {
   onReady?: (cloud: LocalCloud, clock: SimulatedClock) => void;
   /** How a scenario's `rollBackBatch` decision rolls customers back (default: the rollback workflow). */
   rollBackCustomers?: RollBackCustomers;
+  /** A folder where the stand-ins' workload is written, for the bench's floor (off by default). */
+  recordWorkloadTo?: string;
 }
 
 export interface CustomerOutcome {
@@ -117,6 +119,16 @@ export interface RehearsalOutcome {
   executions: number;
   maxHistoryEvents: { execution: string; events: number };
   transitions: number;
+  /** The largest state input or output of any execution (JSON bytes; Step Functions allows 256 KiB). */
+  largestStatePayload: { execution: string; state: string; bytes: number };
+  /** The release's DynamoDB requests by operation, from its start to its end (the report's reads excluded). */
+  storeRequests: Record<string, number>;
+  /** Lambda invocations by the function's operation. */
+  invocations: Record<string, number>;
+  /** SES send requests and the emails they sent. */
+  ses: { sendCalls: number; emails: number };
+  /** When the release execution started (epoch ms, real time): what came before is start-up. */
+  releaseStartedEpochMs: number;
   /** Peak resident memory of this process so far, in MiB. */
   peakMemoryMiB: number;
   /** The functions' log lines and metrics, one JSON object a line. */
@@ -149,6 +161,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     clock,
     invokeTwice: options.invokeTwice,
     logFile: options.logDirectory ? join(options.logDirectory, 'orchestrator.log') : undefined,
+    recordWorkloadTo: options.recordWorkloadTo,
   });
   const say = options.progress ?? (() => {});
   try {
@@ -182,6 +195,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       if (stateMachineRole === 'release') void freeze();
     });
 
+    const storeRequestsBefore = local.storeRequestCounts();
+    const releaseStartedEpochMs = Date.now();
     const execution = local.stepFunctions.startExecution(
       local.releaseStateMachineArn,
       versionSlug(options.version),
@@ -206,6 +221,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     await freeze();
     // Every email queued so far reaches the inbox before the report.
     await local.queues.drained();
+    const storeRequests = countsSince(storeRequestsBefore, local.storeRequestCounts());
+    const { calls: sendCalls, emails: sesEmails } = local.email.sendStats();
 
     const customers = await listCustomers(options.version);
     const outcomes: CustomerOutcome[] = customers.map((customer) => ({
@@ -240,6 +257,9 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     const executions = [...local.stepFunctions.executions.values()];
     const largest = executions.reduce((max, candidate) =>
       candidate.historyEvents > max.historyEvents ? candidate : max,
+    );
+    const largestPayload = executions.reduce((max, candidate) =>
+      candidate.largestPayload.bytes > max.largestPayload.bytes ? candidate : max,
     );
     const releaseRecord = await getRelease(options.version);
     const limits = bundledConfig().release.releaseQuality;
@@ -280,6 +300,11 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       executions: executions.length,
       maxHistoryEvents: { execution: largest.name, events: largest.historyEvents },
       transitions: executions.reduce((sum, candidate) => sum + candidate.transitions, 0),
+      largestStatePayload: { execution: largestPayload.name, ...largestPayload.largestPayload },
+      storeRequests,
+      invocations: local.invocationCounts(),
+      ses: { sendCalls, emails: sesEmails },
+      releaseStartedEpochMs,
       peakMemoryMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       logFile: local.logFile,
       quality: figures
@@ -289,6 +314,14 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   } finally {
     await local.stop();
   }
+}
+
+function countsSince(before: Record<string, number>, now: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(now)
+      .map(([key, count]): [string, number] => [key, count - (before[key] ?? 0)])
+      .filter(([, count]) => count > 0),
+  );
 }
 
 /** A customer's outcome as the summary counts it: its rollout's outcome, or where its rollback stands. */

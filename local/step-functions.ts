@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 
-type EventLog = { type: string; state: { name: string; type: string; input: unknown } };
+type EventLog = { type: string; state: { name: string; type: string; input: unknown; output?: unknown } };
 
 import { type AslState, EXECUTION_EVENTS, historyEventsOf } from '../statemachines/history-projection.js';
 import type { Activity, SimulatedClock } from './clock.js';
@@ -36,7 +36,19 @@ export interface ExecutionRecord {
   /** Step Functions history events this execution would have written (see README: local differences). */
   historyEvents: number;
   transitions: number;
+  /** The largest state input or output this execution has passed so far (JSON bytes), and its state. */
+  largestPayload: { state: string; bytes: number };
   done: Promise<ExecutionRecord>;
+}
+
+/** Told of each execution as it starts and of each of its tasks' results (the bench's floor replays them). */
+export interface TaskRecorder {
+  started(record: ExecutionRecord, definition: Record<string, unknown>): void;
+  settled(
+    record: ExecutionRecord,
+    stateName: string,
+    result: { output: unknown } | { error: string; cause: string },
+  ): void;
 }
 
 export interface StateEntered {
@@ -102,6 +114,7 @@ export class LocalStepFunctions {
   /** How to stop each running execution where it stands. */
   readonly #aborts = new Map<string, () => void>();
   #stopped = false;
+  #taskRecorder: TaskRecorder | undefined;
 
   constructor(
     private readonly clock: SimulatedClock,
@@ -110,6 +123,11 @@ export class LocalStepFunctions {
     /** Callback tasks during which simulated time must stand still (a person is being asked). */
     private readonly holdsClock: (task: CallbackTask) => boolean = () => false,
   ) {}
+
+  /** Tells `recorder` of every execution started from now on and of its tasks' results. */
+  recordTasks(recorder: TaskRecorder): void {
+    this.#taskRecorder = recorder;
+  }
 
   onStateEntered(listener: (event: StateEntered) => void): void {
     this.#stateEnteredListeners.add(listener);
@@ -158,6 +176,7 @@ export class LocalStepFunctions {
       status: 'RUNNING',
       historyEvents: 0,
       transitions: 0,
+      largestPayload: { state: '', bytes: 0 },
     } as ExecutionRecord;
     this.executions.set(executionArn, record);
     this.#statusChanged(record);
@@ -215,6 +234,22 @@ export class LocalStepFunctions {
       callback: (stateName, arn, payload, timeoutSeconds) =>
         this.#callback(record, activity, stateName, arn, payload, timeoutSeconds),
     });
+    const recorder = this.#taskRecorder;
+    if (recorder) {
+      recorder.started(record, machine.definition);
+      for (const [stateName, override] of Object.entries(overrides))
+        overrides[stateName] = (input) =>
+          override(input).then(
+            (output) => {
+              recorder.settled(record, stateName, { output });
+              return output;
+            },
+            (error: Error) => {
+              recorder.settled(record, stateName, { error: error.name, cause: error.message });
+              throw error;
+            },
+          );
+    }
     // aws-local-stepfunctions stamps $$.Execution.StartTime with the real clock; parameters that read it get
     // the simulated start instead, as a literal.
     const startedAt = this.clock.now();
@@ -280,6 +315,11 @@ export class LocalStepFunctions {
     const states = definition.States as Record<string, AslState>;
     record.historyEvents = EXECUTION_EVENTS;
     for await (const event of logs) {
+      if (event.type === 'StateEntered' || event.type === 'StateExited') {
+        const payload = event.type === 'StateEntered' ? event.state.input : event.state.output;
+        const bytes = Buffer.byteLength(JSON.stringify(payload) ?? '');
+        if (bytes > record.largestPayload.bytes) record.largestPayload = { state: event.state.name, bytes };
+      }
       if (event.type === 'StateEntered') {
         record.transitions += 1;
         const original = states[event.state.name];

@@ -76,6 +76,27 @@ describe('a full v1.1.0 rehearsal on the sample fleet', () => {
     expect(outcome.quality.breaches).toEqual([]);
   });
 
+  it('counts what the release asked of the stand-ins: one plan, one outcome per customer, one SES call per email', () => {
+    expect(outcome.invocations).toMatchObject({
+      'plan-release': 1,
+      'request-deployment': fleet.customers.length,
+      'record-outcome': fleet.customers.length,
+      'complete-release': 1,
+    });
+    const emailsSent = Object.values(outcome.emails).reduce((sum, count) => sum + count, 0);
+    expect(outcome.ses).toEqual({ sendCalls: emailsSent, emails: emailsSent });
+    // The release's own requests: the tables and the fleet import came before it started.
+    expect(Object.keys(outcome.storeRequests)).not.toContain('CreateTable');
+    expect(outcome.storeRequests.UpdateItem).toBeGreaterThanOrEqual(fleet.customers.length);
+  });
+
+  it('names its largest state payload, far inside the 256 KiB Step Functions limit', () => {
+    expect(outcome.largestStatePayload.execution).not.toBe('');
+    expect(outcome.largestStatePayload.state).not.toBe('');
+    expect(outcome.largestStatePayload.bytes).toBeGreaterThan(100);
+    expect(outcome.largestStatePayload.bytes).toBeLessThan(64 * 1024);
+  });
+
   it('keeps every execution far inside the Step Functions history limit', () => {
     expect(outcome.maxHistoryEvents.events).toBeLessThan(1_000);
   });

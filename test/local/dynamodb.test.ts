@@ -1,12 +1,20 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ConditionalCheckFailedException,
   DescribeTableCommand,
   DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../local/aws-client-config.js';
-import { createTablesFromTemplate, type LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb.js';
+import {
+  createTablesFromTemplate,
+  type LocalDynamoDb,
+  type RecordedStoreRequest,
+  startLocalDynamoDb,
+} from '../../local/dynamodb.js';
 import type { CloudFormationTemplate } from '../../local/template-types.js';
 
 const approvalsTemplate: CloudFormationTemplate = {
@@ -128,5 +136,60 @@ describe('local DynamoDB', () => {
       'AWS::DynamoDB::Table "ParameterisedTable": Properties.KeySchema[0].AttributeName is the CloudFormation intrinsic {"Ref":"KeyName"}',
     );
     await expect(client.send(new DescribeTableCommand({ TableName: 'refused-GoodTable' }))).rejects.toThrow();
+  });
+
+  it('counts the requests it serves by operation', async () => {
+    await createTablesFromTemplate(approvalsTemplate, dynamo.endpoint, (id) => `counted-${id}`);
+    const before = dynamo.requestCounts();
+    const documents = DynamoDBDocumentClient.from(client);
+    const key = { pk: 'approval#2', sk: 'request' };
+    await documents.send(
+      new PutCommand({ TableName: 'counted-ApprovalsTable', Item: { ...key, customer: 'acme' } }),
+    );
+    await documents.send(new GetCommand({ TableName: 'counted-ApprovalsTable', Key: key }));
+    await documents.send(new GetCommand({ TableName: 'counted-ApprovalsTable', Key: key }));
+
+    const after = dynamo.requestCounts();
+    expect(after.PutItem).toBe((before.PutItem ?? 0) + 1);
+    expect(after.GetItem).toBe((before.GetItem ?? 0) + 2);
+    expect(before.CreateTable).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('local DynamoDB recording its requests', () => {
+  it('writes every request, in order, with its target and its body', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'store-recording-'));
+    const file = join(folder, 'requests.jsonl');
+    const recording = await startLocalDynamoDb({ recordTo: file });
+    const recorded = new DynamoDBClient(localClientConfig(recording.endpoint));
+    try {
+      await createTablesFromTemplate(approvalsTemplate, recording.endpoint, (id) => `recorded-${id}`);
+      const documents = DynamoDBDocumentClient.from(recorded);
+      await documents.send(new PutCommand({ TableName: 'recorded-AuditTable', Item: { id: 'a' } }));
+      for (const id of ['a', 'b', 'c'])
+        await documents.send(new GetCommand({ TableName: 'recorded-AuditTable', Key: { id } }));
+    } finally {
+      recorded.destroy();
+      await recording.stop();
+    }
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as RecordedStoreRequest);
+    rmSync(folder, { recursive: true, force: true });
+
+    const data = lines.filter((line) => !/CreateTable|DescribeTable/.test(line.target));
+    expect(data.map((line) => [line.target, JSON.parse(line.body)])).toEqual([
+      ['DynamoDB_20120810.PutItem', { TableName: 'recorded-AuditTable', Item: { id: { S: 'a' } } }],
+      ...['a', 'b', 'c'].map((id) => [
+        'DynamoDB_20120810.GetItem',
+        { TableName: 'recorded-AuditTable', Key: { id: { S: id } } },
+      ]),
+    ]);
+    expect(data[0]?.inFlight).toBe(1);
+    expect(lines.slice(0, 2).map((line) => line.target)).toEqual([
+      'DynamoDB_20120810.CreateTable',
+      'DynamoDB_20120810.CreateTable',
+    ]);
   });
 });

@@ -86,6 +86,20 @@ describe('local email', () => {
     expect(page).toContain('href=&quot;http://127.0.0.1:9/approvals/abc&quot;');
   });
 
+  it('counts its send calls and the emails in its mailbox', async () => {
+    const before = email.sendStats();
+    await ses.send(
+      new SendEmailCommand({
+        FromEmailAddress: 'releases@securewatch.example',
+        Destination: { ToAddresses: ['ops@initech.example'] },
+        Content: { Simple: { Subject: { Data: 'Counted' }, Body: { Text: { Data: 'Once' } } } },
+      }),
+    );
+    await email.listEmails();
+
+    expect(email.sendStats()).toEqual({ calls: before.calls + 1, emails: before.emails + 1 });
+  });
+
   it('refuses to start a second server, which would share the same mailbox', async () => {
     await expect(startLocalEmail()).rejects.toThrow('already running in this process');
   });
