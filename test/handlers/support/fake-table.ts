@@ -223,6 +223,13 @@ function applyUpdate(item: Item, expression: string, names: Names, values: Value
         item[name] = [...current, ...clone(placeholder(appended[5], values) as unknown[])];
         continue;
       }
+      const kept = /^(\S+) = if_not_exists\((\S+), (\S+)\)$/.exec(clause);
+      if (action === 'SET' && kept?.[1] && kept[2] && kept[3]) {
+        const name = attributeName(kept[1], names);
+        const current = item[attributeName(kept[2], names)];
+        item[name] = current === undefined ? clone(placeholder(kept[3], values)) : current;
+        continue;
+      }
       if (action === 'REMOVE') {
         delete item[attributeName(clause, names)];
         continue;
