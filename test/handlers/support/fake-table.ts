@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -32,6 +33,17 @@ export function resetTable(): void {
     const item = items.get(keyOf(input.Key?.PK, input.Key?.SK));
     return { Item: item && clone(item) };
   });
+  dynamoMock.on(BatchGetCommand).callsFake((input: BatchGetCommand['input']) => ({
+    Responses: Object.fromEntries(
+      Object.entries(input.RequestItems ?? {}).map(([table, { Keys }]) => [
+        table,
+        (Keys ?? []).flatMap((key) => {
+          const item = items.get(keyOf(key.PK, key.SK));
+          return item ? [clone(item)] : [];
+        }),
+      ]),
+    ),
+  }));
   dynamoMock.on(PutCommand).callsFake((input: PutCommand['input']) => {
     const item = input.Item ?? {};
     const key = keyOf(item.PK, item.SK);
