@@ -14,6 +14,7 @@ import {
   noteInHistory,
   noteLatestHealthReport,
 } from '../store/customers.js';
+import { sweepSoon } from '../store/health-sweeps.js';
 import { getRelease } from '../store/releases.js';
 import { changeStepHealthShard, countHealthEvidence, markSilentOnStep } from '../store/steps.js';
 import { resumeIfStepComplete } from './outcomes.js';
@@ -79,8 +80,10 @@ export async function recordHealthReport(
     });
   // A trigger fired by a customer not deployed yet waits for the health sweep; a customer already rolling
   // back is asked again, so a retry starts an execution a failed attempt did not.
-  if (!fired || !(customer.state === 'deployed' || customer.state === 'rolling-back'))
+  if (!fired || !(customer.state === 'deployed' || customer.state === 'rolling-back')) {
+    if (fired && !hasBeenDeployed(customer.state)) await sweepSoon(release);
     return { recorded: true, counted };
+  }
   const rollback = await requestRollback(
     {
       release,
