@@ -397,36 +397,6 @@ export function recordDeploymentResult(
 }
 
 /**
- * Marks that the customer sent a health report since its deployment was requested (the first one's time
- * stays) and returns the customer as it is after that write, or undefined when it does not exist. Being a
- * write to the customer's item, it is ordered with its lifecycle transitions: of a report and the
- * `recordDeployed` transition racing, the later write sees the other, so one of them counts the evidence.
- */
-export async function markHealthReported(
-  release: string,
-  customerId: string,
-  at: string,
-): Promise<CustomerRecord | undefined> {
-  try {
-    const result = await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: customerKey(release, customerId),
-        UpdateExpression: 'SET firstHealthReportAt = :at',
-        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(firstHealthReportAt)',
-        ExpressionAttributeValues: { ':at': at },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parseItem(customerRecord, result.Attributes ?? {});
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    // Marked before (or absent): read it as it is now, after the earlier mark.
-    return getCustomer(release, customerId);
-  }
-}
-
-/**
  * Deployed customers of these steps that sent no health report since their deployment, at most `limit`
  * of them: one filtered query over the release's customers, run only when a gate already knows from its
  * counters that some are missing.
@@ -545,38 +515,6 @@ export async function noteInHistory(
       ExpressionAttributeValues: { ...values, ':state': state, ':entry': [entry] },
     }),
   );
-}
-
-/**
- * Keeps what a health report tells the health sweep: its instant, if later than the last one kept, and the
- * first trigger a report fired.
- */
-export async function noteHealthReport(
-  release: string,
-  customerId: string,
-  reportedAt: string,
-  fired?: { trigger: RollbackTrigger; reason: string },
-): Promise<void> {
-  await writeIf(
-    new UpdateCommand({
-      TableName: tableName(),
-      Key: customerKey(release, customerId),
-      UpdateExpression: 'SET lastHealthReportAt = :at',
-      // A comparison with a missing attribute is false: the first report is kept, a later one replaces it.
-      ConditionExpression: 'attribute_exists(PK) AND NOT lastHealthReportAt >= :at',
-      ExpressionAttributeValues: { ':at': reportedAt },
-    }),
-  );
-  if (fired)
-    await writeIf(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: customerKey(release, customerId),
-        UpdateExpression: 'SET healthTrigger = :fired',
-        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(healthTrigger)',
-        ExpressionAttributeValues: { ':fired': { ...fired, reportedAt } },
-      }),
-    );
 }
 
 /**
