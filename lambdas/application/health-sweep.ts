@@ -1,7 +1,7 @@
 import { isSilent, isWithinRollbackWindow } from '../core/rollback.js';
 import { now } from '../shared/clock.js';
 import { customersIn, noteInHistory, type WatchedCustomer } from '../store/customers.js';
-import { getSweep, setNextSweep } from '../store/health-sweeps.js';
+import { setSweepDue, sweepMarkerOf } from '../store/health-sweeps.js';
 import { getRelease, listReleases, type ReleaseStatus } from '../store/releases.js';
 import { markSilentOnStep } from '../store/steps.js';
 import { configOf } from './release-config.js';
@@ -30,11 +30,12 @@ export interface HealthSweepResult {
  * its step, so the gates can pause on it; silence alone never rolls a customer back. A customer already
  * rolling back is asked again, which starts an execution a failed attempt did not. Safe to run twice.
  *
- * A release's customers are read only when one may need it (store/health-sweeps.ts): a pass notes the
- * earliest instant a watched customer can fall silent (a customer deployed later falls silent no earlier
- * than `silentAfterHours` after the pass), or the next run when one is rolling back; a trigger waiting for
- * a deployment and every rollback request ask for the next run at once. So between those instants a run
- * reads one item per release, not its customers.
+ * A release's customers are read only when one may need it (store/health-sweeps.ts): a pass notes on the
+ * release's record the earliest instant a watched customer can fall silent (one deployed later falls silent
+ * no earlier than `silentAfterHours` after the pass), or none while one is rolling back; a trigger waiting
+ * for a deployment and every rollback request ask for the next run at once. Runs before that instant read
+ * the release's record only. With customers reporting about as rarely as `silentAfterHours` (the
+ * rehearsal's daily reports against 24 h) most runs read them all: one query of the release's customers.
  */
 export async function sweepHealth(startRollback?: RollbackStarter): Promise<HealthSweepResult> {
   const result: HealthSweepResult = {
@@ -51,13 +52,13 @@ export async function sweepHealth(startRollback?: RollbackStarter): Promise<Heal
     if (!record || !GOING.includes(record.status)) continue;
     result.releases += 1;
     const at = now();
-    const sweep = await getSweep(release);
-    if (sweep.nextSweepAt && Date.parse(at) < Date.parse(sweep.nextSweepAt)) {
+    const marker = sweepMarkerOf(record);
+    if (marker.dueAt && Date.parse(at) < Date.parse(marker.dueAt)) {
       result.notDue += 1;
       continue;
     }
     // A customer deployed after this pass cannot fall silent before `silentAfterHours` from now.
-    const { silentAfterHours } = (await configOf(release)).release.healthSweep;
+    const { silentAfterHours, rateMinutes } = (await configOf(release)).release.healthSweep;
     let nextSweepAt = Date.parse(at) + silentAfterHours * HOUR;
     const failedBefore = failures.length;
     for await (const customer of customersIn(release, ['deployed', 'rolling-back'])) {
@@ -69,8 +70,9 @@ export async function sweepHealth(startRollback?: RollbackStarter): Promise<Heal
         failures.push(`${release}/${customer.id}: ${(error as Error).message}`);
       }
     }
-    if (failures.length === failedBefore)
-      await setNextSweep(release, sweep, new Date(Math.max(nextSweepAt, Date.parse(at))).toISOString());
+    // Noted only when it lets a run go by: an earlier instant is the next run's anyway.
+    if (failures.length === failedBefore && nextSweepAt > Date.parse(at) + rateMinutes * MINUTE)
+      await setSweepDue(release, marker, new Date(nextSweepAt).toISOString());
   }
   if (failures.length > 0)
     throw new Error(
@@ -136,7 +138,8 @@ async function sweepCustomer(
   return undefined;
 }
 
-const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
 const heardFrom = (deployedAt: string, lastHealthReportAt: string | undefined): number =>
   Math.max(Date.parse(deployedAt), lastHealthReportAt ? Date.parse(lastHealthReportAt) : 0);
