@@ -10,6 +10,7 @@ import {
   qualityBreaches,
   type ReleaseQuality,
   releaseQualityOf,
+  type StepHealth,
   summarizeGate,
 } from '../core/gates.js';
 import { judgedCustomers } from '../core/overlap.js';
@@ -22,9 +23,11 @@ import { deployedWithoutHealthReport } from '../store/customers.js';
 import { type ReleaseRecord, requireRelease, updateRelease } from '../store/releases.js';
 import {
   getStep,
+  type HealthShard,
   healthOf,
   rollbacksOf,
   type StepRecord,
+  stepHealthShards,
   unacceptedRollbacks,
   unacceptedWithoutHealthReport,
 } from '../store/steps.js';
@@ -55,9 +58,11 @@ export async function evaluateGateOf(release: string, phase: string, step?: stri
         ?.steps.map((candidate) => candidate.key) ?? []);
   // Outcomes and health come from the steps' own items, kept exact as outcomes and reports arrive; what an
   // operator accepted (resuming after a failed gate) does not fail a later gate again.
-  const steps = (await Promise.all(stepKeys.map((key) => getStep(release, key)))).filter(
-    (each): each is StepRecord => each !== undefined,
-  );
+  const [read, shards] = await Promise.all([
+    Promise.all(stepKeys.map((key) => getStep(release, key))),
+    stepHealthShards(release, stepKeys),
+  ]);
+  const steps = read.filter((each): each is StepRecord => each !== undefined);
   const silentCount = sum(steps.map(unacceptedWithoutHealthReport));
   const silentAccepted = sum(steps.map((each) => each.acceptedWithoutHealthReport));
   const decision = evaluateGate(
@@ -70,7 +75,7 @@ export async function evaluateGateOf(release: string, phase: string, step?: stri
       withoutHealthReport: await silentCustomers(release, stepKeys, silentCount, silentAccepted),
       rollbacks: sum(steps.map(unacceptedRollbacks)),
     },
-    combineHealth(steps.map((each) => healthSince(healthOf(each), each.acceptedHealth))),
+    combineHealth(steps.map((each) => healthToJudge(each, shards.get(each.key) ?? []))),
     { ...criteria, ...config.release.releaseQuality },
   );
   if (!step) {
@@ -124,12 +129,29 @@ async function silentCustomers(
 /** The release's quality figures so far, from every step's counters and health (one read per step). */
 export async function releaseQuality(record: ReleaseRecord): Promise<ReleaseQuality> {
   const keys = rolloutShape(await configOf(record)).flatMap((phase) => phase.steps.map((step) => step.key));
-  const steps = (await Promise.all(keys.map((key) => getStep(record.release, key)))).filter(
-    (each): each is StepRecord => each !== undefined,
-  );
+  const [read, shards] = await Promise.all([
+    Promise.all(keys.map((key) => getStep(record.release, key))),
+    stepHealthShards(record.release, keys),
+  ]);
+  const steps = read.filter((each): each is StepRecord => each !== undefined);
   return releaseQualityOf(
-    steps.map((each) => ({ deployed: each.deployed, rollbacks: rollbacksOf(each), health: healthOf(each) })),
+    steps.map((each) => ({
+      deployed: each.deployed,
+      rollbacks: rollbacksOf(each),
+      health: combineHealth([healthOf(each), ...(shards.get(each.key) ?? []).map((shard) => shard.health)]),
+    })),
   );
+}
+
+/**
+ * A step's health as a gate judges it: its shards added up (and what the step item counted before there
+ * were shards), each less what an operator accepted of it.
+ */
+function healthToJudge(step: StepRecord, shards: HealthShard[]): StepHealth {
+  return combineHealth([
+    healthSince(healthOf(step), step.acceptedHealth),
+    ...shards.map((shard) => healthSince(shard.health, shard.accepted)),
+  ]);
 }
 
 /** Records the release's quality figures as an operator accepted them, resuming after a failed gate. */

@@ -32,7 +32,7 @@ import {
   type ReleaseRecord,
   requireRelease,
 } from '../store/releases.js';
-import { acceptGate, countOutcomeOnce, getStep } from '../store/steps.js';
+import { acceptGate, acceptStepHealthShards, countOutcomeOnce, getStep } from '../store/steps.js';
 import { rolloutResumption } from './control.js';
 import { acceptReleaseQuality } from './gates.js';
 import { resumeIfStepComplete, stepIsComplete, stepWaitSeconds } from './outcomes.js';
@@ -313,8 +313,10 @@ async function resumeRelease(record: ReleaseRecord, decision: Decision): Promise
   // Resuming after a failed gate accepts its result: later gates do not count those failures again, nor
   // the release's quality figures as they are now.
   if (record.pause?.kind === 'gate-failed') {
-    for (const step of record.pause.steps ?? [record.pause.by.replace(/^gate#/, '')])
+    for (const step of record.pause.steps ?? [record.pause.by.replace(/^gate#/, '')]) {
       await acceptGate(release, step);
+      await acceptStepHealthShards(release, step);
+    }
     await acceptReleaseQuality(release);
   }
   // The release execution continues where it stopped; parked customers look for their next window.

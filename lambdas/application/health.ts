@@ -1,19 +1,22 @@
-import { addHealthReport, hasBeenDeployed, NO_HEALTH_ISSUES } from '../core/gates.js';
-import { type HealthReportRefusal, healthReportRefusal } from '../core/health-scope.js';
+import { addHealthReport, hasBeenDeployed } from '../core/gates.js';
+import { type HealthReportRefusal, healthReportRefusal, isAheadOfClock } from '../core/health-scope.js';
 import { firedTrigger } from '../core/rollback.js';
 import type { HealthReported } from '../events/contract.js';
 import { now } from '../shared/clock.js';
+import { TransientError } from '../shared/errors.js';
 import { countMetric, logger } from '../shared/observability.js';
 import { countRefusedHealthReport, putHealthReport } from '../store/audit.js';
 import {
   type CustomerRecord,
   getCustomer,
-  markHealthReported,
-  noteHealthReport,
+  markHealthEvidenceCounted,
+  noteEarlierHealthReport,
   noteInHistory,
+  noteLatestHealthReport,
 } from '../store/customers.js';
+import { sweepSoon } from '../store/health-sweeps.js';
 import { getRelease } from '../store/releases.js';
-import { changeStepHealth, countHealthEvidenceOnce, markSilentOnStep } from '../store/steps.js';
+import { changeStepHealthShard, countHealthEvidence, markSilentOnStep } from '../store/steps.js';
 import { resumeIfStepComplete } from './outcomes.js';
 import { configOf } from './release-config.js';
 import { type RollbackRequestResult, type RollbackStarter, requestRollback } from './rollbacks.js';
@@ -22,55 +25,65 @@ export type HealthReportResult =
   | { recorded: true; counted: boolean; rollback?: RollbackRequestResult }
   | { recorded: false; reason: HealthReportRefusal };
 
+/** The states after a rollback was asked for: only reports of these are kept, for checkRollbackHealth. */
+const ROLLBACK_STATES: readonly CustomerRecord['state'][] = [
+  'rolling-back',
+  'rolled-back',
+  'rollback-failed',
+];
+
 /**
- * Keeps a customer's health report under its release and counts it on the customer's step, once however
- * often it is delivered, so the step's gate reads the step's health instead of every report. A report out
- * of scope (core/health-scope.ts: unknown release or customer, dated before the customer's deployment was
- * requested or ahead of the clock) is refused: neither kept nor counted, only logged and counted as refused.
+ * Keeps a customer's health report on the customer and counts it on the customer's step, once however often
+ * it is delivered, so the step's gate reads the step's health instead of every report. A report out of scope
+ * (core/health-scope.ts: unknown release or customer, dated before the customer's deployment was requested or
+ * ahead of the clock) is refused: neither kept nor counted, only logged and counted as refused.
+ *
+ * A routine report (the latest of a deployed customer whose evidence is counted, firing no trigger, changing
+ * nothing its step's health shard holds) is one conditional write to its customer; the first one of a customer
+ * also counts its evidence on its step (two writes more, once).
  */
 export async function recordHealthReport(
   report: HealthReported,
   startRollback?: RollbackStarter,
 ): Promise<HealthReportResult> {
   const release = report.version;
-  const customer = await getCustomer(release, report.customerId);
-  if (!customer) return refuse(report, (await getRelease(release)) ? 'unknown-customer' : 'unknown-release');
-  const refusal = healthReportRefusal(report.reportedAt, customer.deploymentRequestedAt, now());
-  if (refusal) return refuse(report, refusal, customer.deploymentRequestedAt);
-  await putHealthReport(release, report);
-  // The evidence a gate needs: this deployed customer reported since its deployment. Counted here when the
-  // customer is deployed already, else by recordOutcome when its deployment succeeds; a customer marked by
-  // an earlier report needs no second mark. The evidence its step still waited for lets the release go on.
-  const marked = customer.firstHealthReportAt
-    ? customer
-    : await markHealthReported(release, report.customerId, report.reportedAt);
-  if (
-    marked &&
-    hasBeenDeployed(marked.state) &&
-    (await countHealthEvidenceOnce(release, marked.stepKey, marked.id))
-  )
-    await resumeIfStepComplete(release, marked.stepKey);
+  const at = now();
+  // The policies the release was planned with, read once per process (release-config.ts).
   const config = await configOf(release);
   const fired = firedTrigger(report, config.release.rollbackTriggers);
-  await noteHealthReport(release, report.customerId, report.reportedAt, fired);
+  const noted = await noteOnCustomer(report, at, fired);
+  if ('refused' in noted) return refuse(report, noted.refused, noted.deploymentRequestedAt);
+  const customer = noted.customer;
+  // Reports since a rollback was asked for are what checkRollbackHealth judges it by; no one reads the others.
+  // One dated ahead of the clock may postdate a rollback asked for in the next minutes.
+  if (ROLLBACK_STATES.includes(customer.state) || Date.parse(report.reportedAt) > Date.parse(at))
+    await putHealthReport(release, report);
+  // The evidence a gate needs: this deployed customer reported since its deployment. Counted here when the
+  // customer is deployed already, else by recordOutcome when its deployment succeeds; the customer notes it
+  // once counted, so its next reports skip it. The evidence its step still waited for lets the release go on.
+  if (hasBeenDeployed(customer.state) && !customer.healthEvidenceCounted) {
+    const counters = await countHealthEvidence(release, customer.stepKey, customer.id);
+    if (counters) await resumeIfStepComplete(release, customer.stepKey, counters);
+    await markHealthEvidenceCounted(release, customer.id);
+  }
   if (customer.silentSince) await heardFromAgain(release, customer, report.reportedAt);
   const criteria = config.release.phases.find((phase) => phase.name === customer.phase)?.successCriteria;
   const limits = criteria && { ...criteria, ...config.release.releaseQuality };
   // The report's own key: a redelivery (same event, same report) has the same one.
   const key = `${report.customerId}#${report.reportedAt}`;
-  // A report that counts against no criterion changes no step: its step is not even read.
-  const countsAgainstCriteria =
-    limits !== undefined && addHealthReport(NO_HEALTH_ISSUES, { ...report, key }, limits) !== undefined;
-  const counted =
-    limits && countsAgainstCriteria
-      ? await changeStepHealth(release, customer.stepKey, (health) =>
-          addHealthReport(health, { ...report, key }, limits),
-        )
-      : false;
+  let counted = false;
+  if (limits)
+    await changeStepHealthShard(release, customer.stepKey, customer.id, (health) => {
+      const changed = addHealthReport(health, { ...report, key }, limits);
+      counted = changed !== undefined && changed.reports.length > health.reports.length;
+      return changed;
+    });
   // A trigger fired by a customer not deployed yet waits for the health sweep; a customer already rolling
   // back is asked again, so a retry starts an execution a failed attempt did not.
-  if (!fired || !(customer.state === 'deployed' || customer.state === 'rolling-back'))
+  if (!fired || !(customer.state === 'deployed' || customer.state === 'rolling-back')) {
+    if (fired && !hasBeenDeployed(customer.state)) await sweepSoon(release);
     return { recorded: true, counted };
+  }
   const rollback = await requestRollback(
     {
       release,
@@ -82,6 +95,52 @@ export async function recordHealthReport(
     startRollback,
   );
   return { recorded: true, counted, rollback };
+}
+
+const NOTE_ATTEMPTS = 5;
+
+/**
+ * Keeps the report on its customer (noteLatestHealthReport): in one write when it is in scope and the latest,
+ * else after reading the customer to tell a refusal from an earlier or redelivered report.
+ */
+async function noteOnCustomer(
+  report: HealthReported,
+  at: string,
+  fired: ReturnType<typeof firedTrigger>,
+): Promise<
+  { customer: CustomerRecord } | { refused: HealthReportRefusal; deploymentRequestedAt?: string | undefined }
+> {
+  const release = report.version;
+  const trigger = fired && { trigger: fired.trigger, reason: fired.reason };
+  // The store writes instants as toISOString does; the report's, written so, compares with them as text.
+  const customer =
+    !isAheadOfClock(report.reportedAt, at) &&
+    (await noteLatestHealthReport(
+      release,
+      report.customerId,
+      report.reportedAt,
+      { notAfter: new Date(report.reportedAt).toISOString() },
+      trigger,
+    ));
+  if (customer) return { customer };
+  for (let attempt = 0; attempt < NOTE_ATTEMPTS; attempt += 1) {
+    const found = await getCustomer(release, report.customerId);
+    if (!found) return { refused: (await getRelease(release)) ? 'unknown-customer' : 'unknown-release' };
+    const refusal = healthReportRefusal(report.reportedAt, found.deploymentRequestedAt, at);
+    if (refusal || found.deploymentRequestedAt === undefined)
+      return { refused: refusal ?? 'before-deployment', deploymentRequestedAt: found.deploymentRequestedAt };
+    const requestedAt = found.deploymentRequestedAt;
+    const latest = found.lastHealthReportAt === undefined || found.lastHealthReportAt < report.reportedAt;
+    const noted = latest
+      ? await noteLatestHealthReport(release, found.id, report.reportedAt, { exactly: requestedAt }, trigger)
+      : !found.firstHealthReportAt || (trigger && !found.healthTrigger)
+        ? await noteEarlierHealthReport(release, found.id, report.reportedAt, requestedAt, trigger)
+        : found;
+    if (noted) return { customer: noted };
+  }
+  throw new TransientError(
+    `Customer ${report.customerId} of ${release} kept changing while its health report was kept`,
+  );
 }
 
 /** A silent customer reported again: its flag comes off, in its history and on its step's count. */

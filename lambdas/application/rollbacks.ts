@@ -16,6 +16,7 @@ import { classifyAwsError } from '../shared/errors.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
 import { auditOnce, forgetAudit } from '../store/audit.js';
 import { applyTransition, type CustomerRecord, noteInHistory, requireCustomer } from '../store/customers.js';
+import { sweepSoon } from '../store/health-sweeps.js';
 import type { RollBackCustomers } from './halt.js';
 import { configOf } from './release-config.js';
 
@@ -102,6 +103,8 @@ export async function requestRollback(
       reason: `${request.customerId} is ${state ?? 'unknown'}: only a deployed customer can be rolled back`,
     };
   }
+  // Should the start fail, the next health sweep asks again (a customer rolling back).
+  await sweepSoon(request.release);
   await start(inputOf(request.release, transition.customer, request));
   return { kind: 'started' };
 }

@@ -1,4 +1,4 @@
-import { qualityBreaches, type ReleaseQuality, releaseQualityOf } from '../core/gates.js';
+import { combineHealth, qualityBreaches, type ReleaseQuality, releaseQualityOf } from '../core/gates.js';
 import type { HistoryEntry } from '../core/lifecycle.js';
 import type { MaintenanceWindow, ReleaseQualityThresholds } from '../core/model.js';
 import { rolloutShape } from '../core/rollout-shape.js';
@@ -8,7 +8,13 @@ import { latestGates } from '../store/audit.js';
 import type { CustomerRecord } from '../store/customers.js';
 import { getFleetRevision } from '../store/fleet.js';
 import type { PauseRecord, ReleaseRecord, ReleaseStatus } from '../store/releases.js';
-import { getStepsForStatus, healthOf, rollbacksOf, type StepRecord } from '../store/steps.js';
+import {
+  getStepsForStatus,
+  healthOf,
+  rollbacksOf,
+  type StepRecord,
+  stepHealthCounts,
+} from '../store/steps.js';
 import { stepIsComplete } from './outcomes.js';
 import { configOf } from './release-config.js';
 import { requireKnownRelease, resolveReleaseCustomer } from './release-customers.js';
@@ -140,7 +146,10 @@ export function hasEnded(status: ReleaseStatus): boolean {
   return ENDED.includes(status);
 }
 
-/** Where the release `version` stands now (five store requests, whatever the fleet's size). */
+/**
+ * Where the release `version` stands now (six store requests whatever the fleet's size, one more for each
+ * further twelve steps: their health shards are read a hundred at a time).
+ */
 export async function releaseStatus(version: string): Promise<ReleaseStatusReport> {
   const record = await requireKnownRelease(version);
   const asOf = now();
@@ -151,10 +160,11 @@ export async function releaseStatus(version: string): Promise<ReleaseStatusRepor
   }));
   const stepKeys = shape.flatMap((phase) => phase.steps.map((step) => step.key));
   const gateNames = [...new Set([...stepKeys, ...shape.map((phase) => phase.name)])];
-  const [steps, gates, pending] = await Promise.all([
+  const [steps, gates, pending, shards] = await Promise.all([
     getStepsForStatus(version, stepKeys),
     latestGates(version, gateNames),
     listPendingApprovals(version, PENDING_APPROVALS_SHOWN),
+    stepHealthCounts(version, stepKeys),
   ]);
   const stepsByKey = new Map(steps.map((step) => [step.key, step]));
   const awaitedIndex = record.awaitingStep ? stepKeys.indexOf(record.awaitingStep) : -1;
@@ -206,7 +216,11 @@ export async function releaseStatus(version: string): Promise<ReleaseStatusRepor
     }))
     .sort((a, b) => b.ageSeconds - a.ageSeconds);
   const quality = releaseQualityOf(
-    steps.map((step) => ({ deployed: step.deployed, rollbacks: rollbacksOf(step), health: healthOf(step) })),
+    steps.map((step) => ({
+      deployed: step.deployed,
+      rollbacks: rollbacksOf(step),
+      health: combineHealth([healthOf(step), ...(shards.get(step.key) ?? [])]),
+    })),
   );
   const events = hasEnded(record.status) ? [] : upcomingEvents(record, phases, steps, pendingApprovals, asOf);
   // One request more: the fleet's revision against the one the release was planned with.

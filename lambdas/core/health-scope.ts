@@ -27,6 +27,11 @@ export function healthReportRefusal(
   const reported = Date.parse(reportedAt);
   if (deploymentRequestedAt === undefined || reported < Date.parse(deploymentRequestedAt))
     return 'before-deployment';
-  if (reported > Date.parse(now) + HEALTH_REPORT_CLOCK_SKEW_MINUTES * 60_000) return 'in-the-future';
+  if (isAheadOfClock(reportedAt, now)) return 'in-the-future';
   return undefined;
+}
+
+/** A report dated further ahead of the orchestrator's clock than the skew allowed. */
+export function isAheadOfClock(reportedAt: string, now: string): boolean {
+  return Date.parse(reportedAt) > Date.parse(now) + HEALTH_REPORT_CLOCK_SKEW_MINUTES * 60_000;
 }

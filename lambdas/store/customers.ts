@@ -113,6 +113,8 @@ const customerRecord = z.looseObject({
     .optional(),
   /** Since when the customer has been silent (no health report past the threshold); absent once it reports. */
   silentSince: z.string().optional(),
+  /** Its health evidence is counted on its step (countHealthEvidence): later reports need not count it. */
+  healthEvidenceCounted: z.boolean().optional(),
 });
 
 export type CustomerRecord = z.infer<typeof customerRecord>;
@@ -395,36 +397,6 @@ export function recordDeploymentResult(
 }
 
 /**
- * Marks that the customer sent a health report since its deployment was requested (the first one's time
- * stays) and returns the customer as it is after that write, or undefined when it does not exist. Being a
- * write to the customer's item, it is ordered with its lifecycle transitions: of a report and the
- * `recordDeployed` transition racing, the later write sees the other, so one of them counts the evidence.
- */
-export async function markHealthReported(
-  release: string,
-  customerId: string,
-  at: string,
-): Promise<CustomerRecord | undefined> {
-  try {
-    const result = await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: customerKey(release, customerId),
-        UpdateExpression: 'SET firstHealthReportAt = :at',
-        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(firstHealthReportAt)',
-        ExpressionAttributeValues: { ':at': at },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parseItem(customerRecord, result.Attributes ?? {});
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    // Marked before (or absent): read it as it is now, after the earlier mark.
-    return getCustomer(release, customerId);
-  }
-}
-
-/**
  * Deployed customers of these steps that sent no health report since their deployment, at most `limit`
  * of them: one filtered query over the release's customers, run only when a gate already knows from its
  * counters that some are missing.
@@ -546,35 +518,98 @@ export async function noteInHistory(
 }
 
 /**
- * Keeps what a health report tells the health sweep: its instant, if later than the last one kept, and the
- * first trigger a report fired.
+ * Keeps a health report on its customer in one conditional write, the customer as it is after it: the
+ * report's instant for the health sweep, the first report since the deployment was requested (the evidence
+ * a gate needs) and the first trigger a report fired. The write happens only for a report in scope and
+ * later than the last one kept: the customer exists and its deployment was requested at or before the
+ * report, which `requested` gives either as `notAfter` (the report's instant as the store writes instants,
+ * compared as text) or as `exactly` (the request's instant as read from the customer). Undefined when the
+ * condition did not hold: the caller reads the customer to know why. Being a write to the customer's
+ * item, it is ordered with its lifecycle transitions: of a report and the `recordDeployed` transition
+ * racing, the later write sees the other, so one of them counts the evidence.
  */
-export async function noteHealthReport(
+export async function noteLatestHealthReport(
   release: string,
   customerId: string,
   reportedAt: string,
+  requested: { notAfter: string } | { exactly: string },
   fired?: { trigger: RollbackTrigger; reason: string },
-): Promise<void> {
+): Promise<CustomerRecord | undefined> {
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: customerKey(release, customerId),
+        UpdateExpression: `SET lastHealthReportAt = :at, firstHealthReportAt = if_not_exists(firstHealthReportAt, :at)${
+          fired ? ', healthTrigger = if_not_exists(healthTrigger, :fired)' : ''
+        }`,
+        ConditionExpression: `attribute_exists(PK) AND ${
+          'notAfter' in requested
+            ? 'deploymentRequestedAt <= :requested'
+            : 'deploymentRequestedAt = :requested'
+        } AND (attribute_not_exists(lastHealthReportAt) OR lastHealthReportAt < :at)`,
+        ExpressionAttributeValues: {
+          ':at': reportedAt,
+          ':requested': 'notAfter' in requested ? requested.notAfter : requested.exactly,
+          ...(fired ? { ':fired': { ...fired, reportedAt } } : {}),
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parseItem(customerRecord, result.Attributes ?? {});
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Keeps what an earlier (or the same, redelivered) health report adds to its customer: the mark of the
+ * first report and the first trigger fired, while the deployment request it was judged against is still
+ * the customer's (`requestedAt`). The customer after the write; undefined when the request changed.
+ */
+export async function noteEarlierHealthReport(
+  release: string,
+  customerId: string,
+  reportedAt: string,
+  requestedAt: string,
+  fired?: { trigger: RollbackTrigger; reason: string },
+): Promise<CustomerRecord | undefined> {
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: customerKey(release, customerId),
+        UpdateExpression: `SET firstHealthReportAt = if_not_exists(firstHealthReportAt, :at)${
+          fired ? ', healthTrigger = if_not_exists(healthTrigger, :fired)' : ''
+        }`,
+        ConditionExpression: 'attribute_exists(PK) AND deploymentRequestedAt = :requested',
+        ExpressionAttributeValues: {
+          ':at': reportedAt,
+          ':requested': requestedAt,
+          ...(fired ? { ':fired': { ...fired, reportedAt } } : {}),
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parseItem(customerRecord, result.Attributes ?? {});
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Notes on the customer that its health evidence is counted on its step, so its next reports skip it. */
+export async function markHealthEvidenceCounted(release: string, customerId: string): Promise<void> {
   await writeIf(
     new UpdateCommand({
       TableName: tableName(),
       Key: customerKey(release, customerId),
-      UpdateExpression: 'SET lastHealthReportAt = :at',
-      // A comparison with a missing attribute is false: the first report is kept, a later one replaces it.
-      ConditionExpression: 'attribute_exists(PK) AND NOT lastHealthReportAt >= :at',
-      ExpressionAttributeValues: { ':at': reportedAt },
+      UpdateExpression: 'SET healthEvidenceCounted = :counted',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeValues: { ':counted': true },
     }),
   );
-  if (fired)
-    await writeIf(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: customerKey(release, customerId),
-        UpdateExpression: 'SET healthTrigger = :fired',
-        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(healthTrigger)',
-        ExpressionAttributeValues: { ':fired': { ...fired, reportedAt } },
-      }),
-    );
 }
 
 /** What the health sweep reads of a customer: its state and what it needs to judge it, not its history. */

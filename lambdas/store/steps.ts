@@ -188,6 +188,18 @@ export async function countHealthEvidenceOnce(
   );
 }
 
+/**
+ * Counts a deployed customer's health evidence on its step once, as countHealthEvidenceOnce does; the
+ * step's counters after counting, or undefined when it was counted already.
+ */
+export function countHealthEvidence(
+  release: string,
+  key: string,
+  customerId: string,
+): Promise<StepRecord | undefined> {
+  return countCustomerOnce(release, key, 'healthReporters', customerId, ['deployedWithHealthReport']);
+}
+
 /** Deployed customers of the step without a health report since their deployment, less those accepted. */
 export function unacceptedWithoutHealthReport(step: StepRecord): number {
   return Math.max(0, step.deployed - step.deployedWithHealthReport - step.acceptedWithoutHealthReport);
@@ -243,6 +255,185 @@ export async function changeStepHealth(
 }
 
 const HEALTH_WRITE_ATTEMPTS = 20;
+
+// A step's health is kept in HEALTH_SHARDS items, RELEASE#<v> / STEP-HEALTH#<key>#<n>, each counting the
+// reports of the customers whose id hashes to it: a wave of unhealthy reports from a 9,000-customer step
+// spreads over that many items instead of queueing on one. Readers add the shards up (stepHealthShards);
+// the step item's own `health` is what reports counted before the shards existed.
+export const HEALTH_SHARDS = 8;
+
+/** The shard of its step's health a customer's reports count on. */
+export function healthShardOf(customerId: string): number {
+  let hash = 0;
+  for (let index = 0; index < customerId.length; index += 1)
+    hash = (Math.imul(hash, 31) + customerId.charCodeAt(index)) >>> 0;
+  return hash % HEALTH_SHARDS;
+}
+
+const healthShardKey = (release: string, key: string, shard: number) => ({
+  PK: releaseKey(release),
+  SK: `STEP-HEALTH#${key}#${shard}`,
+});
+
+const healthShard = z.object({
+  SK: z.string(),
+  health: stepHealth,
+  healthVersion: z.number(),
+  /** The shard's health an operator accepted by resuming past the step's failed gate. */
+  accepted: stepRecord.shape.acceptedHealth,
+});
+export type HealthShard = z.infer<typeof healthShard>;
+
+// What this process last read or wrote of each shard. A shard's health only grows (counts, named ids,
+// worst figures, keys of counted reports), so a report that changes nothing in an older copy changes
+// nothing in the stored one either and costs no request; a change is written against the copy's version
+// and read again only when another writer got there first. Per client, like the release's policies.
+const knownShards = new WeakMap<object, Map<string, { health: StepHealth; version: number }>>();
+
+function knownShardsOfThisTable(): Map<string, { health: StepHealth; version: number }> {
+  let known = knownShards.get(dynamo());
+  if (!known) {
+    known = new Map();
+    knownShards.set(dynamo(), known);
+  }
+  return known;
+}
+
+/** Forgets the shards this process knows (a test that empties its table between cases). */
+export function forgetKnownStepHealth(): void {
+  knownShards.delete(dynamo());
+}
+
+/**
+ * Changes the step's health shard of `customerId` with `change` (undefined: nothing to change), in one
+ * write conditional on the shard's version, so report-by-report decisions (counted already? named
+ * already?) stay exact under concurrency. True when it changed. Usually one request, none when the
+ * process's copy of the shard shows the change is moot.
+ */
+export async function changeStepHealthShard(
+  release: string,
+  key: string,
+  customerId: string,
+  change: (health: StepHealth) => StepHealth | undefined,
+): Promise<boolean> {
+  const shard = healthShardOf(customerId);
+  const itemKey = healthShardKey(release, key, shard);
+  const known = knownShardsOfThisTable();
+  const cacheKey = `${tableName()}|${itemKey.PK}|${itemKey.SK}`;
+  let seen = known.get(cacheKey);
+  // Health only grows: what changes nothing in an empty shard changes nothing in this one.
+  if (!seen && !change(NO_HEALTH_ISSUES)) return false;
+  for (let attempt = 0; attempt < HEALTH_WRITE_ATTEMPTS; attempt += 1) {
+    if (!seen) {
+      const result = await dynamo().send(
+        new GetCommand({ ConsistentRead: true, TableName: tableName(), Key: itemKey }),
+      );
+      seen = result.Item
+        ? { health: parseItem(healthShard, result.Item).health, version: Number(result.Item.healthVersion) }
+        : { health: NO_HEALTH_ISSUES, version: 0 };
+      known.set(cacheKey, seen);
+    }
+    const health = change(seen.health);
+    if (!health) return false;
+    const changed = await writeIf(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: itemKey,
+        UpdateExpression: 'SET health = :health, healthVersion = :next',
+        ConditionExpression:
+          seen.version === 0 ? 'attribute_not_exists(healthVersion)' : 'healthVersion = :seen',
+        ExpressionAttributeValues: {
+          ':health': health,
+          ':next': seen.version + 1,
+          ...(seen.version === 0 ? {} : { ':seen': seen.version }),
+        },
+      }),
+    );
+    if (changed) {
+      known.set(cacheKey, { health, version: seen.version + 1 });
+      return true;
+    }
+    seen = undefined;
+  }
+  throw new TransientError(
+    `The health of step ${key} of release ${release} kept changing under ${HEALTH_WRITE_ATTEMPTS} attempts`,
+  );
+}
+
+/** The health shards of the steps `keys`, by step key, in one batched read (shards nothing counted on are absent). */
+export async function stepHealthShards(release: string, keys: string[]): Promise<Map<string, HealthShard[]>> {
+  const shards = new Map<string, HealthShard[]>(keys.map((key) => [key, []]));
+  if (keys.length === 0) return shards;
+  const items = await getMany(
+    keys.flatMap((key) =>
+      Array.from({ length: HEALTH_SHARDS }, (_, shard) => healthShardKey(release, key, shard)),
+    ),
+    ['SK', 'health', 'healthVersion', 'accepted'],
+  );
+  for (const item of items) {
+    const shard = parseItem(healthShard, item);
+    const key = shard.SK.slice('STEP-HEALTH#'.length, shard.SK.lastIndexOf('#'));
+    shards.get(key)?.push(shard);
+  }
+  return shards;
+}
+
+const SHARD_COUNT_FIELDS = [
+  'SK',
+  ...[
+    'criticalErrors',
+    'customersAffected',
+    'worstLatencyChangePercent',
+    'worstSupportTicketIncreasePercent',
+  ].map((field) => `health.${field}`),
+  ...[
+    'customersWithCriticalErrors',
+    'customersWithSecurityFindings',
+    'customersDegraded',
+    'customersWithMoreSupportTickets',
+  ].map((list) => `health.${list}.count`),
+];
+
+/**
+ * The health shards of the steps `keys`, by step key, counts only (their lists of ids are empty), in one
+ * batched read of small items: what check-status reads.
+ */
+export async function stepHealthCounts(release: string, keys: string[]): Promise<Map<string, StepHealth[]>> {
+  const shards = new Map<string, StepHealth[]>(keys.map((key) => [key, []]));
+  if (keys.length === 0) return shards;
+  const items = await getMany(
+    keys.flatMap((key) =>
+      Array.from({ length: HEALTH_SHARDS }, (_, shard) => healthShardKey(release, key, shard)),
+    ),
+    SHARD_COUNT_FIELDS,
+  );
+  for (const item of items) {
+    const sk = String(item.SK);
+    const health = withCountsOnly(item).health;
+    shards.get(sk.slice('STEP-HEALTH#'.length, sk.lastIndexOf('#')))?.push(stepHealth.parse(health));
+  }
+  return shards;
+}
+
+/**
+ * Records that an operator resumed past the step's failed gate, shard by shard: later gates judge only
+ * what each shard counted since (healthSince reads each shard's lists in its own report order).
+ */
+export async function acceptStepHealthShards(release: string, key: string): Promise<void> {
+  const shards = (await stepHealthShards(release, [key])).get(key) ?? [];
+  await Promise.all(
+    shards.map((shard) =>
+      dynamo().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: { PK: releaseKey(release), SK: shard.SK },
+          UpdateExpression: 'SET accepted = :accepted',
+          ExpressionAttributeValues: { ':accepted': acceptedHealthOf(shard.health) },
+        }),
+      ),
+    ),
+  );
+}
 
 export async function setStepWaitToken(release: string, key: string, token: string): Promise<StepRecord> {
   const result = await dynamo().send(

@@ -16,6 +16,7 @@ import { ReleaseStateError, TransientError } from '../shared/errors.js';
 //                 RELEASES / <v>                         the registry of releases (halt --all finds them)
 //   steps.ts      RELEASE#<v> / STEP#<key>               counters, the set of customers counted, wait token
 //                 RELEASE#<v> / STEP#<key>#CUSTOMER#<id> the step's members (read strongly consistent)
+//                 RELEASE#<v> / STEP-HEALTH#<key>#<n>    the step's health, in HEALTH_SHARDS shards
 //   customers.ts  RELEASE#<v> / CUSTOMER#<id>            plan entry, lifecycle state and history, progress
 //                 RELEASE#<v> / PARKED#<id>              the token of a customer rollout parked by a halt
 //   approvals.ts  APPROVAL#<id> / APPROVAL               task token, approvers, decision

@@ -2,20 +2,25 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { snapshotTable } from './support/fake-table.js';
 import {
   aStandardCustomer,
+  deployed,
   deploymentRequested,
   givenCustomer,
   givenRelease,
   givenStep,
+  movedOn,
   RELEASE,
-  storedStep,
+  storedCustomer,
+  storedStepHealth,
 } from './support/given.js';
 import { type CapturedLogs, captureLogs } from './support/logs.js';
 import { healthReported } from './support/when.js';
 import { givenTheTimeIs, resetWorld, restoreRealClock } from './support/world.js';
 
 // A health report counts on its customer's step only when it speaks for this release's deployment of a
-// customer the release plans; any other report is refused: not kept, not counted, but logged and counted as
-// refused, without an error (EventBridge would only retry it). A report the contract refuses is an error.
+// customer the release plans; it is kept on the customer, and as an item of its own only once the
+// customer's rollback was asked for (what the check after a rollback reads). Any other report is refused:
+// not kept, not counted, but logged and counted as refused, without an error (EventBridge would only retry
+// it). A report the contract refuses is an error.
 
 const REQUESTED_AT = '2027-03-13T01:00:00Z';
 const NOW = '2027-03-14T06:00:00.000Z';
@@ -60,14 +65,36 @@ describe('record-health-report', () => {
     // Assert
     expect(first).toEqual({ recorded: true, counted: true });
     expect(again).toEqual({ recorded: true, counted: false });
-    expect(storedStep('standard_2')?.health).toMatchObject({
+    expect(storedStepHealth('standard_2')).toMatchObject({
       criticalErrors: 2,
       customersWithCriticalErrors: { count: 1, ids: ['northwind-logistics'] },
     });
-    expect(snapshotTable().filter((item) => String(item.SK).startsWith('HEALTH#'))).toHaveLength(1);
+    expect(storedCustomer('northwind-logistics')).toMatchObject({
+      firstHealthReportAt: '2027-03-13T05:00:00Z',
+      lastHealthReportAt: '2027-03-13T05:00:00Z',
+    });
     expect(refusalCounts()).toEqual([]);
     expect(logs.lines().filter((line) => line.level !== 'INFO')).toEqual([]);
     expect(logs.metrics()).toEqual({});
+  });
+
+  it('keeps a report of a customer being rolled back as an item of its own, for the check after the rollback', async () => {
+    givenCustomer(
+      movedOn(
+        deployed(aStandardCustomer({ id: 'rolling-back-customer' })),
+        'rolling-back',
+        'request-rollback',
+      ),
+    );
+
+    await healthReported('northwind-logistics', { reportedAt: '2027-03-13T05:00:00Z' }).deliver();
+    await healthReported('rolling-back-customer', { reportedAt: '2027-03-13T05:00:00Z' }).deliver();
+
+    expect(
+      snapshotTable()
+        .filter((item) => String(item.SK).startsWith('HEALTH#'))
+        .map((item) => item.customerId),
+    ).toEqual(['rolling-back-customer']);
   });
 
   it('counts a report dated at the very instant of the request, and one slightly ahead of the clock', async () => {
@@ -84,7 +111,7 @@ describe('record-health-report', () => {
       { recorded: true, counted: true },
       { recorded: true, counted: true },
     ]);
-    expect(storedStep('standard_2')?.health?.criticalErrors).toBe(2);
+    expect(storedStepHealth('standard_2').criticalErrors).toBe(2);
   });
 
   describe.each([

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { recordHealthReport } from '../../lambdas/application/health.js';
 import { recordOutcome } from '../../lambdas/application/outcomes.js';
+import { combineHealth } from '../../lambdas/core/gates.js';
 import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
-import { SCHEMA_VERSION } from '../../lambdas/events/contract.js';
+import { type HealthReported, SCHEMA_VERSION } from '../../lambdas/events/contract.js';
 import { resetClients } from '../../lambdas/shared/clients.js';
 import { applyTransition, putCustomerIfAbsent } from '../../lambdas/store/customers.js';
-import { getStep, putStepIfAbsent } from '../../lambdas/store/steps.js';
+import { getStep, putStepIfAbsent, stepHealthShards } from '../../lambdas/store/steps.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { startReleaseTable } from './support/release-table.js';
 
@@ -71,18 +72,19 @@ beforeEach(async () => {
   }
 });
 
-const healthReport = (customerId: string, hour: number) =>
-  recordHealthReport({
-    schemaVersion: SCHEMA_VERSION,
-    customerId,
-    version: RELEASE,
-    reportedAt: `2026-01-01T${String(hour).padStart(2, '0')}:00:00Z`,
-    errorRatePercent: 0,
-    latencyChangePercent: 1,
-    criticalErrors: 0,
-    securityFindings: 0,
-    supportTickets: 0,
-  });
+const reportOf = (customerId: string, hour: number): HealthReported => ({
+  schemaVersion: SCHEMA_VERSION,
+  customerId,
+  version: RELEASE,
+  reportedAt: `2026-01-01T${String(hour).padStart(2, '0')}:00:00Z`,
+  errorRatePercent: 0,
+  latencyChangePercent: 1,
+  criticalErrors: 0,
+  securityFindings: 0,
+  supportTickets: 0,
+});
+
+const healthReport = (customerId: string, hour: number) => recordHealthReport(reportOf(customerId, hour));
 
 describe('the evidence a gate needs: deployed customers that reported health since their deployment', () => {
   it('counts each customer once when its reports, its deployment and their redeliveries all race', async () => {
@@ -100,6 +102,34 @@ describe('the evidence a gate needs: deployed customers that reported health sin
       deployed: CUSTOMERS,
       deployedWithHealthReport: CUSTOMERS,
     });
+  });
+
+  it('counts every unhealthy report once on its step’s health when reports and their redeliveries race', async () => {
+    const ids = Array.from({ length: CUSTOMERS }, (_, n) => customerIn(step, n));
+    for (const id of ids) await recordOutcome(RELEASE, id, 'deployed', { by: 'platform' });
+    const unhealthy = (id: string, hour: number) =>
+      recordHealthReport({ ...reportOf(id, hour), criticalErrors: 1, latencyChangePercent: hour });
+
+    const results = await Promise.all(
+      ids.flatMap((id) =>
+        Array.from({ length: REPORTS_EACH }, (_, report) => [
+          unhealthy(id, 2 + report),
+          unhealthy(id, 2 + report),
+        ]).flat(),
+      ),
+    );
+
+    const shards = (await stepHealthShards(RELEASE, [step])).get(step) ?? [];
+    expect(combineHealth(shards.map((shard) => shard.health))).toMatchObject({
+      criticalErrors: CUSTOMERS * REPORTS_EACH,
+      customersWithCriticalErrors: { count: CUSTOMERS },
+      customersAffected: CUSTOMERS,
+      worstLatencyChangePercent: 1 + REPORTS_EACH,
+    });
+    expect(results.filter((result) => result.recorded && result.counted)).toHaveLength(
+      CUSTOMERS * REPORTS_EACH,
+    );
+    expect(await getStep(RELEASE, step)).toMatchObject({ deployedWithHealthReport: CUSTOMERS });
   });
 
   it('counts a report that arrived before the deployment succeeded, once it succeeds', async () => {

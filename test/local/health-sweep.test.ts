@@ -9,7 +9,7 @@ import type { PolicyName } from '../../lambdas/core/model.js';
 import type { RollbackInput } from '../../lambdas/core/rollback.js';
 import { SCHEMA_VERSION } from '../../lambdas/events/contract.js';
 import { handler } from '../../lambdas/handlers/health-sweep.js';
-import { resetClients } from '../../lambdas/shared/clients.js';
+import { dynamo, resetClients } from '../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
 import { applyTransition, getCustomer, putCustomerIfAbsent } from '../../lambdas/store/customers.js';
 import { createRelease, moveRelease } from '../../lambdas/store/releases.js';
@@ -59,14 +59,14 @@ beforeEach(() => {
 /** A customer of `policy` alone on its own step, its deployment requested (and, unless told otherwise, done). */
 async function aCustomer(
   policy: PolicyName,
-  { deployed = true } = {},
+  { deployed = true, release = RELEASE } = {},
 ): Promise<{ id: string; step: string }> {
   customerNumber += 1;
   const id = `${policy}-customer-${customerNumber}`;
   const step = `${policy}_${customerNumber}`;
-  await putStepIfAbsent(RELEASE, step, { total: 1, oneAtATime: false, waitUntil: '2027-02-01T00:00:00Z' });
+  await putStepIfAbsent(release, step, { total: 1, oneAtATime: false, waitUntil: '2027-02-01T00:00:00Z' });
   await putCustomerIfAbsent(
-    RELEASE,
+    release,
     {
       id,
       name: `Customer ${customerNumber}`,
@@ -86,29 +86,34 @@ async function aCustomer(
     '2027-01-01T09:00:00Z',
   );
   const cause = { at: REQUESTED_AT, by: 'test' };
-  await applyTransition(RELEASE, id, TRANSITIONS.schedule, cause);
-  await applyTransition(RELEASE, id, TRANSITIONS.requestDeployment, cause, {
+  await applyTransition(release, id, TRANSITIONS.schedule, cause);
+  await applyTransition(release, id, TRANSITIONS.requestDeployment, cause, {
     deploymentRequestedAt: REQUESTED_AT,
   });
-  if (deployed) await deploy(id);
+  if (deployed) await deploy(id, release);
   return { id, step };
 }
 
-const deploy = (id: string) =>
+const deploy = (id: string, release = RELEASE) =>
   applyTransition(
-    RELEASE,
+    release,
     id,
     TRANSITIONS.recordDeployed,
     { at: DEPLOYED_AT, by: 'test' },
     { deployedAt: DEPLOYED_AT },
   );
 
-const report = (customerId: string, reportedAt: string, overrides: { criticalErrors?: number } = {}) =>
+const report = (
+  customerId: string,
+  reportedAt: string,
+  overrides: { criticalErrors?: number } = {},
+  version = RELEASE,
+) =>
   recordHealthReport(
     {
       schemaVersion: SCHEMA_VERSION,
       customerId,
-      version: RELEASE,
+      version,
       reportedAt,
       errorRatePercent: 0.1,
       latencyChangePercent: 1,
@@ -256,5 +261,70 @@ describe('the health sweep', () => {
     });
     sfn.restore();
     delete process.env.RELEASE_STATE_MACHINE_ARN_PREFIX;
+  });
+});
+
+describe('between its passes', () => {
+  const OTHER = 'v1.3.0';
+
+  /** The queries of `OTHER`'s customers `sweep` makes. */
+  async function customerReadsOf(sweep: () => Promise<unknown>): Promise<number> {
+    let reads = 0;
+    dynamo().middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'QueryCommand' && JSON.stringify(args.input).includes(`RELEASE#${OTHER}`))
+          reads += 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCustomerReads' },
+    );
+    try {
+      await sweep();
+    } finally {
+      dynamo().middlewareStack.remove('countCustomerReads');
+    }
+    return reads;
+  }
+
+  it('reads a release’s customers only when one of them may need the sweep', async () => {
+    // Arrange
+    await createRelease(
+      {
+        release: OTHER,
+        startAt: '2027-01-01T09:00:00Z',
+        endAt: '2027-03-01T09:00:00Z',
+        steps: {},
+        phases: {},
+      },
+      { config: bundledConfig(), fleetRevision: 1 },
+    );
+    await moveRelease(OTHER, ['planning'], 'running');
+    const quiet = await aCustomer('standard', { release: OTHER });
+    time = '2027-01-04T03:00:00.000Z';
+    await report(quiet.id, '2027-01-04T03:00:00.000Z', {}, OTHER);
+
+    // Act
+    const first = await customerReadsOf(() => sweepHealth(start));
+    time = '2027-01-04T09:00:00.000Z';
+    const beforeAnyoneIsDue = await customerReadsOf(() => sweepHealth(start));
+    time = '2027-01-05T03:00:00.002Z';
+    const whenQuietFallsSilent = await customerReadsOf(() => sweepHealth(start));
+    time = '2027-01-05T04:00:00.000Z';
+    const afterwards = await customerReadsOf(() => sweepHealth(start));
+    const waiting = await aCustomer('startup', { deployed: false, release: OTHER });
+    await report(waiting.id, '2027-01-05T04:00:00.000Z', { criticalErrors: 2 }, OTHER);
+    await deploy(waiting.id, OTHER);
+    time = '2027-01-05T05:00:00.000Z';
+    const forAWaitingTrigger = await customerReadsOf(() => sweepHealth(start));
+
+    // Assert
+    expect([first, beforeAnyoneIsDue, whenQuietFallsSilent, afterwards, forAWaitingTrigger]).toEqual([
+      1, 0, 1, 0, 1,
+    ]);
+    expect((await getCustomer(OTHER, quiet.id))?.silentSince).toBe('2027-01-05T03:00:00.002Z');
+    expect(started.filter((input) => input.release === OTHER).map((input) => input.customerId)).toEqual([
+      waiting.id,
+    ]);
+    await moveRelease(OTHER, ['running'], 'completed');
   });
 });

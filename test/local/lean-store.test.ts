@@ -4,13 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordHealthReport } from '../../lambdas/application/health.js';
 import { sendDueNotices } from '../../lambdas/application/notices.js';
 import { bundledConfig } from '../../lambdas/core/config.js';
+import { combineHealth } from '../../lambdas/core/gates.js';
 import type { ReleaseSchedule } from '../../lambdas/core/rollout-shape.js';
 import { type HealthReported, SCHEMA_VERSION } from '../../lambdas/events/contract.js';
 import { dynamo, resetClients } from '../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
 import { putCustomerIfAbsent, updateCustomer } from '../../lambdas/store/customers.js';
 import { createRelease, moveRelease } from '../../lambdas/store/releases.js';
-import { getStep, putStepIfAbsent } from '../../lambdas/store/steps.js';
+import { putStepIfAbsent, stepHealthShards } from '../../lambdas/store/steps.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { startReleaseTable } from './support/release-table.js';
 
@@ -156,8 +157,8 @@ describe('a health report', () => {
     ]);
 
     expect(results.filter((result) => result.recorded && result.counted)).toHaveLength(3);
-    const step = await getStep(`v1.${releaseNumber}.0`, 'standard_1');
-    expect(step?.health).toMatchObject({
+    const shards = (await stepHealthShards(`v1.${releaseNumber}.0`, ['standard_1'])).get('standard_1') ?? [];
+    expect(combineHealth(shards.map((shard) => shard.health))).toMatchObject({
       criticalErrors: 3,
       customersWithCriticalErrors: { count: 2, ids: expect.arrayContaining(['acme', 'cascade']) },
       customersWithSecurityFindings: { count: 1, ids: ['bluefin'] },

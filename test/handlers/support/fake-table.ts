@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -32,6 +33,17 @@ export function resetTable(): void {
     const item = items.get(keyOf(input.Key?.PK, input.Key?.SK));
     return { Item: item && clone(item) };
   });
+  dynamoMock.on(BatchGetCommand).callsFake((input: BatchGetCommand['input']) => ({
+    Responses: Object.fromEntries(
+      Object.entries(input.RequestItems ?? {}).map(([table, { Keys }]) => [
+        table,
+        (Keys ?? []).flatMap((key) => {
+          const item = items.get(keyOf(key.PK, key.SK));
+          return item ? [clone(item)] : [];
+        }),
+      ]),
+    ),
+  }));
   dynamoMock.on(PutCommand).callsFake((input: PutCommand['input']) => {
     const item = input.Item ?? {};
     const key = keyOf(item.PK, item.SK);
@@ -221,6 +233,13 @@ function applyUpdate(item: Item, expression: string, names: Names, values: Value
           (appended[3] ? (placeholder(appended[3], values) as unknown[]) : undefined);
         if (!Array.isArray(current)) throw new Error(`list_append on missing list ${name}`);
         item[name] = [...current, ...clone(placeholder(appended[5], values) as unknown[])];
+        continue;
+      }
+      const kept = /^(\S+) = if_not_exists\((\S+), (\S+)\)$/.exec(clause);
+      if (action === 'SET' && kept?.[1] && kept[2] && kept[3]) {
+        const name = attributeName(kept[1], names);
+        const current = item[attributeName(kept[2], names)];
+        item[name] = current === undefined ? clone(placeholder(kept[3], values)) : current;
         continue;
       }
       if (action === 'REMOVE') {

@@ -1,9 +1,10 @@
+import { combineHealth, type StepHealth } from '../../../lambdas/core/gates.js';
 import type { CustomerState, HistoryEntry } from '../../../lambdas/core/lifecycle.js';
 import type { ApprovalRecord } from '../../../lambdas/store/approvals.js';
 import type { CustomerRecord } from '../../../lambdas/store/customers.js';
 import type { ReleaseRecord } from '../../../lambdas/store/releases.js';
 import type { StepRecord } from '../../../lambdas/store/steps.js';
-import { getItem, putItem } from './fake-table.js';
+import { getItem, putItem, snapshotTable } from './fake-table.js';
 
 // The table as earlier tasks of a release would have left it, written in the store's own layout.
 
@@ -202,6 +203,15 @@ export function storedRelease(): ReleaseRecord | undefined {
 
 export function storedStep(key: string): StepRecord | undefined {
   return getItem(releaseKey, `STEP#${key}`) as StepRecord | undefined;
+}
+
+/** A step's health as its gate reads it: its health shards added up. */
+export function storedStepHealth(key: string): StepHealth {
+  return combineHealth(
+    snapshotTable()
+      .filter((item) => item.PK === releaseKey && String(item.SK).startsWith(`STEP-HEALTH#${key}#`))
+      .map((item) => item.health as StepHealth),
+  );
 }
 
 export function storedApproval(id: string): ApprovalRecord | undefined {

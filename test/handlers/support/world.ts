@@ -12,6 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { SigningKeys } from '../../../lambdas/core/signing-keys.js';
 import { useClock, useRealClock } from '../../../lambdas/shared/clock.js';
 import { forgetSigningKeys } from '../../../lambdas/shared/signing-keys.js';
+import { forgetKnownStepHealth } from '../../../lambdas/store/steps.js';
 import { resetTable } from './fake-table.js';
 
 // Everything a handler talks to, faked in memory and reset before each test: the table (fake-table.ts),
@@ -85,6 +86,7 @@ export function resetWorld(): void {
     return { ARN: SIGNING_SECRET_ARN, SecretString: signingSecret, VersionStages: ['AWSCURRENT'] };
   });
   resetTable();
+  forgetKnownStepHealth();
   sentEmails = [];
   publishedEvents = [];
   taskAnswers = [];
