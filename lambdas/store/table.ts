@@ -91,17 +91,17 @@ export function setClause(fields: Record<string, unknown>, prefix = 'f') {
 
 /**
  * Reads the items at `keys` (any number: 100 a request, the SDK's limit), strongly consistent, with only
- * `fields` (a projection; a field may be a path, `health.criticalErrors`; names are aliased, so reserved
+ * `fields` when given (a projection; a field may be a path, `health.criticalErrors`; names are aliased, so reserved
  * words are fine). Keys the table has no item for are left
  * out; keys DynamoDB leaves unprocessed (throttling) are asked again.
  */
 export async function getMany(
   keys: { PK: string; SK: string }[],
-  fields: readonly string[],
+  fields?: readonly string[],
 ): Promise<Record<string, unknown>[]> {
   // A field may be a path into a map (`health.criticalErrors`): each segment gets its own name.
   const names: Record<string, string> = {};
-  const paths = fields.map((field) =>
+  const paths = (fields ?? []).map((field) =>
     field
       .split('.')
       .map((segment) => {
@@ -111,7 +111,10 @@ export async function getMany(
       })
       .join('.'),
   );
-  const projection = { ProjectionExpression: paths.join(', '), ExpressionAttributeNames: names };
+  // No fields: whole items.
+  const projection = fields
+    ? { ProjectionExpression: paths.join(', '), ExpressionAttributeNames: names }
+    : {};
   const items: Record<string, unknown>[] = [];
   for (let start = 0; start < keys.length; start += BATCH_GET_MAX_KEYS) {
     let pending: Record<string, unknown>[] | undefined = keys.slice(start, start + BATCH_GET_MAX_KEYS);

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -31,6 +32,20 @@ export function resetTable(): void {
     refuseOversizedKey(input.Key);
     const item = items.get(keyOf(input.Key?.PK, input.Key?.SK));
     return { Item: item && clone(item) };
+  });
+  // Whole items, whatever the projection asks: a reader must not rely on what it left out.
+  dynamoMock.on(BatchGetCommand).callsFake((input: BatchGetCommand['input']) => {
+    const Responses = Object.fromEntries(
+      Object.entries(input.RequestItems ?? {}).map(([table, request]) => [
+        table,
+        (request.Keys ?? []).flatMap((key) => {
+          refuseOversizedKey(key);
+          const item = items.get(keyOf(key.PK, key.SK));
+          return item ? [clone(item)] : [];
+        }),
+      ]),
+    );
+    return { Responses };
   });
   dynamoMock.on(PutCommand).callsFake((input: PutCommand['input']) => {
     const item = input.Item ?? {};
