@@ -173,6 +173,18 @@ export function givenRelease(status: ReleaseRecord['status']): void {
   });
 }
 
+/** Steps on the release's schedule, with how many customers each (the release must be given first). */
+export function givenScheduledSteps(customersByStep: Record<string, number>): void {
+  const release = getItem(releaseKey, 'META') as ReleaseRecord & { PK: string; SK: string };
+  const steps = Object.fromEntries(
+    Object.entries(customersByStep).map(([key, customers]) => [
+      key,
+      { opensAt: '2027-03-01T09:00:00Z', customers },
+    ]),
+  );
+  putItem({ ...release, schedule: { ...release.schedule, steps: { ...release.schedule.steps, ...steps } } });
+}
+
 export function givenStep(key: string, counters: Partial<StepRecord> & { total: number }): void {
   putItem({
     PK: releaseKey,
