@@ -14,7 +14,9 @@ import { ReleaseStateError, TransientError } from '../shared/errors.js';
 // The one table (see README "Data model"), one module per aggregate beside this file:
 //   releases.ts   RELEASE#<v> / META                     status, schedule, halts, pause, decision token
 //                 RELEASES / <v>                         the registry of releases (halt --all finds them)
-//   steps.ts      RELEASE#<v> / STEP#<key>               counters, the set of customers counted, wait token
+//   steps.ts      RELEASE#<v> / STEP#<key>               total, wait token, health, what was accepted
+//                 RELEASE#<v>#SHARD#<n> / STEP#<key>     a counter shard: the counts of its customers (a hash
+//                                                        of the id) and the sets of those it counted
 //                 RELEASE#<v> / STEP#<key>#CUSTOMER#<id> the step's members (read strongly consistent)
 //   customers.ts  RELEASE#<v> / CUSTOMER#<id>            plan entry, lifecycle state and history, progress
 //                 RELEASE#<v> / PARKED#<id>              the token of a customer rollout parked by a halt
@@ -22,6 +24,7 @@ import { ReleaseStateError, TransientError } from '../shared/errors.js';
 //                 RELEASE#<v> / PENDING-APPROVAL#<id>    an approval asked and not decided (check-status)
 //   deployment-claims.ts DEPLOYMENT#<customerId> / CLAIM  the release deploying it now, newest version deployed
 //   audit.ts      RELEASE#<v> / AUDIT#<what>, EMAILS, HEALTH#<id>#<at>, HEALTH-REFUSED (counts by reason)
+//                 RELEASE#<v>#SHARD#<n> / EMAILS         an email counter shard (emails sent by kind)
 //                 HEALTH-REFUSED / UNKNOWN-RELEASE       refused reports of releases that do not exist
 //   checklists.ts RELEASE#<v> / CHECKLIST#TICK#<item>     a pre-release checklist item's tick (by, at, evidence)
 //                 RELEASE#<v> / CHECKLIST#OVERRIDE        a start with items open (by, reason, at, open items)
