@@ -155,7 +155,8 @@ export async function resumeIfStepComplete(release: string, key: string, known?:
   if (!counters?.waitToken || !stepIsComplete(counters)) return;
   // Resuming is idempotent: a token answers once, later answers are ignored.
   await resumeWithSuccess(counters.waitToken, { halted: false, ...stepSummary(counters) });
-  if (!(await claimStepSignal(release, key, now()))) return;
+  // Signalled already (read with the counters): nothing to claim.
+  if (counters.signalledAt || !(await claimStepSignal(release, key, now()))) return;
   try {
     await publish([
       {
