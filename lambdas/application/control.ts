@@ -16,7 +16,7 @@ import {
   requireCustomer,
   unparkRollout,
 } from '../store/customers.js';
-import { getRelease, type ReleaseRecord, requireRelease } from '../store/releases.js';
+import { getRelease, type ReleaseHold, type ReleaseRecord, requireRelease } from '../store/releases.js';
 
 // A halt is sticky: every task that would deploy, notify about a new date or ask for approval calls
 // `assertMayProceed` first and does nothing while a halt holds the release or the customer.
@@ -26,13 +26,15 @@ export type Hold =
   | { kind: 'halted'; reason: string }
   | { kind: 'aborted'; reason: string };
 
+type HeldRelease = Pick<ReleaseHold, 'status' | 'pause' | 'abortReason'>;
+
 type HeldCustomer = Pick<CustomerRecord, 'halt' | 'state'> & Partial<Pick<CustomerRecord, 'outcomeReason'>>;
 
 /**
  * What holds this release (and, when given, this customer) now. A paused release holds too. A customer a
  * newer release took over is held for good, like a cancelled one (assertMayProceed names it superseded).
  */
-export function holdOf(release: ReleaseRecord, customer?: HeldCustomer): Hold {
+export function holdOf(release: HeldRelease, customer?: HeldCustomer): Hold {
   if (customer?.state === 'superseded')
     return { kind: 'aborted', reason: customer.outcomeReason ?? 'superseded by a newer release' };
   if (release.status === 'aborted' || customer?.state === 'cancelled')
@@ -49,13 +51,22 @@ export function holdOf(release: ReleaseRecord, customer?: HeldCustomer): Hold {
  */
 export async function assertMayProceed(release: string, customer?: HeldCustomer): Promise<ReleaseRecord> {
   const record = await getRelease(release);
+  assertNotHeld(release, record, customer);
+  return record as ReleaseRecord;
+}
+
+/** assertMayProceed on a release's hold already read (getCustomerWithReleaseHold); undefined: not planned. */
+export function assertNotHeld(
+  release: string,
+  record: HeldRelease | undefined,
+  customer?: HeldCustomer,
+): void {
   if (!record) throw new ReleaseStateError(`No release ${release} has been planned`);
   if (customer?.state === 'superseded')
     throw new CustomerSupersededError(customer.outcomeReason ?? 'superseded by a newer release');
   const hold = holdOf(record, customer);
   if (hold.kind === 'halted') throw new ReleaseHaltedError(hold.reason);
   if (hold.kind === 'aborted') throw new ReleaseAbortedError(hold.reason);
-  return record;
 }
 
 /**

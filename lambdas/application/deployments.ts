@@ -8,7 +8,7 @@ import { sendEmail } from '../email/send.js';
 import { correlationIdFor, DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
 import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
-import { NoticeLeadTimeError } from '../shared/errors.js';
+import { NoticeLeadTimeError, ReleaseStateError } from '../shared/errors.js';
 import { countMetric, logger } from '../shared/observability.js';
 import { answerDeploymentWait } from '../shared/task-answers.js';
 import { countEmail } from '../store/audit.js';
@@ -16,14 +16,14 @@ import {
   applyTransition,
   type CustomerRecord,
   getCustomer,
-  requireCustomer,
+  getCustomerWithReleaseHold,
+  setDeploymentToken,
   recordDeploymentResult as storeDeploymentResult,
   swapCustomerField,
-  updateCustomer,
 } from '../store/customers.js';
 import { endDeploymentClaim } from '../store/deployment-claims.js';
 import { getStep } from '../store/steps.js';
-import { assertMayProceed } from './control.js';
+import { assertNotHeld } from './control.js';
 import { moveOneAtATime } from './one-at-a-time.js';
 import { afterRequestNotApplied, claimCustomerDeployment } from './overlap.js';
 import { configOf } from './release-config.js';
@@ -41,10 +41,10 @@ export async function scheduleDeployment(
   release: string,
   customerId: string,
 ): Promise<{ deployAt: string } | { deployAt: null; reason: string }> {
-  const customer = await requireCustomer(release, customerId);
+  const { customer, hold } = await customerAndHold(release, customerId);
   if (!customer.deployAt && !customer.earlyDeployment)
     return { deployAt: null, reason: customer.unschedulableReason ?? 'not scheduled' };
-  await assertMayProceed(release, customer);
+  assertNotHeld(release, hold, customer);
   const deployAt = customer.earlyDeployment
     ? await earlySlot(release, customer, customer.earlyDeployment)
     : customer.deployAt && (await nextSlot(release, customer, customer.deployAt));
@@ -65,6 +65,13 @@ export async function scheduleDeployment(
     );
   await tellNewDate(release, customer, deployAt);
   return { deployAt };
+}
+
+/** The customer and its release's hold, read together (one request); a ReleaseStateError when not planned. */
+async function customerAndHold(release: string, customerId: string) {
+  const { customer, hold } = await getCustomerWithReleaseHold(release, customerId);
+  if (!customer) throw new ReleaseStateError(`No customer ${customerId} in release ${release}`);
+  return { customer, hold };
 }
 
 async function nextSlot(
@@ -142,9 +149,9 @@ export async function requestDeployment(
   options: { reportTimeoutSeconds?: number } = {},
 ): Promise<DeploymentRequest> {
   const { release, customerId, taskToken } = ask;
-  const customer = await requireCustomer(release, customerId);
+  const { customer, hold } = await customerAndHold(release, customerId);
   // A halt or an abort stops the deployment here: the rollout parks, or ends cancelled.
-  if (customer.state !== 'deployment-requested') await assertMayProceed(release, customer);
+  if (customer.state !== 'deployment-requested') assertNotHeld(release, hold, customer);
   const requestedAt = now();
   // Forced by an operator (recorded with who and why): at once, without the notice's lead time.
   if (!customer.earlyDeployment?.force) await assertNoticeLeadTimeElapsed(release, customer, requestedAt);
@@ -152,17 +159,18 @@ export async function requestDeployment(
   if (await answerDeploymentWait(taskToken, customer)) return { alreadyReported: true };
   // Never two releases at once, never a downgrade (overlapping releases).
   if (customer.state === 'scheduled') await claimCustomerDeployment(release, customerId);
-  await updateCustomer(release, customerId, { deploymentToken: taskToken });
+  // The token is written with the transition: a report, recorded only once the request is, finds it.
   const transition = await applyTransition(
     release,
     customerId,
     TRANSITIONS.requestDeployment,
     { at: requestedAt, by: 'request-deployment' },
-    { deploymentRequestedAt: requestedAt, deploymentStatus: 'requested' },
+    { deploymentToken: taskToken, deploymentRequestedAt: requestedAt, deploymentStatus: 'requested' },
   );
   if (!transition.applied) {
-    // The report may have arrived between reading the customer and storing this run's token.
-    const latest = transition.customer;
+    // Requested before (a retry): this run's task is the one now waiting, so its token is stored; the
+    // customer as that write leaves it says whether the report arrived before it.
+    const latest = transition.customer && (await setDeploymentToken(release, customerId, taskToken));
     if (latest && (await answerDeploymentWait(taskToken, latest))) return { alreadyReported: true };
     await afterRequestNotApplied(release, latest);
     return { requested: false };
@@ -249,29 +257,31 @@ export interface DeploymentReport {
  */
 export async function recordDeploymentResult(report: DeploymentReport): Promise<{ recorded: boolean }> {
   const { release, customerId, status, completedAt } = report;
+  const succeeded = status === 'succeeded';
+  const reason = report.reason ?? 'deployment failed';
+  const answer = { deploymentStatus: status, deployedAt: completedAt, deploymentReason: reason };
+  // The write first (one request): it holds only while a rollout waits for this report.
+  const recorded = await storeDeploymentResult(release, customerId, {
+    deploymentStatus: status,
+    deployedAt: succeeded ? completedAt : undefined,
+    deploymentReason: succeeded ? undefined : reason,
+  });
+  if (recorded?.deploymentToken) {
+    countMetric(succeeded ? 'DeploymentsSucceeded' : 'DeploymentsFailed');
+    logger.info(`Deployment ${status}`, succeeded ? { completedAt } : { completedAt, reason });
+    await answerDeploymentWait(recorded.deploymentToken, answer);
+    return { recorded: true };
+  }
+  // Not the first: read why.
   const customer = await getCustomer(release, customerId);
   // No token: never requested. An outcome: the rollout already ended (e.g. the report came too late).
   if (!customer?.deploymentToken)
     return dropReport(report, customer ? 'no deployment was requested' : 'unknown release or customer');
   if (isOutcome(customer.state))
     return dropReport(report, `the rollout already ended (${customer.state}): the report came too late`);
-  const succeeded = status === 'succeeded';
-  const reason = report.reason ?? 'deployment failed';
-  const first = await storeDeploymentResult(release, customerId, {
-    deploymentStatus: status,
-    deployedAt: succeeded ? completedAt : undefined,
-    deploymentReason: succeeded ? undefined : reason,
-  });
-  if (!first && customer.deploymentStatus !== status)
+  if (customer.deploymentStatus !== status)
     return dropReport(report, `the deployment was already reported ${customer.deploymentStatus}`);
-  if (first) {
-    countMetric(succeeded ? 'DeploymentsSucceeded' : 'DeploymentsFailed');
-    logger.info(`Deployment ${status}`, succeeded ? { completedAt } : { completedAt, reason });
-  }
-  await answerDeploymentWait(customer.deploymentToken, {
-    deploymentStatus: status,
-    deployedAt: completedAt,
-    deploymentReason: reason,
-  });
-  return { recorded: first };
+  // A repeat of the recorded answer resumes again, harmlessly, in case the first delivery failed after recording.
+  await answerDeploymentWait(customer.deploymentToken, answer);
+  return { recorded: false };
 }

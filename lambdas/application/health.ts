@@ -16,7 +16,12 @@ import {
 } from '../store/customers.js';
 import { sweepSoon } from '../store/health-sweeps.js';
 import { getRelease } from '../store/releases.js';
-import { changeStepHealthShard, countHealthEvidence, markSilentOnStep } from '../store/steps.js';
+import {
+  changeStepHealthShard,
+  countHealthEvidence,
+  markSilentOnStep,
+  shardCompleted,
+} from '../store/steps.js';
 import { resumeIfStepComplete } from './outcomes.js';
 import { configOf } from './release-config.js';
 import { type RollbackRequestResult, type RollbackStarter, requestRollback } from './rollbacks.js';
@@ -62,8 +67,10 @@ export async function recordHealthReport(
   // customer is deployed already, else by recordOutcome when its deployment succeeds; the customer notes it
   // once counted, so its next reports skip it. The evidence its step still waited for lets the release go on.
   if (hasBeenDeployed(customer.state) && !customer.healthEvidenceCounted) {
-    const counters = await countHealthEvidence(release, customer.stepKey, customer.id);
-    if (counters) await resumeIfStepComplete(release, customer.stepKey, counters);
+    const counted = await countHealthEvidence(release, customer.stepKey, customer.id);
+    // The step is read only when it may be complete now: its shard has every outcome, or knows no total yet.
+    if (counted && (counted.shardTotal === undefined || shardCompleted(counted)))
+      await resumeIfStepComplete(release, customer.stepKey);
     await markHealthEvidenceCounted(release, customer.id);
   }
   if (customer.silentSince) await heardFromAgain(release, customer, report.reportedAt);

@@ -17,6 +17,8 @@ import {
   releaseStepSignal,
   type StepRecord,
   setStepWaitToken,
+  shardCompleted,
+  totalCounterShards,
   unacceptedWithoutHealthReport,
 } from '../store/steps.js';
 import { recordCustomerVersion } from './fleet.js';
@@ -29,8 +31,9 @@ export function stepSummary(counters: StepRecord) {
 
 /**
  * Ends a customer's rollout in `outcome`, gives back its deployment claim (overlapping releases) and counts
- * it on its step exactly once (three store requests; a fourth read only when the transition was already
- * applied by a retry, a duplicate or a rival). When the customer had already ended otherwise (cancelled by
+ * it on its step exactly once (three store requests, two more to record a deployed customer's version; a
+ * read when the transition was already applied by a retry, a duplicate or a rival, and one of the step when
+ * this count completed its counter shard or the customer failed). When the customer had already ended otherwise (cancelled by
  * an abort, superseded by a newer release), that outcome is the one counted.
  */
 export async function recordOutcome(
@@ -67,15 +70,19 @@ export async function recordOutcome(
     });
   }
   // Deployed after its first health report arrived: this call counts the evidence (see recordHealthReport).
-  const evidence =
-    customer.state === 'deployed' && customer.firstHealthReportAt
-      ? await countHealthEvidenceOnce(release, customer.stepKey, customer.id)
-      : false;
-  // Counted now (and no evidence since): its counters are the latest. Else read them, the step may be complete.
-  const counters = (evidence ? undefined : counted) ?? (await getStep(release, customer.stepKey));
-  if (counters?.oneAtATime && customer.state === 'failed')
-    await gateOneAtATime(release, counters, customer.id, customer.outcomeReason ?? cause.reason);
-  await resumeIfStepComplete(release, customer.stepKey, counters);
+  if (customer.state === 'deployed' && customer.firstHealthReportAt)
+    await countHealthEvidenceOnce(release, customer.stepKey, customer.id);
+  // The step is read (its shards summed) only when it may be complete now: this count completed its shard,
+  // its shard does not know its total yet (the step is not awaited yet, or was awaited before shards had
+  // totals), or it was counted before (the run that counted it may have stopped before resuming). And for a
+  // failure, whose step may deploy one customer at a time.
+  const mayBeComplete = !counted || counted.shardTotal === undefined || shardCompleted(counted);
+  if (!mayBeComplete && customer.state !== 'failed')
+    return { outcome: customer.state, counted: counted !== undefined };
+  const step = await getStep(release, customer.stepKey);
+  if (step?.oneAtATime && customer.state === 'failed')
+    await gateOneAtATime(release, step, customer.id, customer.outcomeReason ?? cause.reason);
+  if (mayBeComplete && step) await resumeIfStepComplete(release, customer.stepKey, step);
   return { outcome: customer.state, counted: counted !== undefined };
 }
 
@@ -116,14 +123,17 @@ export async function stepWaitSeconds(release: string, key: string): Promise<num
  */
 export async function awaitStep(release: string, key: string, token: string): Promise<void> {
   const record = await updateRelease(release, { awaitingStep: key });
-  const counters = await setStepWaitToken(release, key, token);
+  const step = await setStepWaitToken(release, key, token);
+  // Once per step: its counter shards learn their totals, so the count that completes a shard reads the step.
+  // Every count written before that is seen by the read below, which comes after.
+  if (!step.shardsTotalled) await totalCounterShards(release, key);
   if (record.status !== 'running') {
     // Paused by one of this step's customers (one at a time): its own "customer failed" state.
     const customerFailed = record.pause?.by.startsWith(`gate#${key}#`) ?? false;
     await resumeWithSuccess(token, { halted: true, customerFailed });
     return;
   }
-  await resumeIfStepComplete(release, key, counters);
+  await resumeIfStepComplete(release, key);
 }
 
 /**
@@ -145,7 +155,8 @@ export async function resumeIfStepComplete(release: string, key: string, known?:
   if (!counters?.waitToken || !stepIsComplete(counters)) return;
   // Resuming is idempotent: a token answers once, later answers are ignored.
   await resumeWithSuccess(counters.waitToken, { halted: false, ...stepSummary(counters) });
-  if (!(await claimStepSignal(release, key, now()))) return;
+  // Signalled already (read with the counters): nothing to claim.
+  if (counters.signalledAt || !(await claimStepSignal(release, key, now()))) return;
   try {
     await publish([
       {

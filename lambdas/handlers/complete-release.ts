@@ -1,25 +1,24 @@
 import * as z from 'zod';
-import { hasBeenDeployed } from '../core/gates.js';
-import { OUTCOME_STATES } from '../core/lifecycle.js';
+import { releaseReport } from '../application/release-report.js';
 import { releaseCompleted } from '../email/messages.js';
 import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
 import { publish } from '../events/publish.js';
-import { now } from '../shared/clock.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
 import { logger } from '../shared/observability.js';
 import { oncePerRelease } from '../shared/once.js';
 import { taskHandler } from '../shared/task.js';
-import { emailCounts } from '../store/audit.js';
-import { type CustomerRecord, listCustomers } from '../store/customers.js';
-import { getRelease, moveRelease } from '../store/releases.js';
+import { moveRelease, requireRelease } from '../store/releases.js';
 
 const input = z.strictObject({ release: z.string() });
 
-/** "Report release": per-phase outcome counts and emails sent, stored on the release and announced once. */
+/**
+ * "Report release": per-phase outcome counts and emails sent (from the steps' and emails' counters, never a
+ * read of every customer), stored on the release and announced once.
+ */
 export const handler = taskHandler(input, async ({ release }) => {
-  const current = await getRelease(release);
-  const report = current?.report ?? (await buildReport(release));
-  if (current?.status !== 'completed') await moveRelease(release, ['running'], 'completed', { report });
+  const current = await requireRelease(release);
+  const report = current.report ?? (await releaseReport(current));
+  if (current.status !== 'completed') await moveRelease(release, ['running'], 'completed', { report });
   const totals = report.totals as Record<string, number>;
   logger.info('Release completed', { totals });
   await oncePerRelease(release, 'completionEmailedAt', () =>
@@ -35,29 +34,3 @@ export const handler = taskHandler(input, async ({ release }) => {
   );
   return report;
 });
-
-async function buildReport(release: string): Promise<Record<string, unknown>> {
-  const customers = await listCustomers(release);
-  const phases: Record<string, Record<string, number>> = {};
-  for (const customer of customers) {
-    phases[customer.phase] ??= Object.fromEntries(OUTCOME_STATES.map((outcome) => [outcome, 0]));
-    const counts = phases[customer.phase] as Record<string, number>;
-    counts[customer.state] = (counts[customer.state] ?? 0) + 1;
-  }
-  const count = (state: CustomerRecord['state']) => customers.filter((c) => c.state === state).length;
-  // A customer rolled back (or whose rollback failed) was deployed: its deployment succeeded.
-  const deployments = customers.filter((customer) => hasBeenDeployed(customer.state)).length;
-  const attempted = deployments + count('failed');
-  const totals = {
-    customers: customers.length,
-    deployed: count('deployed'),
-    failed: count('failed'),
-    rolledBack: count('rolled-back'),
-    rollbackFailed: count('rollback-failed'),
-    // Taken over by a newer release before this one asked to deploy them: neither success nor failure.
-    superseded: count('superseded'),
-    notDeployed: customers.length - count('deployed'),
-    deploymentSuccessRatePercent: attempted === 0 ? 100 : Math.round((deployments / attempted) * 1000) / 10,
-  };
-  return { release, completedAt: now(), phases, totals, emails: await emailCounts(release) };
-}

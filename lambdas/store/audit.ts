@@ -29,11 +29,25 @@ export async function getAudit(release: string, what: string): Promise<Record<st
   return result.Item;
 }
 
+// The emails sent are counted on EMAIL_COUNTER_SHARDS items, each in a partition of its own
+// (RELEASE#<v>#SHARD#<n> / EMAILS), a count on one picked at random: no single item takes every notice of
+// the release. Readers sum them, with the release's own EMAILS item (written before).
+export const EMAIL_COUNTER_SHARDS = 8;
+
+const emailsKeys = (release: string) => [
+  { PK: releaseKey(release), SK: 'EMAILS' },
+  ...Array.from({ length: EMAIL_COUNTER_SHARDS }, (_, shard) => ({
+    PK: `${releaseKey(release)}#SHARD#${shard}`,
+    SK: 'EMAILS',
+  })),
+];
+
 export async function countEmail(release: string, kind: string, count = 1): Promise<void> {
+  const shard = 1 + Math.floor(Math.random() * EMAIL_COUNTER_SHARDS);
   await dynamo().send(
     new UpdateCommand({
       TableName: tableName(),
-      Key: { PK: releaseKey(release), SK: 'EMAILS' },
+      Key: emailsKeys(release)[shard],
       UpdateExpression: 'ADD #kind :count',
       ExpressionAttributeNames: { '#kind': kind },
       ExpressionAttributeValues: { ':count': count },
@@ -41,16 +55,12 @@ export async function countEmail(release: string, kind: string, count = 1): Prom
   );
 }
 
+/** The emails sent, by kind, summed over the counters (one batched read). */
 export async function emailCounts(release: string): Promise<Record<string, number>> {
-  const result = await dynamo().send(
-    new GetCommand({
-      ConsistentRead: true,
-      TableName: tableName(),
-      Key: { PK: releaseKey(release), SK: 'EMAILS' },
-    }),
-  );
-  const { PK: _pk, SK: _sk, ...counts } = result.Item ?? {};
-  return counts as Record<string, number>;
+  const counts: Record<string, number> = {};
+  for (const { PK: _pk, SK: _sk, ...item } of await getMany(emailsKeys(release)))
+    for (const [kind, count] of Object.entries(item)) counts[kind] = (counts[kind] ?? 0) + Number(count);
+  return counts;
 }
 
 export async function putHealthReport(

@@ -12,7 +12,9 @@ import { ROLLBACK_TRIGGERS, type RollbackTrigger } from '../core/rollback.js';
 import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { forgetPendingApproval } from './approvals.js';
+import { parseReleaseHold, RELEASE_HOLD_FIELDS, type ReleaseHold, releaseMetaKey } from './releases.js';
 import {
+  getMany,
   isConditionFailure,
   parseItem,
   queryAll,
@@ -157,6 +159,28 @@ export async function getCustomer(release: string, customerId: string): Promise<
     new GetCommand({ ConsistentRead: true, TableName: tableName(), Key: customerKey(release, customerId) }),
   );
   return result.Item ? parseItem(customerRecord, result.Item) : undefined;
+}
+
+/**
+ * The customer and what holds its release (status, pause, abort), in one strongly consistent request: the
+ * two reads a rollout task makes before it acts. Each is undefined when absent.
+ */
+export async function getCustomerWithReleaseHold(
+  release: string,
+  customerId: string,
+): Promise<{ customer: CustomerRecord | undefined; hold: ReleaseHold | undefined }> {
+  const customerKeys = customerKey(release, customerId);
+  // One projection for both items: every customer field and the release's hold, never its policies snapshot.
+  const items = await getMany(
+    [customerKeys, releaseMetaKey(release)],
+    ['PK', 'SK', ...new Set([...Object.keys(customerRecord.shape), ...RELEASE_HOLD_FIELDS])],
+  );
+  const customerItem = items.find((item) => item.SK === customerKeys.SK);
+  const metaItem = items.find((item) => item.SK === 'META');
+  return {
+    customer: customerItem ? parseItem(customerRecord, customerItem) : undefined,
+    hold: metaItem ? parseReleaseHold(metaItem) : undefined,
+  };
 }
 
 /** A customer of the release, or a ReleaseStateError when its plan has no customer by that id. */
@@ -387,13 +411,45 @@ export async function updateCustomer(
   );
 }
 
-/** Records the platform's first answer to a requested deployment; false when it was not the first. */
+/**
+ * Records the platform's first answer to a requested deployment, only while a rollout waits for it (its
+ * token is stored): the customer after the write, or undefined when it was not the first.
+ */
 export function recordDeploymentResult(
   release: string,
   customerId: string,
   result: { deploymentStatus: 'succeeded' | 'failed'; deployedAt?: string; deploymentReason?: string },
-): Promise<boolean> {
-  return recordFirstAnswer(release, customerId, 'deploymentStatus', 'deployment-requested', result);
+): Promise<CustomerRecord | undefined> {
+  return recordFirstAnswer(release, customerId, 'deploymentStatus', 'deployment-requested', result, [
+    'deploymentToken',
+  ]);
+}
+
+/**
+ * Stores the token of the rollout task now waiting for the customer's deployment report and returns the
+ * customer as it is after that write (what a report recorded before it says), or undefined when absent.
+ */
+export async function setDeploymentToken(
+  release: string,
+  customerId: string,
+  taskToken: string,
+): Promise<CustomerRecord | undefined> {
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: customerKey(release, customerId),
+        UpdateExpression: 'SET deploymentToken = :token',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':token': taskToken },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parseItem(customerRecord, result.Attributes ?? {});
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -688,31 +744,46 @@ export function recordRollbackResult(
   customerId: string,
   result: { rollbackStatus: 'succeeded' | 'failed'; rolledBackAt?: string; rollbackFailureReason?: string },
 ): Promise<boolean> {
-  return recordFirstAnswer(release, customerId, 'rollbackStatus', 'rolling-back', result);
+  return recordFirstAnswer(release, customerId, 'rollbackStatus', 'rolling-back', result).then(
+    (customer) => customer !== undefined,
+  );
 }
 
 /**
  * Writes the platform's answer only while the request is still unanswered (`statusField` = requested) and
- * the customer still waits for it (`waitingIn`): the first answer wins, a repeated or late one is refused.
+ * the customer still waits for it (`waitingIn`), and holds each of `present`: the first answer wins, a
+ * repeated or late one is refused. The customer after the write, or undefined when refused.
  */
-function recordFirstAnswer(
+async function recordFirstAnswer(
   release: string,
   customerId: string,
   statusField: 'deploymentStatus' | 'rollbackStatus',
   waitingIn: CustomerState,
   answer: Record<string, unknown>,
-): Promise<boolean> {
+  present: (keyof CustomerRecord)[] = [],
+): Promise<CustomerRecord | undefined> {
   const { sets, names, values } = setClause(answer);
-  return writeIf(
-    new UpdateCommand({
-      TableName: tableName(),
-      Key: customerKey(release, customerId),
-      UpdateExpression: `SET ${sets.join(', ')}`,
-      ConditionExpression: '#status = :requested AND #state = :waitingIn',
-      ExpressionAttributeNames: { ...names, '#status': statusField, '#state': 'state' },
-      ExpressionAttributeValues: { ...values, ':requested': 'requested', ':waitingIn': waitingIn },
-    }),
-  );
+  const required = present.map((field, index) => {
+    names[`#present${index}`] = String(field);
+    return ` AND attribute_exists(#present${index})`;
+  });
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: customerKey(release, customerId),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: `#status = :requested AND #state = :waitingIn${required.join('')}`,
+        ExpressionAttributeNames: { ...names, '#status': statusField, '#state': 'state' },
+        ExpressionAttributeValues: { ...values, ':requested': 'requested', ':waitingIn': waitingIn },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parseItem(customerRecord, result.Attributes ?? {});
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
 }
 
 /**

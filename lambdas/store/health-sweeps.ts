@@ -1,5 +1,5 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ReleaseRecord } from './releases.js';
 import { releaseKey, tableName, writeIf } from './table.js';
 

@@ -76,6 +76,13 @@ export type ReleaseRecord = z.infer<typeof releaseRecord>;
 
 const metaKey = (release: string) => ({ PK: releaseKey(release), SK: 'META' });
 
+/** What a halt check reads of a release (control.ts `holdOf`): its status and why it is held, nothing large. */
+const releaseHold = releaseRecord.pick({ release: true, status: true, pause: true, abortReason: true });
+export type ReleaseHold = z.infer<typeof releaseHold>;
+export const RELEASE_HOLD_FIELDS = Object.keys(releaseHold.shape);
+export const releaseMetaKey = metaKey;
+export const parseReleaseHold = (item: Record<string, unknown>): ReleaseHold => parseItem(releaseHold, item);
+
 /** What a release is planned with and keeps to its end: the policies and the fleet revision. */
 export interface ReleaseSnapshot {
   config: Config;

@@ -61,6 +61,8 @@ const stepRecord = z.looseObject({
   oneAtATime: z.boolean().default(false),
   /** When the release stops waiting for this step's outcomes (missing outcomes then fail its gate). */
   waitUntil: z.string().optional(),
+  /** Each counter shard knows how many of the step's customers it counts (totalCounterShards). */
+  shardsTotalled: z.boolean().default(false),
   /** New slots of one-at-a-time customers whose date moved, in the order they were taken. */
   reserved: z.array(z.object({ customerId: z.string(), at: z.string() })).default([]),
   waitToken: z.string().optional(),
@@ -75,6 +77,67 @@ const stepRecord = z.looseObject({
 export type StepRecord = z.infer<typeof stepRecord>;
 
 const stepKey = (release: string, key: string) => ({ PK: releaseKey(release), SK: `STEP#${key}` });
+
+// A step's counters are not on its item but on STEP_COUNTER_SHARDS shard items, each in a partition of its
+// own (RELEASE#<v>#SHARD#<n> / STEP#<key>); a customer is always counted on the same shard (a hash of its
+// id), which keeps the set of customers it counted: the exactly-once guard of each count. So no single item
+// (nor partition) takes every outcome and health report of a 9,000-customer step, and no set of ids grows
+// past an item's 400 KB. Readers sum the shards into the step (getStep: one batched read). The write that
+// completes the step is found without reading the step after every count: each shard learns how many of the
+// step's customers it counts (totalCounterShards, when the release starts awaiting the step), and a count
+// that completes its shard reads the summed step (recordOutcome). Before the shards are totalled, the read
+// that awaiting the step makes afterwards sees every count written before it.
+export const STEP_COUNTER_SHARDS = 16;
+
+/** The counters kept on the shards, summed by readers (a step's own item may hold some, written before). */
+const SHARDED_COUNTERS = [
+  'recorded',
+  'deployed',
+  'failed',
+  'rejected',
+  'deferred',
+  'held',
+  'cancelled',
+  'superseded',
+  'deployedWithHealthReport',
+  'rolledBack',
+  'rollbackFailed',
+] as const;
+
+const shardPartition = (release: string, shard: number) => `${releaseKey(release)}#SHARD#${shard}`;
+const shardKey = (release: string, key: string, shard: number) => ({
+  PK: shardPartition(release, shard),
+  SK: `STEP#${key}`,
+});
+const shardKeys = (release: string, key: string) =>
+  Array.from({ length: STEP_COUNTER_SHARDS }, (_, shard) => shardKey(release, key, shard));
+
+/** The counter shard of a customer (FNV-1a of its id): the same wherever and however often it is counted. */
+export function counterShardOf(customerId: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < customerId.length; index += 1) {
+    hash ^= customerId.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % STEP_COUNTER_SHARDS;
+}
+
+/** A step item with its shards' counters added to its own. */
+function withShardsSummed(
+  step: Record<string, unknown>,
+  shards: Record<string, unknown>[],
+): Record<string, unknown> {
+  const summed = { ...step };
+  for (const counter of SHARDED_COUNTERS)
+    summed[counter] = shards.reduce(
+      (sum, shard) => sum + Number(shard[counter] ?? 0),
+      Number(step[counter] ?? 0),
+    );
+  return summed;
+}
+
+/** The fields a step is read with: its record's, not the sets of ids kept as exactly-once guards. */
+const STEP_FIELDS = ['PK', 'SK', ...Object.keys(stepRecord.shape)];
 
 export interface StepPlan {
   total: number;
@@ -104,18 +167,65 @@ export async function putStepIfAbsent(release: string, key: string, plan: StepPl
   );
 }
 
+/** The step with its counters summed over its shards, in one batched read. */
 export async function getStep(release: string, key: string): Promise<StepRecord | undefined> {
-  const result = await dynamo().send(
-    new GetCommand({ ConsistentRead: true, TableName: tableName(), Key: stepKey(release, key) }),
+  const items = await getMany([stepKey(release, key), ...shardKeys(release, key)], STEP_FIELDS);
+  const step = items.find((item) => item.PK === releaseKey(release));
+  if (!step) return undefined;
+  return parseItem(
+    stepRecord,
+    withShardsSummed(
+      step,
+      items.filter((item) => item !== step),
+    ),
   );
-  return result.Item ? parseItem(stepRecord, result.Item) : undefined;
+}
+
+/** What a count leaves on the customer's shard: its outcomes so far, and how many it counts once totalled. */
+export interface ShardCount {
+  recorded: number;
+  shardTotal?: number;
+}
+
+/** Whether the shard a count was written to has every outcome it counts: then the step may be complete. */
+export const shardCompleted = (count: ShardCount): boolean =>
+  count.shardTotal !== undefined && count.recorded >= count.shardTotal;
+
+/**
+ * Tells each counter shard of the step how many of the step's customers it counts (its members, hashed),
+ * then marks the step totalled. Safe to repeat: the same totals are written again.
+ */
+export async function totalCounterShards(release: string, key: string): Promise<void> {
+  const totals = new Map<number, number>();
+  for (const member of await listStepMembers(release, key)) {
+    const shard = counterShardOf(member.id);
+    totals.set(shard, (totals.get(shard) ?? 0) + 1);
+  }
+  for (const [shard, total] of totals)
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: shardKey(release, key, shard),
+        UpdateExpression: 'SET shardTotal = :total',
+        ExpressionAttributeValues: { ':total': total },
+      }),
+    );
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: stepKey(release, key),
+      UpdateExpression: 'SET shardsTotalled = :yes',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeValues: { ':yes': true },
+    }),
+  );
 }
 
 /**
- * Adds one to each of `counters` on the step and the customer to the step's set `counted`, in one write
- * conditional on the customer not being in that set yet: concurrent or repeated recordings of the same fact
- * leave the counters as one would. The counters after counting, or undefined when the customer was counted
- * already.
+ * Adds one to each of `counters` on the customer's counter shard of the step and the customer to the shard's
+ * set `counted`, in one write conditional on the customer not being in that set yet: concurrent or repeated
+ * recordings of the same fact leave the counters as one would. The shard after counting, or undefined when
+ * the customer was counted already.
  */
 async function countCustomerOnce(
   release: string,
@@ -123,23 +233,27 @@ async function countCustomerOnce(
   counted: 'counted' | 'rollbacksCounted' | 'healthReporters',
   customerId: string,
   counters: string[],
-): Promise<StepRecord | undefined> {
+): Promise<ShardCount | undefined> {
   const names = Object.fromEntries(counters.map((counter, index) => [`#c${index}`, counter]));
   try {
     const result = await dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
-        Key: stepKey(release, key),
+        Key: shardKey(release, key, counterShardOf(customerId)),
         UpdateExpression: `ADD #counted :customer, ${Object.keys(names)
           .map((name) => `${name} :one`)
           .join(', ')}`,
-        ConditionExpression: 'attribute_exists(PK) AND NOT contains(#counted, :id)',
+        ConditionExpression: 'NOT contains(#counted, :id)',
         ExpressionAttributeNames: { '#counted': counted, ...names },
         ExpressionAttributeValues: { ':customer': new Set([customerId]), ':id': customerId, ':one': 1 },
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return parseItem(stepRecord, result.Attributes ?? {});
+    const shard = result.Attributes ?? {};
+    return {
+      recorded: Number(shard.recorded ?? 0),
+      ...(typeof shard.shardTotal === 'number' ? { shardTotal: shard.shardTotal } : {}),
+    };
   } catch (error) {
     if (isConditionFailure(error)) return undefined;
     throw error;
@@ -147,15 +261,15 @@ async function countCustomerOnce(
 }
 
 /**
- * Counts a customer's outcome on its step exactly once (the step keeps the set of customers it has
- * counted). Returns the counters after counting, or undefined when the customer was counted already.
+ * Counts a customer's outcome on its step exactly once (its shard keeps the set of customers it has
+ * counted). Returns the shard after counting, or undefined when the customer was counted already.
  */
 export function countOutcomeOnce(
   release: string,
   key: string,
   customerId: string,
   outcome: OutcomeState,
-): Promise<StepRecord | undefined> {
+): Promise<ShardCount | undefined> {
   return countCustomerOnce(release, key, 'counted', customerId, ['recorded', outcome]);
 }
 
@@ -168,7 +282,7 @@ export function countRollbackOnce(
   key: string,
   customerId: string,
   outcome: 'rolledBack' | 'rollbackFailed',
-): Promise<StepRecord | undefined> {
+): Promise<ShardCount | undefined> {
   return countCustomerOnce(release, key, 'rollbacksCounted', customerId, [outcome]);
 }
 
@@ -189,14 +303,14 @@ export async function countHealthEvidenceOnce(
 }
 
 /**
- * Counts a deployed customer's health evidence on its step once, as countHealthEvidenceOnce does; the
- * step's counters after counting, or undefined when it was counted already.
+ * Counts a deployed customer's health evidence on its step once, as countHealthEvidenceOnce does; what the
+ * count left on the customer's shard, or undefined when it was counted already.
  */
 export function countHealthEvidence(
   release: string,
   key: string,
   customerId: string,
-): Promise<StepRecord | undefined> {
+): Promise<ShardCount | undefined> {
   return countCustomerOnce(release, key, 'healthReporters', customerId, ['deployedWithHealthReport']);
 }
 
@@ -490,16 +604,15 @@ export async function acceptGate(release: string, key: string): Promise<void> {
   );
 }
 
-/** Marks a step as signalled once, so `Batch Completed` is published by exactly one caller. */
+/** Marks a complete step as signalled once, so `Batch Completed` is published by exactly one caller. */
 export async function claimStepSignal(release: string, key: string, at: string): Promise<boolean> {
   return writeIf(
     new UpdateCommand({
       TableName: tableName(),
       Key: stepKey(release, key),
       UpdateExpression: 'SET signalledAt = :at',
-      ConditionExpression:
-        'attribute_exists(waitToken) AND attribute_not_exists(signalledAt) AND recorded >= #total',
-      ExpressionAttributeNames: { '#total': 'total' },
+      // Complete is judged by the caller on the summed counters (the step's item does not hold them).
+      ConditionExpression: 'attribute_exists(waitToken) AND attribute_not_exists(signalledAt)',
       ExpressionAttributeValues: { ':at': at },
     }),
   );
@@ -610,10 +723,21 @@ const STEP_STATUS_FIELDS = [
 export async function getStepsForStatus(release: string, keys: string[]): Promise<StepRecord[]> {
   if (keys.length === 0) return [];
   const items = await getMany(
-    keys.map((key) => stepKey(release, key)),
+    keys.flatMap((key) => [stepKey(release, key), ...shardKeys(release, key)]),
     STEP_STATUS_FIELDS,
   );
-  return items.map((item) => parseItem(stepRecord, withCountsOnly(item)));
+  const steps = items.filter((item) => item.PK === releaseKey(release));
+  return steps.map((step) =>
+    parseItem(
+      stepRecord,
+      withCountsOnly(
+        withShardsSummed(
+          step,
+          items.filter((item) => item.SK === step.SK && item !== step),
+        ),
+      ),
+    ),
+  );
 }
 
 function withCountsOnly(item: Record<string, unknown>): Record<string, unknown> {

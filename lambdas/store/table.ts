@@ -14,7 +14,9 @@ import { ReleaseStateError, TransientError } from '../shared/errors.js';
 // The one table (see README "Data model"), one module per aggregate beside this file:
 //   releases.ts   RELEASE#<v> / META                     status, schedule, halts, pause, decision token
 //                 RELEASES / <v>                         the registry of releases (halt --all finds them)
-//   steps.ts      RELEASE#<v> / STEP#<key>               counters, the set of customers counted, wait token
+//   steps.ts      RELEASE#<v> / STEP#<key>               total, wait token, health, what was accepted
+//                 RELEASE#<v>#SHARD#<n> / STEP#<key>     a counter shard: the counts of its customers (a hash
+//                                                        of the id) and the sets of those it counted
 //                 RELEASE#<v> / STEP#<key>#CUSTOMER#<id> the step's members (read strongly consistent)
 //                 RELEASE#<v> / STEP-HEALTH#<key>#<n>    the step's health, in HEALTH_SHARDS shards
 //   customers.ts  RELEASE#<v> / CUSTOMER#<id>            plan entry, lifecycle state and history, progress
@@ -23,6 +25,7 @@ import { ReleaseStateError, TransientError } from '../shared/errors.js';
 //                 RELEASE#<v> / PENDING-APPROVAL#<id>    an approval asked and not decided (check-status)
 //   deployment-claims.ts DEPLOYMENT#<customerId> / CLAIM  the release deploying it now, newest version deployed
 //   audit.ts      RELEASE#<v> / AUDIT#<what>, EMAILS, HEALTH#<id>#<at>, HEALTH-REFUSED (counts by reason)
+//                 RELEASE#<v>#SHARD#<n> / EMAILS         an email counter shard (emails sent by kind)
 //                 HEALTH-REFUSED / UNKNOWN-RELEASE       refused reports of releases that do not exist
 //   checklists.ts RELEASE#<v> / CHECKLIST#TICK#<item>     a pre-release checklist item's tick (by, at, evidence)
 //                 RELEASE#<v> / CHECKLIST#OVERRIDE        a start with items open (by, reason, at, open items)
@@ -92,17 +95,17 @@ export function setClause(fields: Record<string, unknown>, prefix = 'f') {
 
 /**
  * Reads the items at `keys` (any number: 100 a request, the SDK's limit), strongly consistent, with only
- * `fields` (a projection; a field may be a path, `health.criticalErrors`; names are aliased, so reserved
+ * `fields` when given (a projection; a field may be a path, `health.criticalErrors`; names are aliased, so reserved
  * words are fine). Keys the table has no item for are left
  * out; keys DynamoDB leaves unprocessed (throttling) are asked again.
  */
 export async function getMany(
   keys: { PK: string; SK: string }[],
-  fields: readonly string[],
+  fields?: readonly string[],
 ): Promise<Record<string, unknown>[]> {
   // A field may be a path into a map (`health.criticalErrors`): each segment gets its own name.
   const names: Record<string, string> = {};
-  const paths = fields.map((field) =>
+  const paths = (fields ?? []).map((field) =>
     field
       .split('.')
       .map((segment) => {
@@ -112,7 +115,10 @@ export async function getMany(
       })
       .join('.'),
   );
-  const projection = { ProjectionExpression: paths.join(', '), ExpressionAttributeNames: names };
+  // No fields: whole items.
+  const projection = fields
+    ? { ProjectionExpression: paths.join(', '), ExpressionAttributeNames: names }
+    : {};
   const items: Record<string, unknown>[] = [];
   for (let start = 0; start < keys.length; start += BATCH_GET_MAX_KEYS) {
     let pending: Record<string, unknown>[] | undefined = keys.slice(start, start + BATCH_GET_MAX_KEYS);

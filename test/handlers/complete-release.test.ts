@@ -1,15 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler as completeRelease } from '../../lambdas/handlers/complete-release.js';
-import {
-  aStandardCustomer,
-  deployed,
-  deploymentRequested,
-  givenCustomer,
-  givenRelease,
-  movedOn,
-  RELEASE,
-  storedRelease,
-} from './support/given.js';
+import { itemsReadByQueries } from './support/fake-table.js';
+import { givenRelease, givenScheduledSteps, givenStep, RELEASE, storedRelease } from './support/given.js';
 import { emailsSent, givenTheTimeIs, resetWorld, restoreRealClock } from './support/world.js';
 
 // "Report release": the release's totals, stored on it and told to the escalation contacts once.
@@ -26,14 +18,11 @@ afterAll(() => {
 
 describe('complete-release', () => {
   it('counts rolled-back customers as deployments that succeeded, then went back', async () => {
-    // Prepare: two customers on the version, one rolled back, one whose deployment failed
+    // Prepare: as its step counted them, two customers on the version, one rolled back, one whose
+    // deployment failed
     givenRelease('running');
-    givenCustomer(deployed(aStandardCustomer({ id: 'aurora' })));
-    givenCustomer(deployed(aStandardCustomer({ id: 'bluefin' })));
-    givenCustomer(movedOn(deployed(aStandardCustomer({ id: 'cobalt' })), 'rolled-back', 'rollback workflow'));
-    givenCustomer(
-      movedOn(deploymentRequested(aStandardCustomer({ id: 'delta' })), 'failed', 'record-outcome'),
-    );
+    givenScheduledSteps({ standard_2: 4 });
+    givenStep('standard_2', { total: 4, recorded: 4, deployed: 3, failed: 1, rolledBack: 1 });
 
     // Act
     const report = await completeRelease({ release: RELEASE });
@@ -49,6 +38,20 @@ describe('complete-release', () => {
       notDeployed: 2,
       deploymentSuccessRatePercent: 75,
     });
+    expect(report.phases).toEqual({
+      standard: {
+        deployed: 2,
+        'rolled-back': 1,
+        failed: 1,
+        rejected: 0,
+        deferred: 0,
+        held: 0,
+        cancelled: 0,
+        superseded: 0,
+      },
+    });
+    // From the counters: not one customer read, whatever the fleet's size.
+    expect(itemsReadByQueries()).toBe(0);
     expect(storedRelease()?.status).toBe('completed');
     expect(emailsSent().filter((email) => email.subject.includes(RELEASE))).toHaveLength(1);
   });

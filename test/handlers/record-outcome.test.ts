@@ -3,6 +3,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { releaseLifecycle } from '../../lambdas/events/contract.js';
 import { handler as awaitStep } from '../../lambdas/handlers/await-step.js';
 import { handler as recordOutcome } from '../../lambdas/handlers/record-outcome.js';
+import { counterShardOf } from '../../lambdas/store/steps.js';
 import { dynamoMock, updateItem } from './support/fake-table.js';
 import {
   aStandardCustomer,
@@ -48,20 +49,24 @@ beforeEach(() => {
 });
 afterAll(restoreRealClock);
 
+// Where Northwind's outcome is counted: its counter shard of the step.
+const northwindCounterShard = {
+  PK: `RELEASE#${RELEASE}#SHARD#${counterShardOf('northwind-logistics')}`,
+  SK: 'STEP#standard_2',
+};
+
 const waitForStep = (taskToken: string) => awaitStep({ release: RELEASE, step: 'standard_2', taskToken });
 
 describe('record-outcome and await-step', () => {
   it('counts an outcome on retry when the first run failed to update the step', async () => {
     // Prepare
     dynamoMock
-      .on(UpdateCommand, { Key: { PK: `RELEASE#${RELEASE}`, SK: 'STEP#standard_2' } })
+      .on(UpdateCommand, { Key: northwindCounterShard })
       .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
 
     // Act
     const firstRun = await errorFrom(() => recordOutcome(northwindFailed));
-    dynamoMock
-      .on(UpdateCommand, { Key: { PK: `RELEASE#${RELEASE}`, SK: 'STEP#standard_2' } })
-      .callsFake(updateItem);
+    dynamoMock.on(UpdateCommand, { Key: northwindCounterShard }).callsFake(updateItem);
     await recordOutcome(northwindFailed);
     await recordOutcome(northwindFailed);
 

@@ -33,17 +33,20 @@ export function resetTable(): void {
     const item = items.get(keyOf(input.Key?.PK, input.Key?.SK));
     return { Item: item && clone(item) };
   });
-  dynamoMock.on(BatchGetCommand).callsFake((input: BatchGetCommand['input']) => ({
-    Responses: Object.fromEntries(
-      Object.entries(input.RequestItems ?? {}).map(([table, { Keys }]) => [
+  // Whole items, whatever the projection asks: a reader must not rely on what it left out.
+  dynamoMock.on(BatchGetCommand).callsFake((input: BatchGetCommand['input']) => {
+    const Responses = Object.fromEntries(
+      Object.entries(input.RequestItems ?? {}).map(([table, request]) => [
         table,
-        (Keys ?? []).flatMap((key) => {
+        (request.Keys ?? []).flatMap((key) => {
+          refuseOversizedKey(key);
           const item = items.get(keyOf(key.PK, key.SK));
           return item ? [clone(item)] : [];
         }),
       ]),
-    ),
-  }));
+    );
+    return { Responses };
+  });
   dynamoMock.on(PutCommand).callsFake((input: PutCommand['input']) => {
     const item = input.Item ?? {};
     const key = keyOf(item.PK, item.SK);

@@ -1,9 +1,10 @@
 import { combineHealth, type StepHealth } from '../../../lambdas/core/gates.js';
 import type { CustomerState, HistoryEntry } from '../../../lambdas/core/lifecycle.js';
 import type { ApprovalRecord } from '../../../lambdas/store/approvals.js';
+import { EMAIL_COUNTER_SHARDS } from '../../../lambdas/store/audit.js';
 import type { CustomerRecord } from '../../../lambdas/store/customers.js';
 import type { ReleaseRecord } from '../../../lambdas/store/releases.js';
-import type { StepRecord } from '../../../lambdas/store/steps.js';
+import { STEP_COUNTER_SHARDS, type StepRecord } from '../../../lambdas/store/steps.js';
 import { getItem, putItem, snapshotTable } from './fake-table.js';
 
 // The table as earlier tasks of a release would have left it, written in the store's own layout.
@@ -173,6 +174,18 @@ export function givenRelease(status: ReleaseRecord['status']): void {
   });
 }
 
+/** Steps on the release's schedule, with how many customers each (the release must be given first). */
+export function givenScheduledSteps(customersByStep: Record<string, number>): void {
+  const release = getItem(releaseKey, 'META') as ReleaseRecord & { PK: string; SK: string };
+  const steps = Object.fromEntries(
+    Object.entries(customersByStep).map(([key, customers]) => [
+      key,
+      { opensAt: '2027-03-01T09:00:00Z', customers },
+    ]),
+  );
+  putItem({ ...release, schedule: { ...release.schedule, steps: { ...release.schedule.steps, ...steps } } });
+}
+
 export function givenStep(key: string, counters: Partial<StepRecord> & { total: number }): void {
   putItem({
     PK: releaseKey,
@@ -201,8 +214,25 @@ export function storedRelease(): ReleaseRecord | undefined {
   return getItem(releaseKey, 'META') as ReleaseRecord | undefined;
 }
 
+/** The step as its readers see it: its counters summed over its counter shards. */
 export function storedStep(key: string): StepRecord | undefined {
-  return getItem(releaseKey, `STEP#${key}`) as StepRecord | undefined;
+  const step = getItem(releaseKey, `STEP#${key}`) as Record<string, unknown> | undefined;
+  if (!step) return undefined;
+  const summed = { ...step };
+  for (let shard = 0; shard < STEP_COUNTER_SHARDS; shard += 1) {
+    const {
+      PK: _pk,
+      SK: _sk,
+      counted: _c,
+      rollbacksCounted: _r,
+      healthReporters: _h,
+      shardTotal: _t,
+      ...counters
+    } = getItem(`${releaseKey}#SHARD#${shard}`, `STEP#${key}`) ?? {};
+    for (const [counter, value] of Object.entries(counters))
+      summed[counter] = Number(summed[counter] ?? 0) + Number(value);
+  }
+  return summed as StepRecord;
 }
 
 /** A step's health as its gate reads it: its health shards added up. */
@@ -226,7 +256,16 @@ export function storedAudit(what: string): Record<string, unknown> | undefined {
   return record;
 }
 
+/** The emails counted by kind, summed over the release's email counters. */
 export function storedEmailCounts(): Record<string, unknown> {
-  const { PK: _pk, SK: _sk, ...counts } = getItem(releaseKey, 'EMAILS') ?? {};
+  const counts: Record<string, number> = {};
+  const partitions = [
+    releaseKey,
+    ...Array.from({ length: EMAIL_COUNTER_SHARDS }, (_, n) => `${releaseKey}#SHARD#${n}`),
+  ];
+  for (const partition of partitions) {
+    const { PK: _pk, SK: _sk, ...item } = getItem(partition, 'EMAILS') ?? {};
+    for (const [kind, count] of Object.entries(item)) counts[kind] = (counts[kind] ?? 0) + Number(count);
+  }
   return counts;
 }
