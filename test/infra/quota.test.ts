@@ -54,7 +54,9 @@ describe('Step Functions quotas for a large fleet', () => {
     const withMapItems = projectionFor(100_000);
 
     // An item: MapIterationStarted, its one Lambda task (5), MapIterationSucceeded.
-    expect(withMapItems.releaseExecutionEvents - withoutMapItems.releaseExecutionEvents).toBe((100 + 200) * 7);
+    expect(withMapItems.releaseExecutionEvents - withoutMapItems.releaseExecutionEvents).toBe(
+      (100 + 200) * 7,
+    );
   });
 
   it('keeps a customer execution on its longest path under 200 history events', () => {
