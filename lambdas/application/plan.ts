@@ -19,10 +19,12 @@ import { oncePerRelease } from '../shared/once.js';
 import { type PlannedCustomerRecord, plannedCustomerItem } from '../store/customers.js';
 import { customerOf, fleetCustomers, getFleetRevision } from '../store/fleet.js';
 import {
+  claimPlanChunkWrite,
   getPlanChunk,
   getPlanManifest,
   markPlanChunkWritten,
   putAbsent,
+  putAll,
   putPlanChunk,
   putPlanManifest,
   putRolloutChunks,
@@ -90,12 +92,14 @@ export async function writePlanChunk(
   const stored = await getPlanChunk(version, chunk);
   if (!stored) throw new ReleaseStateError(`Release ${version} has no plan chunk ${chunk}`);
   if (stored.writtenAt) return { customers: stored.entries.length, written: 0 };
-  const written = await putAbsent(
-    stored.entries.flatMap((record) => [
-      plannedCustomerItem(version, record, stored.plannedAt),
-      stepMemberItem(version, record.stepKey, record),
-    ]),
-  );
+  const items = stored.entries.flatMap((record) => [
+    plannedCustomerItem(version, record, stored.plannedAt),
+    stepMemberItem(version, record.stepKey, record),
+  ]);
+  // The first run of a chunk finds nothing of it in the table; a later one writes only what is missing.
+  const written = (await claimPlanChunkWrite(version, chunk, now()))
+    ? await putAll(items)
+    : await putAbsent(items);
   await markPlanChunkWritten(version, chunk, now());
   return { customers: stored.entries.length, written };
 }

@@ -74,6 +74,19 @@ export async function getPlanChunk(release: string, chunk: number): Promise<Plan
   return { chunk: item.chunk, plannedAt: item.plannedAt, entries, writtenAt: item.writtenAt };
 }
 
+/** Claims a chunk's first write, once: false when an earlier run began writing it (it may have written some). */
+export async function claimPlanChunkWrite(release: string, chunk: number, at: string): Promise<boolean> {
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: planChunkKey(release, chunk),
+      UpdateExpression: 'SET startedAt = :at',
+      ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(startedAt)',
+      ExpressionAttributeValues: { ':at': at },
+    }),
+  );
+}
+
 /** Marks a chunk written, once: false when an earlier run marked it. */
 export async function markPlanChunkWritten(release: string, chunk: number, at: string): Promise<boolean> {
   return writeIf(
@@ -136,7 +149,11 @@ export async function putAbsent(items: ({ PK: string; SK: string } & Record<stri
       )
     ).map((item) => `${String(item.PK)}\n${String(item.SK)}`),
   );
-  const absent = items.filter((item) => !existing.has(`${item.PK}\n${item.SK}`));
+  return putAll(items.filter((item) => !existing.has(`${item.PK}\n${item.SK}`)));
+}
+
+/** Writes `items` (any number: 25 a request, DynamoDB's limit) whether or not they exist; returns how many. */
+export async function putAll(absent: Record<string, unknown>[]): Promise<number> {
   const batches: Record<string, unknown>[][] = [];
   for (let start = 0; start < absent.length; start += BATCH_WRITE_MAX_ITEMS)
     batches.push(absent.slice(start, start + BATCH_WRITE_MAX_ITEMS));

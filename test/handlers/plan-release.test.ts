@@ -6,6 +6,7 @@ import { releaseLifecycle } from '../../lambdas/events/contract.js';
 import { handler as openRelease } from '../../lambdas/handlers/open-release.js';
 import { handler as planRelease } from '../../lambdas/handlers/plan-release.js';
 import { handler as writePlanChunk } from '../../lambdas/handlers/write-plan-chunk.js';
+import { claimPlanChunkWrite } from '../../lambdas/store/plan-chunks.js';
 import { sampleFleet } from '../../local/sample-fleet.js';
 import { dynamoMock, putItem, snapshotTable } from './support/fake-table.js';
 import { RELEASE, storedCustomer, storedRelease, storedStep } from './support/given.js';
@@ -148,8 +149,9 @@ describe('write-plan-chunk', () => {
   });
 
   it('writes only what is missing when a chunk cut short runs again', async () => {
-    // Prepare: an earlier run wrote one customer (which has moved on since), then stopped.
+    // Prepare: an earlier run began the chunk, wrote one customer (which has moved on since), then stopped.
     await planRelease({ version: RELEASE, startAt: START_AT });
+    await claimPlanChunkWrite(RELEASE, 0, START_AT);
     putItem({
       PK: `RELEASE#${RELEASE}`,
       SK: 'CUSTOMER#acme-corporation',
