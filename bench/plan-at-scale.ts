@@ -1,19 +1,24 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { liveFleet, openRelease, recordPlanInChunks, writePlanChunk } from '../lambdas/application/plan.js';
 import { bundledConfig } from '../lambdas/core/config.js';
 import { CHUNK_CONCURRENCY } from '../lambdas/core/plan-chunks.js';
+import { resetClients } from '../lambdas/shared/clients.js';
 import { bumpFleetRevision, getFleetRevision } from '../lambdas/store/fleet.js';
 import { putAll } from '../lambdas/store/plan-chunks.js';
+import { createTablesFromTemplate } from '../local/dynamodb.js';
 import { sampleFleet } from '../local/sample-fleet.js';
-import { startReleaseTable } from '../test/local/support/release-table.js';
+import { TABLE_NAME } from '../test/local/support/release-table.js';
 import { generatedFleet } from './fleet.js';
 
 // Planning and writing the plan at fleet scale, on dynalite, as the release execution runs it: the "Plan
 // release" invocation (reads the fleet, plans, records the release, its steps and the plan chunks), the
-// "Write plan" Map (chunks CHUNK_CONCURRENCY at a time) and "Open release". The CPU times are this
-// process's, dynalite's share included (it runs in-process): an upper bound of the Lambda's own.
+// "Write plan" Map (chunks CHUNK_CONCURRENCY at a time) and "Open release". dynalite runs in a process of its
+// own, as DynamoDB is not in the Lambda: the CPU times are the functions' own (this process's).
 
 export interface PlanAtScale {
   customers: number;
@@ -38,7 +43,7 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 /** Plans `customers` generated customers on a fresh dynalite table and writes the plan; the fleet import is not timed. */
 export async function planAtScale(customers: number, version = 'v1.1.0'): Promise<PlanAtScale> {
   mockClient(EventBridgeClient).on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
-  const database = await startReleaseTable({ EVENT_BUS_NAME: 'securewatch-releases' });
+  const database = await startSeparateTable();
   try {
     await seedFleet(customers);
 
@@ -74,6 +79,57 @@ export async function planAtScale(customers: number, version = 'v1.1.0'): Promis
   } finally {
     await database.stop();
   }
+}
+
+/** The release table on a dynalite in a child process, with the store's clients pointed at it. */
+async function startSeparateTable(): Promise<{ stop(): Promise<void> }> {
+  const server = spawn(
+    process.execPath,
+    [
+      '-e',
+      "const s = require('dynalite')({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }); s.listen(0, '127.0.0.1', () => console.log(s.address().port));",
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const [port] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
+  const endpoint = `http://127.0.0.1:${port}`;
+  await createTablesFromTemplate(
+    {
+      Resources: {
+        ReleaseTable: {
+          Type: 'AWS::DynamoDB::Table',
+          Properties: {
+            KeySchema: [
+              { AttributeName: 'PK', KeyType: 'HASH' },
+              { AttributeName: 'SK', KeyType: 'RANGE' },
+            ],
+            AttributeDefinitions: [
+              { AttributeName: 'PK', AttributeType: 'S' },
+              { AttributeName: 'SK', AttributeType: 'S' },
+            ],
+            BillingMode: 'PAY_PER_REQUEST',
+          },
+        },
+      },
+    },
+    endpoint,
+    () => TABLE_NAME,
+  );
+  Object.assign(process.env, {
+    TABLE_NAME,
+    EVENT_BUS_NAME: 'securewatch-releases',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+  });
+  resetClients();
+  return {
+    async stop() {
+      server.kill();
+      await once(server, 'exit');
+    },
+  };
 }
 
 /**
