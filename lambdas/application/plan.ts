@@ -3,7 +3,13 @@ import { UserFacingError } from '../core/errors.js';
 import type { Config, Fleet } from '../core/model.js';
 import { customersToTakeOver, withoutDowngrades } from '../core/overlap.js';
 import { planRelease } from '../core/plan.js';
-import { chunkNumbers, chunksOf, PLAN_CHUNK_CUSTOMERS, rolloutChunksOf } from '../core/plan-chunks.js';
+import {
+  boundedChunksOf,
+  chunkNumbers,
+  PLAN_CHUNK_CUSTOMERS,
+  PLAN_CHUNK_MAX_BYTES,
+  rolloutChunksOf,
+} from '../core/plan-chunks.js';
 import {
   type ReleaseSchedule,
   rolloutShape,
@@ -23,6 +29,7 @@ import {
   getPlanChunk,
   getPlanManifest,
   markPlanChunkWritten,
+  planChunkBytes,
   putAbsent,
   putAll,
   putPlanChunk,
@@ -183,7 +190,7 @@ async function recordPlan(version: string, startAt: string, config: Config): Pro
     await putRolloutChunks(version, key, rolloutChunksOf(members.map((member) => member.id)));
   }
   const plannedAt = now();
-  const chunks = chunksOf(records, PLAN_CHUNK_CUSTOMERS);
+  const chunks = boundedChunksOf(records, PLAN_CHUNK_CUSTOMERS, planChunkBytes, PLAN_CHUNK_MAX_BYTES);
   await Promise.all(chunks.map((entries, chunk) => putPlanChunk(version, { chunk, plannedAt, entries })));
   await putPlanManifest(version, { chunks: chunks.length, customers: records.length });
   return { chunks: chunkNumbers(chunks.length), customers: records.length };

@@ -5,6 +5,9 @@
 /** Customers one "write plan chunk" invocation writes (a chunk item stays far below DynamoDB's 400 KB). */
 export const PLAN_CHUNK_CUSTOMERS = 1_000;
 
+/** A plan chunk's entries, compressed, stay under this (DynamoDB's item limit is 400 KB): a bigger one is split. */
+export const PLAN_CHUNK_MAX_BYTES = 300 * 1024;
+
 /** Customer rollouts one "start customer rollouts" invocation starts. */
 export const ROLLOUT_CHUNK_CUSTOMERS = 500;
 
@@ -16,6 +19,27 @@ export function chunksOf<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
   return chunks;
+}
+
+/**
+ * `items` in consecutive chunks of at most `size`, each halved until `bytes` of it is at most `maxBytes`
+ * (a single item stays a chunk of its own, whatever its size).
+ */
+export function boundedChunksOf<T>(
+  items: readonly T[],
+  size: number,
+  bytes: (chunk: T[]) => number,
+  maxBytes: number,
+): T[][] {
+  const bounded: T[][] = [];
+  const pending = chunksOf(items, size).reverse();
+  for (let chunk = pending.pop(); chunk; chunk = pending.pop()) {
+    if (chunk.length > 1 && bytes(chunk) > maxBytes) {
+      const half = Math.ceil(chunk.length / 2);
+      pending.push(chunk.slice(half), chunk.slice(0, half));
+    } else bounded.push(chunk);
+  }
+  return bounded;
 }
 
 /** The numbers of `count` chunks: what a Map iterates over. */

@@ -43,9 +43,16 @@ export interface PlanChunk {
   writtenAt?: string;
 }
 
+/** How many bytes a chunk's entries take in its item. */
+export function planChunkBytes(entries: PlannedCustomerRecord[]): number {
+  return compressed(entries).byteLength;
+}
+
+const compressed = (entries: PlannedCustomerRecord[]) => gzipSync(JSON.stringify(entries));
+
 /** Records a chunk of the plan (a repeated planning run writes the same chunk again). */
 export async function putPlanChunk(release: string, chunk: PlanChunk): Promise<number> {
-  const entries = gzipSync(JSON.stringify(chunk.entries));
+  const entries = compressed(chunk.entries);
   await dynamo().send(
     new PutCommand({
       TableName: tableName(),
