@@ -72,7 +72,9 @@ function deploymentsText(customers: PlannedCustomer[]): string[] {
   const last = instants.at(-1);
   if (!first || !last) return [];
   if (first === last) return [`deploys ${dateTime(first)}`];
-  return [`deploys from ${dateTime(first)} to ${dateTime(last)}, ${new Set(instants).size} distinct instants`];
+  return [
+    `deploys from ${dateTime(first)} to ${dateTime(last)}, ${new Set(instants).size} distinct instants`,
+  ];
 }
 
 function batchLines(batch: PlannedBatch, batchCount: number, customers: PlannedCustomer[]): string[] {
