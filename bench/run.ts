@@ -6,7 +6,6 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { bundledConfig } from '../lambdas/core/config.js';
 import type { Fleet } from '../lambdas/core/model.js';
-import { planRelease } from '../lambdas/core/plan.js';
 import type { RehearsalOutcome } from '../local/rehearsal.js';
 import { sampleFleet } from '../local/sample-fleet.js';
 import { EXECUTIONS_FILE, STORE_REQUESTS_FILE } from '../local/workload-recording.js';
@@ -20,6 +19,7 @@ import {
 import { bundleSizes } from './bundle-sizes.js';
 import { generatedFleet } from './fleet.js';
 import { FLOOR_DEFINITION, replayExecutions, replayStoreRequests } from './floor.js';
+import { planAtScale } from './plan-at-scale.js';
 
 // `npm run bench`: per fleet size, the local rehearsal (wall time, memory, run phase against the stand-ins'
 // floor), planning time, the Step Functions footprint and the requests per customer, checked against the
@@ -124,20 +124,18 @@ interface Planning {
 }
 
 /**
- * HOOK (issue 11, deliverable 2): once bench/plan-at-scale.ts exists, plan and write the fleet through it
- * (chunks, wall time, the largest chunk's CPU) instead. Until then: the pure planRelease, in one piece.
+ * Plans the fleet's size of generated customers and writes the plan as the release workflow does ("Plan
+ * release", then the "Write plan" Map's chunks), on a dynalite of its own: the wall time from the first
+ * invocation to the release running, and the CPU of the largest single invocation.
  */
 async function planningOf(fleet: Fleet): Promise<Planning> {
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  planRelease({ version: VERSION, config, fleet, startAt: START });
-  const wallSeconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
+  const measured = await planAtScale(fleet.customers.length, VERSION);
   return {
-    method: 'pure planRelease, one piece, no writes (plan-at-scale not wired yet)',
-    wallSeconds,
-    maxChunkCpuSeconds: (cpu.user + cpu.system) / 1e6,
-    chunks: 1,
+    method:
+      'plan-release, then write-plan-chunk per chunk (10 at a time) and open-release, on dynalite in its own process',
+    wallSeconds: measured.wallMs / 1000,
+    maxChunkCpuSeconds: measured.largestChunkCpuMs / 1000,
+    chunks: measured.chunks,
   };
 }
 

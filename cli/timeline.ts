@@ -65,10 +65,27 @@ function customerName(customer: PlannedCustomer): string {
   return customer.deployAt ? customer.name : `${customer.name} (unschedulable)`;
 }
 
+/** When a batch's deployments start: one instant, or from the first to the last (staggered in windows). */
+function deploymentsText(customers: PlannedCustomer[]): string[] {
+  const instants = customers.flatMap((customer) => customer.deployAt ?? []).sort();
+  const [first] = instants;
+  const last = instants.at(-1);
+  if (!first || !last) return [];
+  if (first === last) return [`deploys ${dateTime(first)}`];
+  return [
+    `deploys from ${dateTime(first)} to ${dateTime(last)}, ${new Set(instants).size} distinct instants`,
+  ];
+}
+
 function batchLines(batch: PlannedBatch, batchCount: number, customers: PlannedCustomer[]): string[] {
   const heading = `├── Batch ${batch.index} of ${batchCount} · opens ${dateTime(batch.deployAt)} · ${noticeText(customers)}`;
   const names = customers.length > 0 ? customers.map(customerName) : ['(no customers)'];
-  return [row('', heading), ...wrappedNames(names, `${' '.repeat(GUTTER)}│ │   `)];
+  const indent = `${' '.repeat(GUTTER)}│ │   `;
+  return [
+    row('', heading),
+    ...deploymentsText(customers).map((text) => `${indent}${text}`),
+    ...wrappedNames(names, indent),
+  ];
 }
 
 function individualLines(batch: PlannedBatch, customer: PlannedCustomer): string[] {

@@ -12,6 +12,8 @@ export const functionNameOf = (handler: string): string => `${FUNCTION_NAME_PREF
 /** The handler each workflow task invokes, by the role it plays in the workflows. */
 export const WORKFLOW_HANDLERS: Record<keyof WorkflowFunctions, string> = {
   planRelease: 'plan-release',
+  writePlanChunk: 'write-plan-chunk',
+  openRelease: 'open-release',
   sendNotices: 'send-notices',
   startCustomerRollouts: 'start-customer-rollouts',
   awaitStep: 'await-step',

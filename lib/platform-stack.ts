@@ -324,8 +324,18 @@ export class PlatformStack extends Stack {
       });
 
     this.functions = {
-      // Planning a newer release ends the waits of the older releases' customers it takes over.
-      planRelease: fn('PlanRelease', 'plan-release', 'Plans a release and records the plan', {
+      planRelease: fn('PlanRelease', 'plan-release', 'Plans a release and records the plan in chunks', {
+        timeout: Duration.minutes(5),
+        table: 'readWrite',
+      }),
+      writePlanChunk: fn(
+        'WritePlanChunk',
+        'write-plan-chunk',
+        "Writes one chunk of a release plan's customers",
+        { timeout: Duration.minutes(2), table: 'readWrite' },
+      ),
+      // Opening a newer release ends the waits of the older releases' customers it takes over.
+      openRelease: fn('OpenRelease', 'open-release', 'Takes over customers, runs and announces a release', {
         timeout: Duration.minutes(5),
         table: 'readWrite',
         publishes: true,

@@ -2,6 +2,8 @@
 // records, so the quota (25,000 events per execution) and the bill ($0.025 per 1,000 transitions) can be
 // checked for any fleet size before a release runs. Pure: it reads an ASL definition, nothing else.
 
+import { PLAN_CHUNK_CUSTOMERS, ROLLOUT_CHUNK_CUSTOMERS } from '../lambdas/core/plan-chunks.js';
+
 /** The parts of an Amazon States Language (JSONPath) definition the projection reads. */
 export interface AslDefinition {
   StartAt: string;
@@ -23,6 +25,10 @@ export interface AslState {
   Retry?: { ErrorEquals: string[]; JitterStrategy?: string }[];
   Catch?: { ErrorEquals: string[]; Next: string }[];
   Comment?: string;
+  /** An inline Map's items and the states each item runs. */
+  ItemsPath?: string;
+  ItemProcessor?: AslDefinition;
+  Iterator?: AslDefinition;
 }
 
 export interface PathOptions {
@@ -30,6 +36,8 @@ export interface PathOptions {
   loopIterations?: Record<string, number>;
   /** Other Choices (keyed by state name): the state to go to instead of `Default`. */
   branches?: Record<string, string>;
+  /** Inline Maps (keyed by state name): how many items they run (1 when not told). */
+  mapIterations?: Record<string, number>;
 }
 
 export interface PathProjection {
@@ -48,6 +56,10 @@ const TASK_EVENTS = 5;
 const WAITING_TASK_EVENTS = 6;
 /** StateEntered + StateExited for Wait, Choice, Pass, Succeed and Fail. */
 const FLOW_STATE_EVENTS = 2;
+/** MapStateEntered, MapStateStarted, MapStateSucceeded, MapStateExited. */
+const MAP_STATE_EVENTS = 4;
+/** MapIterationStarted + MapIterationSucceeded, around the states each item runs. */
+const MAP_ITERATION_EVENTS = 2;
 /** A path longer than this is a loop the options did not bound. */
 const MAX_PATH_LENGTH = 1_000_000;
 
@@ -66,8 +78,11 @@ export function historyEventsOf(state: AslState, name: string): number {
     case 'Succeed':
     case 'Fail':
       return FLOW_STATE_EVENTS;
+    case 'Map':
+      // The Map's own events; each item adds its iteration's (see `projectPath`).
+      return MAP_STATE_EVENTS;
     default:
-      throw new Error(`State "${name}" is a ${state.Type}; the projection does not model Map or Parallel`);
+      throw new Error(`State "${name}" is a ${state.Type}; the projection does not model it here`);
   }
 }
 
@@ -76,6 +91,7 @@ export function projectPath(definition: AslDefinition, options: PathOptions = {}
   const visits = new Map<string, number>();
   const path: string[] = [];
   let historyEvents = EXECUTION_EVENTS;
+  let transitions = 0;
   let current: string | undefined = definition.StartAt;
   while (current !== undefined) {
     const name: string = current;
@@ -84,11 +100,28 @@ export function projectPath(definition: AslDefinition, options: PathOptions = {}
     if (path.length >= MAX_PATH_LENGTH) throw new Error(`The path loops without end at "${name}"`);
     path.push(name);
     historyEvents += historyEventsOf(state, name);
+    if (state.Type === 'Map') {
+      const iterations = options.mapIterations?.[name] ?? 1;
+      const item = projectMapItem(state, name);
+      historyEvents += iterations * item.historyEvents;
+      transitions += iterations * item.transitions;
+    }
     const visit = (visits.get(name) ?? 0) + 1;
     visits.set(name, visit);
     current = nextStateOf(name, state, visit, options);
   }
-  return { historyEvents, transitions: path.length, path };
+  return { historyEvents, transitions: path.length + transitions, path };
+}
+
+/** One item of an inline Map along its success path: its iteration events and its states'. */
+function projectMapItem(state: AslState, name: string): { historyEvents: number; transitions: number } {
+  const processor = state.ItemProcessor ?? state.Iterator;
+  if (!processor) throw new Error(`Map "${name}" has no ItemProcessor`);
+  const item = projectPath(processor);
+  return {
+    historyEvents: MAP_ITERATION_EVENTS + item.historyEvents - EXECUTION_EVENTS,
+    transitions: item.transitions,
+  };
 }
 
 function nextStateOf(name: string, state: AslState, visit: number, options: PathOptions): string | undefined {
@@ -144,6 +177,10 @@ export interface ReleaseProjectionInput {
   customers: number;
   /** How many notices one "send advance notices" run sends (the handler's NOTICES_PER_RUN). */
   noticesPerRun: number;
+  /** Customers per plan chunk (one "write plan" Map item). @default PLAN_CHUNK_CUSTOMERS */
+  planChunkCustomers?: number;
+  /** Customers per rollout chunk (one "start more customer rollouts" Map item). @default ROLLOUT_CHUNK_CUSTOMERS */
+  rolloutChunkCustomers?: number;
   releaseDefinition: AslDefinition;
   customerDefinition: AslDefinition;
 }
@@ -160,6 +197,30 @@ export interface ReleaseProjection {
   costUsd: number;
 }
 
+/** The items of the release's Map states: the plan's chunks, and each step's rollout chunks after its first. */
+export const PLAN_CHUNKS_PATH = '$.plan.chunks';
+export const MORE_ROLLOUT_CHUNKS_PATH = '$.started.moreChunks';
+
+/**
+ * Iterations per Map state, by its ItemsPath: the first Map over a path takes the first count, the next
+ * the second, and so on; the rest run none.
+ */
+function chunkMapIterations(
+  definition: AslDefinition,
+  countsByPath: Record<string, number[]>,
+): Record<string, number> {
+  const taken: Record<string, number> = {};
+  const iterations: Record<string, number> = {};
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (state.Type !== 'Map') continue;
+    const path = state.ItemsPath ?? '$';
+    const index = taken[path] ?? 0;
+    taken[path] = index + 1;
+    iterations[name] = countsByPath[path]?.[index] ?? 0;
+  }
+  return iterations;
+}
+
 /** The customer rollout's longest success path: approval first, then window, deployment and outcome. */
 export const CUSTOMER_APPROVAL_PATH: PathOptions = { branches: { 'Schedulable?': 'Ask approvers' } };
 
@@ -171,6 +232,8 @@ export const CUSTOMER_APPROVAL_PATH: PathOptions = { branches: { 'Schedulable?':
 export function projectRelease({
   customers,
   noticesPerRun,
+  planChunkCustomers = PLAN_CHUNK_CUSTOMERS,
+  rolloutChunkCustomers = ROLLOUT_CHUNK_CUSTOMERS,
   releaseDefinition,
   customerDefinition,
 }: ReleaseProjectionInput): ReleaseProjection {
@@ -178,7 +241,12 @@ export function projectRelease({
   const loopIterations: Record<string, number> = {};
   if (busiestLoop) loopIterations[busiestLoop] = Math.max(1, Math.ceil(customers / noticesPerRun));
   for (const loop of otherLoops) loopIterations[loop] = 1;
-  const release = projectPath(releaseDefinition, { loopIterations });
+  const mapIterations = chunkMapIterations(releaseDefinition, {
+    [PLAN_CHUNKS_PATH]: [Math.ceil(customers / planChunkCustomers)],
+    // Every step starts its first chunk itself: the Maps run the others, fewer than this all together.
+    [MORE_ROLLOUT_CHUNKS_PATH]: [Math.ceil(customers / rolloutChunkCustomers)],
+  });
+  const release = projectPath(releaseDefinition, { loopIterations, mapIterations });
   const customer = projectPath(customerDefinition, CUSTOMER_APPROVAL_PATH);
   const transitions = release.transitions + customers * customer.transitions;
   return {

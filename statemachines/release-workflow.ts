@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { CHUNK_CONCURRENCY } from '../lambdas/core/plan-chunks.js';
 import type { RolloutPhaseShape, RolloutStep } from '../lambdas/core/rollout-shape.js';
 import { WORKFLOW_ERRORS } from '../lambdas/shared/errors.js';
 import { invoke, invokeAndWait, type WorkflowFunctions } from './tasks.js';
@@ -170,10 +171,38 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
         {
           resultPath: '$.started',
           timeout: Duration.minutes(10),
-          comment: 'One child execution per customer, named after it; none is skipped.',
+          comment:
+            'One child execution per customer of the first chunk, named after it; lists the other chunks.',
         },
       ),
     );
+    const startMore = new sfn.Map(scope, `${label} · start more customer rollouts`, {
+      itemsPath: '$.started.moreChunks',
+      itemSelector: {
+        ...release,
+        step: step.key,
+        customerStateMachineArn: props.customerStateMachineArn,
+        'chunk.$': '$$.Map.Item.Value',
+      },
+      maxConcurrency: CHUNK_CONCURRENCY,
+      resultPath: sfn.JsonPath.DISCARD,
+      comment: "The step's other rollout chunks, in parallel: their numbers only, never customers.",
+    });
+    startMore.itemProcessor(
+      invoke(
+        scope,
+        `${label} · start a chunk of customer rollouts`,
+        fns.startCustomerRollouts,
+        {
+          'release.$': '$.release',
+          'step.$': '$.step',
+          'customerStateMachineArn.$': '$.customerStateMachineArn',
+          'chunk.$': '$.chunk',
+        },
+        { timeout: Duration.minutes(10), comment: 'One child execution per customer of the chunk.' },
+      ),
+    );
+    startMore.addCatch(fail, { errors: ['States.ALL'], resultPath: '$.failure' });
     const awaitCustomers = catchIntoFailure(
       invokeAndWait(
         scope,
@@ -215,7 +244,7 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
       haltedOrDone.when(sfn.Condition.booleanEquals('$.lastStep.halted', true), halted).otherwise(stepGate),
     );
     const deployAndGate = sfn.Chain.custom(start, stepGate.endStates, start);
-    start.next(awaitCustomers);
+    start.next(startMore).next(awaitCustomers);
     open.next(sendNoticesThen(label, opensAtPath, deployAndGate));
     return sfn.Chain.custom(open, stepGate.endStates, deployAndGate);
   };
@@ -244,9 +273,40 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
       fns.planRelease,
       { 'version.$': '$.version', 'startAt.$': '$.startAt' },
       {
+        resultPath: '$.plan',
+        timeout: Duration.minutes(5),
+        comment:
+          'Plans every customer (phase, batch, notice, window); records the release and the plan in chunks.',
+      },
+    ),
+  );
+  const writePlan = new sfn.Map(scope, 'Write plan', {
+    itemsPath: '$.plan.chunks',
+    itemSelector: { 'release.$': '$.version', 'chunk.$': '$$.Map.Item.Value' },
+    maxConcurrency: CHUNK_CONCURRENCY,
+    resultPath: sfn.JsonPath.DISCARD,
+    comment: 'Writes the plan chunk by chunk, in parallel: chunk numbers only, never customers.',
+  });
+  writePlan.itemProcessor(
+    invoke(
+      scope,
+      'Write plan chunk',
+      fns.writePlanChunk,
+      { 'release.$': '$.release', 'chunk.$': '$.chunk' },
+      { comment: "Writes the chunk's customers and step members; a repeated chunk rewrites nothing." },
+    ),
+  );
+  writePlan.addCatch(fail, { errors: ['States.ALL'], resultPath: '$.failure' });
+  const openRelease = catchIntoFailure(
+    invoke(
+      scope,
+      'Open release',
+      fns.openRelease,
+      { 'release.$': '$.version' },
+      {
         resultPath: '$.schedule',
         timeout: Duration.minutes(5),
-        comment: 'Plans every customer (phase, batch, notice, window) and records it; returns times only.',
+        comment: 'Takes over from older releases, runs and announces the release; returns times only.',
       },
     ),
   );
@@ -260,6 +320,9 @@ export function releaseWorkflowDefinition(scope: Construct, props: ReleaseWorkfl
   let rollout: sfn.Chain | undefined;
   for (const phase of props.phases) rollout = rollout ? rollout.next(phaseChain(phase)) : phaseChain(phase);
   const finish = sfn.Chain.start(report).next(new sfn.Succeed(scope, 'Release complete'));
-  plan.next(sendNoticesThen('Release', '$.schedule.startAt', rollout ? rollout.next(finish) : finish));
+  plan
+    .next(writePlan)
+    .next(openRelease)
+    .next(sendNoticesThen('Release', '$.schedule.startAt', rollout ? rollout.next(finish) : finish));
   return plan;
 }

@@ -7,6 +7,8 @@ import type { Construct } from 'constructs';
 /** The functions the workflows call, by the role they play. */
 export interface WorkflowFunctions {
   readonly planRelease: lambda.IFunction;
+  readonly writePlanChunk: lambda.IFunction;
+  readonly openRelease: lambda.IFunction;
   readonly sendNotices: lambda.IFunction;
   readonly startCustomerRollouts: lambda.IFunction;
   readonly awaitStep: lambda.IFunction;

@@ -78,13 +78,16 @@ export async function takeoverPreview(version: string, customerIds?: readonly st
  */
 export async function takeOverCustomers(
   version: string,
-  customerIds: readonly string[],
+  customerIds: readonly string[] | (() => Promise<readonly string[]>),
   by: string,
 ): Promise<Takeover[]> {
-  const planned = new Set(customerIds);
+  const olderReleases = await supersededReleases(version);
+  if (olderReleases.length === 0) return [];
+  // Read only when an older release runs (planning at fleet scale reads them from its plan chunks).
+  const planned = new Set(typeof customerIds === 'function' ? await customerIds() : customerIds);
   const reason = supersededBy(version);
   const takeovers: Takeover[] = [];
-  for (const release of await supersededReleases(version)) {
+  for (const release of olderReleases) {
     const takeover: Takeover = { release, takenOver: [], goesOn: [] };
     const waiting: Pick<CustomerRecord, 'id' | 'state'>[] = [];
     for await (const customer of customersIn(release, NOT_YET_REQUESTED_STATES)) {

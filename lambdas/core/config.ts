@@ -90,6 +90,15 @@ const phaseSchema = z.strictObject({
   }),
 });
 
+/** Whole seconds up to an hour; 0 deploys everyone sharing a window at its start. */
+function staggerProblem(value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    return `deploymentStaggerSeconds ${JSON.stringify(value)} is not a whole number of seconds`;
+  if (value < 0) return 'deploymentStaggerSeconds cannot be negative';
+  if (value > 3600) return 'deploymentStaggerSeconds is at most 3600 (an hour)';
+  return undefined;
+}
+
 const releasePoliciesFileSchema = z.strictObject({
   phases: z.array(phaseSchema).min(1),
   releaseQuality: z.strictObject({
@@ -110,6 +119,15 @@ const releasePoliciesFileSchema = z.strictObject({
     rateMinutes: z.int().min(1).max(1440),
     silentAfterHours: z.int().min(1),
   }),
+  deploymentStaggerSeconds: z
+    .unknown()
+    .optional()
+    .transform((value, context): number | undefined => {
+      if (value === undefined) return undefined;
+      const problem = staggerProblem(value);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+      return typeof value === 'number' ? value : undefined;
+    }),
 });
 
 const contactSchema = z.strictObject({
@@ -165,6 +183,8 @@ const FIELD_FIXES: Record<string, string> = {
   policy: `use one of ${POLICY_NAMES.join(', ')}`,
   name: `use one of ${POLICY_NAMES.join(', ')}`,
   contacts: 'add at least one contact with a name and an email',
+  deploymentStaggerSeconds:
+    'give the seconds between deployments sharing a window as a whole number from 0 to 3600, e.g. 60',
 };
 
 export function formatJsonPath(path: readonly PropertyKey[]): string {

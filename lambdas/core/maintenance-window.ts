@@ -59,6 +59,21 @@ export function firstWindowStartAtOrAfter(
   earliest: Instant,
   notAfter: Instant,
 ): DateTime | null {
+  return firstWindowSlotAtOrAfter(window, earliest, notAfter)?.at ?? null;
+}
+
+/** An instant inside a window, and when that window closes. */
+export interface WindowSlot {
+  at: DateTime;
+  closesAt: DateTime;
+}
+
+/** Like `firstWindowStartAtOrAfter`, with the moment the window found closes. */
+export function firstWindowSlotAtOrAfter(
+  window: MaintenanceWindow,
+  earliest: Instant,
+  notAfter: Instant,
+): WindowSlot | null {
   const from = toUtc(earliest);
   const limit = toUtc(notAfter);
   if (!IANAZone.isValidZone(window.timeZone)) throw new RangeError(`unknown time zone: ${window.timeZone}`);
@@ -68,7 +83,7 @@ export function firstWindowStartAtOrAfter(
     if (start >= limit) return null;
     if (end > from) {
       const candidate = start > from ? start.toUTC() : from;
-      return candidate < limit ? candidate : null;
+      return candidate < limit ? { at: candidate, closesAt: end.toUTC() } : null;
     }
   }
   return null;

@@ -73,6 +73,11 @@ export interface MinorReleasePolicies {
   releaseQuality: ReleaseQualityThresholds;
   rollbackTriggers: RollbackTriggers;
   healthSweep: HealthSweep;
+  /**
+   * Seconds between the deployments of customers sharing a window and a batch (the planned instants stay
+   * inside the window and before the deadline). @default 60
+   */
+  deploymentStaggerSeconds?: number;
 }
 
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';

@@ -1,12 +1,13 @@
 import { DateTime } from 'luxon';
 import TinyQueue from 'tinyqueue';
-import { firstWindowStartAtOrAfter, type Instant, toUtc } from './maintenance-window.js';
+import { firstWindowSlotAtOrAfter, type Instant, toUtc, type WindowSlot } from './maintenance-window.js';
 import type {
   BatchSize,
   Config,
   Customer,
   DeploymentPolicy,
   Fleet,
+  MaintenanceWindow,
   PhaseDefinition,
   PlannedBatch,
   PlannedCustomer,
@@ -15,6 +16,9 @@ import type {
 } from './model.js';
 import { DEPLOYMENT_REPORT_TIMEOUT_HOURS, ONE_AT_A_TIME_GAP_HOURS } from './timeouts.js';
 import { assertMinorRelease } from './versions.js';
+
+/** How far apart customers sharing a window and a batch deploy, unless the release policies say otherwise. */
+export const DEFAULT_DEPLOYMENT_STAGGER_SECONDS = 60;
 
 export interface PlanReleaseInput {
   version: string;
@@ -75,13 +79,21 @@ function draftBatches(
   const noticeLeadEnds = afterDays(releaseStart, policy.advanceNoticeDays);
   const count = batchCount(policy.batchSize, customers.length);
   const n = customers.length;
+  const openings = new Map<number, DateTime>();
+  const earliestOpenOn = (day: number): DateTime => {
+    let found = openings.get(day);
+    if (!found) {
+      found = DateTime.max(afterDays(phaseStart, day), noticeLeadEnds);
+      openings.set(day, found);
+    }
+    return found;
+  };
   return Array.from({ length: count }, (_, k) => {
-    const nominalOpen = afterDays(phaseStart, Math.floor((k * phase.durationDays) / count));
     return {
       phase,
       policy,
       index: k + 1,
-      earliestOpen: DateTime.max(nominalOpen, noticeLeadEnds),
+      earliestOpen: earliestOpenOn(Math.floor((k * phase.durationDays) / count)),
       customers: customers.slice(Math.floor((k * n) / count), Math.floor(((k + 1) * n) / count)),
     };
   });
@@ -101,22 +113,81 @@ function formatMinute(instant: DateTime): string {
   return instant.toUTC().toFormat("yyyy-MM-dd'T'HH:mm'Z'");
 }
 
+function windowKey(window: MaintenanceWindow): string {
+  return `${window.timeZone} ${window.days.join(',')} ${window.start} ${window.durationMinutes}`;
+}
+
+/**
+ * The time arithmetic of one plan, each answer computed once: customers sharing a window and a step ask the
+ * same questions (their notice, their deadline, their first window slot), so a fleet of 100,000 costs about
+ * one window search per distinct window and step, not one per customer.
+ */
+class PlanClock {
+  private readonly slots = new Map<string, WindowSlot | null>();
+  private readonly notices = new Map<string, { noticeAt: DateTime | null; opensFrom: DateTime }>();
+  private readonly days = new Map<string, DateTime>();
+
+  constructor(
+    readonly releaseStart: DateTime,
+    readonly checkpoints: DateTime[],
+    readonly staggerMs: number,
+  ) {}
+
+  afterStart(days: number): DateTime {
+    const key = String(days);
+    let found = this.days.get(key);
+    if (!found) {
+      found = afterDays(this.releaseStart, days);
+      this.days.set(key, found);
+    }
+    return found;
+  }
+
+  /** The notice before a step opening, and when its lead time has passed (the opening at the earliest). */
+  notice(leadDays: number, opensAt: DateTime): { noticeAt: DateTime | null; opensFrom: DateTime } {
+    const key = `${leadDays} ${opensAt.toMillis()} ${this.checkpoints.length}`;
+    let found = this.notices.get(key);
+    if (!found) {
+      const noticeAt = noticeTime(this.checkpoints, leadDays, opensAt);
+      const opensFrom = noticeAt ? DateTime.max(opensAt, afterDays(noticeAt, leadDays)) : opensAt;
+      found = { noticeAt, opensFrom };
+      this.notices.set(key, found);
+    }
+    return found;
+  }
+
+  slot(window: MaintenanceWindow, earliest: DateTime, deadline: DateTime): WindowSlot | null {
+    const key = `${windowKey(window)} ${earliest.toMillis()} ${deadline.toMillis()}`;
+    if (!this.slots.has(key)) this.slots.set(key, firstWindowSlotAtOrAfter(window, earliest, deadline));
+    return this.slots.get(key) ?? null;
+  }
+}
+
+/**
+ * The `position`-th customer (0-based) sharing a slot deploys `position` staggers after it, wrapping round
+ * to the slot's start once the window (or the deadline) would be passed: every instant stays inside both.
+ */
+function staggered(slot: WindowSlot, deadline: DateTime, position: number, staggerMs: number): DateTime {
+  if (staggerMs <= 0 || position === 0) return slot.at;
+  const end = Math.min(slot.closesAt.toMillis(), deadline.toMillis());
+  const places = Math.max(1, Math.ceil((end - slot.at.toMillis()) / staggerMs));
+  return slot.at.plus({ milliseconds: (position % places) * staggerMs });
+}
+
 function planCustomer(
+  clock: PlanClock,
   customer: Customer,
   draft: BatchDraft,
   opensAt: DateTime,
-  checkpoints: DateTime[],
-  releaseStart: DateTime,
   notBefore: DateTime = opensAt,
+  queue?: (slotAt: DateTime) => number,
 ): PlannedCustomer {
   const lead = draft.policy.advanceNoticeDays;
-  const noticeAt = noticeTime(checkpoints, lead, opensAt);
-  const deadline = afterDays(releaseStart, draft.policy.rolloutDelayDays + 1);
-  const earliest = DateTime.max(
-    noticeAt ? DateTime.max(opensAt, afterDays(noticeAt, lead)) : opensAt,
-    notBefore,
-  );
-  const deployAt = firstWindowStartAtOrAfter(customer.maintenanceWindow, earliest, deadline);
+  const { noticeAt, opensFrom } = clock.notice(lead, opensAt);
+  const deadline = clock.afterStart(draft.policy.rolloutDelayDays + 1);
+  const earliest = notBefore > opensFrom ? notBefore : opensFrom;
+  const slot = clock.slot(customer.maintenanceWindow, earliest, deadline);
+  const deployAt = slot ? staggered(slot, deadline, queue?.(slot.at) ?? 0, clock.staggerMs) : null;
   const planned: PlannedCustomer = {
     id: customer.id,
     name: customer.name,
@@ -136,17 +207,33 @@ function planCustomer(
 }
 
 /**
+ * A batch's customers in id order, each staggered behind the customers before it whose window slot starts at
+ * the same instant (one window, or several open then), so no instant asks for the whole batch at once.
+ */
+function planBatch(clock: PlanClock, draft: BatchDraft, opensAt: DateTime): PlannedCustomer[] {
+  const queued = new Map<number, number>();
+  const queue = (slotAt: DateTime): number => {
+    const position = queued.get(slotAt.toMillis()) ?? 0;
+    queued.set(slotAt.toMillis(), position + 1);
+    return position;
+  };
+  return draft.customers.map((customer) => planCustomer(clock, customer, draft, opensAt, opensAt, queue));
+}
+
+/**
  * The latest moment a step can still be busy: its opening, or its last planned deployment plus the time the
  * platform has to report it. The release execution gates the step only once every customer has reported.
  */
 export function stepDoneBy(opensAt: DateTime, customers: PlannedCustomer[]): DateTime {
-  let done = opensAt;
+  let lastDeployment = Number.NEGATIVE_INFINITY;
   for (const customer of customers) {
-    if (customer.deployAt) {
-      done = DateTime.max(done, toUtc(customer.deployAt).plus({ hours: DEPLOYMENT_REPORT_TIMEOUT_HOURS }));
-    }
+    if (customer.deployAt) lastDeployment = Math.max(lastDeployment, Date.parse(customer.deployAt));
   }
-  return done;
+  if (lastDeployment === Number.NEGATIVE_INFINITY) return opensAt;
+  return DateTime.max(
+    opensAt,
+    DateTime.fromMillis(lastDeployment, { zone: 'utc' }).plus({ hours: DEPLOYMENT_REPORT_TIMEOUT_HOURS }),
+  );
 }
 
 /**
@@ -234,6 +321,11 @@ export function planRelease({ version, config, fleet, startAt }: PlanReleaseInpu
   // the opening of every one-by-one phase. Steps open in workflow order and a notice always precedes its
   // batch's opening by the full lead time, so the checkpoints known when a step opens are all it can use.
   const checkpoints = [releaseStart];
+  const clock = new PlanClock(
+    releaseStart,
+    checkpoints,
+    (config.release.deploymentStaggerSeconds ?? DEFAULT_DEPLOYMENT_STAGGER_SECONDS) * 1000,
+  );
   let previousDone = releaseStart;
   const phases: PhaseTimes[] = config.release.phases.map((phase) => {
     const policy = config.policies[phase.policy];
@@ -250,24 +342,17 @@ export function planRelease({ version, config, fleet, startAt }: PlanReleaseInpu
         opensAt: DateTime.max(draft.earliestOpen, phaseStart),
       }));
       const planOne = (each: (typeof opened)[number], notBefore: DateTime) =>
-        planCustomer(
-          each.draft.customers[0] as Customer,
-          each.draft,
-          each.opensAt,
-          checkpoints,
-          releaseStart,
-          notBefore,
-        );
+        planCustomer(clock, each.draft.customers[0] as Customer, each.draft, each.opensAt, notBefore);
       const sameSlots = (each: (typeof opened)[number]) =>
-        `${each.opensAt.toMillis()} ${JSON.stringify(each.draft.customers[0]?.maintenanceWindow)}`;
+        `${each.opensAt.toMillis()} ${windowKey((each.draft.customers[0] as Customer).maintenanceWindow)}`;
       const planned = sequenceOneAtATime(opened, phaseStart, sameSlots, planOne);
       const phaseEnd = afterDays(releaseStart, phase.startDay + phase.durationDays);
       planned.forEach((customer, index) => {
         const each = opened[index];
-        if (!each || !customer.deployAt || toUtc(customer.deployAt) < phaseEnd) return;
+        if (!each || !customer.deployAt || Date.parse(customer.deployAt) < phaseEnd.toMillis()) return;
         const alone = planOne(each, phaseStart).deployAt;
         const why =
-          alone && toUtc(alone) < phaseEnd
+          alone && Date.parse(alone) < phaseEnd.toMillis()
             ? `its earlier windows are taken by other ${phase.name} deployments (one at a time)`
             : 'its first window from its day of the phase is after the end';
         customer.lateReason = `deploys after the ${phase.name} phase ends (${formatMinute(phaseEnd)}): ${why}`;
@@ -284,9 +369,7 @@ export function planRelease({ version, config, fleet, startAt }: PlanReleaseInpu
       for (const draft of drafts) {
         const opensAt = DateTime.max(draft.earliestOpen, previousDone);
         checkpoints.push(opensAt);
-        const planned = draft.customers.map((each) =>
-          planCustomer(each, draft, opensAt, checkpoints, releaseStart),
-        );
+        const planned = planBatch(clock, draft, opensAt);
         batches.push({ draft, opensAt, customers: planned });
         previousDone = stepDoneBy(opensAt, planned);
       }

@@ -1,7 +1,6 @@
 import * as z from 'zod';
-import { planAndRecordRelease } from '../application/plan.js';
+import { type RecordedPlan, recordPlanInChunks } from '../application/plan.js';
 import { UserFacingError } from '../core/errors.js';
-import type { ReleaseSchedule } from '../core/rollout-shape.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
 import { taskHandler } from '../shared/task.js';
 
@@ -10,10 +9,13 @@ const input = z.strictObject({
   startAt: z.iso.datetime({ offset: true }),
 });
 
-/** "Plan release": plans from the fleet in the table and the deployed policies, records the plan, once. */
-export const handler = taskHandler(input, async ({ version, startAt }): Promise<ReleaseSchedule> => {
+/**
+ * "Plan release": plans from the fleet in the table and the deployed policies, records the release, its
+ * steps and the plan in chunks, once; returns the chunks' numbers for the "write plan" Map, never customers.
+ */
+export const handler = taskHandler(input, async ({ version, startAt }): Promise<RecordedPlan> => {
   try {
-    return await planAndRecordRelease(version, startAt);
+    return await recordPlanInChunks(version, startAt);
   } catch (error) {
     if (error instanceof UserFacingError) throw new InvalidTaskInputError(error.message);
     throw error;

@@ -143,16 +143,23 @@ export async function putCustomerIfAbsent(
   await writeIf(
     new PutCommand({
       TableName: tableName(),
-      Item: {
-        ...customerKey(release, customer.id),
-        ...customer,
-        state: 'planned',
-        history: [plannedEntry(at)],
-      },
+      Item: plannedCustomerItem(release, customer, at),
       ConditionExpression: 'attribute_not_exists(PK)',
     }),
   );
 }
+
+/** A customer's item as planning writes it: its plan entry, in `planned`. */
+export function plannedCustomerItem(release: string, customer: PlannedCustomerRecord, at: string) {
+  return {
+    ...customerKey(release, customer.id),
+    ...customer,
+    state: 'planned' as const,
+    history: [plannedEntry(at)],
+  };
+}
+
+export const plannedCustomerKey = customerKey;
 
 export async function getCustomer(release: string, customerId: string): Promise<CustomerRecord | undefined> {
   const result = await dynamo().send(

@@ -644,18 +644,42 @@ const memberKey = (release: string, key: string, customerId: string) => ({
 });
 
 export async function putStepMember(release: string, key: string, member: StepMember): Promise<void> {
-  await dynamo().send(
-    new PutCommand({
-      TableName: tableName(),
-      Item: {
-        ...memberKey(release, key, member.id),
-        id: member.id,
-        deployAt: member.deployAt,
-        approvalRequired: member.approvalRequired,
-        deadlineAt: member.deadlineAt,
-      },
-    }),
-  );
+  await dynamo().send(new PutCommand({ TableName: tableName(), Item: stepMemberItem(release, key, member) }));
+}
+
+/** A step member's item: what starting its rollout needs. */
+export function stepMemberItem(release: string, key: string, member: StepMember) {
+  return {
+    ...memberKey(release, key, member.id),
+    id: member.id,
+    deployAt: member.deployAt,
+    approvalRequired: member.approvalRequired,
+    deadlineAt: member.deadlineAt,
+  };
+}
+
+export const stepMemberKey = memberKey;
+
+/** The step's members with ids from `first` to `last` (both included), in id order: one rollout chunk. */
+export async function listStepMembersBetween(
+  release: string,
+  key: string,
+  first: string,
+  last: string,
+): Promise<StepMember[]> {
+  const members: StepMember[] = [];
+  for await (const item of queryAll({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :release AND SK BETWEEN :first AND :last',
+    ExpressionAttributeValues: {
+      ':release': releaseKey(release),
+      ':first': memberKey(release, key, first).SK,
+      ':last': memberKey(release, key, last).SK,
+    },
+  })) {
+    members.push(parseItem(stepMember, item));
+  }
+  return members;
 }
 
 export async function listStepMembers(release: string, key: string): Promise<StepMember[]> {

@@ -1,8 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { handler as planRelease } from '../../lambdas/handlers/plan-release.js';
+import { planAndRecordRelease } from '../../lambdas/application/plan.js';
 import { listCustomers } from '../../lambdas/store/customers.js';
 import { scenarioSchema } from '../../local/fleet-simulator.js';
 import { type RehearsalOutcome, rehearse } from '../../local/rehearsal.js';
+
+/** The release execution's planning tasks in turn: plan, write every chunk, open the release. */
+const planRelease = ({ version, startAt }: { version: string; startAt: string }) =>
+  planAndRecordRelease(version, startAt);
 
 // v1.1.0 rehearsed on the local runtime while v1.2.0 is planned into the same table a day after it started:
 // v1.1.0's customers not yet asked to deploy end superseded, its rollouts stop without deploying them, its

@@ -6,16 +6,19 @@ import { stepSummary } from '../../lambdas/application/outcomes.js';
 import { bundledConfig } from '../../lambdas/core/config.js';
 import { handler as completeRelease } from '../../lambdas/handlers/complete-release.js';
 import { handler as evaluateGate } from '../../lambdas/handlers/evaluate-gate.js';
+import { handler as openRelease } from '../../lambdas/handlers/open-release.js';
 import { handler as planRelease } from '../../lambdas/handlers/plan-release.js';
 import { handler as recordHealthReport } from '../../lambdas/handlers/record-health-report.js';
 import { handler as sendNotices } from '../../lambdas/handlers/send-notices.js';
 import { handler as startCustomerRollouts } from '../../lambdas/handlers/start-customer-rollouts.js';
+import { handler as writePlanChunk } from '../../lambdas/handlers/write-plan-chunk.js';
 import { updateCustomer } from '../../lambdas/store/customers.js';
 import { getRelease } from '../../lambdas/store/releases.js';
 import { getStep } from '../../lambdas/store/steps.js';
 import { sampleFleet } from '../../local/sample-fleet.js';
 import type { AslDefinition } from '../../statemachines/history-projection.js';
 import { definitionOf, RELEASE_STATE_MACHINE, synthesizeApp } from '../infra/support/synth.js';
+import { snapshotTable } from './support/fake-table.js';
 import { busEvent } from './support/when.js';
 import { givenTheTimeIs, resetWorld, restoreRealClock, startedExecutions } from './support/world.js';
 
@@ -43,6 +46,8 @@ function resultPathsOf(definition: AslDefinition): Set<string> {
 
 describe(`the release execution's state for a fleet of ${CUSTOMERS.toLocaleString('en')} customers`, () => {
   const results = new Map<string, unknown>();
+  const mapItems: unknown[] = [];
+  let stepCustomers = 0;
 
   beforeAll(async () => {
     resetWorld();
@@ -53,7 +58,10 @@ describe(`the release execution's state for a fleet of ${CUSTOMERS.toLocaleStrin
     );
     givenTheTimeIs(START_AT);
 
-    results.set('$.schedule', await planRelease({ version: VERSION, startAt: START_AT }));
+    const planned = await planRelease({ version: VERSION, startAt: START_AT });
+    results.set('$.plan', planned);
+    for (const chunk of planned.chunks) await writePlanChunk({ release: VERSION, chunk });
+    results.set('$.schedule', await openRelease({ release: VERSION }));
     const record = await getRelease(VERSION);
     const [largestStep] = Object.entries(record?.schedule.steps ?? {}).sort(
       ([, a], [, b]) => b.customers - a.customers,
@@ -61,14 +69,24 @@ describe(`the release execution's state for a fleet of ${CUSTOMERS.toLocaleStrin
     const [stepKey = '', step] = largestStep ?? [];
     givenTheTimeIs(step?.opensAt ?? START_AT);
     results.set('$.notices', await sendNotices({ release: VERSION, asOf: step?.opensAt ?? START_AT }));
-    results.set(
-      '$.started',
-      await startCustomerRollouts({
+    const started = await startCustomerRollouts({
+      release: VERSION,
+      step: stepKey,
+      customerStateMachineArn: CUSTOMER_STATE_MACHINE_ARN,
+    });
+    results.set('$.started', started);
+    // The Map starts the step's other chunks, each from an item of its own.
+    for (const chunk of 'moreChunks' in started ? started.moreChunks : []) {
+      const item = {
         release: VERSION,
         step: stepKey,
         customerStateMachineArn: CUSTOMER_STATE_MACHINE_ARN,
-      }),
-    );
+        chunk,
+      };
+      mapItems.push(item);
+      await startCustomerRollouts(item);
+    }
+    stepCustomers = step?.customers ?? 0;
     const counters = await getStep(VERSION, stepKey);
     results.set('$.lastStep', { halted: false, ...(counters ? stepSummary(counters) : {}) });
     for (const execution of startedExecutions()) {
@@ -121,5 +139,20 @@ describe(`the release execution's state for a fleet of ${CUSTOMERS.toLocaleStrin
 
     expect(startedExecutions().length).toBeGreaterThan(CUSTOMERS / 10);
     expect(largest).toBeLessThan(1024);
+  });
+
+  it('starts every customer of the largest step, its first chunk by the step task, the others by Map items', () => {
+    expect(startedExecutions()).toHaveLength(stepCustomers);
+    expect(mapItems.length).toBeGreaterThan(1);
+    expect(Math.max(...mapItems.map(bytes))).toBeLessThan(512);
+  });
+
+  it("plans in chunks named by number, each chunk item far below DynamoDB's 400 KB", () => {
+    const chunkItems = snapshotTable().filter((item) => String(item.PK).includes('#PLAN-CHUNK#'));
+    const largest = Math.max(...chunkItems.map((item) => (item.entries as Uint8Array).byteLength));
+
+    expect(results.get('$.plan')).toEqual({ chunks: [...Array(10).keys()], customers: CUSTOMERS });
+    expect(chunkItems).toHaveLength(10);
+    expect(largest).toBeLessThan(200 * 1024);
   });
 });

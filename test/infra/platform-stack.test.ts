@@ -116,8 +116,10 @@ const READ_WRITE: Capability[] = ['readsTable', 'writesTable'];
 
 /** What each handler calls, read from lambdas/handlers: its role must grant exactly this. */
 const NEEDS: [handler: string, needs: Capability[]][] = [
+  ['plan-release', READ_WRITE],
+  ['write-plan-chunk', READ_WRITE],
   // Taking customers over from an older release ends their rollouts' waits and resumes its completed steps.
-  ['plan-release', [...READ_WRITE, 'publishes', 'answersTasks']],
+  ['open-release', [...READ_WRITE, 'publishes', 'answersTasks']],
   ['send-notices', [...READ_WRITE, 'emails']],
   // Starting includes checking that a name already taken is the same customer's rollout.
   [
@@ -220,8 +222,8 @@ describe('the platform stack', () => {
   });
 
   describe('functions', () => {
-    it('are the twenty-nine orchestrator functions (twenty-eight tasks and the email queue’s sender)', () => {
-      platform.resourceCountIs('AWS::Lambda::Function', 29);
+    it('are the thirty-one orchestrator functions (thirty tasks and the email queue’s sender)', () => {
+      platform.resourceCountIs('AWS::Lambda::Function', 31);
     });
 
     it('all run on nodejs24.x', () => {
@@ -271,8 +273,8 @@ describe('the platform stack', () => {
       expect(wildcards).toEqual([]);
     });
 
-    it('cover each of the twenty-nine functions', () => {
-      expect(NEEDS).toHaveLength(29);
+    it('cover each of the thirty-one functions', () => {
+      expect(NEEDS).toHaveLength(31);
     });
 
     it.each(NEEDS)('grant %s only %j', (handler, needs) => {

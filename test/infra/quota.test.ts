@@ -37,8 +37,26 @@ describe('Step Functions quotas for a large fleet', () => {
     expect(projectionFor(10_000).releaseExecutionEvents).toBeLessThan(5_000);
   });
 
-  it('keeps the release execution of 100,000 customers inside the 25,000-event quota', () => {
-    expect(projectionFor(100_000).releaseExecutionEvents).toBeLessThan(HISTORY_EVENT_QUOTA);
+  it('keeps the release execution of 100,000 customers at half the 25,000-event quota at most', () => {
+    expect(projectionFor(100_000).releaseExecutionEvents).toBeLessThanOrEqual(HISTORY_EVENT_QUOTA / 2);
+  });
+
+  it('counts the plan written in 100 chunks and the rollouts started in 200 at 100,000 customers', () => {
+    const withoutMapItems = projectRelease({
+      customers: 100_000,
+      noticesPerRun: NOTICES_PER_RUN,
+      planChunkCustomers: Number.POSITIVE_INFINITY,
+      rolloutChunkCustomers: Number.POSITIVE_INFINITY,
+      releaseDefinition,
+      customerDefinition,
+    });
+
+    const withMapItems = projectionFor(100_000);
+
+    // An item: MapIterationStarted, its one Lambda task (5), MapIterationSucceeded.
+    expect(withMapItems.releaseExecutionEvents - withoutMapItems.releaseExecutionEvents).toBe(
+      (100 + 200) * 7,
+    );
   });
 
   it('keeps a customer execution on its longest path under 200 history events', () => {
@@ -87,9 +105,20 @@ describe('the history projection', () => {
     expect(thrice - once).toBe(2 * (5 + 2));
   });
 
-  it('refuses a Map state, whose iterations it does not model', () => {
+  it('counts 4 events per inline Map and, per item, 2 around the states the item runs', () => {
+    const withMap: AslDefinition = {
+      StartAt: 'Each',
+      States: { Each: { Type: 'Map', ItemProcessor: definition, End: true } },
+    };
+    const item = 2 + projectHistoryEvents(definition) - 2;
+
+    expect(projectHistoryEvents(withMap, { mapIterations: { Each: 3 } })).toBe(2 + 4 + 3 * item);
+    expect(projectHistoryEvents(withMap, { mapIterations: { Each: 0 } })).toBe(2 + 4);
+  });
+
+  it('refuses a Map state without the states its items run', () => {
     const withMap: AslDefinition = { StartAt: 'Each', States: { Each: { Type: 'Map', End: true } } };
 
-    expect(() => projectHistoryEvents(withMap)).toThrow(/Map/);
+    expect(() => projectHistoryEvents(withMap)).toThrow('Map "Each" has no ItemProcessor');
   });
 });

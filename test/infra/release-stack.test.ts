@@ -139,6 +139,7 @@ describe('the release stack for v1.1.0', () => {
 
     it.each([
       ['Plan release', 'plan-release'],
+      ['Open release', 'open-release'],
       ['Release · send advance notices', 'send-notices'],
       ['Standard · batch 2 of 4 · start customer rollouts', 'start-customer-rollouts'],
       ['Enterprise · customers · await customers', 'await-step'],
@@ -156,12 +157,22 @@ describe('the release stack for v1.1.0', () => {
       );
     });
 
-    it('never iterates customers itself: it has no Map or Parallel state', () => {
-      const iterating = Object.values(workflows.release.States).filter(
-        (state) => state.Type === 'Map' || state.Type === 'Parallel',
-      );
+    it('never iterates customers itself: its Maps run over chunk numbers, each item one task, 10 at once', () => {
+      const states = Object.values(workflows.release.States) as (AslState & {
+        ItemSelector?: Record<string, unknown>;
+        MaxConcurrency?: number;
+      })[];
+      const maps = states.filter((state) => state.Type === 'Map');
 
-      expect(iterating).toEqual([]);
+      expect(states.filter((state) => state.Type === 'Parallel')).toEqual([]);
+      expect(new Set(maps.map((map) => map.ItemsPath))).toEqual(
+        new Set(['$.plan.chunks', '$.started.moreChunks']),
+      );
+      for (const map of maps) {
+        expect(map.ItemSelector).toMatchObject({ 'chunk.$': '$$.Map.Item.Value' });
+        expect(map.MaxConcurrency).toBe(10);
+        expect(Object.values(map.ItemProcessor?.States ?? {}).map((state) => state.Type)).toEqual(['Task']);
+      }
     });
 
     it('starts customer rollouts on the customer state machine of the same stack', () => {

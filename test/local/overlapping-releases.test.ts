@@ -6,8 +6,8 @@ import { recordDeploymentResult, requestDeployment } from '../../lambdas/applica
 import { evaluateGateOf } from '../../lambdas/application/gates.js';
 import { recordOutcome } from '../../lambdas/application/outcomes.js';
 import { takeOverCustomers, takeoverPreview } from '../../lambdas/application/overlap.js';
+import { planAndRecordRelease } from '../../lambdas/application/plan.js';
 import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
-import { handler as planRelease } from '../../lambdas/handlers/plan-release.js';
 import { resetClients } from '../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
 import { putApproval } from '../../lambdas/store/approvals.js';
@@ -24,6 +24,10 @@ import { getDeploymentClaim } from '../../lambdas/store/deployment-claims.js';
 import { getStep, putStepIfAbsent, setStepWaitToken } from '../../lambdas/store/steps.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { importSampleFleet, startReleaseTable } from './support/release-table.js';
+
+/** The release execution's planning tasks in turn: plan, write every chunk, open the release. */
+const planRelease = ({ version, startAt }: { version: string; startAt: string }) =>
+  planAndRecordRelease(version, startAt);
 
 // Two releases planned into one table, as on AWS when v1.2.0 starts a day after v1.1.0: the newer one takes
 // over the customers the older one has not asked to deploy yet, and no customer is deployed by both at

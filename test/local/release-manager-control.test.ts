@@ -13,9 +13,9 @@ import type { ConnectTarget, TargetOptions } from '../../cli/target.js';
 import { importFleet } from '../../lambdas/application/fleet.js';
 import { recordOutcome } from '../../lambdas/application/outcomes.js';
 import { pauseForFailedGate } from '../../lambdas/application/pause.js';
+import { planAndRecordRelease } from '../../lambdas/application/plan.js';
 import type { ReleaseStatusReport } from '../../lambdas/application/status.js';
 import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
-import { handler as planRelease } from '../../lambdas/handlers/plan-release.js';
 import { resetClients } from '../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
 import { applyTransition, getCustomer } from '../../lambdas/store/customers.js';
@@ -24,6 +24,10 @@ import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { SAMPLE_FLEET_FILE } from '../../local/sample-fleet.js';
 import { type CliRun, runCapturing } from '../support/cli.js';
 import { startReleaseTable } from './support/release-table.js';
+
+/** The release execution's planning tasks in turn: plan, write every chunk, open the release. */
+const planRelease = ({ version, startAt }: { version: string; startAt: string }) =>
+  planAndRecordRelease(version, startAt);
 
 // The release manager's check-status, halt, resume, abort and rollback, run in-process on the sample fleet
 // planned into dynalite by the real planning task. Step Functions, EventBridge and the email queue are

@@ -9,11 +9,11 @@ import { importFleet } from '../../lambdas/application/fleet.js';
 import { abort } from '../../lambdas/application/halt.js';
 import { recordOutcome } from '../../lambdas/application/outcomes.js';
 import { pauseForFailedGate } from '../../lambdas/application/pause.js';
+import { planAndRecordRelease } from '../../lambdas/application/plan.js';
 import { requestRollback } from '../../lambdas/application/rollbacks.js';
 import { customerStatus, releaseStatus } from '../../lambdas/application/status.js';
 import { bundledConfig } from '../../lambdas/core/config.js';
 import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
-import { handler as planRelease } from '../../lambdas/handlers/plan-release.js';
 import { dynamo, resetClients } from '../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
 import { audit } from '../../lambdas/store/audit.js';
@@ -23,6 +23,10 @@ import { changeStepHealth, listStepMembers } from '../../lambdas/store/steps.js'
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { sampleFleet } from '../../local/sample-fleet.js';
 import { startReleaseTable } from './support/release-table.js';
+
+/** The release execution's planning tasks in turn: plan, write every chunk, open the release. */
+const planRelease = ({ version, startAt }: { version: string; startAt: string }) =>
+  planAndRecordRelease(version, startAt);
 
 // check-status reads the release record, its steps, their latest gates and the pending approvals: the same
 // requests for a fleet of 50 as for 2,000. Releases are planned by the real planning task on dynalite.

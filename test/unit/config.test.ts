@@ -169,6 +169,34 @@ describe('configuration', () => {
     expect(issue.fix).toBe(fix);
   });
 
+  it('staggers deployments sharing a window by a minute unless the release policies say otherwise', () => {
+    expect(bundledConfig().release.deploymentStaggerSeconds ?? 60).toBe(60);
+    const file = changed(releaseJson, ['deploymentStaggerSeconds'], 300);
+
+    expect(parseReleasePolicies(file, 'release.json', policies).deploymentStaggerSeconds).toBe(300);
+  });
+
+  it.each([
+    { value: -1, problem: 'deploymentStaggerSeconds cannot be negative' },
+    { value: 7200, problem: 'deploymentStaggerSeconds is at most 3600 (an hour)' },
+    { value: 1.5, problem: 'deploymentStaggerSeconds 1.5 is not a whole number of seconds' },
+    { value: '60', problem: 'deploymentStaggerSeconds "60" is not a whole number of seconds' },
+  ])('refuses a deployment stagger of $value, saying what to write', ({ value, problem }) => {
+    const file = changed(releaseJson, ['deploymentStaggerSeconds'], value);
+
+    expect(
+      issueAt(
+        refusal(() => parseReleasePolicies(file, 'release.json', policies)),
+        'deploymentStaggerSeconds',
+      ),
+    ).toEqual({
+      file: 'release.json',
+      path: 'deploymentStaggerSeconds',
+      problem,
+      fix: 'give the seconds between deployments sharing a window as a whole number from 0 to 3600, e.g. 60',
+    });
+  });
+
   it('refuses a release policies file without its health sweep', () => {
     const file = changed(releaseJson, ['healthSweep'], REMOVED);
 

@@ -122,12 +122,16 @@ describe('the release plan for the sample fleet', () => {
     expect(ids).toEqual([...ids].sort());
   });
 
-  it('deploys the demo environments at the release start without notice', () => {
-    expect(customer('demo-sales-us')).toMatchObject({
-      noticeAt: null,
-      deployAt: START,
-      approvalRequired: false,
-    });
+  it('deploys the demo environments from the release start, a minute apart, without notice', () => {
+    const demo = plan.customers.filter((each) => each.policy === 'demo');
+
+    expect(demo.map((each) => [each.id, each.deployAt])).toEqual([
+      ['demo-sales-apac', '2027-03-01T09:00:00Z'],
+      ['demo-sales-emea', '2027-03-01T09:01:00Z'],
+      ['demo-sales-us', '2027-03-01T09:02:00Z'],
+      ['demo-training', '2027-03-01T09:03:00Z'],
+    ]);
+    expect(customer('demo-sales-us')).toMatchObject({ noticeAt: null, approvalRequired: false });
   });
 
   it('gives ACME Corporation its 7-day notice at the release start and deploys it in its window', () => {

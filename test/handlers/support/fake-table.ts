@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -55,6 +56,15 @@ export function resetTable(): void {
     return {};
   });
   dynamoMock.on(UpdateCommand).callsFake(updateItem);
+  dynamoMock.on(BatchWriteCommand).callsFake((input: BatchWriteCommand['input']) => {
+    for (const requests of Object.values(input.RequestItems ?? {})) {
+      for (const { PutRequest } of requests) {
+        if (!PutRequest?.Item) throw new Error('The fake table writes PutRequests only');
+        items.set(keyOf(PutRequest.Item.PK, PutRequest.Item.SK), clone(PutRequest.Item));
+      }
+    }
+    return { UnprocessedItems: {} };
+  });
   dynamoMock.on(DeleteCommand).callsFake((input: DeleteCommand['input']) => {
     const key = keyOf(input.Key?.PK, input.Key?.SK);
     assertCondition(
@@ -147,7 +157,8 @@ function assertCondition(
 
 function matches(item: Item, expression: string | undefined, names: Names, values: Values): boolean {
   if (!expression) return true;
-  return expression.split(' AND ').every((term) => evaluate(item, term.trim(), names, values));
+  const withoutBetween = expression.replace(/(\S+) BETWEEN (\S+) AND (\S+)/g, '$1 >= $2 AND $1 <= $3');
+  return withoutBetween.split(' AND ').every((term) => evaluate(item, term.trim(), names, values));
 }
 
 function evaluate(item: Item, term: string, names: Names, values: Values): boolean {

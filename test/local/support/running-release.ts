@@ -2,7 +2,9 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
+import { handler as openRelease } from '../../../lambdas/handlers/open-release.js';
 import { handler as planRelease } from '../../../lambdas/handlers/plan-release.js';
+import { handler as writePlanChunk } from '../../../lambdas/handlers/write-plan-chunk.js';
 import { resetClients } from '../../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../../lambdas/shared/clock.js';
 import type { LocalDynamoDb } from '../../../local/dynamodb.js';
@@ -90,7 +92,10 @@ export class RunningRelease {
         });
       return { input: JSON.stringify(existing.input), status: 'RUNNING' };
     });
-    await planRelease({ version: release, startAt: START_AT });
+    // The release execution's planning: plan, write every chunk (its Map), open the release.
+    const { chunks } = await planRelease({ version: release, startAt: START_AT });
+    for (const chunk of chunks) await writePlanChunk({ release, chunk });
+    await openRelease({ release });
     return release;
   }
 
