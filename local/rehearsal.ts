@@ -323,10 +323,7 @@ function rollbackOf(customer: CustomerRecord): { rollback?: CustomerRollback } {
 
 /** Resolves once no rollback execution is running (at once when none is). */
 function untilNoRollbackRuns(local: LocalCloud): Promise<void> {
-  const rollbackRunning = () =>
-    [...local.stepFunctions.executions.values()].some(
-      (execution) => execution.stateMachineRole === 'customer-rollback' && execution.status === 'RUNNING',
-    );
+  const rollbackRunning = () => local.stepFunctions.running('customer-rollback') > 0;
   if (!rollbackRunning()) return Promise.resolve();
   return new Promise((resolve) => {
     // Called as each execution ends, its status already final.

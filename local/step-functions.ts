@@ -32,6 +32,7 @@ export interface ExecutionRecord {
   /** Simulated start instant. */
   startedAt: string;
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  /** Until it has ended and its status change is out. */
   output?: unknown;
   error?: string;
   cause?: string;
@@ -105,6 +106,7 @@ export class LocalStepFunctions {
   readonly #endListeners = new Set<(execution: ExecutionRecord) => void>();
   /** How to stop each running execution where it stands. */
   readonly #aborts = new Map<string, () => void>();
+  readonly #runningByRole = new Map<StateMachineRole, number>();
   #stopped = false;
 
   constructor(
@@ -164,6 +166,7 @@ export class LocalStepFunctions {
       transitions: 0,
     } as ExecutionRecord;
     this.executions.set(executionArn, record);
+    this.#countRunning(record.stateMachineRole, 1);
     this.#statusChanged(record);
     // Pending work from this instant until it ends, asleep only while it waits on the clock or a token.
     const activity = this.clock.activity();
@@ -196,6 +199,15 @@ export class LocalStepFunctions {
 
   pendingTokens(): number {
     return this.#tokens.size;
+  }
+
+  /** How many executions of state machines with this role are running. */
+  running(role: StateMachineRole): number {
+    return this.#runningByRole.get(role) ?? 0;
+  }
+
+  #countRunning(role: StateMachineRole, change: 1 | -1): void {
+    this.#runningByRole.set(role, this.running(role) + change);
   }
 
   /**
@@ -274,8 +286,11 @@ export class LocalStepFunctions {
       record.cause = failure.message.replace(/^Execution has failed with the following error: /, '');
     }
     this.#aborts.delete(record.executionArn);
+    this.#countRunning(record.stateMachineRole, -1);
     // An execution the stop aborted reports nothing: nothing runs on to hear it.
     if (!this.#stopped) this.#statusChanged(record);
+    // Its output was for the status change event; what the reports need (status, error, counts) stays.
+    record.output = undefined;
     await counting;
     return record;
   }
