@@ -156,6 +156,8 @@ interface Recurring {
 
 export class SimulatedClock {
   #nowMs: number;
+  /** now() as last formatted: handlers ask for it far more often than time moves. */
+  #nowIso: { ms: number; iso: string } | undefined;
   #recurring: Recurring[] = [];
   readonly #msPerSimulatedDay: number;
   #inFlight = 0;
@@ -178,7 +180,9 @@ export class SimulatedClock {
   }
 
   now(): string {
-    return new Date(this.#nowMs).toISOString();
+    if (this.#nowIso?.ms !== this.#nowMs)
+      this.#nowIso = { ms: this.#nowMs, iso: new Date(this.#nowMs).toISOString() };
+    return this.#nowIso.iso;
   }
 
   /**
