@@ -3,6 +3,12 @@ import type { ClientSettings } from '../lambdas/shared/clients.js';
 
 /** Loopback connections kept open per stand-in: enough that requests rarely queue for a socket. */
 const LOCAL_MAX_SOCKETS = 256;
+/**
+ * How long the stand-ins keep an idle connection open (Node's default is 5 s). The clients reuse idle
+ * sockets; a server closing one just as a request goes out on it fails that request (ECONNRESET), which a
+ * loaded machine's pauses make likely at 5 s, so the servers wait far longer than a rehearsal pauses.
+ */
+export const LOCAL_KEEP_ALIVE_MS = 10 * 60_000;
 const LOCAL_CREDENTIALS: { accessKeyId: string; secretAccessKey: string; expiration?: Date } = {
   accessKeyId: 'local',
   secretAccessKey: 'local',
