@@ -29,9 +29,112 @@ export class ClockStoppedError extends Error {
 
 interface Sleeper {
   targetMs: number;
+  /** Arrival order, so equal targets wake in the order they were asked for. */
+  order: number;
   /** Called as time reaches the target, before the clock checks for pending work again. */
   wake(): void;
   reject(error: unknown): void;
+  /** Taken, or aborted while it slept (then left in the heap, skipped when it comes up). */
+  removed?: boolean;
+}
+
+/** Sleepers by target, then arrival: a binary heap, O(log n) per sleeper however many sleep at once. */
+class SleeperQueue {
+  readonly #heap: Sleeper[] = [];
+  #live = 0;
+  #arrivals = 0;
+
+  get size(): number {
+    return this.#live;
+  }
+
+  add(sleeper: Omit<Sleeper, 'order'>): Sleeper {
+    const added = Object.assign(sleeper, { order: this.#arrivals++ });
+    this.#heap.push(added);
+    this.#live++;
+    this.#up(this.#heap.length - 1);
+    return added;
+  }
+
+  cancel(sleeper: Sleeper): void {
+    if (sleeper.removed) return;
+    sleeper.removed = true;
+    this.#live--;
+    // Aborted sleepers wait in the heap until they come up; once they are most of it, it is rebuilt.
+    if (this.#heap.length > 64 && this.#live < this.#heap.length / 2) this.#compact();
+  }
+
+  #compact(): void {
+    const live = this.#heap.filter((sleeper) => !sleeper.removed);
+    this.#heap.length = 0;
+    for (const sleeper of live) {
+      this.#heap.push(sleeper);
+      this.#up(this.#heap.length - 1);
+    }
+  }
+
+  /** The earliest sleeper still waiting. */
+  peek(): Sleeper | undefined {
+    while (this.#heap[0]?.removed) this.#pop();
+    return this.#heap[0];
+  }
+
+  /** Takes the earliest sleeper still waiting. */
+  take(): Sleeper | undefined {
+    const first = this.peek();
+    if (first) {
+      this.#pop();
+      this.cancel(first);
+    }
+    return first;
+  }
+
+  /** Takes every sleeper still waiting, earliest first. */
+  takeAll(): Sleeper[] {
+    const all: Sleeper[] = [];
+    for (let next = this.take(); next; next = this.take()) all.push(next);
+    return all;
+  }
+
+  #pop(): void {
+    const last = this.#heap.pop();
+    if (last && this.#heap.length > 0) {
+      this.#heap[0] = last;
+      this.#down(0);
+    }
+  }
+
+  #before(a: Sleeper, b: Sleeper): boolean {
+    return a.targetMs < b.targetMs || (a.targetMs === b.targetMs && a.order < b.order);
+  }
+
+  #up(index: number): void {
+    const heap = this.#heap;
+    const item = heap[index] as Sleeper;
+    while (index > 0) {
+      const parentIndex = (index - 1) >> 1;
+      const parent = heap[parentIndex] as Sleeper;
+      if (!this.#before(item, parent)) break;
+      heap[index] = parent;
+      index = parentIndex;
+    }
+    heap[index] = item;
+  }
+
+  #down(index: number): void {
+    const heap = this.#heap;
+    const item = heap[index] as Sleeper;
+    for (;;) {
+      let child = 2 * index + 1;
+      if (child >= heap.length) break;
+      const right = child + 1;
+      if (right < heap.length && this.#before(heap[right] as Sleeper, heap[child] as Sleeper)) child = right;
+      if (!this.#before(heap[child] as Sleeper, item)) break;
+      heap[index] = heap[child] as Sleeper;
+      index = child;
+    }
+    heap[index] = item;
+  }
 }
 
 /** Work that is pending except while it sleeps (e.g. a state machine execution between its waits). */
@@ -53,12 +156,13 @@ interface Recurring {
 
 export class SimulatedClock {
   #nowMs: number;
+  /** now() as last formatted: handlers ask for it far more often than time moves. */
+  #nowIso: { ms: number; iso: string } | undefined;
   #recurring: Recurring[] = [];
   readonly #msPerSimulatedDay: number;
   #inFlight = 0;
   readonly #holds = new Map<symbol, string>();
-  /** Kept in target order; equal targets in arrival order. */
-  #sleepers: Sleeper[] = [];
+  readonly #sleepers = new SleeperQueue();
   readonly #advanceListeners = new Set<(nowIso: string) => void>();
   #stopped = false;
   #driving = false;
@@ -76,7 +180,9 @@ export class SimulatedClock {
   }
 
   now(): string {
-    return new Date(this.#nowMs).toISOString();
+    if (this.#nowIso?.ms !== this.#nowMs)
+      this.#nowIso = { ms: this.#nowMs, iso: new Date(this.#nowMs).toISOString() };
+    return this.#nowIso.iso;
   }
 
   /**
@@ -104,11 +210,11 @@ export class SimulatedClock {
     if (targetMs <= this.#nowMs) return start();
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => {
-        this.#sleepers = this.#sleepers.filter((other) => other !== sleeper);
+        this.#sleepers.cancel(sleeper);
         this.#poke();
         reject(signal?.reason);
       };
-      const sleeper: Sleeper = {
+      const sleeper = this.#sleepers.add({
         targetMs,
         wake: () => {
           signal?.removeEventListener('abort', onAbort);
@@ -118,10 +224,8 @@ export class SimulatedClock {
           signal?.removeEventListener('abort', onAbort);
           reject(error);
         },
-      };
+      });
       signal?.addEventListener('abort', onAbort, { once: true });
-      const after = this.#sleepers.findIndex((other) => other.targetMs > targetMs);
-      this.#sleepers.splice(after === -1 ? this.#sleepers.length : after, 0, sleeper);
       this.#poke();
       // Never inside a call to the clock: the caller's synchronous code (more sleepers, work it starts) comes first.
       queueMicrotask(() => void this.#drive());
@@ -211,9 +315,7 @@ export class SimulatedClock {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#recurring = [];
-    const pending = this.#sleepers;
-    this.#sleepers = [];
-    for (const sleeper of pending) {
+    for (const sleeper of this.#sleepers.takeAll()) {
       sleeper.reject(
         new ClockStoppedError(
           `The simulated clock stopped at ${this.now()} before reaching ${new Date(sleeper.targetMs).toISOString()}`,
@@ -237,14 +339,14 @@ export class SimulatedClock {
   async #drive(): Promise<void> {
     if (this.#driving) return;
     this.#driving = true;
-    while (!this.#stopped && this.#sleepers.length > 0) {
+    while (!this.#stopped && this.#sleepers.size > 0) {
       if (!this.isIdle()) {
         await new Promise<void>((resolve) => {
           this.#wakeDriver = resolve;
         });
         continue;
       }
-      const sleeperMs = this.#sleepers[0]?.targetMs;
+      const sleeperMs = this.#sleepers.peek()?.targetMs;
       if (sleeperMs === undefined) break;
       const targetMs = Math.min(sleeperMs, ...this.#recurring.map((recurring) => recurring.nextMs));
       const pauseDone = this.#pausedForMs !== undefined && targetMs <= this.#pausedForMs;
@@ -274,8 +376,9 @@ export class SimulatedClock {
   #advanceTo(targetMs: number): void {
     this.#nowMs = Math.max(this.#nowMs, targetMs);
     if (this.#pausedForMs !== undefined && this.#nowMs >= this.#pausedForMs) this.#pausedForMs = undefined;
-    const due = this.#sleepers.filter((sleeper) => sleeper.targetMs <= this.#nowMs);
-    this.#sleepers = this.#sleepers.filter((sleeper) => sleeper.targetMs > this.#nowMs);
+    const due: Sleeper[] = [];
+    for (let next = this.#sleepers.peek(); next && next.targetMs <= this.#nowMs; next = this.#sleepers.peek())
+      due.push(this.#sleepers.take() as Sleeper);
     for (const sleeper of due) sleeper.wake();
     for (const recurring of this.#recurring) {
       if (recurring.nextMs > this.#nowMs) continue;

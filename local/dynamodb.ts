@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { localClientConfig } from './aws-client-config.js';
+import { LOCAL_KEEP_ALIVE_MS, localClientConfig } from './aws-client-config.js';
 import { createTableInputFromResource, TABLE_RESOURCE_TYPES } from './table-from-template.js';
 import type { CloudFormationTemplate } from './template-types.js';
 
@@ -40,6 +40,7 @@ const TABLE_STATUS_POLL_MS = 5;
 /** Runs dynalite in this process, in memory, on an ephemeral port of 127.0.0.1. */
 export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Promise<LocalDynamoDb> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  server.keepAliveTimeout = LOCAL_KEEP_ALIVE_MS;
   const counts: Record<string, number> = {};
   const recording = options.recordTo ? createWriteStream(options.recordTo) : undefined;
   let inFlight = 0;

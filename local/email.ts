@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Config as SesServerConfig } from 'aws-ses-v2-local';
+import { LOCAL_KEEP_ALIVE_MS } from './aws-client-config.js';
 import { renderInboxPage } from './inbox-page.js';
 
 export interface LocalEmail {
@@ -81,6 +82,7 @@ export async function startLocalEmail(options: LocalEmailOptions = {}): Promise<
   const servers: Server[] = [];
   try {
     const ses = await startSesServer({ host: HOST, port: options.sesPort ?? 0 });
+    ses.keepAliveTimeout = LOCAL_KEEP_ALIVE_MS;
     servers.push(ses);
     if (!ses.listening) {
       throw new Error(

@@ -20,7 +20,6 @@ export interface BusEvent {
  * local listeners.
  */
 export class LocalEventBus {
-  readonly published: BusEvent[] = [];
   readonly #listeners = new Set<(event: BusEvent) => void | Promise<void>>();
 
   constructor(
@@ -58,7 +57,6 @@ export class LocalEventBus {
         region: 'us-east-1',
         resources: entry.Resources ?? [],
       };
-      this.published.push(event);
       for (const rule of this.rules) {
         if (
           rule.busName !== entry.EventBusName ||

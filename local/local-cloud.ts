@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { forgetPacer } from '../lambdas/email/sender.js';
-import { resetClients } from '../lambdas/shared/clients.js';
+import { useClientSettings } from '../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../lambdas/shared/clock.js';
 import { writeLogLinesTo } from '../lambdas/shared/observability.js';
 import { forgetSigningKeys } from '../lambdas/shared/signing-keys.js';
@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../lib/constructs/orchestrator-function.js';
 import { functionNameOf } from '../lib/platform-names.js';
 import { ApprovalLinks } from './approval-links.js';
 import { startApprovalServer } from './approval-server.js';
+import { localClientSettings } from './aws-client-config.js';
 import { type ApiOperation, startAwsEndpoint } from './aws-endpoint.js';
 import type { SimulatedClock } from './clock.js';
 import { createTablesFromTemplate, startLocalDynamoDb } from './dynamodb.js';
@@ -276,7 +277,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   environment.POWERTOOLS_TRACE_ENABLED = 'false';
   const previous = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
   Object.assign(process.env, environment);
-  resetClients();
+  // The handlers' SDK clients talk to loopback stand-ins that check no signature.
+  useClientSettings(localClientSettings);
   forgetSigningKeys();
   forgetPacer();
   useClock(options.clock);
@@ -318,7 +320,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       await Promise.allSettled([...running]);
       options.clock.stop();
       useRealClock();
-      resetClients();
+      useClientSettings();
       forgetSigningKeys();
       forgetPacer();
       await Promise.allSettled([

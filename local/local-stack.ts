@@ -67,7 +67,7 @@ export async function serveLocalStack(options: LocalStackOptions): Promise<Runni
   const policies = new Map(fleet.customers.map((customer) => [customer.id, customer.policy]));
   new FleetSimulator(local.bus, clock, options.scenario, (id) => policies.get(id));
   reportProgress(local, options.say);
-  if (options.autoApprove) approveEveryRequest(local, clock);
+  if (options.autoApprove) approveEveryRequest(local, clock, options.say);
   const bad = (what: string) => new LocalApiError('ValidationException', what);
   local.addOperations({
     [LOCAL_OPERATIONS.now]: () => ({ now: clock.now() }),

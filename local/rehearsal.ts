@@ -178,7 +178,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     reportProgress(local, say);
     say(`Inbox: ${local.email.inboxUrl}   Approval API: ${local.approvalUrl}`);
     if (options.logDirectory) say(`Logs: ${local.logFile}`);
-    if (options.autoApprove) approveEveryRequest(local, clock);
+    if (options.autoApprove) approveEveryRequest(local, clock, say);
     options.onReady?.(local, clock);
     // Once the release has ended or is parked for good, and the rollbacks still running have ended too,
     // simulated time stops where it is, for the report.
@@ -356,10 +356,7 @@ function rollbackOf(customer: CustomerRecord): { rollback?: CustomerRollback } {
 
 /** Resolves once no rollback execution is running (at once when none is). */
 function untilNoRollbackRuns(local: LocalCloud): Promise<void> {
-  const rollbackRunning = () =>
-    [...local.stepFunctions.executions.values()].some(
-      (execution) => execution.stateMachineRole === 'customer-rollback' && execution.status === 'RUNNING',
-    );
+  const rollbackRunning = () => local.stepFunctions.running('customer-rollback') > 0;
   if (!rollbackRunning()) return Promise.resolve();
   return new Promise((resolve) => {
     // Called as each execution ends, its status already final.
@@ -488,14 +485,31 @@ function simulatedDate(iso: string): string {
   return DateTime.fromISO(iso, { zone: 'utc' }).toFormat("ccc yyyy-LL-dd HH:mm 'UTC'");
 }
 
-/** Acts as every approver: reads the request from the inbox, opens the page, types its code, presses Approve. */
-export function approveEveryRequest(local: LocalCloud, clock: SimulatedClock): void {
-  local.onInvoked(({ fn, result }) => {
+/**
+ * Acts as every approver: reads the request from the inbox, opens the page, types its code, presses Approve.
+ * An approval it cannot answer (no email, the page or the answer fails) is reported and simulated time is
+ * let go on: the request then times out on the simulated clock, as one nobody answers does.
+ */
+export function approveEveryRequest(
+  local: LocalCloud,
+  clock: SimulatedClock,
+  say: (line: string) => void = (line) => console.error(line),
+): void {
+  local.onInvoked(({ fn, payload, result }) => {
     if (fn.operation !== OPERATIONS.requestApproval || !result) return;
-    const { requestId } = result as { requestId: string };
-    void clock
-      .track(approveFromInbox(local, requestId))
-      .catch((error) => console.error(`auto-approve failed: ${error}`));
+    const { requestId } = result as { requestId?: string };
+    const { taskToken, customerId } = payload as { taskToken?: string; customerId?: string };
+    const approve = async () => {
+      const answer = await approveFromInbox(local, String(requestId));
+      if (!answer.ok) throw new Error(`the approval page answered ${answer.status}`);
+    };
+    void clock.track(approve()).catch((error: Error) => {
+      const stillWaiting = taskToken !== undefined && local.stepFunctions.stopHolding(taskToken);
+      say(
+        `   ⚠ auto-approve of ${customerId ?? 'a customer'} (request ${requestId}) failed: ${error.message}` +
+          (stillWaiting ? '; it will time out unanswered' : ''),
+      );
+    });
   });
 }
 

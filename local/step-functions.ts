@@ -14,8 +14,10 @@ const TOKEN_PLACEHOLDER = 'local-task-token-placeholder';
 const LOCAL_TIMEOUT_PARAMETER = 'localTimeoutSeconds';
 // A retried task writes TaskScheduled, TaskStarted and TaskFailed again.
 const RETRY_EVENTS = 3;
-// Node timers overflow past 2^31 ms (~24.8 days); the simulated clock enforces the real timeouts.
-const MAX_REAL_TIMEOUT_SECONDS = 2_000_000;
+// aws-local-stepfunctions times every task out in real time (60 s unless the state says otherwise). The
+// simulated clock owns time: each task gets the longest real limit a Node timer holds (2^31 ms, ~24.8 days),
+// in effect none; callback timeouts run on the simulated clock.
+const NO_REAL_TIMEOUT_SECONDS = 2_000_000;
 
 export type InvokeFunction = (functionArn: string, payload: unknown) => Promise<unknown>;
 
@@ -30,6 +32,7 @@ export interface ExecutionRecord {
   /** Simulated start instant. */
   startedAt: string;
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  /** Until it has ended and its status change is out. */
   output?: unknown;
   error?: string;
   cause?: string;
@@ -99,6 +102,8 @@ interface PendingToken {
   executionArn: string;
   /** The execution, asleep until the answer: wakes it synchronously as the answer arrives. */
   activity: Activity;
+  /** Lets simulated time move on while the task still waits (no-op unless the task holds the clock). */
+  releaseHold(): void;
   resolve(output: unknown): void;
   reject(error: Error): void;
 }
@@ -113,6 +118,7 @@ export class LocalStepFunctions {
   readonly #endListeners = new Set<(execution: ExecutionRecord) => void>();
   /** How to stop each running execution where it stands. */
   readonly #aborts = new Map<string, () => void>();
+  readonly #runningByRole = new Map<StateMachineRole, number>();
   #stopped = false;
   #taskRecorder: TaskRecorder | undefined;
 
@@ -179,6 +185,7 @@ export class LocalStepFunctions {
       largestPayload: { state: '', bytes: 0 },
     } as ExecutionRecord;
     this.executions.set(executionArn, record);
+    this.#countRunning(record.stateMachineRole, 1);
     this.#statusChanged(record);
     // Pending work from this instant until it ends, asleep only while it waits on the clock or a token.
     const activity = this.clock.activity();
@@ -211,6 +218,26 @@ export class LocalStepFunctions {
 
   pendingTokens(): number {
     return this.#tokens.size;
+  }
+
+  /** How many executions of state machines with this role are running. */
+  running(role: StateMachineRole): number {
+    return this.#runningByRole.get(role) ?? 0;
+  }
+
+  #countRunning(role: StateMachineRole, change: 1 | -1): void {
+    this.#runningByRole.set(role, this.running(role) + change);
+  }
+
+  /**
+   * Lets simulated time move on while the callback task of `token` still waits: nobody will answer it (an
+   * approval whose email or page could not be opened), so it times out on the simulated clock as any
+   * unanswered task does. False if the token is unknown, answered or timed out.
+   */
+  stopHolding(token: string): boolean {
+    const pending = this.#tokens.get(token);
+    pending?.releaseHold();
+    return pending !== undefined;
   }
 
   #takeToken(token: string): PendingToken {
@@ -294,8 +321,11 @@ export class LocalStepFunctions {
       record.cause = failure.message.replace(/^Execution has failed with the following error: /, '');
     }
     this.#aborts.delete(record.executionArn);
+    this.#countRunning(record.stateMachineRole, -1);
     // An execution the stop aborted reports nothing: nothing runs on to hear it.
     if (!this.#stopped) this.#statusChanged(record);
+    // Its output was for the status change event; what the reports need (status, error, counts) stays.
+    record.output = undefined;
     await counting;
     return record;
   }
@@ -364,7 +394,13 @@ export class LocalStepFunctions {
     const releaseHold = this.holdsClock(task) ? this.clock.hold(`${record.name}: ${stateName}`) : () => {};
     const token = randomBytes(24).toString('base64url');
     const answered = new Promise<unknown>((resolve, reject) => {
-      this.#tokens.set(token, { executionArn: record.executionArn, activity, resolve, reject });
+      this.#tokens.set(token, {
+        executionArn: record.executionArn,
+        activity,
+        releaseHold,
+        resolve,
+        reject,
+      });
     });
     const timeout = new AbortController();
     const timedOut = this.clock.at(
@@ -466,7 +502,7 @@ export function localDefinition(
         ...rest,
         Type: 'Task',
         Resource: 'arn:aws:states:::local:wait',
-        TimeoutSeconds: MAX_REAL_TIMEOUT_SECONDS,
+        TimeoutSeconds: NO_REAL_TIMEOUT_SECONDS,
       };
       overrides[name] = async (input) => {
         const seconds =
@@ -484,12 +520,12 @@ export function localDefinition(
       const resource = String(state.Resource);
       const { TimeoutSecondsPath, ...withoutPath } = state;
       const timeoutSeconds = Number(state.TimeoutSeconds ?? 60);
-      local[name] = { ...withoutPath, TimeoutSeconds: Math.min(timeoutSeconds, MAX_REAL_TIMEOUT_SECONDS) };
+      local[name] = { ...withoutPath, TimeoutSeconds: NO_REAL_TIMEOUT_SECONDS };
       if (TimeoutSecondsPath) {
         // The simulated clock enforces the timeout; the override reads it from its parameters.
         local[name] = {
           ...withoutPath,
-          TimeoutSeconds: MAX_REAL_TIMEOUT_SECONDS,
+          TimeoutSeconds: NO_REAL_TIMEOUT_SECONDS,
           Parameters: {
             ...(state.Parameters as object),
             [`${LOCAL_TIMEOUT_PARAMETER}.$`]: TimeoutSecondsPath,
@@ -542,12 +578,9 @@ export function localDefinition(
     }
     local[name] = state;
   }
-  const timeout = definition.TimeoutSeconds as number | undefined;
-  return {
-    ...definition,
-    ...(timeout === undefined ? {} : { TimeoutSeconds: Math.min(timeout, MAX_REAL_TIMEOUT_SECONDS) }),
-    States: local,
-  };
+  // The execution's own TimeoutSeconds would be a real-time timer too; locally it is not enforced (README).
+  const { TimeoutSeconds: _realTimeLimit, ...untimed } = definition;
+  return { ...untimed, States: local };
 }
 
 function readPath(input: unknown, path: string): unknown {

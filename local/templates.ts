@@ -56,11 +56,13 @@ export interface SynthesizedRelease {
 
 /**
  * Synthesizes the same CDK app `cdk deploy` deploys, in-process. Bundling is skipped (the rehearsal runs
- * handler sources directly); the templates are otherwise identical.
+ * handler sources directly) and so is the built-in template validation; the templates are otherwise identical.
  */
 export function synthesizeRelease(version: string | undefined, outdir: string): SynthesizedRelease {
   const context = { 'aws:cdk:bundling-stacks': [], ...(version ? { version } : {}) };
-  const assembly = buildApp(new App({ outdir, context })).synth();
+  // aws-cdk-lib's built-in template validation (a WebAssembly module: ~160 MiB, over a second) is for
+  // `cdk synth`, which keeps it; the rehearsal runs the same app's templates without it.
+  const assembly = buildApp(new App({ outdir, context, builtinCloudFormationValidation: false })).synth();
   return {
     platform: assembly.getStackByName('SecureWatchPlatform').template as CloudFormationTemplate,
     // Without a version, the platform alone (the local stack before any release is deployed to it).

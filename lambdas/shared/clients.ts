@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -15,30 +15,57 @@ let sesClient: SESv2Client | undefined;
 let eventsClient: EventBridgeClient | undefined;
 let sqsClient: SQSClient | undefined;
 
+/**
+ * What a runtime changes in the SDK's defaults for every client built here: nothing on AWS; the local
+ * runtime's loopback settings (no signing, its own connection pool) in a rehearsal.
+ */
+export interface ClientSettings extends Pick<DynamoDBClientConfig, 'requestHandler' | 'httpAuthSchemes'> {
+  /** SQS only: `false` skips checking the MD5 digests the queue answers with. */
+  md5?: false;
+}
+
+const SDK_DEFAULTS = (): ClientSettings => ({});
+let clientSettings: () => ClientSettings = SDK_DEFAULTS;
+
+/**
+ * Builds every client from now on with `settings()` (called once per client), or with the SDK's defaults
+ * when omitted; forgets the clients built so far.
+ */
+export function useClientSettings(settings?: () => ClientSettings): void {
+  clientSettings = settings ?? SDK_DEFAULTS;
+  resetClients();
+}
+
+/** The settings of a client of any service but SQS. */
+function commonSettings(): Omit<ClientSettings, 'md5'> {
+  const { md5: _sqsOnly, ...common } = clientSettings();
+  return common;
+}
+
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(traced(new DynamoDBClient({})), {
+  documentClient ??= DynamoDBDocumentClient.from(traced(new DynamoDBClient(commonSettings())), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documentClient;
 }
 
 export function stepFunctions(): SFNClient {
-  sfnClient ??= traced(new SFNClient({}));
+  sfnClient ??= traced(new SFNClient(commonSettings()));
   return sfnClient;
 }
 
 export function email(): SESv2Client {
-  sesClient ??= traced(new SESv2Client({}));
+  sesClient ??= traced(new SESv2Client(commonSettings()));
   return sesClient;
 }
 
 export function events(): EventBridgeClient {
-  eventsClient ??= traced(new EventBridgeClient({}));
+  eventsClient ??= traced(new EventBridgeClient(commonSettings()));
   return eventsClient;
 }
 
 export function queue(): SQSClient {
-  sqsClient ??= traced(new SQSClient({}));
+  sqsClient ??= traced(new SQSClient(clientSettings()));
   return sqsClient;
 }
 

@@ -33,6 +33,29 @@ describe('SimulatedClock', () => {
     ]);
   });
 
+  it('wakes thousands of sleepers by target, equal targets in the order they were asked for, skipping aborted ones', async () => {
+    const clock = newClock();
+    const woke: string[] = [];
+    const aborts: AbortController[] = [];
+    const sleepers = Array.from({ length: 3_000 }, (_, index) => {
+      const target = day(1 + ((index * 7919) % 50));
+      const abort = new AbortController();
+      if (index % 3 === 0) aborts.push(abort);
+      return clock
+        .at(target, () => woke.push(`${target} #${index} at ${clock.now()}`), abort.signal)
+        .catch(() => {});
+    });
+    for (const abort of aborts) abort.abort(new Error('no longer needed'));
+    await Promise.all(sleepers);
+
+    const expected = Array.from({ length: 3_000 }, (_, index) => index)
+      .filter((index) => index % 3 !== 0)
+      .map((index) => ({ index, target: day(1 + ((index * 7919) % 50)) }))
+      .sort((a, b) => a.target.localeCompare(b.target) || a.index - b.index)
+      .map(({ index, target }) => `${target} #${index} at ${target}`);
+    expect(woke).toEqual(expected);
+  });
+
   it('resolves at once, without moving the clock, when the target has already passed', async () => {
     const clock = newClock();
     await clock.until(day(1));

@@ -115,6 +115,51 @@ describe('the local runtime keys on what the templates say, not on names', () =>
     expect(clock.holdReasons()).toEqual([]);
   });
 
+  it('lets time go on for an approval nobody can answer, which then times out on the simulated clock', async () => {
+    const clock = new SimulatedClock({ startAt: '2030-03-04T09:00:00Z', msPerSimulatedDay: 0 });
+    const outcomes: unknown[] = [];
+    let token = '';
+    const stepFunctions = new LocalStepFunctions(
+      clock,
+      cloud.stateMachines,
+      async (functionArn, payload) => {
+        const operation = cloud.functions.get(functionArn)?.operation ?? functionArn;
+        if (operation === 'request-approval') {
+          token = (payload as { taskToken: string }).taskToken;
+          return { requestId: 'request-1' };
+        }
+        if (operation === 'record-outcome') {
+          outcomes.push(payload);
+          return { recorded: true };
+        }
+        throw new Error(`Unexpected ${operation}`);
+      },
+      (task) => asksApprovers(cloud, task),
+    );
+    const asked = new Promise<void>((resolve) =>
+      stepFunctions.onCallback((event) => event.waiting && resolve()),
+    );
+    const execution = stepFunctions.startExecution(machineWithRole('customer-rollout').arn, 'acme', {
+      release: 'v1.1.0',
+      customerId: 'acme',
+      deployable: true,
+      approvalRequired: true,
+      approvalTimeoutSeconds: 86_400,
+    });
+    await asked;
+
+    expect(stepFunctions.stopHolding(token)).toBe(true);
+    const ended = await execution.done;
+    const endedAt = clock.now();
+    clock.stop();
+
+    expect(ended.status).toBe('SUCCEEDED');
+    expect(outcomes).toEqual([expect.objectContaining({ customerId: 'acme', outcome: 'deferred' })]);
+    expect(endedAt).toBe('2030-03-05T09:00:00.000Z');
+    expect(clock.holdReasons()).toEqual([]);
+    expect(stepFunctions.stopHolding(token)).toBe(false);
+  });
+
   it('finds the release’s parking tasks by the function they invoke and the role of their state machine', () => {
     const parks = (role: 'release' | 'customer-rollout') =>
       callbackTasksOf(machineWithRole(role)).filter((task) =>
