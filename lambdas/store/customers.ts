@@ -165,7 +165,7 @@ function sweepIndexChange(
   cause: Cause,
   fields: Partial<CustomerRecord>,
 ): { sets: string[]; removes: string[]; values: Record<string, unknown> } {
-  switch ((transition as Transition & { name?: string }).name) {
+  switch (transition.name) {
     case 'recordDeployed':
       // A trigger that fired before the deployment (sweepAtOnce) keeps it due at once.
       return {
