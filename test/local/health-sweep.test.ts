@@ -232,6 +232,41 @@ describe('the health sweep', () => {
     await moveRelease(RELEASE, ['completed'], 'running');
   });
 
+  it('asks again for a rollback whose start failed, though the customer keeps reporting on time', async () => {
+    // Arrange
+    const { id } = await aCustomer('startup');
+    time = '2027-01-04T03:00:00.000Z';
+    const failedStart = recordHealthReport(
+      {
+        schemaVersion: SCHEMA_VERSION,
+        customerId: id,
+        version: RELEASE,
+        reportedAt: '2027-01-04T03:00:00.000Z',
+        errorRatePercent: 0.1,
+        latencyChangePercent: 1,
+        criticalErrors: 2,
+        securityFindings: 0,
+        supportTickets: 0,
+      },
+      async () => {
+        throw new Error('Step Functions unavailable');
+      },
+    );
+    await expect(failedStart).rejects.toThrow('Step Functions unavailable');
+    time = '2027-01-04T04:00:00.000Z';
+    await report(id, '2027-01-04T04:00:00.000Z');
+    time = '2027-01-04T05:00:00.000Z';
+
+    // Act
+    await sweepHealth(start);
+
+    // Assert
+    expect(started.filter((input) => input.customerId === id)).toEqual([
+      expect.objectContaining({ customerId: id, trigger: 'critical-errors' }),
+    ]);
+    expect((await getCustomer(RELEASE, id))?.state).toBe('rolling-back');
+  });
+
   it('runs from EventBridge’s scheduled event, starting again the rollback of a customer rolling back', async () => {
     // Arrange
     process.env.RELEASE_STATE_MACHINE_ARN_PREFIX =
