@@ -18,6 +18,7 @@ import {
   ORCHESTRATOR_SOURCE,
   PLATFORM_SOURCE,
 } from '../lambdas/events/contract.js';
+import { SWEEP_AT_ATTRIBUTE, SWEEP_INDEX, SWEEP_SHARD_ATTRIBUTE } from '../lambdas/store/sweep-index.js';
 import type { WorkflowFunctions } from '../statemachines/tasks.js';
 import { Alarms, AlarmTopic } from './constructs/alarms.js';
 import { OrchestratorDashboard } from './constructs/dashboard.js';
@@ -109,6 +110,15 @@ export class PlatformStack extends Stack {
       timeToLiveAttribute: 'timeToLive',
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // The health sweep's index, sparse: only deployed and rolling-back customers carry its keys, and the sweep
+    // asks it for the ones heard from too long ago (lambdas/store/customers.ts, SWEEP_INDEX). Keys only: the
+    // sweep re-reads each customer it finds, strongly consistent.
+    this.table.addGlobalSecondaryIndex({
+      indexName: SWEEP_INDEX,
+      partitionKey: { name: SWEEP_SHARD_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: SWEEP_AT_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
 
     this.bus = new events.EventBus(this, 'ReleaseBus', { eventBusName: 'securewatch-releases' });

@@ -1,7 +1,12 @@
-import { isSilent, isWithinRollbackWindow } from '../core/rollback.js';
+import { isSilent, rollbackWindow } from '../core/rollback.js';
 import { now } from '../shared/clock.js';
-import { customersIn, noteInHistory, type WatchedCustomer } from '../store/customers.js';
-import { setSweepDue, sweepMarkerOf } from '../store/health-sweeps.js';
+import {
+  customersDueForSweep,
+  moveInSweepIndex,
+  noteInHistory,
+  SWEEP_AT_ONCE,
+  type WatchedCustomer,
+} from '../store/customers.js';
 import { getRelease, listReleases, type ReleaseStatus } from '../store/releases.js';
 import { markSilentOnStep } from '../store/steps.js';
 import { configOf } from './release-config.js';
@@ -12,30 +17,28 @@ const GOING: readonly ReleaseStatus[] = ['running', 'paused', 'halted'];
 
 export interface HealthSweepResult {
   releases: number;
-  /** Releases none of whose customers could need the sweep yet: their customers were not read. */
+  /** Releases none of whose customers needed the sweep. */
   notDue: number;
-  /** Deployed customers inside their rollback window. */
+  /** Customers that needed the sweep, deployed and inside their rollback window. */
   watched: number;
   rollbacksStarted: number;
-  /** Watched customers silent now (flagged in this sweep or before). */
+  /** Customers that needed the sweep and are silent now (flagged in this sweep or before). */
   silent: number;
   newlySilent: number;
 }
 
 /**
  * The scheduled health sweep: for every release still going, looks at each deployed customer inside its
- * rollback window. A trigger a health report fired that no rollback followed (the report came before the
- * deployment result, or its handling failed) requests the rollback now; a customer that has reported
- * nothing for longer than `healthSweep.silentAfterHours` is flagged silent in its history and counted on
- * its step, so the gates can pause on it; silence alone never rolls a customer back. A customer already
+ * rollback window that needs it. A trigger a health report fired that no rollback followed (the report came
+ * before the deployment result, or its handling failed) requests the rollback now; a customer that has
+ * reported nothing for longer than `healthSweep.silentAfterHours` is flagged silent in its history and counted
+ * on its step, so the gates can pause on it; silence alone never rolls a customer back. A customer already
  * rolling back is asked again, which starts an execution a failed attempt did not. Safe to run twice.
  *
- * A release's customers are read only when one may need it (store/health-sweeps.ts): a pass notes on the
- * release's record the earliest instant a watched customer can fall silent (one deployed later falls silent
- * no earlier than `silentAfterHours` after the pass), or none while one is rolling back; a trigger waiting
- * for a deployment and every rollback request ask for the next run at once. Runs before that instant read
- * the release's record only. With customers reporting about as rarely as `silentAfterHours` (the
- * rehearsal's daily reports against 24 h) most runs read them all: one query of the release's customers.
+ * Only the customers that need it are read (store/customers.ts, SWEEP_INDEX): those heard from last longer
+ * than `silentAfterHours` ago, and those with a trigger waiting or rolling back. A customer reporting on time
+ * is never read; one flagged silent is next read when its rollback window closes (unless it reports again),
+ * and then leaves the index.
  */
 export async function sweepHealth(startRollback?: RollbackStarter): Promise<HealthSweepResult> {
   const result: HealthSweepResult = {
@@ -51,28 +54,18 @@ export async function sweepHealth(startRollback?: RollbackStarter): Promise<Heal
     const record = await getRelease(release);
     if (!record || !GOING.includes(record.status)) continue;
     result.releases += 1;
-    const at = now();
-    const marker = sweepMarkerOf(record);
-    if (marker.dueAt && Date.parse(at) < Date.parse(marker.dueAt)) {
-      result.notDue += 1;
-      continue;
-    }
-    // A customer deployed after this pass cannot fall silent before `silentAfterHours` from now.
-    const { silentAfterHours, rateMinutes } = (await configOf(release)).release.healthSweep;
-    let nextSweepAt = Date.parse(at) + silentAfterHours * HOUR;
-    const failedBefore = failures.length;
-    for await (const customer of customersIn(release, ['deployed', 'rolling-back'])) {
+    const { silentAfterHours } = (await configOf(release)).release.healthSweep;
+    const silentBefore = new Date(Date.parse(now()) - silentAfterHours * HOUR).toISOString();
+    const due = await customersDueForSweep(release, silentBefore);
+    if (due.length === 0) result.notDue += 1;
+    for (const customer of due) {
       try {
-        const due = await sweepCustomer(release, customer, result, startRollback);
-        if (due !== undefined) nextSweepAt = Math.min(nextSweepAt, due);
+        await sweepCustomer(release, customer, silentBefore, result, startRollback);
       } catch (error) {
         // One customer's failure does not keep the sweep from the others; the sweep fails at the end.
         failures.push(`${release}/${customer.id}: ${(error as Error).message}`);
       }
     }
-    // Noted only when it lets a run go by: an earlier instant is the next run's anyway.
-    if (failures.length === failedBefore && nextSweepAt > Date.parse(at) + rateMinutes * MINUTE)
-      await setSweepDue(release, marker, new Date(nextSweepAt).toISOString());
   }
   if (failures.length > 0)
     throw new Error(
@@ -82,25 +75,39 @@ export async function sweepHealth(startRollback?: RollbackStarter): Promise<Heal
 }
 
 /**
- * Sweeps one watched customer; returns when it next needs the sweep (epoch ms: now for a customer rolling
- * back, else when it falls silent if it keeps quiet), undefined when it needs none (out of its window,
- * silent already, or rolled back by a trigger).
+ * Sweeps one customer the index found due (as re-read), and moves it in the index to when it next needs the
+ * sweep: at once while it is rolling back; when it falls silent if it keeps quiet; when its rollback window
+ * closes once it is flagged silent; out of the index once that window has closed or it is not watched.
  */
 async function sweepCustomer(
   release: string,
   customer: WatchedCustomer,
+  silentBefore: string,
   result: HealthSweepResult,
   startRollback?: RollbackStarter,
-): Promise<number | undefined> {
+): Promise<void> {
+  const seen = customer.sweepAt;
+  // The index was behind: a report or transition since moved the customer on.
+  if (seen === undefined || seen >= silentBefore) return;
   const config = await configOf(release);
   const at = now();
   if (customer.state === 'rolling-back') {
     await askAgain(release, customer, startRollback);
-    return Date.parse(at);
+    return;
   }
-  if (customer.state !== 'deployed' || !customer.deployedAt) return undefined;
-  const windowDays = config.policies[customer.policy].rollback.windowDays;
-  if (!isWithinRollbackWindow(customer.deployedAt, windowDays, at)) return undefined;
+  if (customer.state !== 'deployed' || !customer.deployedAt) {
+    await moveInSweepIndex(release, customer.id, seen, undefined);
+    return;
+  }
+  const window = rollbackWindow(
+    customer.deployedAt,
+    config.policies[customer.policy].rollback.windowDays,
+    at,
+  );
+  if (!window.open) {
+    await moveInSweepIndex(release, customer.id, seen, undefined);
+    return;
+  }
   result.watched += 1;
   if (customer.healthTrigger) {
     const rollback = await requestRollback(
@@ -114,13 +121,23 @@ async function sweepCustomer(
       startRollback,
     );
     if (rollback.kind === 'started') result.rollbacksStarted += 1;
-    return rollback.kind === 'refused' ? undefined : Date.parse(at);
+    // Refused (its trigger turned off, its window closed): asked again only once it is due again.
+    if (rollback.kind === 'refused') await moveInSweepIndex(release, customer.id, seen, at, true);
+    return;
   }
   const { silentAfterHours } = config.release.healthSweep;
-  if (!isSilent(customer.deployedAt, customer.lastHealthReportAt, silentAfterHours, at))
-    return heardFrom(customer.deployedAt, customer.lastHealthReportAt) + silentAfterHours * HOUR + 1;
+  const heardFrom = heardFromAt(customer.deployedAt, customer.lastHealthReportAt);
+  if (!isSilent(customer.deployedAt, customer.lastHealthReportAt, silentAfterHours, at)) {
+    await moveInSweepIndex(release, customer.id, seen, heardFrom, seen === SWEEP_AT_ONCE);
+    return;
+  }
   result.silent += 1;
-  if (customer.silentSince) return undefined;
+  // Flagged silent, it needs the sweep again only when its window closes (or it reports, moving it itself).
+  const atWindowEnd = new Date(Date.parse(window.closesAt) - silentAfterHours * HOUR).toISOString();
+  if (customer.silentSince) {
+    await moveInSweepIndex(release, customer.id, seen, atWindowEnd, seen === SWEEP_AT_ONCE);
+    return;
+  }
   const flagged = await noteInHistory(
     release,
     customer.id,
@@ -130,19 +147,20 @@ async function sweepCustomer(
       by: 'health-sweep',
       reason: `silent: no health report since ${customer.lastHealthReportAt ?? `its deployment (${customer.deployedAt})`}, more than ${silentAfterHours} h`,
     },
-    { set: { silentSince: at }, guardField: 'silentSince', onlyIf: 'absent' },
+    { set: { silentSince: at, sweepAt: atWindowEnd }, guardField: 'silentSince', onlyIf: 'absent' },
   );
-  if (!flagged) return undefined;
+  if (!flagged) return;
   await markSilentOnStep(release, customer.stepKey, customer.id, true);
   result.newlySilent += 1;
-  return undefined;
 }
 
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
+const HOUR = 3_600_000;
 
-const heardFrom = (deployedAt: string, lastHealthReportAt: string | undefined): number =>
-  Math.max(Date.parse(deployedAt), lastHealthReportAt ? Date.parse(lastHealthReportAt) : 0);
+/** The instant the customer was last heard from: its deployment or its latest report. */
+const heardFromAt = (deployedAt: string, lastHealthReportAt: string | undefined): string =>
+  new Date(
+    Math.max(Date.parse(deployedAt), lastHealthReportAt ? Date.parse(lastHealthReportAt) : 0),
+  ).toISOString();
 
 /** A customer rolling back is asked again: an execution a failed attempt did not start is started now. */
 async function askAgain(release: string, customer: WatchedCustomer, startRollback?: RollbackStarter) {

@@ -14,7 +14,6 @@ import {
   noteInHistory,
   noteLatestHealthReport,
 } from '../store/customers.js';
-import { sweepSoon } from '../store/health-sweeps.js';
 import { getRelease } from '../store/releases.js';
 import {
   changeStepHealthShard,
@@ -85,12 +84,11 @@ export async function recordHealthReport(
       counted = changed !== undefined && changed.reports.length > health.reports.length;
       return changed;
     });
-  // A trigger fired by a customer not deployed yet waits for the health sweep; a customer already rolling
-  // back is asked again, so a retry starts an execution a failed attempt did not.
-  if (!fired || !(customer.state === 'deployed' || customer.state === 'rolling-back')) {
-    if (fired && !hasBeenDeployed(customer.state)) await sweepSoon(release);
+  // A trigger fired by a customer not deployed yet waits for the health sweep (the write above made the
+  // customer due at once for it); a customer already rolling back is asked again, so a retry starts an
+  // execution a failed attempt did not.
+  if (!fired || !(customer.state === 'deployed' || customer.state === 'rolling-back'))
     return { recorded: true, counted };
-  }
   const rollback = await requestRollback(
     {
       release,

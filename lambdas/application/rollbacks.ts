@@ -16,7 +16,6 @@ import { classifyAwsError } from '../shared/errors.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
 import { auditOnce, forgetAudit } from '../store/audit.js';
 import { applyTransition, type CustomerRecord, noteInHistory, requireCustomer } from '../store/customers.js';
-import { sweepSoon } from '../store/health-sweeps.js';
 import type { RollBackCustomers } from './halt.js';
 import { configOf } from './release-config.js';
 
@@ -103,8 +102,7 @@ export async function requestRollback(
       reason: `${request.customerId} is ${state ?? 'unknown'}: only a deployed customer can be rolled back`,
     };
   }
-  // Should the start fail, the next health sweep asks again (a customer rolling back).
-  await sweepSoon(request.release);
+  // Should the start fail, the next health sweep asks again (the transition made it due at once).
   await start(inputOf(request.release, transition.customer, request));
   return { kind: 'started' };
 }

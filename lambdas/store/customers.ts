@@ -13,6 +13,8 @@ import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { forgetPendingApproval } from './approvals.js';
 import { parseReleaseHold, RELEASE_HOLD_FIELDS, type ReleaseHold, releaseMetaKey } from './releases.js';
+import { counterShardOf } from './steps.js';
+import { SWEEP_INDEX } from './sweep-index.js';
 import {
   getMany,
   isConditionFailure,
@@ -117,6 +119,12 @@ const customerRecord = z.looseObject({
   silentSince: z.string().optional(),
   /** Its health evidence is counted on its step (countHealthEvidence): later reports need not count it. */
   healthEvidenceCounted: z.boolean().optional(),
+  /** Its partition of the health sweep's index, while it is watched (see SWEEP_INDEX). */
+  sweepShard: z.string().optional(),
+  /** The instant its silence counts from, or SWEEP_AT_ONCE: the sort key of the health sweep's index. */
+  sweepAt: z.string().optional(),
+  /** SWEEP_AT_ONCE while a trigger waits for the sweep or a rollback may need asking again. */
+  sweepAtOnce: z.string().optional(),
 });
 
 export type CustomerRecord = z.infer<typeof customerRecord>;
@@ -133,6 +141,56 @@ const customerKey = (release: string, customerId: string) => ({
   PK: releaseKey(release),
   SK: `CUSTOMER#${customerId}`,
 });
+
+// The health sweep's index (sparse: only items with both keys are in it). A deployed or rolling-back customer
+// carries `sweepShard` (RELEASE#<v>#SWEEP#<n>, a hash of its id, so a 100,000-customer release is not one
+// index partition) and `sweepAt`: the instant its silence counts from (its deployment, then its latest
+// report), or SWEEP_AT_ONCE while a trigger a report fired waits for the sweep or a rollback may need asking
+// again. The writes that happen anyway keep them: the deployment's and the rollback's transitions, the
+// health report's one write. The sweep reads only the customers whose `sweepAt` is older than the silence
+// threshold, and takes a customer out of the index when its rollback window has closed.
+export const SWEEP_SHARDS = 4;
+/** Sorts before every instant: due at every sweep. */
+export const SWEEP_AT_ONCE = '0000';
+
+const sweepShardOf = (release: string, shard: number) => `${releaseKey(release)}#SWEEP#${shard}`;
+const sweepShardOfCustomer = (release: string, customerId: string) =>
+  sweepShardOf(release, counterShardOf(customerId) % SWEEP_SHARDS);
+
+/** What a transition changes in the sweep's index: in on deployment, out once the rollback has ended. */
+function sweepIndexChange(
+  release: string,
+  customerId: string,
+  transition: Transition,
+  cause: Cause,
+  fields: Partial<CustomerRecord>,
+): { sets: string[]; removes: string[]; values: Record<string, unknown> } {
+  switch (transition.name) {
+    case 'recordDeployed':
+      // A trigger that fired before the deployment (sweepAtOnce) keeps it due at once.
+      return {
+        sets: ['sweepShard = :sweepShard', 'sweepAt = if_not_exists(sweepAtOnce, :sweepHeard)'],
+        removes: [],
+        values: {
+          ':sweepShard': sweepShardOfCustomer(release, customerId),
+          ':sweepHeard': fields.deployedAt ?? cause.at,
+        },
+      };
+    case 'requestRollback':
+      return {
+        sets: ['sweepAt = :sweepAtOnce', 'sweepAtOnce = :sweepAtOnce'],
+        removes: [],
+        values: { ':sweepAtOnce': SWEEP_AT_ONCE },
+      };
+    case 'keepDeployed':
+      return { sets: ['sweepAt = :sweepKept'], removes: ['sweepAtOnce'], values: { ':sweepKept': cause.at } };
+    case 'recordRolledBack':
+    case 'recordRollbackFailed':
+      return { sets: [], removes: ['sweepShard', 'sweepAt', 'sweepAtOnce'], values: {} };
+    default:
+      return { sets: [], removes: [], values: {} };
+  }
+}
 
 /** Writes a customer's plan entry, in `planned`, unless it exists: re-running the planning resets nothing. */
 export async function putCustomerIfAbsent(
@@ -306,17 +364,19 @@ export async function applyTransition(
     return `#r${index}`;
   });
   const from = Object.fromEntries(transition.from.map((state, index) => [`:from${index}`, state]));
+  const sweep = sweepIndexChange(release, customerId, transition, cause, fields);
+  removals.push(...sweep.removes);
   try {
     const result = await dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: customerKey(release, customerId),
-        UpdateExpression: `SET ${[...sets, '#history = list_append(#history, :entry)'].join(', ')}${
+        UpdateExpression: `SET ${[...sets, ...sweep.sets, '#history = list_append(#history, :entry)'].join(', ')}${
           removals.length ? ` REMOVE ${removals.join(', ')}` : ''
         }`,
         ConditionExpression: `#state IN (${Object.keys(from).join(', ')})`,
         ExpressionAttributeNames: { ...names, '#state': 'state', '#history': 'history' },
-        ExpressionAttributeValues: { ...values, ...from, ':entry': [entry] },
+        ExpressionAttributeValues: { ...values, ...sweep.values, ...from, ':entry': [entry] },
         ReturnValues: 'ALL_NEW',
       }),
     );
@@ -603,8 +663,10 @@ export async function noteLatestHealthReport(
       new UpdateCommand({
         TableName: tableName(),
         Key: customerKey(release, customerId),
-        UpdateExpression: `SET lastHealthReportAt = :at, firstHealthReportAt = if_not_exists(firstHealthReportAt, :at)${
-          fired ? ', healthTrigger = if_not_exists(healthTrigger, :fired)' : ''
+        UpdateExpression: `SET lastHealthReportAt = :at, firstHealthReportAt = if_not_exists(firstHealthReportAt, :at), ${
+          fired
+            ? 'healthTrigger = if_not_exists(healthTrigger, :fired), sweepAt = :sweepAtOnce, sweepAtOnce = :sweepAtOnce'
+            : 'sweepAt = if_not_exists(sweepAtOnce, :sweepHeard)'
         }`,
         ConditionExpression: `attribute_exists(PK) AND ${
           'notAfter' in requested
@@ -614,7 +676,9 @@ export async function noteLatestHealthReport(
         ExpressionAttributeValues: {
           ':at': reportedAt,
           ':requested': 'notAfter' in requested ? requested.notAfter : requested.exactly,
-          ...(fired ? { ':fired': { ...fired, reportedAt } } : {}),
+          ...(fired
+            ? { ':fired': { ...fired, reportedAt }, ':sweepAtOnce': SWEEP_AT_ONCE }
+            : { ':sweepHeard': new Date(reportedAt).toISOString() }),
         },
         ReturnValues: 'ALL_NEW',
       }),
@@ -644,13 +708,15 @@ export async function noteEarlierHealthReport(
         TableName: tableName(),
         Key: customerKey(release, customerId),
         UpdateExpression: `SET firstHealthReportAt = if_not_exists(firstHealthReportAt, :at)${
-          fired ? ', healthTrigger = if_not_exists(healthTrigger, :fired)' : ''
+          fired
+            ? ', healthTrigger = if_not_exists(healthTrigger, :fired), sweepAt = :sweepAtOnce, sweepAtOnce = :sweepAtOnce'
+            : ''
         }`,
         ConditionExpression: 'attribute_exists(PK) AND deploymentRequestedAt = :requested',
         ExpressionAttributeValues: {
           ':at': reportedAt,
           ':requested': requestedAt,
-          ...(fired ? { ':fired': { ...fired, reportedAt } } : {}),
+          ...(fired ? { ':fired': { ...fired, reportedAt }, ':sweepAtOnce': SWEEP_AT_ONCE } : {}),
         },
         ReturnValues: 'ALL_NEW',
       }),
@@ -687,8 +753,65 @@ const watchedCustomer = customerRecord.pick({
   silentSince: true,
   rollbackTrigger: true,
   rollbackReason: true,
+  sweepAt: true,
+  sweepAtOnce: true,
 });
 export type WatchedCustomer = z.infer<typeof watchedCustomer>;
+
+/**
+ * The customers of the release the health sweep must look at now: in its index with `sweepAt` before
+ * `before` (heard from last before then, or due at once), each re-read strongly consistent (the index is
+ * eventually consistent: a customer it has not caught up with is found by the next sweep, one it shows out
+ * of date is re-read as it is). Customers reporting on time are not read.
+ */
+export async function customersDueForSweep(release: string, before: string): Promise<WatchedCustomer[]> {
+  const keys: { PK: string; SK: string }[] = [];
+  for (let shard = 0; shard < SWEEP_SHARDS; shard += 1) {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamo().send(
+        new QueryCommand({
+          TableName: tableName(),
+          IndexName: SWEEP_INDEX,
+          KeyConditionExpression: 'sweepShard = :shard AND sweepAt < :before',
+          ExpressionAttributeValues: { ':shard': sweepShardOf(release, shard), ':before': before },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) keys.push({ PK: String(item.PK), SK: String(item.SK) });
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+  if (keys.length === 0) return [];
+  const items = await getMany(keys, Object.keys(watchedCustomer.shape));
+  return items.map((item) => parseItem(watchedCustomer, item));
+}
+
+/**
+ * Moves the customer's place in the sweep's index (`to`: the instant its silence counts from, or out of the
+ * index when undefined; a trigger no longer waiting when `clearAtOnce`), only if its `sweepAt` is still
+ * `seen`: a report or transition in between already moved it. False when it was not.
+ */
+export async function moveInSweepIndex(
+  release: string,
+  customerId: string,
+  seen: string,
+  to: string | undefined,
+  clearAtOnce = false,
+): Promise<boolean> {
+  const removes =
+    to === undefined ? ['sweepShard', 'sweepAt', 'sweepAtOnce'] : clearAtOnce ? ['sweepAtOnce'] : [];
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: customerKey(release, customerId),
+      UpdateExpression:
+        `${to === undefined ? '' : 'SET sweepAt = :to '}${removes.length ? `REMOVE ${removes.join(', ')}` : ''}`.trim(),
+      ConditionExpression: 'sweepAt = :seen',
+      ExpressionAttributeValues: { ':seen': seen, ...(to === undefined ? {} : { ':to': to }) },
+    }),
+  );
+}
 
 /**
  * The customers of a release in one of `states` (read strongly consistent), with only the fields the health

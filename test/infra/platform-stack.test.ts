@@ -208,9 +208,25 @@ describe('the platform stack', () => {
       platform.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true } });
     });
 
-    it('has no secondary index: a step’s members are read strongly consistent from the table itself', () => {
+    it('has one secondary index, the health sweep’s: the customers it may need, by shard and the instant they were last heard from, keys only', () => {
+      // A step's members and everything else are read strongly consistent from the table itself.
       const [table] = Object.values(platform.findResources('AWS::DynamoDB::Table'));
-      expect(table?.Properties?.GlobalSecondaryIndexes).toBeUndefined();
+      expect(table?.Properties?.GlobalSecondaryIndexes).toEqual([
+        {
+          IndexName: 'SweepIndex',
+          KeySchema: [
+            { AttributeName: 'sweepShard', KeyType: 'HASH' },
+            { AttributeName: 'sweepAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ]);
+      expect(table?.Properties?.AttributeDefinitions).toEqual(
+        expect.arrayContaining([
+          { AttributeName: 'sweepShard', AttributeType: 'S' },
+          { AttributeName: 'sweepAt', AttributeType: 'S' },
+        ]),
+      );
     });
 
     it('survives the deletion of the stack', () => {

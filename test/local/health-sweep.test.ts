@@ -232,6 +232,41 @@ describe('the health sweep', () => {
     await moveRelease(RELEASE, ['completed'], 'running');
   });
 
+  it('asks again for a rollback whose start failed, though the customer keeps reporting on time', async () => {
+    // Arrange
+    const { id } = await aCustomer('startup');
+    time = '2027-01-04T03:00:00.000Z';
+    const failedStart = recordHealthReport(
+      {
+        schemaVersion: SCHEMA_VERSION,
+        customerId: id,
+        version: RELEASE,
+        reportedAt: '2027-01-04T03:00:00.000Z',
+        errorRatePercent: 0.1,
+        latencyChangePercent: 1,
+        criticalErrors: 2,
+        securityFindings: 0,
+        supportTickets: 0,
+      },
+      async () => {
+        throw new Error('Step Functions unavailable');
+      },
+    );
+    await expect(failedStart).rejects.toThrow('Step Functions unavailable');
+    time = '2027-01-04T04:00:00.000Z';
+    await report(id, '2027-01-04T04:00:00.000Z');
+    time = '2027-01-04T05:00:00.000Z';
+
+    // Act
+    await sweepHealth(start);
+
+    // Assert
+    expect(started.filter((input) => input.customerId === id)).toEqual([
+      expect.objectContaining({ customerId: id, trigger: 'critical-errors' }),
+    ]);
+    expect((await getCustomer(RELEASE, id))?.state).toBe('rolling-back');
+  });
+
   it('runs from EventBridge’s scheduled event, starting again the rollback of a customer rolling back', async () => {
     // Arrange
     process.env.RELEASE_STATE_MACHINE_ARN_PREFIX =
@@ -267,14 +302,31 @@ describe('the health sweep', () => {
 describe('between its passes', () => {
   const OTHER = 'v1.3.0';
 
-  /** The queries of `OTHER`'s customers `sweep` makes. */
-  async function customerReadsOf(sweep: () => Promise<unknown>): Promise<number> {
-    let reads = 0;
+  /** The customer items of `release` that `sweep` reads (from the sweep's index or the table), and its requests. */
+  async function customerReadsOf(
+    release: string,
+    sweep: () => Promise<unknown>,
+  ): Promise<{ items: number; requests: string[] }> {
+    const counted = { items: 0, requests: [] as string[] };
+    const ofRelease = (item: Record<string, unknown>) =>
+      item.PK === `RELEASE#${release}` && String(item.SK).startsWith('CUSTOMER#');
     dynamo().middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'QueryCommand' && JSON.stringify(args.input).includes(`RELEASE#${OTHER}`))
-          reads += 1;
-        return next(args);
+        counted.requests.push(String(context.commandName));
+        const answer = await next(args);
+        const output = answer.output as {
+          Items?: Record<string, unknown>[];
+          Item?: Record<string, unknown>;
+          Responses?: Record<string, Record<string, unknown>[]>;
+        };
+        const items = [...(output.Items ?? []), ...(output.Item ? [output.Item] : [])];
+        // A batched read's answer is projected without the keys: the keys it asked for tell whose items they are.
+        const asked = (args.input as { RequestItems?: Record<string, { Keys: Record<string, unknown>[] }> })
+          .RequestItems;
+        const batched = Object.values(asked ?? {}).flatMap((request) => request.Keys);
+        counted.items +=
+          items.filter(ofRelease).length + (output.Responses ? batched.filter(ofRelease).length : 0);
+        return answer;
       },
       { step: 'initialize', name: 'countCustomerReads' },
     );
@@ -283,14 +335,13 @@ describe('between its passes', () => {
     } finally {
       dynamo().middlewareStack.remove('countCustomerReads');
     }
-    return reads;
+    return counted;
   }
 
-  it('reads a release’s customers only when one of them may need the sweep', async () => {
-    // Arrange
+  async function aRunningRelease(release: string): Promise<void> {
     await createRelease(
       {
-        release: OTHER,
+        release,
         startAt: '2027-01-01T09:00:00Z',
         endAt: '2027-03-01T09:00:00Z',
         steps: {},
@@ -298,33 +349,65 @@ describe('between its passes', () => {
       },
       { config: bundledConfig(), fleetRevision: 1 },
     );
-    await moveRelease(OTHER, ['planning'], 'running');
+    await moveRelease(release, ['planning'], 'running');
+  }
+
+  it('reads a customer only when it may need the sweep', async () => {
+    // Arrange
+    await aRunningRelease(OTHER);
     const quiet = await aCustomer('standard', { release: OTHER });
     time = '2027-01-04T03:00:00.000Z';
     await report(quiet.id, '2027-01-04T03:00:00.000Z', {}, OTHER);
+    const reads = async () => (await customerReadsOf(OTHER, () => sweepHealth(start))).items;
 
     // Act
-    const first = await customerReadsOf(() => sweepHealth(start));
+    const first = await reads();
     time = '2027-01-04T09:00:00.000Z';
-    const beforeAnyoneIsDue = await customerReadsOf(() => sweepHealth(start));
+    const beforeAnyoneIsDue = await reads();
     time = '2027-01-05T03:00:00.002Z';
-    const whenQuietFallsSilent = await customerReadsOf(() => sweepHealth(start));
+    const whenQuietFallsSilent = await reads();
     time = '2027-01-05T04:00:00.000Z';
-    const afterwards = await customerReadsOf(() => sweepHealth(start));
+    const afterwards = await reads();
     const waiting = await aCustomer('startup', { deployed: false, release: OTHER });
     await report(waiting.id, '2027-01-05T04:00:00.000Z', { criticalErrors: 2 }, OTHER);
     await deploy(waiting.id, OTHER);
     time = '2027-01-05T05:00:00.000Z';
-    const forAWaitingTrigger = await customerReadsOf(() => sweepHealth(start));
+    const forAWaitingTrigger = await reads();
 
-    // Assert
+    // Assert: a customer that needs the sweep is found in its index and re-read from the table (two items);
+    // the rollback's request reads it once more.
     expect([first, beforeAnyoneIsDue, whenQuietFallsSilent, afterwards, forAWaitingTrigger]).toEqual([
-      1, 0, 1, 0, 1,
+      0, 0, 2, 0, 3,
     ]);
     expect((await getCustomer(OTHER, quiet.id))?.silentSince).toBe('2027-01-05T03:00:00.002Z');
     expect(started.filter((input) => input.release === OTHER).map((input) => input.customerId)).toEqual([
       waiting.id,
     ]);
     await moveRelease(OTHER, ['running'], 'completed');
+  });
+
+  it('reads none of the many deployed customers reporting on time, only the one gone quiet', async () => {
+    // Arrange
+    const MANY = 'v1.4.0';
+    await aRunningRelease(MANY);
+    const onTime: string[] = [];
+    for (let n = 0; n < 40; n += 1) onTime.push((await aCustomer('standard', { release: MANY })).id);
+    const quiet = await aCustomer('standard', { release: MANY });
+    time = '2027-01-05T01:00:00.000Z';
+    for (const id of onTime) await report(id, '2027-01-05T01:00:00.000Z', {}, MANY);
+    time = '2027-01-05T01:30:00.000Z';
+    const beforeAnyFallsSilent = await customerReadsOf(MANY, () => sweepHealth(start));
+    time = '2027-01-05T08:00:00.000Z';
+
+    // Act
+    const read = await customerReadsOf(MANY, () => sweepHealth(start));
+
+    // Assert
+    expect(beforeAnyFallsSilent.items).toBe(0);
+    expect(beforeAnyFallsSilent.requests.filter((name) => name === 'BatchGetCommand')).toEqual([]);
+    expect(read.items).toBe(2);
+    expect((await getCustomer(MANY, quiet.id))?.silentSince).toBe('2027-01-05T08:00:00.000Z');
+    for (const id of onTime) expect((await getCustomer(MANY, id))?.silentSince).toBeUndefined();
+    await moveRelease(MANY, ['running'], 'completed');
   });
 });

@@ -21,6 +21,18 @@ export async function startReleaseTable(environment: Record<string, string> = {}
             AttributeDefinitions: [
               { AttributeName: 'PK', AttributeType: 'S' },
               { AttributeName: 'SK', AttributeType: 'S' },
+              { AttributeName: 'sweepShard', AttributeType: 'S' },
+              { AttributeName: 'sweepAt', AttributeType: 'S' },
+            ],
+            GlobalSecondaryIndexes: [
+              {
+                IndexName: 'SweepIndex',
+                KeySchema: [
+                  { AttributeName: 'sweepShard', KeyType: 'HASH' },
+                  { AttributeName: 'sweepAt', KeyType: 'RANGE' },
+                ],
+                Projection: { ProjectionType: 'KEYS_ONLY' },
+              },
             ],
             BillingMode: 'PAY_PER_REQUEST',
           },
