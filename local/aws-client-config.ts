@@ -6,7 +6,9 @@ const LOCAL_MAX_SOCKETS = 256;
 /**
  * How long the stand-ins keep an idle connection open (Node's default is 5 s). The clients reuse idle
  * sockets; a server closing one just as a request goes out on it fails that request (ECONNRESET), which a
- * loaded machine's pauses make likely at 5 s, so the servers wait far longer than a rehearsal pauses.
+ * loaded machine's pauses make likely at 5 s, so the servers the handlers call most (dynalite, the local SES)
+ * wait far longer than a rehearsal pauses. The approval API and the local AWS endpoint keep Node's default:
+ * a client that half-closes its side after a garbage request must see them close theirs.
  */
 export const LOCAL_KEEP_ALIVE_MS = 10 * 60_000;
 const LOCAL_CREDENTIALS: { accessKeyId: string; secretAccessKey: string; expiration?: Date } = {

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LOCAL_KEEP_ALIVE_MS } from './aws-client-config.js';
 import { LocalApiError } from './step-functions.js';
 
 export type ApiOperation = (body: Record<string, unknown>) => unknown | Promise<unknown>;
@@ -17,7 +16,6 @@ export const LOCAL_SERVER_LIMITS = {
   requestTimeout: 30_000,
   headersTimeout: 10_000,
   maxHeaderSize: 16 * 1024,
-  keepAliveTimeout: LOCAL_KEEP_ALIVE_MS,
 };
 
 /**
