@@ -23,6 +23,7 @@ import {
   releaseKey,
   setClause,
   tableName,
+  updateIf,
   writeIf,
 } from './table.js';
 
@@ -501,22 +502,13 @@ export async function setDeploymentToken(
   customerId: string,
   taskToken: string,
 ): Promise<CustomerRecord | undefined> {
-  try {
-    const result = await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: customerKey(release, customerId),
-        UpdateExpression: 'SET deploymentToken = :token',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeValues: { ':token': taskToken },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parseItem(customerRecord, result.Attributes ?? {});
-  } catch (error) {
-    if (isConditionFailure(error)) return undefined;
-    throw error;
-  }
+  return updateIf(customerRecord, {
+    TableName: tableName(),
+    Key: customerKey(release, customerId),
+    UpdateExpression: 'SET deploymentToken = :token',
+    ConditionExpression: 'attribute_exists(PK)',
+    ExpressionAttributeValues: { ':token': taskToken },
+  });
 }
 
 /**
@@ -658,36 +650,25 @@ export async function noteLatestHealthReport(
   requested: { notAfter: string } | { exactly: string },
   fired?: { trigger: RollbackTrigger; reason: string },
 ): Promise<CustomerRecord | undefined> {
-  try {
-    const result = await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: customerKey(release, customerId),
-        UpdateExpression: `SET lastHealthReportAt = :at, firstHealthReportAt = if_not_exists(firstHealthReportAt, :at), ${
-          fired
-            ? 'healthTrigger = if_not_exists(healthTrigger, :fired), sweepAt = :sweepAtOnce, sweepAtOnce = :sweepAtOnce'
-            : 'sweepAt = if_not_exists(sweepAtOnce, :sweepHeard)'
-        }`,
-        ConditionExpression: `attribute_exists(PK) AND ${
-          'notAfter' in requested
-            ? 'deploymentRequestedAt <= :requested'
-            : 'deploymentRequestedAt = :requested'
-        } AND (attribute_not_exists(lastHealthReportAt) OR lastHealthReportAt < :at)`,
-        ExpressionAttributeValues: {
-          ':at': reportedAt,
-          ':requested': 'notAfter' in requested ? requested.notAfter : requested.exactly,
-          ...(fired
-            ? { ':fired': { ...fired, reportedAt }, ':sweepAtOnce': SWEEP_AT_ONCE }
-            : { ':sweepHeard': new Date(reportedAt).toISOString() }),
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parseItem(customerRecord, result.Attributes ?? {});
-  } catch (error) {
-    if (isConditionFailure(error)) return undefined;
-    throw error;
-  }
+  return updateIf(customerRecord, {
+    TableName: tableName(),
+    Key: customerKey(release, customerId),
+    UpdateExpression: `SET lastHealthReportAt = :at, firstHealthReportAt = if_not_exists(firstHealthReportAt, :at), ${
+      fired
+        ? 'healthTrigger = if_not_exists(healthTrigger, :fired), sweepAt = :sweepAtOnce, sweepAtOnce = :sweepAtOnce'
+        : 'sweepAt = if_not_exists(sweepAtOnce, :sweepHeard)'
+    }`,
+    ConditionExpression: `attribute_exists(PK) AND ${
+      'notAfter' in requested ? 'deploymentRequestedAt <= :requested' : 'deploymentRequestedAt = :requested'
+    } AND (attribute_not_exists(lastHealthReportAt) OR lastHealthReportAt < :at)`,
+    ExpressionAttributeValues: {
+      ':at': reportedAt,
+      ':requested': 'notAfter' in requested ? requested.notAfter : requested.exactly,
+      ...(fired
+        ? { ':fired': { ...fired, reportedAt }, ':sweepAtOnce': SWEEP_AT_ONCE }
+        : { ':sweepHeard': new Date(reportedAt).toISOString() }),
+    },
+  });
 }
 
 /**
@@ -702,30 +683,21 @@ export async function noteEarlierHealthReport(
   requestedAt: string,
   fired?: { trigger: RollbackTrigger; reason: string },
 ): Promise<CustomerRecord | undefined> {
-  try {
-    const result = await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: customerKey(release, customerId),
-        UpdateExpression: `SET firstHealthReportAt = if_not_exists(firstHealthReportAt, :at)${
-          fired
-            ? ', healthTrigger = if_not_exists(healthTrigger, :fired), sweepAt = :sweepAtOnce, sweepAtOnce = :sweepAtOnce'
-            : ''
-        }`,
-        ConditionExpression: 'attribute_exists(PK) AND deploymentRequestedAt = :requested',
-        ExpressionAttributeValues: {
-          ':at': reportedAt,
-          ':requested': requestedAt,
-          ...(fired ? { ':fired': { ...fired, reportedAt }, ':sweepAtOnce': SWEEP_AT_ONCE } : {}),
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parseItem(customerRecord, result.Attributes ?? {});
-  } catch (error) {
-    if (isConditionFailure(error)) return undefined;
-    throw error;
-  }
+  return updateIf(customerRecord, {
+    TableName: tableName(),
+    Key: customerKey(release, customerId),
+    UpdateExpression: `SET firstHealthReportAt = if_not_exists(firstHealthReportAt, :at)${
+      fired
+        ? ', healthTrigger = if_not_exists(healthTrigger, :fired), sweepAt = :sweepAtOnce, sweepAtOnce = :sweepAtOnce'
+        : ''
+    }`,
+    ConditionExpression: 'attribute_exists(PK) AND deploymentRequestedAt = :requested',
+    ExpressionAttributeValues: {
+      ':at': reportedAt,
+      ':requested': requestedAt,
+      ...(fired ? { ':fired': { ...fired, reportedAt }, ':sweepAtOnce': SWEEP_AT_ONCE } : {}),
+    },
+  });
 }
 
 /** Notes on the customer that its health evidence is counted on its step, so its next reports skip it. */
@@ -897,23 +869,14 @@ async function recordFirstAnswer(
     names[`#present${index}`] = String(field);
     return ` AND attribute_exists(#present${index})`;
   });
-  try {
-    const result = await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: customerKey(release, customerId),
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: `#status = :requested AND #state = :waitingIn${required.join('')}`,
-        ExpressionAttributeNames: { ...names, '#status': statusField, '#state': 'state' },
-        ExpressionAttributeValues: { ...values, ':requested': 'requested', ':waitingIn': waitingIn },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parseItem(customerRecord, result.Attributes ?? {});
-  } catch (error) {
-    if (isConditionFailure(error)) return undefined;
-    throw error;
-  }
+  return updateIf(customerRecord, {
+    TableName: tableName(),
+    Key: customerKey(release, customerId),
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    ConditionExpression: `#status = :requested AND #state = :waitingIn${required.join('')}`,
+    ExpressionAttributeNames: { ...names, '#status': statusField, '#state': 'state' },
+    ExpressionAttributeValues: { ...values, ':requested': 'requested', ':waitingIn': waitingIn },
+  });
 }
 
 /**

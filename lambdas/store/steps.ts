@@ -492,8 +492,8 @@ export async function stepHealthShards(release: string, keys: string[]): Promise
   return shards;
 }
 
-const SHARD_COUNT_FIELDS = [
-  'SK',
+/** A step's health as its counts and worsts, without the lists of customers and report keys. */
+const HEALTH_COUNT_FIELDS = [
   ...[
     'criticalErrors',
     'customersAffected',
@@ -507,6 +507,8 @@ const SHARD_COUNT_FIELDS = [
     'customersWithMoreSupportTickets',
   ].map((list) => `health.${list}.count`),
 ];
+
+const SHARD_COUNT_FIELDS = ['SK', ...HEALTH_COUNT_FIELDS];
 
 /**
  * The health shards of the steps `keys`, by step key, counts only (their lists of ids are empty), in one
@@ -726,18 +728,7 @@ const STEP_STATUS_FIELDS = [
   ...Object.keys(stepRecord.shape).filter(
     (field) => !['waitToken', 'silentCustomers', 'health'].includes(field),
   ),
-  ...[
-    'criticalErrors',
-    'customersAffected',
-    'worstLatencyChangePercent',
-    'worstSupportTicketIncreasePercent',
-  ].map((field) => `health.${field}`),
-  ...[
-    'customersWithCriticalErrors',
-    'customersWithSecurityFindings',
-    'customersDegraded',
-    'customersWithMoreSupportTickets',
-  ].map((field) => `health.${field}.count`),
+  ...HEALTH_COUNT_FIELDS,
 ];
 
 /**

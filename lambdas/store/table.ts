@@ -4,7 +4,7 @@ import {
   type BatchGetCommandOutput,
   type PutCommand,
   QueryCommand,
-  type UpdateCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type * as z from 'zod';
 import { dynamo } from '../shared/clients.js';
@@ -44,6 +44,23 @@ export async function writeIf(command: PutCommand | UpdateCommand): Promise<bool
     return true;
   } catch (error) {
     if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * Sends a conditional update that returns the item after it (`ReturnValues: 'ALL_NEW'`), parsed with
+ * `schema`; undefined when its condition did not hold.
+ */
+export async function updateIf<Schema extends z.ZodType>(
+  schema: Schema,
+  input: Omit<UpdateCommand['input'], 'ReturnValues'>,
+): Promise<z.infer<Schema> | undefined> {
+  try {
+    const result = await dynamo().send(new UpdateCommand({ ...input, ReturnValues: 'ALL_NEW' }));
+    return parseItem(schema, result.Attributes ?? {});
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
     throw error;
   }
 }
