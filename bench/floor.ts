@@ -3,6 +3,7 @@ import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { LOCAL_SIGNATURE_HEADERS } from '../local/aws-client-config.js';
 import { type RecordedStoreRequest, startLocalDynamoDb } from '../local/dynamodb.js';
 import { localDefinition } from '../local/step-functions.js';
 import type { RecordedExecutionLine } from '../local/workload-recording.js';
@@ -52,9 +53,7 @@ export async function replayStoreRequests(file: string, timedFromEpochMs: number
           headers: {
             'content-type': 'application/x-amz-json-1.0',
             'x-amz-target': line.target,
-            'x-amz-date': '20270301T090000Z',
-            authorization:
-              'AWS4-HMAC-SHA256 Credential=local/20270301/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0',
+            ...LOCAL_SIGNATURE_HEADERS,
             'content-length': Buffer.byteLength(line.body),
           },
         },

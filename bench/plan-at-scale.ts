@@ -6,13 +6,12 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { mockClient } from 'aws-sdk-client-mock';
 import { liveFleet, openRelease, recordPlanInChunks, writePlanChunk } from '../lambdas/application/plan.js';
 import { bundledConfig } from '../lambdas/core/config.js';
+import type { Fleet } from '../lambdas/core/model.js';
 import { CHUNK_CONCURRENCY } from '../lambdas/core/plan-chunks.js';
-import { resetClients } from '../lambdas/shared/clients.js';
 import { bumpFleetRevision, getFleetRevision } from '../lambdas/store/fleet.js';
 import { putAll } from '../lambdas/store/plan-chunks.js';
-import { createTablesFromTemplate } from '../local/dynamodb.js';
 import { sampleFleet } from '../local/sample-fleet.js';
-import { TABLE_NAME } from '../test/local/support/release-table.js';
+import { useReleaseTableAt } from '../test/local/support/release-table.js';
 import { generatedFleet } from './fleet.js';
 
 // Planning and writing the plan at fleet scale, on dynalite, as the release execution runs it: the "Plan
@@ -41,11 +40,12 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 };
 
 /** Plans `customers` generated customers on a fresh dynalite table and writes the plan; the fleet import is not timed. */
-export async function planAtScale(customers: number, version = 'v1.1.0'): Promise<PlanAtScale> {
+export async function planAtScale(fleet: Fleet, version = 'v1.1.0'): Promise<PlanAtScale> {
+  const customers = fleet.customers.length;
   mockClient(EventBridgeClient).on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
   const database = await startSeparateTable();
   try {
-    await seedFleet(customers);
+    await seedFleet(fleet);
 
     const started = performance.now();
     const planCpu = process.cpuUsage();
@@ -93,37 +93,7 @@ async function startSeparateTable(): Promise<{ stop(): Promise<void> }> {
   );
   const [port] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
   const endpoint = `http://127.0.0.1:${port}`;
-  await createTablesFromTemplate(
-    {
-      Resources: {
-        ReleaseTable: {
-          Type: 'AWS::DynamoDB::Table',
-          Properties: {
-            KeySchema: [
-              { AttributeName: 'PK', KeyType: 'HASH' },
-              { AttributeName: 'SK', KeyType: 'RANGE' },
-            ],
-            AttributeDefinitions: [
-              { AttributeName: 'PK', AttributeType: 'S' },
-              { AttributeName: 'SK', AttributeType: 'S' },
-            ],
-            BillingMode: 'PAY_PER_REQUEST',
-          },
-        },
-      },
-    },
-    endpoint,
-    () => TABLE_NAME,
-  );
-  Object.assign(process.env, {
-    TABLE_NAME,
-    EVENT_BUS_NAME: 'securewatch-releases',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-  });
-  resetClients();
+  await useReleaseTableAt(endpoint, { EVENT_BUS_NAME: 'securewatch-releases' });
   return {
     async stop() {
       server.kill();
@@ -136,11 +106,11 @@ async function startSeparateTable(): Promise<{ stop(): Promise<void> }> {
  * The fleet as `customers import` leaves it (lambdas/store/fleet.ts's items), in batches: importing 100,000
  * customers one conditional write at a time would take longer than what is measured.
  */
-async function seedFleet(customers: number): Promise<void> {
+async function seedFleet(fleet: Fleet): Promise<void> {
   const at = new Date().toISOString();
-  const fleet = generatedFleet(sampleFleet(bundledConfig().policies), customers).customers;
+  const customers = fleet.customers.length;
   await putAll(
-    fleet.map((customer) => ({
+    fleet.customers.map((customer) => ({
       PK: 'FLEET',
       SK: `CUSTOMER#${customer.id}`,
       ...customer,
@@ -159,6 +129,9 @@ async function seedFleet(customers: number): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const sizes = (process.argv[2] ?? '10000,100000').split(',').map(Number);
-  for (const size of sizes) console.log(JSON.stringify(await planAtScale(size)));
+  for (const size of sizes)
+    console.log(
+      JSON.stringify(await planAtScale(generatedFleet(sampleFleet(bundledConfig().policies), size))),
+    );
   process.exit(0);
 }

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { bundledConfig } from '../lambdas/core/config.js';
 import type { Fleet } from '../lambdas/core/model.js';
+import { CHUNK_CONCURRENCY } from '../lambdas/core/plan-chunks.js';
 import type { RehearsalOutcome } from '../local/rehearsal.js';
 import { sampleFleet } from '../local/sample-fleet.js';
 import { EXECUTIONS_FILE, STORE_REQUESTS_FILE } from '../local/workload-recording.js';
@@ -30,7 +31,6 @@ const VERSION = 'v1.1.0';
 const NOTICES_PER_RUN = Number(process.env.NOTICES_PER_RUN ?? 200);
 const KIB = 1024;
 const MIB = 1024 * KIB;
-const TABLE_SETUP_OPERATIONS = new Set(['CreateTable', 'DescribeTable']);
 
 const TARGETS = {
   rehearsal1000Seconds: 10,
@@ -129,10 +129,9 @@ interface Planning {
  * invocation to the release running, and the CPU of the largest single invocation.
  */
 async function planningOf(fleet: Fleet): Promise<Planning> {
-  const measured = await planAtScale(fleet.customers.length, VERSION);
+  const measured = await planAtScale(fleet, VERSION);
   return {
-    method:
-      'plan-release, then write-plan-chunk per chunk (10 at a time) and open-release, on dynalite in its own process',
+    method: `plan-release, then write-plan-chunk per chunk (${CHUNK_CONCURRENCY} at a time) and open-release, on dynalite in its own process`,
     wallSeconds: measured.wallMs / 1000,
     maxChunkCpuSeconds: measured.largestChunkCpuMs / 1000,
     chunks: measured.chunks,
@@ -184,7 +183,6 @@ interface SizeResult {
   planning: Planning;
   projection: {
     releaseEvents: number;
-    stepEvents: number | null;
     customerEvents: number;
     transitions: number;
     transitionsPerCustomer: number;
@@ -232,9 +230,7 @@ async function rehearse(customers: number, fleetFile: string, recordTo?: string)
     rmSync(outFile, { force: true });
   }
   const startupSeconds = (outcome.releaseStartedEpochMs - spawnedAt) / 1000;
-  const storeRequests = Object.fromEntries(
-    Object.entries(outcome.storeRequests).filter(([operation]) => !TABLE_SETUP_OPERATIONS.has(operation)),
-  );
+  const storeRequests = outcome.storeRequests;
   return {
     mode: 'measured',
     budgetSeconds,
@@ -281,13 +277,11 @@ for (const customers of sizes) {
     releaseDefinition,
     customerDefinition,
   });
-  const stepEvents = (projected as { maxStepExecutionEvents?: number }).maxStepExecutionEvents ?? null;
   const result: SizeResult = {
     customers,
     planning,
     projection: {
       releaseEvents: projected.releaseExecutionEvents,
-      stepEvents,
       customerEvents: projected.maxCustomerExecutionEvents,
       transitions: projected.transitions,
       transitionsPerCustomer: projected.transitions / customers,
@@ -413,7 +407,6 @@ console.table(
   results.map(({ customers, projection, planning }) => ({
     customers,
     'release events': projection.releaseEvents,
-    'step events': projection.stepEvents ?? 'n/a',
     'customer events': projection.customerEvents,
     transitions: projection.transitions,
     'per customer': seconds(projection.transitionsPerCustomer),
@@ -434,13 +427,9 @@ console.log(
   }; in-process synth without bundling (this bench's) ${seconds(inProcessSynthSeconds)} s`,
 );
 console.log(
-  `Bundles: ${
-    bundles
-      ? Object.entries(bundles)
-          .map(([name, bytes]) => `${name} ${(bytes / 1000).toFixed(0)} KB`)
-          .join(', ')
-      : 'not measured'
-  }`,
+  `Bundles: ${Object.entries(bundles)
+    .map(([name, bytes]) => `${name} ${(bytes / 1000).toFixed(0)} KB`)
+    .join(', ')}`,
 );
 
 interface TargetCheck {
@@ -509,7 +498,6 @@ check(
 );
 const events = results.flatMap((result) => [
   result.projection.releaseEvents,
-  result.projection.stepEvents ?? 0,
   result.projection.customerEvents,
   result.rehearsal.largestHistoryEvents ?? 0,
 ]);
@@ -549,7 +537,7 @@ for (const result of results.filter((each) => each.rehearsal.mode !== 'projected
     `${seconds(result.floor?.ratio)} × (${seconds(result.rehearsal.runPhaseSeconds)} s / ${seconds(result.floor?.seconds, 2)} s)`,
     options.floor ? `no floor (${result.rehearsal.mode})` : 'skipped (--no-floor)',
   );
-const largestBundle = bundles ? Math.max(...Object.values(bundles)) : undefined;
+const largestBundle = Math.max(...Object.values(bundles));
 check(
   'every function bundle ≤ 500 KB minified',
   largestBundle,
@@ -577,7 +565,7 @@ writeFileSync(
       },
       results,
       cdkSynth: { cli: cdkSynth ?? null, inProcessSeconds: inProcessSynthSeconds },
-      bundles: bundles ?? null,
+      bundles,
       targets: checks,
     },
     null,

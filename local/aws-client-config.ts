@@ -19,7 +19,7 @@ const LOCAL_CREDENTIALS: { accessKeyId: string; secretAccessKey: string; expirat
  * What the stand-ins check of a request's signature: an `Authorization` header of the AWS form and a date.
  * None verifies it, so it is the same for every request and costs nothing to compute.
  */
-const LOCAL_SIGNATURE_HEADERS = {
+export const LOCAL_SIGNATURE_HEADERS = {
   authorization:
     'AWS4-HMAC-SHA256 Credential=local/20000101/us-east-1/local/aws4_request, SignedHeaders=host, Signature=local',
   'x-amz-date': '20000101T000000Z',

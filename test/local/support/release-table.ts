@@ -8,6 +8,15 @@ export const TABLE_NAME = 'securewatch-releases';
 
 export async function startReleaseTable(environment: Record<string, string> = {}): Promise<LocalDynamoDb> {
   const database = await startLocalDynamoDb();
+  await useReleaseTableAt(database.endpoint, environment);
+  return database;
+}
+
+/** Creates the release table on the DynamoDB at `endpoint` and points the store's clients at it. */
+export async function useReleaseTableAt(
+  endpoint: string,
+  environment: Record<string, string> = {},
+): Promise<void> {
   await createTablesFromTemplate(
     {
       Resources: {
@@ -39,7 +48,7 @@ export async function startReleaseTable(environment: Record<string, string> = {}
         },
       },
     },
-    database.endpoint,
+    endpoint,
     () => TABLE_NAME,
   );
   Object.assign(process.env, {
@@ -47,11 +56,10 @@ export async function startReleaseTable(environment: Record<string, string> = {}
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: database.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
     ...environment,
   });
   resetClients();
-  return database;
 }
 
 /** The sample fleet (config/customers.json) imported into the table, as `customers import` would. */
