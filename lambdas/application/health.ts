@@ -19,7 +19,7 @@ import {
   changeStepHealthShard,
   countHealthEvidence,
   markSilentOnStep,
-  shardCompleted,
+  mayCompleteStep,
 } from '../store/steps.js';
 import { resumeIfStepComplete } from './outcomes.js';
 import { configOf } from './release-config.js';
@@ -68,8 +68,7 @@ export async function recordHealthReport(
   if (hasBeenDeployed(customer.state) && !customer.healthEvidenceCounted) {
     const counted = await countHealthEvidence(release, customer.stepKey, customer.id);
     // The step is read only when it may be complete now: its shard has every outcome, or knows no total yet.
-    if (counted && (counted.shardTotal === undefined || shardCompleted(counted)))
-      await resumeIfStepComplete(release, customer.stepKey);
+    if (counted && mayCompleteStep(counted)) await resumeIfStepComplete(release, customer.stepKey);
     await markHealthEvidenceCounted(release, customer.id);
   }
   if (customer.silentSince) await heardFromAgain(release, customer, report.reportedAt);

@@ -11,13 +11,13 @@ import { endDeploymentClaim } from '../store/deployment-claims.js';
 import { updateRelease } from '../store/releases.js';
 import {
   claimStepSignal,
-  countHealthEvidenceOnce,
+  countHealthEvidence,
   countOutcomeOnce,
   getStep,
+  mayCompleteStep,
   releaseStepSignal,
   type StepRecord,
   setStepWaitToken,
-  shardCompleted,
   totalCounterShards,
   unacceptedWithoutHealthReport,
 } from '../store/steps.js';
@@ -71,12 +71,12 @@ export async function recordOutcome(
   }
   // Deployed after its first health report arrived: this call counts the evidence (see recordHealthReport).
   if (customer.state === 'deployed' && customer.firstHealthReportAt)
-    await countHealthEvidenceOnce(release, customer.stepKey, customer.id);
+    await countHealthEvidence(release, customer.stepKey, customer.id);
   // The step is read (its shards summed) only when it may be complete now: this count completed its shard,
   // its shard does not know its total yet (the step is not awaited yet, or was awaited before shards had
   // totals), or it was counted before (the run that counted it may have stopped before resuming). And for a
   // failure, whose step may deploy one customer at a time.
-  const mayBeComplete = !counted || counted.shardTotal === undefined || shardCompleted(counted);
+  const mayBeComplete = !counted || mayCompleteStep(counted);
   if (!mayBeComplete && customer.state !== 'failed')
     return { outcome: customer.state, counted: counted !== undefined };
   const step = await getStep(release, customer.stepKey);

@@ -114,11 +114,6 @@ export function rollbackWindow(deployedAt: string, windowDays: number, now: stri
   };
 }
 
-/** Whether a customer deployed at `deployedAt` is still within its rollback window (and so watched). */
-export function isWithinRollbackWindow(deployedAt: string, windowDays: number, now: string): boolean {
-  return rollbackWindow(deployedAt, windowDays, now).open;
-}
-
 /**
  * A customer that has reported nothing (since its deployment, or since its last report) for longer than
  * `silentAfterHours` has gone silent. Silence alone never rolls a customer back; it is flagged and counted.

@@ -218,8 +218,6 @@ export function plannedCustomerItem(release: string, customer: PlannedCustomerRe
   };
 }
 
-export const plannedCustomerKey = customerKey;
-
 export async function getCustomer(release: string, customerId: string): Promise<CustomerRecord | undefined> {
   const result = await dynamo().send(
     new GetCommand({ ConsistentRead: true, TableName: tableName(), Key: customerKey(release, customerId) }),

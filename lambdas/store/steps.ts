@@ -47,7 +47,7 @@ const stepRecord = z.looseObject({
     .optional(),
   /**
    * Deployed customers that sent at least one health report since their deployment was requested, each
-   * counted once (countHealthEvidenceOnce): deployed minus this many have given a gate no evidence.
+   * counted once (countHealthEvidence): deployed minus this many have given a gate no evidence.
    */
   deployedWithHealthReport: z.number().default(0),
   /** Customers rolled back, and customers whose rollback failed, each counted once (the rollback workflow). */
@@ -187,9 +187,12 @@ export interface ShardCount {
   shardTotal?: number;
 }
 
-/** Whether the shard a count was written to has every outcome it counts: then the step may be complete. */
-export const shardCompleted = (count: ShardCount): boolean =>
-  count.shardTotal !== undefined && count.recorded >= count.shardTotal;
+/**
+ * Whether the step may be complete after a count: the shard it was written to has every outcome it counts,
+ * or does not know how many it counts yet (the step is not awaited yet). Otherwise the step is not read.
+ */
+export const mayCompleteStep = (count: ShardCount): boolean =>
+  count.shardTotal === undefined || count.recorded >= count.shardTotal;
 
 /**
  * Tells each counter shard of the step how many of the step's customers it counts (its members, hashed),
@@ -288,23 +291,9 @@ export function countRollbackOnce(
 
 /**
  * Counts a deployed customer that sent a health report since its deployment on its step, exactly once
- * (its id joins the step's `healthReporters`). Called by whichever of the two facts (deployed, reported)
- * is recorded last, and by both when they race. True when this call counted it.
- */
-export async function countHealthEvidenceOnce(
-  release: string,
-  key: string,
-  customerId: string,
-): Promise<boolean> {
-  return (
-    (await countCustomerOnce(release, key, 'healthReporters', customerId, ['deployedWithHealthReport'])) !==
-    undefined
-  );
-}
-
-/**
- * Counts a deployed customer's health evidence on its step once, as countHealthEvidenceOnce does; what the
- * count left on the customer's shard, or undefined when it was counted already.
+ * (its id joins the shard's `healthReporters`). Called by whichever of the two facts (deployed, reported)
+ * is recorded last, and by both when they race. What the count left on the customer's shard, or undefined
+ * when it was counted already.
  */
 export function countHealthEvidence(
   release: string,
@@ -659,8 +648,6 @@ export function stepMemberItem(release: string, key: string, member: StepMember)
     deadlineAt: member.deadlineAt,
   };
 }
-
-export const stepMemberKey = memberKey;
 
 /** The step's members with ids from `first` to `last` (both included), in id order: one rollout chunk. */
 export async function listStepMembersBetween(

@@ -13,7 +13,7 @@ import {
 import {
   changeStepHealth,
   claimStepSignal,
-  countHealthEvidenceOnce,
+  countHealthEvidence,
   countOutcomeOnce,
   putStepIfAbsent,
   setStepWaitToken,
@@ -47,7 +47,7 @@ export async function givenStartedRelease(
 export async function givenCompletedStep(version: string, key: string, completedAt: string): Promise<void> {
   await putStepIfAbsent(version, key, { total: 1, oneAtATime: false, waitUntil: completedAt });
   await countOutcomeOnce(version, key, `${key}-customer`, 'deployed');
-  await countHealthEvidenceOnce(version, key, `${key}-customer`);
+  await countHealthEvidence(version, key, `${key}-customer`);
   await setStepWaitToken(version, key, `${key}-token`);
   await claimStepSignal(version, key, completedAt);
 }
