@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { StateMachine } from 'aws-local-stepfunctions';
@@ -14,8 +13,8 @@ import type { RecordedExecutionLine } from '../local/workload-recording.js';
 export const FLOOR_DEFINITION = [
   "Floor = the stand-ins alone doing the rehearsal's run-phase work, measured as the sum of:",
   '  (a) DynamoDB: every request the rehearsal sent to dynalite after the release started (X-Amz-Target + body,',
-  '      recorded at the server with `--record-workload`), replayed in order against a fresh in-process dynalite',
-  '      through one keep-alive HTTP agent, each request sent once fewer are in flight than were in flight with it',
+  '      recorded at the server with `--record-workload`), replayed in order against a fresh dynalite, handed to',
+  '      it in-process as the rehearsal hands them (no HTTP), each request sent once fewer are in flight than with it',
   '      in the rehearsal (same concurrency); the requests before the release started (tables, fleet import) are',
   '      replayed first, untimed;',
   '  (b) Step Functions: every execution the rehearsal ran, on aws-local-stepfunctions with the same local',
@@ -35,37 +34,23 @@ export interface StoreReplay {
 /** Replays a `store-requests.jsonl` recording; only the requests from `timedFromEpochMs` on are timed. */
 export async function replayStoreRequests(file: string, timedFromEpochMs: number): Promise<StoreReplay> {
   const database = await startLocalDynamoDb();
-  const { hostname, port } = new URL(database.endpoint);
-  const agent = new Agent({ keepAlive: true });
   let inFlight = 0;
   let waiting: (() => void) | undefined;
   let errors = 0;
   let requests = 0;
-  const send = (line: RecordedStoreRequest) =>
-    new Promise<void>((resolve, reject) => {
-      const call = request(
-        {
-          agent,
-          hostname,
-          port,
-          method: 'POST',
-          path: '/',
-          headers: {
-            'content-type': 'application/x-amz-json-1.0',
-            'x-amz-target': line.target,
-            ...LOCAL_SIGNATURE_HEADERS,
-            'content-length': Buffer.byteLength(line.body),
-          },
-        },
-        (response) => {
-          if ((response.statusCode ?? 500) >= 400) errors += 1;
-          response.resume();
-          response.once('end', resolve);
-        },
-      );
-      call.once('error', reject);
-      call.end(line.body);
+  const send = async (line: RecordedStoreRequest) => {
+    const { response } = await database.requestHandler.handle({
+      method: 'POST',
+      path: '/',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': line.target,
+        ...LOCAL_SIGNATURE_HEADERS,
+      },
+      body: line.body,
     });
+    if (response.statusCode >= 400) errors += 1;
+  };
   const pending = new Set<Promise<void>>();
   const slotFree = async (limit: number) => {
     while (inFlight >= limit) await new Promise<void>((resolve) => (waiting = resolve));
@@ -99,7 +84,6 @@ export async function replayStoreRequests(file: string, timedFromEpochMs: number
     await Promise.all([...pending]);
     return { requests, errors, seconds: started === undefined ? 0 : (performance.now() - started) / 1000 };
   } finally {
-    agent.destroy();
     await database.stop();
   }
 }

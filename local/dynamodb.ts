@@ -1,5 +1,6 @@
+import { EventEmitter } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -11,6 +12,11 @@ import type { CloudFormationTemplate } from './template-types.js';
 export interface LocalDynamoDb {
   /** e.g. `http://127.0.0.1:49152`, for `new DynamoDBClient({ endpoint })` or `AWS_ENDPOINT_URL_DYNAMODB`. */
   endpoint: string;
+  /**
+   * An SDK request handler that gives each request to this dynalite directly, in this process: no socket,
+   * no HTTP on either side. The requests are served, counted and recorded as if they had come over HTTP.
+   */
+  requestHandler: InProcessRequestHandler;
   /** Requests served so far, by operation (`GetItem`, `UpdateItem`…, from the `X-Amz-Target` header). */
   requestCounts(): Record<string, number>;
   stop(): Promise<void>;
@@ -78,6 +84,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
   let stopped: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    requestHandler: inProcessRequestHandler(server),
     requestCounts: () => ({ ...counts }),
     stop() {
       stopped ??= new Promise<void>((resolve, reject) => {
@@ -88,6 +95,74 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
       return stopped;
     },
   };
+}
+
+/** The part of the SDK's request handler interface a client calls. */
+export interface InProcessRequestHandler {
+  handle(request: SdkRequest): Promise<{ response: SdkResponse }>;
+}
+
+interface SdkRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+interface SdkResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** A request as dynalite's request listener reads it: method, URL, headers, then its body as events. */
+class InProcessRequest extends EventEmitter {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly headers: Record<string, string>,
+  ) {
+    super();
+  }
+}
+
+/** A response as dynalite's request listener writes it; `end` hands it to the waiting client. */
+class InProcessResponse extends EventEmitter {
+  statusCode = 200;
+  readonly headers: Record<string, string> = {};
+  constructor(private readonly answer: (response: SdkResponse) => void) {
+    super();
+  }
+  setHeader(name: string, value: string | number): void {
+    this.headers[name.toLowerCase()] = String(value);
+  }
+  end(body?: string): void {
+    this.answer({ statusCode: this.statusCode, headers: this.headers, body: Buffer.from(body ?? '') });
+    this.emit('close');
+  }
+}
+
+function inProcessRequestHandler(server: Server): InProcessRequestHandler {
+  return {
+    handle: (request) =>
+      new Promise((resolve) => {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
+        const incoming = new InProcessRequest(request.method, request.path, headers);
+        const outgoing = new InProcessResponse((response) => resolve({ response }));
+        server.emit('request', incoming, outgoing);
+        incoming.emit('data', bodyBytes(request.body));
+        incoming.emit('end');
+      }),
+  };
+}
+
+function bodyBytes(body: unknown): Buffer {
+  if (body === undefined || body === null) return Buffer.alloc(0);
+  if (typeof body === 'string') return Buffer.from(body);
+  // A view, not Buffer.from(body): the SDK's JSON body is a Uint8Array whose valueOf() is a string.
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  throw new Error(`The in-process DynamoDB handler takes a string or bytes as a request body, not ${typeof body}`);
 }
 
 /**

@@ -277,8 +277,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   environment.POWERTOOLS_TRACE_ENABLED = 'false';
   const previous = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
   Object.assign(process.env, environment);
-  // The handlers' SDK clients talk to loopback stand-ins that check no signature.
-  useClientSettings(localClientSettings);
+  // The handlers' SDK clients talk to stand-ins that check no signature; to dynalite without HTTP.
+  useClientSettings((service) =>
+    service === 'dynamodb'
+      ? { ...localClientSettings(), requestHandler: database.requestHandler }
+      : localClientSettings(),
+  );
   forgetSigningKeys();
   forgetPacer();
   useClock(options.clock);

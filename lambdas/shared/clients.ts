@@ -24,48 +24,51 @@ export interface ClientSettings extends Pick<DynamoDBClientConfig, 'requestHandl
   md5?: false;
 }
 
+/** The services the handlers call, each through one client. */
+export type ClientService = 'dynamodb' | 'sfn' | 'sesv2' | 'eventbridge' | 'sqs';
+
 const SDK_DEFAULTS = (): ClientSettings => ({});
-let clientSettings: () => ClientSettings = SDK_DEFAULTS;
+let clientSettings: (service: ClientService) => ClientSettings = SDK_DEFAULTS;
 
 /**
- * Builds every client from now on with `settings()` (called once per client), or with the SDK's defaults
- * when omitted; forgets the clients built so far.
+ * Builds every client from now on with `settings(service)` (called once per client), or with the SDK's
+ * defaults when omitted; forgets the clients built so far.
  */
-export function useClientSettings(settings?: () => ClientSettings): void {
+export function useClientSettings(settings?: (service: ClientService) => ClientSettings): void {
   clientSettings = settings ?? SDK_DEFAULTS;
   resetClients();
 }
 
 /** The settings of a client of any service but SQS. */
-function commonSettings(): Omit<ClientSettings, 'md5'> {
-  const { md5: _sqsOnly, ...common } = clientSettings();
+function commonSettings(service: Exclude<ClientService, 'sqs'>): Omit<ClientSettings, 'md5'> {
+  const { md5: _sqsOnly, ...common } = clientSettings(service);
   return common;
 }
 
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(traced(new DynamoDBClient(commonSettings())), {
+  documentClient ??= DynamoDBDocumentClient.from(traced(new DynamoDBClient(commonSettings('dynamodb'))), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documentClient;
 }
 
 export function stepFunctions(): SFNClient {
-  sfnClient ??= traced(new SFNClient(commonSettings()));
+  sfnClient ??= traced(new SFNClient(commonSettings('sfn')));
   return sfnClient;
 }
 
 export function email(): SESv2Client {
-  sesClient ??= traced(new SESv2Client(commonSettings()));
+  sesClient ??= traced(new SESv2Client(commonSettings('sesv2')));
   return sesClient;
 }
 
 export function events(): EventBridgeClient {
-  eventsClient ??= traced(new EventBridgeClient(commonSettings()));
+  eventsClient ??= traced(new EventBridgeClient(commonSettings('eventbridge')));
   return eventsClient;
 }
 
 export function queue(): SQSClient {
-  sqsClient ??= traced(new SQSClient(clientSettings()));
+  sqsClient ??= traced(new SQSClient(clientSettings('sqs')));
   return sqsClient;
 }
 

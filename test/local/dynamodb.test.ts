@@ -193,3 +193,64 @@ describe('local DynamoDB recording its requests', () => {
     ]);
   });
 });
+
+describe('local DynamoDB serving SDK clients in-process', () => {
+  let dynamo: LocalDynamoDb;
+  let inProcess: DynamoDBDocumentClient;
+  let overHttp: DynamoDBDocumentClient;
+
+  beforeAll(async () => {
+    dynamo = await startLocalDynamoDb();
+    await createTablesFromTemplate(approvalsTemplate, dynamo.endpoint, (id) => `direct-${id}`);
+    inProcess = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ ...localClientConfig(dynamo.endpoint), requestHandler: dynamo.requestHandler }),
+    );
+    overHttp = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(dynamo.endpoint)));
+  });
+
+  afterAll(async () => {
+    inProcess?.destroy();
+    overHttp?.destroy();
+    await dynamo?.stop();
+  });
+
+  it('reads and writes the same table an HTTP client sees, index included', async () => {
+    const key = { pk: 'approval#7', sk: 'request' };
+    await inProcess.send(
+      new PutCommand({ TableName: 'direct-ApprovalsTable', Item: { ...key, customer: 'globex' } }),
+    );
+
+    const { Item } = await overHttp.send(new GetCommand({ TableName: 'direct-ApprovalsTable', Key: key }));
+    expect(Item).toEqual({ ...key, customer: 'globex' });
+    const { Items } = await inProcess.send(
+      new QueryCommand({
+        TableName: 'direct-ApprovalsTable',
+        IndexName: 'byCustomer',
+        KeyConditionExpression: 'customer = :customer',
+        ExpressionAttributeValues: { ':customer': 'globex' },
+      }),
+    );
+    expect(Items).toEqual([{ ...key, customer: 'globex' }]);
+  });
+
+  it('answers a failed condition with the SDK error an HTTP client gets', async () => {
+    const put = () =>
+      inProcess.send(
+        new PutCommand({
+          TableName: 'direct-AuditTable',
+          Item: { id: 'once' },
+          ConditionExpression: 'attribute_not_exists(id)',
+        }),
+      );
+    await put();
+    await expect(put()).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+  });
+
+  it('counts the requests it serves in-process with those served over HTTP', async () => {
+    const before = dynamo.requestCounts();
+    await inProcess.send(new GetCommand({ TableName: 'direct-AuditTable', Key: { id: 'once' } }));
+    await overHttp.send(new GetCommand({ TableName: 'direct-AuditTable', Key: { id: 'once' } }));
+
+    expect(dynamo.requestCounts().GetItem).toBe((before.GetItem ?? 0) + 2);
+  });
+});
