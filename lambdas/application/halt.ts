@@ -9,6 +9,7 @@ import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
 import { WORKFLOW_ERRORS } from '../shared/errors.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
+import { countMetric, logger } from '../shared/observability.js';
 import { oncePerRelease } from '../shared/once.js';
 import { resumeWithFailure, resumeWithSuccess } from '../shared/step-functions.js';
 import { getApproval } from '../store/approvals.js';
@@ -31,6 +32,7 @@ import {
   moveRelease,
   type ReleaseRecord,
   requireRelease,
+  updateRelease,
 } from '../store/releases.js';
 import { acceptGate, acceptStepHealthShards, countOutcomeOnce, getStep } from '../store/steps.js';
 import { rolloutResumption } from './control.js';
@@ -141,6 +143,24 @@ export async function decisionOutput(
     ? await stepWaitSeconds(record.release, record.awaitingStep)
     : MIN_STEP_WAIT_SECONDS;
   return { decision, ...(by ? { by: by.by, reason: by.reason } : {}), waitSeconds };
+}
+
+/**
+ * Parks the release execution `taskToken` at `state` (halted, or paused after a failed gate) until `resume`
+ * or `abort` answers it. A decision taken while it was being parked answers it at once, as the decision
+ * would have.
+ */
+export async function awaitDecision(release: string, state: string, taskToken: string): Promise<void> {
+  const record = await updateRelease(release, { decisionToken: taskToken, parkedAt: state });
+  if (record.status === 'halted' || record.status === 'paused') {
+    countMetric(record.status === 'halted' ? 'ReleaseHalts' : 'ReleasePauses');
+    logger.warn(`Release ${record.status}, awaiting a decision`, {
+      state,
+      reason: record.pause?.reason ?? null,
+    });
+  }
+  if (record.status === 'running') await resumeWithSuccess(taskToken, await decisionOutput(record, 'resume'));
+  if (record.status === 'aborted') await resumeWithSuccess(taskToken, await decisionOutput(record, 'abort'));
 }
 
 export async function halt(scope: HaltScope, decision: Decision): Promise<OperationResult[]> {
@@ -408,6 +428,26 @@ export async function abort(release: string, decision: Decision): Promise<Operat
   }
   await cancelUndeployed(release, decision);
   return { release, changed: true, message: `${release} aborted: ${decision.reason}` };
+}
+
+/**
+ * The release workflow ends the release as aborted: by an operator's abort (already recorded, with its
+ * reason), or for `cause` (a pause that outlived the execution's time limit). Every customer not yet
+ * deployed ends `cancelled`; the people concerned are told, once.
+ */
+export async function endAborted(
+  release: string,
+  cause: string | undefined,
+): Promise<{ aborted: true; reason: string }> {
+  const record = await requireRelease(release);
+  if (record.status !== 'aborted') {
+    const reason = cause ?? 'aborted by the release workflow';
+    await abort(release, { reason, by: 'the release workflow' });
+    return { aborted: true, reason };
+  }
+  const reason = record.abortReason ?? 'aborted';
+  await cancelUndeployed(release, { reason, by: 'the release workflow' });
+  return { aborted: true, reason };
 }
 
 /**

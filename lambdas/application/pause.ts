@@ -1,8 +1,10 @@
+import { DateTime } from 'luxon';
 import { releaseControl, rollbackEscalation } from '../email/messages.js';
 import { now } from '../shared/clock.js';
+import { PauseTimeLimitError } from '../shared/errors.js';
 import { emailEscalationContacts } from '../shared/escalation.js';
 import { oncePerRelease } from '../shared/once.js';
-import { getRelease, moveRelease } from '../store/releases.js';
+import { getRelease, moveRelease, requireRelease } from '../store/releases.js';
 
 export interface FailedGate {
   /** What failed, e.g. `gate#standard_2` or `gate#enterprise#acme-corporation`: one pause and one email each. */
@@ -80,4 +82,47 @@ export async function pauseForFailedRollback(
     ),
   );
   return paused;
+}
+
+export interface PausedExecution {
+  /** Where the release execution waits, for the operator ("Standard · batch 2 of 4 · halted, awaiting decision"). */
+  state: string;
+  executionStartedAt: string;
+  executionTimeLimitSeconds: number;
+  reminderIntervalSeconds: number;
+}
+
+/**
+ * A pause has lasted another reminder interval without a decision: reminds the escalation contacts, once
+ * per interval. When the execution's own time limit is less than two intervals away, throws
+ * `Release.TimeLimit` instead, so the workflow ends the release as aborted, with the reason.
+ */
+export async function remindWhilePaused(
+  release: string,
+  execution: PausedExecution,
+): Promise<{ reminded: true }> {
+  const { state, executionStartedAt, executionTimeLimitSeconds, reminderIntervalSeconds } = execution;
+  const record = await requireRelease(release);
+  const at = DateTime.fromISO(now());
+  const limit = DateTime.fromISO(executionStartedAt).plus({ seconds: executionTimeLimitSeconds });
+  if (at.plus({ seconds: 2 * reminderIntervalSeconds }) >= limit)
+    throw new PauseTimeLimitError(
+      `no decision before the execution's time limit (${limit.toUTC().toISO()}); paused since ${record.pause?.since ?? 'unknown'}: ${record.pause?.reason ?? 'no reason recorded'}`,
+    );
+  const since = record.pause?.since ?? record.schedule.startAt;
+  const interval = Math.floor(at.diff(DateTime.fromISO(since)).as('seconds') / reminderIntervalSeconds);
+  await oncePerRelease(release, `reminded#${since}#${interval}`, () =>
+    emailEscalationContacts(
+      release,
+      'reminder',
+      releaseControl({
+        release,
+        what: 'still paused',
+        reason: record.pause?.reason ?? 'awaiting a decision',
+        by: record.pause?.by ?? 'the release workflow',
+        next: `The release waits at "${state}" since ${since} until someone resumes or aborts it.`,
+      }),
+    ),
+  );
+  return { reminded: true };
 }

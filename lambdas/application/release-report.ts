@@ -1,8 +1,14 @@
 import { OUTCOME_STATES } from '../core/lifecycle.js';
 import { rolloutShape } from '../core/rollout-shape.js';
+import { releaseCompleted } from '../email/messages.js';
+import { DETAIL_TYPES, SCHEMA_VERSION } from '../events/contract.js';
+import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
+import { emailEscalationContacts } from '../shared/escalation.js';
+import { logger } from '../shared/observability.js';
+import { oncePerRelease } from '../shared/once.js';
 import { emailCounts } from '../store/audit.js';
-import type { ReleaseRecord } from '../store/releases.js';
+import { moveRelease, type ReleaseRecord, requireRelease } from '../store/releases.js';
 import { getStepsForStatus, type StepRecord } from '../store/steps.js';
 import { configOf } from './release-config.js';
 
@@ -59,6 +65,30 @@ export async function releaseReport(record: ReleaseRecord): Promise<Record<strin
     },
     emails: await emailCounts(release),
   };
+}
+
+/**
+ * The release completes: its report is stored on it (made once, kept on a retry), told to the escalation
+ * contacts once and announced once.
+ */
+export async function completeRelease(release: string): Promise<Record<string, unknown>> {
+  const current = await requireRelease(release);
+  const report = current.report ?? (await releaseReport(current));
+  if (current.status !== 'completed') await moveRelease(release, ['running'], 'completed', { report });
+  const totals = report.totals as Record<string, number>;
+  logger.info('Release completed', { totals });
+  await oncePerRelease(release, 'completionEmailedAt', () =>
+    emailEscalationContacts(release, 'completion', releaseCompleted({ release, summary: totals })),
+  );
+  await oncePerRelease(release, 'completionPublishedAt', () =>
+    publish([
+      {
+        detailType: DETAIL_TYPES.releaseCompleted,
+        detail: { schemaVersion: SCHEMA_VERSION, release, at: String(report.completedAt), summary: totals },
+      },
+    ]),
+  );
+  return report;
 }
 
 /** A step's customers by the state they ended in (only states some customer is in, besides outcomes). */

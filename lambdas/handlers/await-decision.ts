@@ -1,9 +1,6 @@
 import * as z from 'zod';
-import { decisionOutput } from '../application/halt.js';
-import { countMetric, logger } from '../shared/observability.js';
-import { resumeWithSuccess } from '../shared/step-functions.js';
+import { awaitDecision } from '../application/halt.js';
 import { taskHandler } from '../shared/task.js';
-import { updateRelease } from '../store/releases.js';
 
 const input = z.strictObject({
   release: z.string(),
@@ -18,16 +15,6 @@ const input = z.strictObject({
  * decides by itself.
  */
 export const handler = taskHandler(input, async ({ release, state, taskToken }) => {
-  // Decided while this was being parked: answer at once, as the decision would have.
-  const record = await updateRelease(release, { decisionToken: taskToken, parkedAt: state });
-  if (record.status === 'halted' || record.status === 'paused') {
-    countMetric(record.status === 'halted' ? 'ReleaseHalts' : 'ReleasePauses');
-    logger.warn(`Release ${record.status}, awaiting a decision`, {
-      state,
-      reason: record.pause?.reason ?? null,
-    });
-  }
-  if (record.status === 'running') await resumeWithSuccess(taskToken, await decisionOutput(record, 'resume'));
-  if (record.status === 'aborted') await resumeWithSuccess(taskToken, await decisionOutput(record, 'abort'));
+  await awaitDecision(release, state, taskToken);
   return { parked: state };
 });

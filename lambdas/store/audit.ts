@@ -1,6 +1,29 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
 import { dynamo } from '../shared/clients.js';
-import { getMany, queryAll, releaseKey, tableName, writeIf } from './table.js';
+import { getMany, parseItem, queryAll, releaseKey, tableName, writeIf } from './table.js';
+
+const auditItem = z.looseObject({ at: z.string(), what: z.string() });
+/** A counter item: its counts by name (kind of email, reason of refusal), beside its key. */
+const countsItem = z.looseObject({ PK: z.string(), SK: z.string() }).catchall(z.number());
+const healthReportItem = z.looseObject({ customerId: z.string(), reportedAt: z.string() });
+const healthEvidenceItem = healthReportItem.extend({
+  criticalErrors: z.number().default(0),
+  securityFindings: z.number().default(0),
+  latencyChangePercent: z.number().default(0),
+});
+const gateAuditItem = z.looseObject({
+  SK: z.string(),
+  passed: z.boolean().optional(),
+  reason: z.string().optional(),
+  at: z.string().optional(),
+});
+
+/** A counter item's counts, its key left out. */
+function countsOf(item: Record<string, unknown>): Record<string, number> {
+  const { PK: _pk, SK: _sk, ...counts } = parseItem(countsItem, item);
+  return counts;
+}
 
 export async function audit(
   release: string,
@@ -26,7 +49,7 @@ export async function getAudit(release: string, what: string): Promise<Record<st
       Key: { PK: releaseKey(release), SK: `AUDIT#${what}` },
     }),
   );
-  return result.Item;
+  return result.Item && parseItem(auditItem, result.Item);
 }
 
 // The emails sent are counted on EMAIL_COUNTER_SHARDS items, each in a partition of its own
@@ -58,8 +81,8 @@ export async function countEmail(release: string, kind: string, count = 1): Prom
 /** The emails sent, by kind, summed over the counters (one batched read). */
 export async function emailCounts(release: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const { PK: _pk, SK: _sk, ...item } of await getMany(emailsKeys(release)))
-    for (const [kind, count] of Object.entries(item)) counts[kind] = (counts[kind] ?? 0) + Number(count);
+  for (const item of await getMany(emailsKeys(release)))
+    for (const [kind, count] of Object.entries(countsOf(item))) counts[kind] = (counts[kind] ?? 0) + count;
   return counts;
 }
 
@@ -103,8 +126,7 @@ export async function refusedHealthReportCounts(
   const result = await dynamo().send(
     new GetCommand({ ConsistentRead: true, TableName: tableName(), Key: refusedHealthReportsKey(release) }),
   );
-  const { PK: _pk, SK: _sk, ...counts } = result.Item ?? {};
-  return counts as Record<string, number>;
+  return result.Item ? countsOf(result.Item) : {};
 }
 
 export async function listHealthReports(release: string): Promise<Record<string, unknown>[]> {
@@ -114,7 +136,7 @@ export async function listHealthReports(release: string): Promise<Record<string,
     KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
     ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'HEALTH#' },
   }))
-    reports.push(item);
+    reports.push(parseItem(healthReportItem, item));
   return reports;
 }
 
@@ -159,14 +181,14 @@ export async function healthReportsSince(
     ConsistentRead: true,
     KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
     ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': `HEALTH#${customerId}#` },
-  }))
-    if (Date.parse(String(item.reportedAt)) >= Date.parse(since))
-      reports.push({
-        reportedAt: String(item.reportedAt),
-        criticalErrors: Number(item.criticalErrors ?? 0),
-        securityFindings: Number(item.securityFindings ?? 0),
-        latencyChangePercent: Number(item.latencyChangePercent ?? 0),
-      });
+  })) {
+    const { reportedAt, criticalErrors, securityFindings, latencyChangePercent } = parseItem(
+      healthEvidenceItem,
+      item,
+    );
+    if (Date.parse(reportedAt) >= Date.parse(since))
+      reports.push({ reportedAt, criticalErrors, securityFindings, latencyChangePercent });
+  }
   return reports;
 }
 
@@ -183,9 +205,12 @@ export async function latestGates(
     ['SK', 'passed', 'reason', 'at'],
   );
   return new Map(
-    items.map((item) => [
-      String(item.SK).slice('AUDIT#gate#'.length),
-      { passed: item.passed === true, reason: String(item.reason ?? ''), at: String(item.at ?? '') },
-    ]),
+    items.map((item) => {
+      const { SK, passed, reason, at } = parseItem(gateAuditItem, item);
+      return [
+        SK.slice('AUDIT#gate#'.length),
+        { passed: passed === true, reason: reason ?? '', at: at ?? '' },
+      ];
+    }),
   );
 }

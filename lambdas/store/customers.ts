@@ -138,6 +138,27 @@ export interface PlannedCustomerRecord extends PlannedCustomer {
   approvers: Contact[];
 }
 
+/** A PlannedCustomerRecord as stored (a chunk of the plan carries them). */
+export const plannedCustomerRecord = customerRecord
+  .pick({
+    id: true,
+    name: true,
+    policy: true,
+    phase: true,
+    batch: true,
+    noticeAt: true,
+    deployAt: true,
+    approvalRequired: true,
+    deadlineAt: true,
+    timeZone: true,
+    unschedulableReason: true,
+    stepKey: true,
+    window: true,
+    contacts: true,
+    approvers: true,
+  })
+  .extend({ lateReason: z.string().optional() });
+
 const customerKey = (release: string, customerId: string) => ({
   PK: releaseKey(release),
   SK: `CUSTOMER#${customerId}`,

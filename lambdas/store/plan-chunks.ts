@@ -4,7 +4,7 @@ import * as z from 'zod';
 import type { RolloutChunk } from '../core/plan-chunks.js';
 import { dynamo } from '../shared/clients.js';
 import { TransientError } from '../shared/errors.js';
-import type { PlannedCustomerRecord } from './customers.js';
+import { type PlannedCustomerRecord, plannedCustomerRecord } from './customers.js';
 import { getMany, parseItem, releaseKey, tableName, writeIf } from './table.js';
 
 // The plan written in chunks (lambdas/core/plan-chunks.ts):
@@ -75,9 +75,9 @@ export async function getPlanChunk(release: string, chunk: number): Promise<Plan
   );
   if (!result.Item) return undefined;
   const item = parseItem(planChunkItem, result.Item);
-  const entries = z
-    .array(z.looseObject({ id: z.string(), stepKey: z.string() }))
-    .parse(JSON.parse(gunzipSync(item.entries).toString('utf8'))) as unknown as PlannedCustomerRecord[];
+  const entries: PlannedCustomerRecord[] = z
+    .array(plannedCustomerRecord)
+    .parse(JSON.parse(gunzipSync(item.entries).toString('utf8')));
   return { chunk: item.chunk, plannedAt: item.plannedAt, entries, writtenAt: item.writtenAt };
 }
 
