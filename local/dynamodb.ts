@@ -4,6 +4,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import './dynalite-store-encoding.js';
 import dynalite from 'dynalite';
 import { LOCAL_KEEP_ALIVE_MS, localClientConfig } from './aws-client-config.js';
 import { createTableInputFromResource, TABLE_RESOURCE_TYPES } from './table-from-template.js';
@@ -162,7 +163,9 @@ function bodyBytes(body: unknown): Buffer {
   if (typeof body === 'string') return Buffer.from(body);
   // A view, not Buffer.from(body): the SDK's JSON body is a Uint8Array whose valueOf() is a string.
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  throw new Error(`The in-process DynamoDB handler takes a string or bytes as a request body, not ${typeof body}`);
+  throw new Error(
+    `The in-process DynamoDB handler takes a string or bytes as a request body, not ${typeof body}`,
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -252,5 +253,55 @@ describe('local DynamoDB serving SDK clients in-process', () => {
     await overHttp.send(new GetCommand({ TableName: 'direct-AuditTable', Key: { id: 'once' } }));
 
     expect(dynamo.requestCounts().GetItem).toBe((before.GetItem ?? 0) + 2);
+  });
+});
+
+describe('local DynamoDB keeping its items', () => {
+  let dynamo: LocalDynamoDb;
+  let documents: DynamoDBDocumentClient;
+
+  beforeAll(async () => {
+    dynamo = await startLocalDynamoDb();
+    await createTablesFromTemplate(approvalsTemplate, dynamo.endpoint, (id) => `kept-${id}`);
+    documents = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ ...localClientConfig(dynamo.endpoint), requestHandler: dynamo.requestHandler }),
+    );
+  });
+
+  afterAll(async () => {
+    documents?.destroy();
+    await dynamo?.stop();
+  });
+
+  it('stores each item in bytes of its own, not in a slab of a shared buffer pool it would keep alive', async () => {
+    // dynalite's own way to its store: require, after the local runtime loaded it.
+    const { MemoryLevel } = createRequire(import.meta.url)('memory-level') as typeof import('memory-level');
+    const store = new MemoryLevel<string, unknown>({ valueEncoding: 'json' });
+    await store.put('customer#acme', { state: 'deployed' });
+
+    const stored = await store.get<string, Uint8Array>('customer#acme', { valueEncoding: 'view' });
+    expect(stored?.buffer.byteLength).toBe(stored?.byteLength);
+  });
+
+  it('returns sort keys in the order of their UTF-8 bytes, as DynamoDB does', async () => {
+    const sortKeys = [
+      'request#zürich',
+      'request#zulu',
+      'request#Zulu',
+      'request#\u{1F600}',
+      'request#\uFF5E',
+    ];
+    for (const sk of sortKeys)
+      await documents.send(new PutCommand({ TableName: 'kept-ApprovalsTable', Item: { pk: 'order', sk } }));
+
+    const { Items } = await documents.send(
+      new QueryCommand({
+        TableName: 'kept-ApprovalsTable',
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'order' },
+      }),
+    );
+    const byUtf8Bytes = [...sortKeys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    expect(Items?.map((item) => item.sk)).toEqual(byUtf8Bytes);
   });
 });
