@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IANAZone } from 'luxon';
 import * as z from 'zod';
 import bundledPoliciesJson from '../../config/deployment-policies.json' with { type: 'json' };
 import bundledReleaseJson from '../../config/minor-release-policies.json' with { type: 'json' };
@@ -12,6 +11,7 @@ import {
   type MinorReleasePolicies,
   POLICY_NAMES,
 } from './model.js';
+import { isKnownTimeZone } from './time-zones.js';
 import { isVersionTag } from './versions.js';
 
 export const POLICIES_FILE = 'deployment-policies.json';
@@ -138,7 +138,7 @@ const contactSchema = z.strictObject({
 const maintenanceWindowSchema = z.strictObject({
   timeZone: z
     .string()
-    .refine((zone) => IANAZone.isValidZone(zone), { error: about((input) => `unknown time zone ${input}`) }),
+    .refine((zone) => isKnownTimeZone(zone), { error: about((input) => `unknown time zone ${input}`) }),
   days: z
     .array(z.enum(WEEKDAYS, { error: about((input) => `${input} is not a weekday code`) }))
     .min(1, { error: 'the window opens on no day' }),

@@ -1,5 +1,6 @@
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
 import type { MaintenanceWindow, Weekday } from './model.js';
+import { isKnownTimeZone } from './time-zones.js';
 
 export type Instant = DateTime | string;
 
@@ -76,7 +77,7 @@ export function firstWindowSlotAtOrAfter(
 ): WindowSlot | null {
   const from = toUtc(earliest);
   const limit = toUtc(notAfter);
-  if (!IANAZone.isValidZone(window.timeZone)) throw new RangeError(`unknown time zone: ${window.timeZone}`);
+  if (!isKnownTimeZone(window.timeZone)) throw new RangeError(`unknown time zone: ${window.timeZone}`);
   const opensSomeDay = window.days.some((day) => WEEKDAYS.includes(day));
   if (!opensSomeDay || window.durationMinutes < 1 || from >= limit) return null;
   for (const { start, end } of occurrencesFrom(window, from)) {
