@@ -199,10 +199,25 @@ interface SizeResult {
 
 const total = (counts: Counts) => Object.values(counts).reduce((sum, count) => sum + count, 0);
 
+/** The Node flags `npm start` gives the rehearsal (package.json's start script), so the bench runs it alike. */
+function startNodeFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
+  return scripts.start.split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
 async function rehearse(customers: number, fleetFile: string, recordTo?: string): Promise<Rehearsal> {
   const budgetSeconds = options.budget ?? 120 + 0.03 * customers;
   const outFile = join(workdir, `outcome-${customers}.json`);
-  const args = ['--import', 'tsx', 'bin/rehearse.ts', '--day', '0', '--auto-approve', '--json'];
+  const args = [
+    ...startNodeFlags(),
+    '--import',
+    'tsx',
+    'bin/rehearse.ts',
+    '--day',
+    '0',
+    '--auto-approve',
+    '--json',
+  ];
   args.push('--start', START, '--fleet', fleetFile, ...(recordTo ? ['--record-workload', recordTo] : []));
   const spawnedAt = Date.now();
   const started = performance.now();
