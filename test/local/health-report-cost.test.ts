@@ -2,17 +2,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { evaluateGateOf, releaseQuality } from '../../lambdas/application/gates.js';
 import { recordHealthReport } from '../../lambdas/application/health.js';
 import { recordOutcome } from '../../lambdas/application/outcomes.js';
-import { bundledConfig } from '../../lambdas/core/config.js';
 import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
-import type { ReleaseSchedule } from '../../lambdas/core/rollout-shape.js';
 import { type HealthReported, SCHEMA_VERSION } from '../../lambdas/events/contract.js';
 import { dynamo, resetClients } from '../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
-import { applyTransition, putCustomerIfAbsent } from '../../lambdas/store/customers.js';
-import { createRelease, getRelease, moveRelease } from '../../lambdas/store/releases.js';
-import { getStep, putStepIfAbsent, putStepMember, totalCounterShards } from '../../lambdas/store/steps.js';
+import { applyTransition } from '../../lambdas/store/customers.js';
+import { getRelease } from '../../lambdas/store/releases.js';
+import { getStep, totalCounterShards } from '../../lambdas/store/steps.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { startReleaseTable } from './support/release-table.js';
+import { runningReleaseWithStandardStep } from './support/standard-step.js';
 
 // Health reports are most of the store's requests (about ten a day per deployed customer during its rollback
 // window), so what one costs is part of its contract: counted here, request by request, on dynalite.
@@ -47,44 +46,7 @@ const customerIds = () => Array.from({ length: CUSTOMERS }, (_, n) => `customer-
 beforeEach(async () => {
   releaseNumber += 1;
   release = `v2.${releaseNumber}.0`;
-  await createRelease({ release, startAt: '2027-03-01T09:00:00Z' } as ReleaseSchedule, {
-    config: bundledConfig(),
-    fleetRevision: 1,
-  });
-  await moveRelease(release, ['planning'], 'running');
-  await putStepIfAbsent(release, 'standard_1', {
-    total: CUSTOMERS,
-    oneAtATime: false,
-    waitUntil: '2027-04-02T09:00:00Z',
-  });
-  for (const id of customerIds()) {
-    await putCustomerIfAbsent(
-      release,
-      {
-        id,
-        name: id,
-        policy: 'standard',
-        phase: 'standard',
-        batch: 1,
-        noticeAt: null,
-        deployAt: '2027-03-13T01:00:00Z',
-        approvalRequired: false,
-        deadlineAt: '2027-04-01T09:00:00Z',
-        timeZone: 'Europe/Berlin',
-        stepKey: 'standard_1',
-        window: { timeZone: 'Europe/Berlin', days: ['sat'], start: '02:00', durationMinutes: 240 },
-        contacts: [{ name: 'Ops', email: `ops@${id}.example.com` }],
-        approvers: [],
-      },
-      '2027-03-01T09:00:00Z',
-    );
-    await putStepMember(release, 'standard_1', {
-      id,
-      deployAt: '2027-03-13T01:00:00Z',
-      approvalRequired: false,
-      deadlineAt: '2027-04-01T09:00:00Z',
-    });
-  }
+  await runningReleaseWithStandardStep(release, customerIds());
   // The release awaits the step from its start: its counter shards know how many customers each counts.
   await totalCounterShards(release, 'standard_1');
   for (const id of customerIds()) {

@@ -1,23 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { recordOutcome } from '../../lambdas/application/outcomes.js';
-import { bundledConfig } from '../../lambdas/core/config.js';
 import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
-import type { ReleaseSchedule } from '../../lambdas/core/rollout-shape.js';
 import { dynamo, resetClients } from '../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
-import { applyTransition, putCustomerIfAbsent } from '../../lambdas/store/customers.js';
+import { applyTransition } from '../../lambdas/store/customers.js';
 import { claimDeployment } from '../../lambdas/store/deployment-claims.js';
 import { fleetCustomers } from '../../lambdas/store/fleet.js';
-import { createRelease, moveRelease } from '../../lambdas/store/releases.js';
-import {
-  counterShardOf,
-  getStep,
-  putStepIfAbsent,
-  putStepMember,
-  totalCounterShards,
-} from '../../lambdas/store/steps.js';
+import { counterShardOf, getStep, totalCounterShards } from '../../lambdas/store/steps.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { importSampleFleet, startReleaseTable } from './support/release-table.js';
+import { runningReleaseWithStandardStep } from './support/standard-step.js';
 
 // What recording a customer's outcome costs the store, request by request, on dynalite. The lifecycle
 // transition and its step count are one request each; a deployed customer's fleet version and its
@@ -64,44 +56,9 @@ function targetOf(input: Record<string, unknown>): string {
 beforeEach(async () => {
   releaseNumber += 1;
   release = `v2.${releaseNumber}.0`;
-  await createRelease({ release, startAt: '2027-03-01T09:00:00Z' } as ReleaseSchedule, {
-    config: bundledConfig(),
-    fleetRevision: 1,
-  });
-  await moveRelease(release, ['planning'], 'running');
-  await putStepIfAbsent(release, 'standard_1', {
-    total: customerIds.length,
-    oneAtATime: false,
-    waitUntil: '2027-04-02T09:00:00Z',
-  });
+  await runningReleaseWithStandardStep(release, customerIds);
   const cause = { at: '2027-03-13T01:00:00.000Z', by: 'test' };
   for (const id of customerIds) {
-    await putCustomerIfAbsent(
-      release,
-      {
-        id,
-        name: id,
-        policy: 'standard',
-        phase: 'standard',
-        batch: 1,
-        noticeAt: null,
-        deployAt: '2027-03-13T01:00:00Z',
-        approvalRequired: false,
-        deadlineAt: '2027-04-01T09:00:00Z',
-        timeZone: 'Europe/Berlin',
-        stepKey: 'standard_1',
-        window: { timeZone: 'Europe/Berlin', days: ['sat'], start: '02:00', durationMinutes: 240 },
-        contacts: [{ name: 'Ops', email: `ops@${id}.example.com` }],
-        approvers: [],
-      },
-      '2027-03-01T09:00:00Z',
-    );
-    await putStepMember(release, 'standard_1', {
-      id,
-      deployAt: '2027-03-13T01:00:00Z',
-      approvalRequired: false,
-      deadlineAt: '2027-04-01T09:00:00Z',
-    });
     await applyTransition(release, id, TRANSITIONS.schedule, cause);
     await applyTransition(release, id, TRANSITIONS.requestDeployment, cause, {
       deploymentRequestedAt: cause.at,
