@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { acceptedHealthOf, NO_HEALTH_ISSUES, type StepHealth } from '../core/gates.js';
-import type { OutcomeState } from '../core/lifecycle.js';
+import { OUTCOME_STATES, type OutcomeState } from '../core/lifecycle.js';
 import { dynamo } from '../shared/clients.js';
 import { TransientError } from '../shared/errors.js';
 import { getMany, isConditionFailure, parseItem, queryAll, releaseKey, tableName, writeIf } from './table.js';
@@ -92,13 +92,7 @@ export const STEP_COUNTER_SHARDS = 16;
 /** The counters kept on the shards, summed by readers (a step's own item may hold some, written before). */
 const SHARDED_COUNTERS = [
   'recorded',
-  'deployed',
-  'failed',
-  'rejected',
-  'deferred',
-  'held',
-  'cancelled',
-  'superseded',
+  ...OUTCOME_STATES,
   'deployedWithHealthReport',
   'rolledBack',
   'rollbackFailed',
