@@ -46,7 +46,10 @@ const customerIds = () => Array.from({ length: CUSTOMERS }, (_, n) => `customer-
 beforeEach(async () => {
   releaseNumber += 1;
   release = `v2.${releaseNumber}.0`;
-  await runningReleaseWithStandardStep(release, customerIds());
+  await runningReleaseWithStandardStep(
+    release,
+    customerIds().map((id) => ({ id })),
+  );
   // The release awaits the step from its start: its counter shards know how many customers each counts.
   await totalCounterShards(release, 'standard_1');
   for (const id of customerIds()) {

@@ -3,17 +3,15 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordHealthReport } from '../../lambdas/application/health.js';
 import { sendDueNotices } from '../../lambdas/application/notices.js';
-import { bundledConfig } from '../../lambdas/core/config.js';
 import { combineHealth } from '../../lambdas/core/gates.js';
-import type { ReleaseSchedule } from '../../lambdas/core/rollout-shape.js';
 import { type HealthReported, SCHEMA_VERSION } from '../../lambdas/events/contract.js';
 import { dynamo, resetClients } from '../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
-import { putCustomerIfAbsent, updateCustomer } from '../../lambdas/store/customers.js';
-import { createRelease, moveRelease } from '../../lambdas/store/releases.js';
-import { putStepIfAbsent, stepHealthShards } from '../../lambdas/store/steps.js';
+import { updateCustomer } from '../../lambdas/store/customers.js';
+import { stepHealthShards } from '../../lambdas/store/steps.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { startReleaseTable } from './support/release-table.js';
+import { runningReleaseWithStandardStep } from './support/standard-step.js';
 
 // What notices and health reports cost the store, measured on dynalite: the notice loop reads on from its
 // cursor, and a health report counts once on its step however often and however concurrently it arrives.
@@ -51,41 +49,11 @@ afterAll(async () => {
   await database.stop();
 });
 
-/** A running release whose customers, all standard in step standard_1, were planned. */
+/** A running release whose customers, all standard in step standard_1, were planned and noticed as given. */
 async function givenARelease(customers: { id: string; noticeAt: string }[]): Promise<string> {
   releaseNumber += 1;
   const release = `v1.${releaseNumber}.0`;
-  await createRelease({ release, startAt: '2027-03-01T09:00:00Z' } as ReleaseSchedule, {
-    config: bundledConfig(),
-    fleetRevision: 1,
-  });
-  await moveRelease(release, ['planning'], 'running');
-  await putStepIfAbsent(release, 'standard_1', {
-    total: customers.length,
-    oneAtATime: false,
-    waitUntil: '2027-04-02T09:00:00Z',
-  });
-  for (const { id, noticeAt } of customers)
-    await putCustomerIfAbsent(
-      release,
-      {
-        id,
-        name: id,
-        policy: 'standard',
-        phase: 'standard',
-        batch: 1,
-        noticeAt,
-        deployAt: '2027-03-13T01:00:00Z',
-        approvalRequired: false,
-        deadlineAt: '2027-04-01T09:00:00Z',
-        timeZone: 'Europe/Berlin',
-        stepKey: 'standard_1',
-        window: { timeZone: 'Europe/Berlin', days: ['sat'], start: '02:00', durationMinutes: 240 },
-        contacts: [{ name: 'Ops', email: `ops@${id}.example.com` }],
-        approvers: [],
-      },
-      '2027-03-01T09:00:00Z',
-    );
+  await runningReleaseWithStandardStep(release, customers);
   return release;
 }
 

@@ -56,7 +56,10 @@ function targetOf(input: Record<string, unknown>): string {
 beforeEach(async () => {
   releaseNumber += 1;
   release = `v2.${releaseNumber}.0`;
-  await runningReleaseWithStandardStep(release, customerIds);
+  await runningReleaseWithStandardStep(
+    release,
+    customerIds.map((id) => ({ id })),
+  );
   const cause = { at: '2027-03-13T01:00:00.000Z', by: 'test' };
   for (const id of customerIds) {
     await applyTransition(release, id, TRANSITIONS.schedule, cause);

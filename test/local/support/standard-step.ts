@@ -7,21 +7,25 @@ import { putStepIfAbsent, putStepMember } from '../../../lambdas/store/steps.js'
 export const DEPLOY_AT = '2027-03-13T01:00:00Z';
 
 /**
- * A running release (started 1 March 2027) whose one step, standard_1, holds `customerIds`: standard customers
- * planned to deploy on 13 March 2027 in a Saturday window, none asked anything yet.
+ * A running release (started 1 March 2027) whose one step, standard_1, holds `customers`: standard customers
+ * planned to deploy on 13 March 2027 in a Saturday window, noticed at `noticeAt` (none by default), none asked
+ * anything yet.
  */
-export async function runningReleaseWithStandardStep(release: string, customerIds: readonly string[]) {
+export async function runningReleaseWithStandardStep(
+  release: string,
+  customers: readonly { id: string; noticeAt?: string }[],
+) {
   await createRelease({ release, startAt: '2027-03-01T09:00:00Z' } as ReleaseSchedule, {
     config: bundledConfig(),
     fleetRevision: 1,
   });
   await moveRelease(release, ['planning'], 'running');
   await putStepIfAbsent(release, 'standard_1', {
-    total: customerIds.length,
+    total: customers.length,
     oneAtATime: false,
     waitUntil: '2027-04-02T09:00:00Z',
   });
-  for (const id of customerIds) {
+  for (const { id, noticeAt = null } of customers) {
     await putCustomerIfAbsent(
       release,
       {
@@ -30,7 +34,7 @@ export async function runningReleaseWithStandardStep(release: string, customerId
         policy: 'standard',
         phase: 'standard',
         batch: 1,
-        noticeAt: null,
+        noticeAt,
         deployAt: DEPLOY_AT,
         approvalRequired: false,
         deadlineAt: '2027-04-01T09:00:00Z',
