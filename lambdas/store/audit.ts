@@ -1,6 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { dynamo } from '../shared/clients.js';
+import { customerPartition } from './customer-partitions.js';
 import { getMany, parseItem, queryAll, releaseKey, tableName, writeIf } from './table.js';
 
 const auditItem = z.looseObject({ at: z.string(), what: z.string() });
@@ -93,7 +94,11 @@ export async function putHealthReport(
   await dynamo().send(
     new PutCommand({
       TableName: tableName(),
-      Item: { PK: releaseKey(release), SK: `HEALTH#${report.customerId}#${report.reportedAt}`, ...report },
+      Item: {
+        PK: customerPartition(release, report.customerId),
+        SK: `HEALTH#${report.customerId}#${report.reportedAt}`,
+        ...report,
+      },
     }),
   );
 }
@@ -127,17 +132,6 @@ export async function refusedHealthReportCounts(
     new GetCommand({ ConsistentRead: true, TableName: tableName(), Key: refusedHealthReportsKey(release) }),
   );
   return result.Item ? countsOf(result.Item) : {};
-}
-
-export async function listHealthReports(release: string): Promise<Record<string, unknown>[]> {
-  const reports: Record<string, unknown>[] = [];
-  for await (const item of queryAll({
-    TableName: tableName(),
-    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
-    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'HEALTH#' },
-  }))
-    reports.push(parseItem(healthReportItem, item));
-  return reports;
 }
 
 /**
@@ -179,8 +173,11 @@ export async function healthReportsSince(
   for await (const item of queryAll({
     TableName: tableName(),
     ConsistentRead: true,
-    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
-    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': `HEALTH#${customerId}#` },
+    KeyConditionExpression: 'PK = :partition AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: {
+      ':partition': customerPartition(release, customerId),
+      ':prefix': `HEALTH#${customerId}#`,
+    },
   })) {
     const { reportedAt, criticalErrors, securityFindings, latencyChangePercent } = parseItem(
       healthEvidenceItem,

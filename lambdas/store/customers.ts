@@ -12,14 +12,20 @@ import { ROLLBACK_TRIGGERS, type RollbackTrigger } from '../core/rollback.js';
 import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { forgetPendingApproval } from './approvals.js';
+import {
+  CUSTOMER_PARTITIONS,
+  customerPartition,
+  customerPartitionKey,
+  customerPartitionOf,
+  hashOfCustomerId,
+  queryEveryPartition,
+} from './customer-partitions.js';
 import { parseReleaseHold, RELEASE_HOLD_FIELDS, type ReleaseHold, releaseMetaKey } from './releases.js';
-import { counterShardOf } from './steps.js';
 import { SWEEP_INDEX } from './sweep-index.js';
 import {
   getMany,
   isConditionFailure,
   parseItem,
-  queryAll,
   releaseKey,
   setClause,
   tableName,
@@ -159,8 +165,9 @@ export const plannedCustomerRecord = customerRecord
   })
   .extend({ lateReason: z.string().optional() });
 
-const customerKey = (release: string, customerId: string) => ({
-  PK: releaseKey(release),
+/** A customer's item: in the customer's partition of the release (customer-partitions.ts). */
+export const customerKey = (release: string, customerId: string) => ({
+  PK: customerPartition(release, customerId),
   SK: `CUSTOMER#${customerId}`,
 });
 
@@ -177,7 +184,7 @@ export const SWEEP_AT_ONCE = '0000';
 
 const sweepShardOf = (release: string, shard: number) => `${releaseKey(release)}#SWEEP#${shard}`;
 const sweepShardOfCustomer = (release: string, customerId: string) =>
-  sweepShardOf(release, counterShardOf(customerId) % SWEEP_SHARDS);
+  sweepShardOf(release, hashOfCustomerId(customerId) % SWEEP_SHARDS);
 
 /** What a transition changes in the sweep's index: in on deployment, out once the rollback has ended. */
 function sweepIndexChange(
@@ -275,11 +282,12 @@ export async function requireCustomer(release: string, customerId: string): Prom
   return customer;
 }
 
+/** The release's customers, partition after partition (in id order within each). */
 export async function* customersOf(release: string): AsyncGenerator<CustomerRecord> {
-  for await (const item of queryAll({
+  for await (const item of queryEveryPartition(release, {
     TableName: tableName(),
-    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
-    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'CUSTOMER#' },
+    KeyConditionExpression: 'PK = :partition AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: { ':prefix': 'CUSTOMER#' },
   }))
     yield parseItem(customerRecord, item);
 }
@@ -289,29 +297,30 @@ export async function* customersOfPhase(
   release: string,
   phase: CustomerRecord['phase'],
 ): AsyncGenerator<CustomerRecord> {
-  for await (const item of queryAll({
+  for await (const item of queryEveryPartition(release, {
     TableName: tableName(),
     ConsistentRead: true,
-    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    KeyConditionExpression: 'PK = :partition AND begins_with(SK, :prefix)',
     FilterExpression: '#phase = :phase',
     ExpressionAttributeNames: { '#phase': 'phase' },
-    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'CUSTOMER#', ':phase': phase },
+    ExpressionAttributeValues: { ':prefix': 'CUSTOMER#', ':phase': phase },
   }))
     yield parseItem(customerRecord, item);
 }
 
+/** Every customer of the release, in id order. */
 export async function listCustomers(release: string): Promise<CustomerRecord[]> {
   const customers: CustomerRecord[] = [];
   for await (const customer of customersOf(release)) customers.push(customer);
-  return customers;
+  return customers.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /**
- * Customers whose notice is due by `asOf` and not yet taken, in id order, starting after the customer
- * `after` (from the first customer without it): at most `limit` of them. The query reads the release's
- * customers from `after` on, a page at most as large as the customers still wanted, and stops as soon as it
- * has `limit`; so a loop that passes on the last id it sent reads each customer about once instead of
- * re-reading the partition every run.
+ * Customers whose notice is due by `asOf` and not yet taken, at most `limit` of them, in partition order and
+ * by id within a partition, starting after the customer `after` (from the first partition without it). The
+ * cursor is a customer id: its partition follows from it. Each query reads from `after` on, a page at most
+ * as large as the customers still wanted, and stops as soon as it has `limit`; so a loop that passes on the
+ * last id it sent reads each customer about once instead of re-reading the partitions every run.
  */
 export async function listCustomersAwaitingNotice(
   release: string,
@@ -320,36 +329,40 @@ export async function listCustomersAwaitingNotice(
   after?: string,
 ): Promise<CustomerRecord[]> {
   const customers: CustomerRecord[] = [];
-  let startKey: Record<string, unknown> | undefined = after ? customerKey(release, after) : undefined;
-  do {
-    const page = await dynamo().send(
-      new QueryCommand({
-        TableName: tableName(),
-        ConsistentRead: true,
-        KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
-        // Only customers still planned, and not halted on their own: a notice tells a date. A customer
-        // deployed early is told its early date by the request (or deploys at once, forced).
-        FilterExpression:
-          'noticeAt <= :asOf AND attribute_not_exists(noticeClaimedAt) AND attribute_not_exists(halt) AND attribute_not_exists(earlyDeployment) AND #state = :planned',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: {
-          ':release': releaseKey(release),
-          ':prefix': 'CUSTOMER#',
-          ':asOf': asOf,
-          ':planned': 'planned',
-        },
-        // Limit bounds the items a page reads (before the filter): no more than are still wanted, so a run
-        // reads little past the last customer it returns.
-        Limit: limit - customers.length,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      customers.push(parseItem(customerRecord, item));
-      if (customers.length >= limit) return customers;
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const first = after === undefined ? 0 : customerPartitionOf(after);
+  for (let partition = first; partition < CUSTOMER_PARTITIONS; partition += 1) {
+    let startKey: Record<string, unknown> | undefined =
+      after !== undefined && partition === first ? customerKey(release, after) : undefined;
+    do {
+      const page = await dynamo().send(
+        new QueryCommand({
+          TableName: tableName(),
+          ConsistentRead: true,
+          KeyConditionExpression: 'PK = :partition AND begins_with(SK, :prefix)',
+          // Only customers still planned, and not halted on their own: a notice tells a date. A customer
+          // deployed early is told its early date by the request (or deploys at once, forced).
+          FilterExpression:
+            'noticeAt <= :asOf AND attribute_not_exists(noticeClaimedAt) AND attribute_not_exists(halt) AND attribute_not_exists(earlyDeployment) AND #state = :planned',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':partition': customerPartitionKey(release, partition),
+            ':prefix': 'CUSTOMER#',
+            ':asOf': asOf,
+            ':planned': 'planned',
+          },
+          // Limit bounds the items a page reads (before the filter): no more than are still wanted, so a run
+          // reads little past the last customer it returns.
+          Limit: limit - customers.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        customers.push(parseItem(customerRecord, item));
+        if (customers.length >= limit) return customers;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
   return customers;
 }
 
@@ -545,13 +558,12 @@ export async function deployedWithoutHealthReport(
   const steps = Object.fromEntries(stepKeys.map((key, index) => [`:step${index}`, key]));
   const states = Object.fromEntries(deployedStates.map((state, index) => [`:state${index}`, state]));
   const ids: string[] = [];
-  for await (const item of queryAll({
+  for await (const item of queryEveryPartition(release, {
     TableName: tableName(),
-    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    KeyConditionExpression: 'PK = :partition AND begins_with(SK, :prefix)',
     FilterExpression: `#stepKey IN (${Object.keys(steps).join(', ')}) AND #state IN (${Object.keys(states).join(', ')}) AND attribute_not_exists(firstHealthReportAt)`,
     ExpressionAttributeNames: { '#stepKey': 'stepKey', '#state': 'state' },
     ExpressionAttributeValues: {
-      ':release': releaseKey(release),
       ':prefix': 'CUSTOMER#',
       ...steps,
       ...states,
@@ -567,7 +579,7 @@ export async function deployedWithoutHealthReport(
 // Customer rollouts parked by a halt: their tokens, one item each, so a resume finds them without reading
 // every customer of the release.
 const parkedKey = (release: string, customerId: string) => ({
-  PK: releaseKey(release),
+  PK: customerPartition(release, customerId),
   SK: `PARKED#${customerId}`,
 });
 
@@ -582,10 +594,10 @@ export async function parkRollout(release: string, parked: ParkedRollout): Promi
 
 export async function listParkedRollouts(release: string): Promise<ParkedRollout[]> {
   const parked: ParkedRollout[] = [];
-  for await (const item of queryAll({
+  for await (const item of queryEveryPartition(release, {
     TableName: tableName(),
-    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
-    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'PARKED#' },
+    KeyConditionExpression: 'PK = :partition AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: { ':prefix': 'PARKED#' },
   }))
     parked.push({
       customerId: String(item.customerId),
@@ -815,14 +827,14 @@ export async function* customersIn(
   const fields = Object.keys(watchedCustomer.shape);
   const names = Object.fromEntries(fields.map((field, index) => [`#f${index}`, field]));
   const wanted = Object.fromEntries(states.map((state, index) => [`:s${index}`, state]));
-  for await (const item of queryAll({
+  for await (const item of queryEveryPartition(release, {
     TableName: tableName(),
     ConsistentRead: true,
-    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    KeyConditionExpression: 'PK = :partition AND begins_with(SK, :prefix)',
     FilterExpression: `#state IN (${Object.keys(wanted).join(', ')})`,
     ProjectionExpression: Object.keys(names).join(', '),
     ExpressionAttributeNames: { ...names, '#state': 'state' },
-    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'CUSTOMER#', ...wanted },
+    ExpressionAttributeValues: { ':prefix': 'CUSTOMER#', ...wanted },
   }))
     yield parseItem(watchedCustomer, item);
 }
@@ -904,12 +916,12 @@ async function recordFirstAnswer(
  */
 export async function customerNamesOf(release: string): Promise<{ id: string; name: string }[]> {
   const names: { id: string; name: string }[] = [];
-  for await (const item of queryAll({
+  for await (const item of queryEveryPartition(release, {
     TableName: tableName(),
-    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
+    KeyConditionExpression: 'PK = :partition AND begins_with(SK, :prefix)',
     ProjectionExpression: '#id, #name',
     ExpressionAttributeNames: { '#id': 'id', '#name': 'name' },
-    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': 'CUSTOMER#' },
+    ExpressionAttributeValues: { ':prefix': 'CUSTOMER#' },
   }))
     names.push({ id: String(item.id), name: String(item.name) });
   return names;

@@ -4,6 +4,7 @@ import { acceptedHealthOf, NO_HEALTH_ISSUES, type StepHealth } from '../core/gat
 import { OUTCOME_STATES, type OutcomeState } from '../core/lifecycle.js';
 import { dynamo } from '../shared/clients.js';
 import { TransientError } from '../shared/errors.js';
+import { customerPartition, fromEveryPartition, hashOfCustomerId } from './customer-partitions.js';
 import { getMany, isConditionFailure, parseItem, queryAll, releaseKey, tableName, writeIf } from './table.js';
 
 const cappedIds = z.object({ count: z.number(), ids: z.array(z.string()) });
@@ -108,12 +109,7 @@ const shardKeys = (release: string, key: string) =>
 
 /** The counter shard of a customer (FNV-1a of its id): the same wherever and however often it is counted. */
 export function counterShardOf(customerId: string): number {
-  let hash = 0x811c9dc5;
-  for (let index = 0; index < customerId.length; index += 1) {
-    hash ^= customerId.charCodeAt(index);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % STEP_COUNTER_SHARDS;
+  return hashOfCustomerId(customerId) % STEP_COUNTER_SHARDS;
 }
 
 /** A step item with its shards' counters added to its own. */
@@ -623,9 +619,10 @@ const stepMember = z.object({
 });
 export type StepMember = z.infer<typeof stepMember>;
 
+const memberPrefix = (key: string) => `STEP#${key}#CUSTOMER#`;
 const memberKey = (release: string, key: string, customerId: string) => ({
-  PK: releaseKey(release),
-  SK: `STEP#${key}#CUSTOMER#${customerId}`,
+  PK: customerPartition(release, customerId),
+  SK: `${memberPrefix(key)}${customerId}`,
 });
 
 export async function putStepMember(release: string, key: string, member: StepMember): Promise<void> {
@@ -650,32 +647,43 @@ export async function listStepMembersBetween(
   first: string,
   last: string,
 ): Promise<StepMember[]> {
+  return fromEveryPartition(
+    release,
+    (partition) =>
+      membersWhere(partition, 'SK BETWEEN :first AND :last', {
+        ':first': `${memberPrefix(key)}${first}`,
+        ':last': `${memberPrefix(key)}${last}`,
+      }),
+    byId,
+  );
+}
+
+/** The step's members, in id order. */
+export function listStepMembers(release: string, key: string): Promise<StepMember[]> {
+  return fromEveryPartition(
+    release,
+    (partition) => membersWhere(partition, 'begins_with(SK, :prefix)', { ':prefix': memberPrefix(key) }),
+    byId,
+  );
+}
+
+/** The step members in one customer partition whose sort key matches `condition`. */
+async function membersWhere(
+  partition: string,
+  condition: string,
+  values: Record<string, string>,
+): Promise<StepMember[]> {
   const members: StepMember[] = [];
   for await (const item of queryAll({
     TableName: tableName(),
-    KeyConditionExpression: 'PK = :release AND SK BETWEEN :first AND :last',
-    ExpressionAttributeValues: {
-      ':release': releaseKey(release),
-      ':first': memberKey(release, key, first).SK,
-      ':last': memberKey(release, key, last).SK,
-    },
-  })) {
+    KeyConditionExpression: `PK = :partition AND ${condition}`,
+    ExpressionAttributeValues: { ':partition': partition, ...values },
+  }))
     members.push(parseItem(stepMember, item));
-  }
   return members;
 }
 
-export async function listStepMembers(release: string, key: string): Promise<StepMember[]> {
-  const members: StepMember[] = [];
-  for await (const item of queryAll({
-    TableName: tableName(),
-    KeyConditionExpression: 'PK = :release AND begins_with(SK, :prefix)',
-    ExpressionAttributeValues: { ':release': releaseKey(release), ':prefix': `STEP#${key}#CUSTOMER#` },
-  })) {
-    members.push(parseItem(stepMember, item));
-  }
-  return members;
-}
+const byId = (a: StepMember, b: StepMember) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /**
  * Counts a customer silent on its step (no health report past the sweep's threshold), or no longer: a set

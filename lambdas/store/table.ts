@@ -17,14 +17,16 @@ import { ReleaseStateError, TransientError } from '../shared/errors.js';
 //   steps.ts      RELEASE#<v> / STEP#<key>               total, wait token, health, what was accepted
 //                 RELEASE#<v>#SHARD#<n> / STEP#<key>     a counter shard: the counts of its customers (a hash
 //                                                        of the id) and the sets of those it counted
-//                 RELEASE#<v> / STEP#<key>#CUSTOMER#<id> the step's members (read strongly consistent)
+//                 RELEASE#<v>#CUSTOMERS#<n> / STEP#<key>#CUSTOMER#<id> the step's members, in the customer's
+//                                                        partition (customer-partitions.ts)
 //                 RELEASE#<v> / STEP-HEALTH#<key>#<n>    the step's health, in HEALTH_SHARDS shards
-//   customers.ts  RELEASE#<v> / CUSTOMER#<id>            plan entry, lifecycle state and history, progress
-//                 RELEASE#<v> / PARKED#<id>              the token of a customer rollout parked by a halt
+//   customers.ts  RELEASE#<v>#CUSTOMERS#<n> / CUSTOMER#<id> plan entry, lifecycle state and history, progress
+//                 RELEASE#<v>#CUSTOMERS#<n> / PARKED#<id>   the token of a customer rollout parked by a halt
 //   approvals.ts  APPROVAL#<id> / APPROVAL               task token, approvers, decision
 //                 RELEASE#<v> / PENDING-APPROVAL#<id>    an approval asked and not decided (check-status)
 //   deployment-claims.ts DEPLOYMENT#<customerId> / CLAIM  the release deploying it now, newest version deployed
-//   audit.ts      RELEASE#<v> / AUDIT#<what>, EMAILS, HEALTH#<id>#<at>, HEALTH-REFUSED (counts by reason)
+//   audit.ts      RELEASE#<v> / AUDIT#<what>, EMAILS, HEALTH-REFUSED (counts by reason)
+//                 RELEASE#<v>#CUSTOMERS#<n> / HEALTH#<id>#<at> a report of a customer rolling back
 //                 RELEASE#<v>#SHARD#<n> / EMAILS         an email counter shard (emails sent by kind)
 //                 HEALTH-REFUSED / UNKNOWN-RELEASE       refused reports of releases that do not exist
 //   checklists.ts RELEASE#<v> / CHECKLIST#TICK#<item>     a pre-release checklist item's tick (by, at, evidence)

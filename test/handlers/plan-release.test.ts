@@ -6,6 +6,8 @@ import { releaseLifecycle } from '../../lambdas/events/contract.js';
 import { handler as openRelease } from '../../lambdas/handlers/open-release.js';
 import { handler as planRelease } from '../../lambdas/handlers/plan-release.js';
 import { handler as writePlanChunk } from '../../lambdas/handlers/write-plan-chunk.js';
+import { CUSTOMER_PARTITIONS, customerPartition } from '../../lambdas/store/customer-partitions.js';
+import { customerKey } from '../../lambdas/store/customers.js';
 import { claimPlanChunkWrite } from '../../lambdas/store/plan-chunks.js';
 import { sampleFleet } from '../../local/sample-fleet.js';
 import { dynamoMock, putItem, snapshotTable } from './support/fake-table.js';
@@ -131,6 +133,18 @@ describe('write-plan-chunk', () => {
     });
   });
 
+  it('spreads the customers over the release partitions, each with its step membership in its own', async () => {
+    // Act
+    await planWriteAndOpen();
+
+    // Assess: every per-customer item sits in its customer's partition, none under the release's own key.
+    const perCustomer = releaseItems().filter((item) => String(item.SK).includes('CUSTOMER#'));
+    for (const item of perCustomer)
+      expect(item.PK, String(item.SK)).toBe(customerPartition(RELEASE, String(item.id)));
+    const used = new Set(perCustomer.map((item) => item.PK));
+    expect(used.size).toBeGreaterThan(CUSTOMER_PARTITIONS / 2);
+    expect(used.size).toBeLessThanOrEqual(CUSTOMER_PARTITIONS);
+  });
   it('rewrites nothing when a chunk runs again', async () => {
     // Prepare
     const planned = await planRelease({ version: RELEASE, startAt: START_AT });
@@ -153,8 +167,7 @@ describe('write-plan-chunk', () => {
     await planRelease({ version: RELEASE, startAt: START_AT });
     await claimPlanChunkWrite(RELEASE, 0, START_AT);
     putItem({
-      PK: `RELEASE#${RELEASE}`,
-      SK: 'CUSTOMER#acme-corporation',
+      ...customerKey(RELEASE, 'acme-corporation'),
       id: 'acme-corporation',
       state: 'deferred',
     });

@@ -71,10 +71,12 @@ describe('send-notices', () => {
 
     // Assess
     expect(result.sent).toBe(2);
-    expect(emailsSent().map((email) => email.subject)).toEqual([
-      'SecureWatch v1.1.0 is scheduled for Fabrikam',
-      'SecureWatch v1.1.0 is scheduled for Northwind Logistics',
-    ]);
+    expect(emailsSent().map((email) => email.subject)).toEqual(
+      expect.arrayContaining([
+        'SecureWatch v1.1.0 is scheduled for Fabrikam',
+        'SecureWatch v1.1.0 is scheduled for Northwind Logistics',
+      ]),
+    );
     expect(storedEmailCounts()).toEqual({ 'advance-notice': 2 });
   });
 
@@ -90,9 +92,12 @@ describe('send-notices', () => {
     delete process.env.NOTICES_PER_RUN;
 
     // Assess
-    expect(first).toEqual({ sent: 1, remaining: true, cursor: 'fabrikam', halted: false });
+    // The cursor is the customer the first run told; the second run tells the other.
+    expect(first).toEqual({ sent: 1, remaining: true, cursor: expect.any(String), halted: false });
     expect(second).toEqual({ sent: 1, remaining: false, cursor: null, halted: false });
-    expect(emailsSent()).toHaveLength(2);
+    const told = emailsSent().map((email) => email.subject.replace(/^.* for /, ''));
+    expect(told[0]).toBe(first.cursor === 'fabrikam' ? 'Fabrikam' : 'Northwind Logistics');
+    expect([...told].sort()).toEqual(['Fabrikam', 'Northwind Logistics']);
   });
 
   it('notices a fleet larger than one run exactly once each, every run reading on from the last one', async () => {
@@ -117,7 +122,8 @@ describe('send-notices', () => {
 
     // Assess
     const noticed = emailsSent().map((email) => email.subject.replace(/^.* for /, ''));
-    expect(noticed).toEqual(ids.filter((_, index) => index % 6 !== 5));
+    // Each due customer exactly once (in the order of the release's partitions, not by id).
+    expect([...noticed].sort()).toEqual(ids.filter((_, index) => index % 6 !== 5));
     expect(runs.every((run) => run.sent <= 4)).toBe(true);
     // Each run reads from its cursor on: about one read per customer, not the partition each run
     // (7 runs re-reading 30 customers would read 210; the retried run re-reads its 5).

@@ -309,7 +309,7 @@ describe('between its passes', () => {
   ): Promise<{ items: number; requests: string[] }> {
     const counted = { items: 0, requests: [] as string[] };
     const ofRelease = (item: Record<string, unknown>) =>
-      item.PK === `RELEASE#${release}` && String(item.SK).startsWith('CUSTOMER#');
+      String(item.PK).startsWith(`RELEASE#${release}#CUSTOMERS#`) && String(item.SK).startsWith('CUSTOMER#');
     dynamo().middlewareStack.add(
       (next, context) => async (args) => {
         counted.requests.push(String(context.commandName));

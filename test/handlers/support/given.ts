@@ -2,6 +2,7 @@ import { combineHealth, type StepHealth } from '../../../lambdas/core/gates.js';
 import type { CustomerState, HistoryEntry } from '../../../lambdas/core/lifecycle.js';
 import type { ApprovalRecord } from '../../../lambdas/store/approvals.js';
 import { EMAIL_COUNTER_SHARDS } from '../../../lambdas/store/audit.js';
+import { customerPartition } from '../../../lambdas/store/customer-partitions.js';
 import type { CustomerRecord } from '../../../lambdas/store/customers.js';
 import type { ReleaseRecord } from '../../../lambdas/store/releases.js';
 import { STEP_COUNTER_SHARDS, type StepRecord } from '../../../lambdas/store/steps.js';
@@ -123,12 +124,12 @@ export function awaitingApproval(customer: CustomerRecord): CustomerRecord {
 /** Writes the customer and, as planning does, its membership of its step. */
 export function givenCustomer(customer: CustomerRecord): CustomerRecord {
   putItem({
-    PK: releaseKey,
+    PK: customerPartition(RELEASE, customer.id),
     SK: `CUSTOMER#${customer.id}`,
     ...customer,
   });
   putItem({
-    PK: releaseKey,
+    PK: customerPartition(RELEASE, customer.id),
     SK: `STEP#${customer.stepKey}#CUSTOMER#${customer.id}`,
     id: customer.id,
     deployAt: customer.deployAt,
@@ -207,7 +208,7 @@ export function givenApproval(approval: ApprovalRecord): ApprovalRecord {
 }
 
 export function storedCustomer(id: string): CustomerRecord | undefined {
-  return getItem(releaseKey, `CUSTOMER#${id}`) as CustomerRecord | undefined;
+  return getItem(customerPartition(RELEASE, id), `CUSTOMER#${id}`) as CustomerRecord | undefined;
 }
 
 export function storedRelease(): ReleaseRecord | undefined {

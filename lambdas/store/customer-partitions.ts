@@ -1,0 +1,67 @@
+import { queryAll, releaseKey } from './table.js';
+
+// A release's per-customer items (its plan entry and lifecycle, its step memberships, a rollout parked by a
+// halt, its health reports while rolling back) are spread over CUSTOMER_PARTITIONS partition keys,
+// RELEASE#<v>#CUSTOMERS#<n>, n a hash of the customer's id: so planning 100,000 customers, parking every
+// rollout of a halt or deploying 9,000 customers at one instant never writes to a single partition (about
+// 1,000 writes a second on DynamoDB). A customer's items all sit in its one partition, found from its id
+// alone; a listing reads every partition.
+
+/** How many partition keys a release's customers are spread over. */
+export const CUSTOMER_PARTITIONS = 16;
+
+/** FNV-1a of a customer id: the same wherever and however often it is hashed. */
+export function hashOfCustomerId(customerId: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < customerId.length; index += 1) {
+    hash ^= customerId.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+export const customerPartitionOf = (customerId: string): number =>
+  hashOfCustomerId(customerId) % CUSTOMER_PARTITIONS;
+
+export const customerPartitionKey = (release: string, partition: number) =>
+  `${releaseKey(release)}#CUSTOMERS#${partition}`;
+
+/** The partition key of a customer's items in the release. */
+export const customerPartition = (release: string, customerId: string) =>
+  customerPartitionKey(release, customerPartitionOf(customerId));
+
+/** Every partition key of the release's customers, in partition order. */
+export const customerPartitions = (release: string): string[] =>
+  Array.from({ length: CUSTOMER_PARTITIONS }, (_, partition) => customerPartitionKey(release, partition));
+
+/**
+ * Reads every partition (in parallel) with `read` and returns what they hold, in `compare` order: a listing
+ * across partitions ordered as a single partition's would be.
+ */
+export async function fromEveryPartition<Item>(
+  release: string,
+  read: (partitionKey: string) => Promise<Item[]>,
+  compare: (a: Item, b: Item) => number,
+): Promise<Item[]> {
+  const parts = await Promise.all(customerPartitions(release).map(read));
+  return parts.flat().sort(compare);
+}
+
+/**
+ * What `query` finds in each of the release's customer partitions (`:partition` is the partition key), one
+ * partition after another: in id order within a partition, not across them.
+ */
+export async function* queryEveryPartition(
+  release: string,
+  query: Omit<QueryInput, 'ExpressionAttributeValues'> & {
+    ExpressionAttributeValues: Record<string, unknown>;
+  },
+): AsyncGenerator<Record<string, unknown>> {
+  for (const partitionKey of customerPartitions(release))
+    yield* queryAll({
+      ...query,
+      ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':partition': partitionKey },
+    });
+}
+
+type QueryInput = Parameters<typeof queryAll>[0];
