@@ -8,7 +8,7 @@ import { liveFleet, openRelease, recordPlanInChunks, writePlanChunk } from '../l
 import { bundledConfig } from '../lambdas/core/config.js';
 import type { Fleet } from '../lambdas/core/model.js';
 import { CHUNK_CONCURRENCY } from '../lambdas/core/plan-chunks.js';
-import { bumpFleetRevision, getFleetRevision } from '../lambdas/store/fleet.js';
+import { bumpFleetRevision, fleetCustomerKey, getFleetRevision } from '../lambdas/store/fleet.js';
 import { putAll } from '../lambdas/store/plan-chunks.js';
 import { sampleFleet } from '../local/sample-fleet.js';
 import { useReleaseTableAt } from '../test/local/support/release-table.js';
@@ -111,8 +111,7 @@ async function seedFleet(fleet: Fleet): Promise<void> {
   const customers = fleet.customers.length;
   await putAll(
     fleet.customers.map((customer) => ({
-      PK: 'FLEET',
-      SK: `CUSTOMER#${customer.id}`,
+      ...fleetCustomerKey(customer.id),
       ...customer,
       updatedAt: at,
       updatedBy: 'bench',

@@ -8,10 +8,10 @@ import {
   POLICY_NAMES,
   type PolicyName,
 } from '../lambdas/core/model.js';
+import { byCustomerId } from '../lambdas/store/customer-partitions.js';
 import {
   customerOf,
   type FleetCustomerRecord,
-  fleetCustomerPages,
   fleetCustomers,
   getFleetCustomer,
   getFleetRevision,
@@ -83,9 +83,9 @@ export function registerCustomers(program: Command, io: CliIo): void {
     await onTarget(io, options, async () => {
       const revision = await getFleetRevision();
       const listed: Customer[] = [];
-      for await (const page of fleetCustomerPages())
-        for (const record of page)
-          if (!options.policy || record.policy === options.policy) listed.push(customerOf(record));
+      for await (const record of fleetCustomers())
+        if (!options.policy || record.policy === options.policy) listed.push(customerOf(record));
+      listed.sort(byCustomerId);
       const value: CustomerList = {
         revision: revision.revision,
         updatedAt: revision.updatedAt,

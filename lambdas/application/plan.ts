@@ -22,6 +22,7 @@ import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { oncePerRelease } from '../shared/once.js';
+import { byCustomerId } from '../store/customer-partitions.js';
 import { type PlannedCustomerRecord, plannedCustomerItem } from '../store/customers.js';
 import { customerOf, fleetCustomers, getFleetRevision } from '../store/fleet.js';
 import {
@@ -41,11 +42,11 @@ import { putStepIfAbsent, stepMemberItem } from '../store/steps.js';
 import { takeOverCustomers } from './overlap.js';
 import { configOf } from './release-config.js';
 
-/** The fleet as the table holds it now (none imported yet: no customers). */
+/** The fleet as the table holds it now, in id order (none imported yet: no customers). */
 export async function liveFleet(): Promise<Fleet> {
   const customers = [];
   for await (const record of fleetCustomers()) customers.push(customerOf(record));
-  return { customers };
+  return { customers: customers.sort(byCustomerId) };
 }
 
 /** The fleet as the table holds it now, or a UserFacingError naming the import when it is empty. */

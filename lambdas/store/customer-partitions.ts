@@ -65,3 +65,7 @@ export async function* queryEveryPartition(
 }
 
 type QueryInput = Parameters<typeof queryAll>[0];
+
+/** Id order, as one partition lists its customers (sort keys compare as text): for merging partitions. */
+export const byCustomerId = (a: { id: string }, b: { id: string }): number =>
+  a.id < b.id ? -1 : a.id > b.id ? 1 : 0;

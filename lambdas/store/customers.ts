@@ -13,6 +13,7 @@ import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { forgetPendingApproval } from './approvals.js';
 import {
+  byCustomerId,
   CUSTOMER_PARTITIONS,
   customerPartition,
   customerPartitionKey,
@@ -312,7 +313,7 @@ export async function* customersOfPhase(
 export async function listCustomers(release: string): Promise<CustomerRecord[]> {
   const customers: CustomerRecord[] = [];
   for await (const customer of customersOf(release)) customers.push(customer);
-  return customers.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return customers.sort(byCustomerId);
 }
 
 /**

@@ -1,16 +1,23 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { type Customer, type MaintenanceWindow, POLICY_NAMES } from '../core/model.js';
 import { dynamo } from '../shared/clients.js';
-import { parseItem, tableName, writeIf } from './table.js';
+import { CUSTOMER_PARTITIONS, customerPartitionOf } from './customer-partitions.js';
+import { parseItem, queryAll, tableName, writeIf } from './table.js';
 
-// The fleet: every customer's profile as an item, and one META item with the fleet's revision. Today all of
-// them sit in the one FLEET partition, read by SK prefix (issue 11 spreads the customers across partitions).
+// The fleet: every customer's profile as an item, spread over CUSTOMER_PARTITIONS partitions (FLEET#<n>, n
+// the hash of its id that also picks its partition of each release: so importing 100,000 customers, or
+// recording 9,000 deployments at once, is not one partition's 1,000 writes a second), and one META item
+// with the fleet's revision (FLEET / META).
 
-const FLEET_PARTITION = 'FLEET';
 const CUSTOMER_PREFIX = 'CUSTOMER#';
-const fleetCustomerKey = (id: string) => ({ PK: FLEET_PARTITION, SK: `${CUSTOMER_PREFIX}${id}` });
-const fleetMetaKey = { PK: FLEET_PARTITION, SK: 'META' };
+const fleetPartitionKey = (partition: number) => `FLEET#${partition}`;
+/** A fleet customer's item. */
+export const fleetCustomerKey = (id: string) => ({
+  PK: fleetPartitionKey(customerPartitionOf(id)),
+  SK: `${CUSTOMER_PREFIX}${id}`,
+});
+const fleetMetaKey = { PK: 'FLEET', SK: 'META' };
 
 const contact = z.object({ name: z.string(), email: z.string() });
 
@@ -55,29 +62,15 @@ export async function getFleetCustomer(id: string): Promise<FleetCustomerRecord 
   return result.Item ? parseItem(fleetCustomerItem, result.Item) : undefined;
 }
 
-/** The fleet's customers in id order, a page (one query) at a time. */
-export async function* fleetCustomerPages(pageSize = 500): AsyncGenerator<FleetCustomerRecord[]> {
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo().send(
-      new QueryCommand({
-        TableName: tableName(),
-        ConsistentRead: true,
-        KeyConditionExpression: 'PK = :fleet AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':fleet': FLEET_PARTITION, ':prefix': CUSTOMER_PREFIX },
-        Limit: pageSize,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    const items = (page.Items ?? []).map((item) => parseItem(fleetCustomerItem, item));
-    if (items.length > 0) yield items;
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-}
-
-/** Every fleet customer in id order. */
+/** Every fleet customer: partition after partition, in id order within each. */
 export async function* fleetCustomers(): AsyncGenerator<FleetCustomerRecord> {
-  for await (const page of fleetCustomerPages()) yield* page;
+  for (let partition = 0; partition < CUSTOMER_PARTITIONS; partition += 1)
+    for await (const item of queryAll({
+      TableName: tableName(),
+      KeyConditionExpression: 'PK = :partition AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':partition': fleetPartitionKey(partition), ':prefix': CUSTOMER_PREFIX },
+    }))
+      yield parseItem(fleetCustomerItem, item);
 }
 
 /**

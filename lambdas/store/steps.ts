@@ -4,7 +4,12 @@ import { acceptedHealthOf, NO_HEALTH_ISSUES, type StepHealth } from '../core/gat
 import { OUTCOME_STATES, type OutcomeState } from '../core/lifecycle.js';
 import { dynamo } from '../shared/clients.js';
 import { TransientError } from '../shared/errors.js';
-import { customerPartition, fromEveryPartition, hashOfCustomerId } from './customer-partitions.js';
+import {
+  byCustomerId,
+  customerPartition,
+  fromEveryPartition,
+  hashOfCustomerId,
+} from './customer-partitions.js';
 import { getMany, isConditionFailure, parseItem, queryAll, releaseKey, tableName, writeIf } from './table.js';
 
 const cappedIds = z.object({ count: z.number(), ids: z.array(z.string()) });
@@ -654,7 +659,7 @@ export async function listStepMembersBetween(
         ':first': `${memberPrefix(key)}${first}`,
         ':last': `${memberPrefix(key)}${last}`,
       }),
-    byId,
+    byCustomerId,
   );
 }
 
@@ -663,7 +668,7 @@ export function listStepMembers(release: string, key: string): Promise<StepMembe
   return fromEveryPartition(
     release,
     (partition) => membersWhere(partition, 'begins_with(SK, :prefix)', { ':prefix': memberPrefix(key) }),
-    byId,
+    byCustomerId,
   );
 }
 
@@ -682,8 +687,6 @@ async function membersWhere(
     members.push(parseItem(stepMember, item));
   return members;
 }
-
-const byId = (a: StepMember, b: StepMember) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /**
  * Counts a customer silent on its step (no health report past the sweep's threshold), or no longer: a set

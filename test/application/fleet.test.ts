@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importFleet, recordCustomerVersion } from '../../lambdas/application/fleet.js';
@@ -8,10 +9,16 @@ import { recordRollbackOutcome } from '../../lambdas/application/rollback-workfl
 import { ConfigError } from '../../lambdas/core/errors.js';
 import { TRANSITIONS } from '../../lambdas/core/lifecycle.js';
 import type { Customer } from '../../lambdas/core/model.js';
-import { resetClients } from '../../lambdas/shared/clients.js';
+import { dynamo, resetClients } from '../../lambdas/shared/clients.js';
 import { useClock, useRealClock } from '../../lambdas/shared/clock.js';
+import { CUSTOMER_PARTITIONS } from '../../lambdas/store/customer-partitions.js';
 import { applyTransition, getCustomer } from '../../lambdas/store/customers.js';
-import { fleetCustomers, getFleetCustomer, getFleetRevision } from '../../lambdas/store/fleet.js';
+import {
+  fleetCustomerKey,
+  fleetCustomers,
+  getFleetCustomer,
+  getFleetRevision,
+} from '../../lambdas/store/fleet.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { sampleFleet } from '../../local/sample-fleet.js';
 import { startReleaseTable } from '../local/support/release-table.js';
@@ -75,6 +82,20 @@ describe('importing a fleet', () => {
       currentVersion: 'v1.0.0',
       updatedBy: 'alice',
     });
+  });
+
+  it('spreads the customers over the fleet partitions, so an import of 100,000 is not one partition', async () => {
+    // Act
+    await importFleet(fleetOf(sample()), 'alice');
+
+    // Assess: each customer in the partition its id hashes to, the 44 of the sample fleet in most of them.
+    const { Items = [] } = await dynamo().send(new ScanCommand({ TableName: process.env.TABLE_NAME }));
+    const customers = Items.filter(
+      (item) => String(item.SK).startsWith('CUSTOMER#') && String(item.PK).startsWith('FLEET'),
+    );
+    expect(customers).toHaveLength(44);
+    for (const item of customers) expect(item.PK).toBe(fleetCustomerKey(String(item.id)).PK);
+    expect(new Set(customers.map((item) => item.PK)).size).toBeGreaterThan(CUSTOMER_PARTITIONS / 2);
   });
 
   it('lists every problem of every entry with its file, JSON path and fix, and changes nothing', async () => {
