@@ -593,6 +593,7 @@ export async function parkRollout(release: string, parked: ParkedRollout): Promi
   );
 }
 
+/** The rollouts parked by a halt, the longest parked first (then by customer id): first parked, first resumed. */
 export async function listParkedRollouts(release: string): Promise<ParkedRollout[]> {
   const parked: ParkedRollout[] = [];
   for await (const item of queryEveryPartition(release, {
@@ -600,12 +601,11 @@ export async function listParkedRollouts(release: string): Promise<ParkedRollout
     KeyConditionExpression: 'PK = :partition AND begins_with(SK, :prefix)',
     ExpressionAttributeValues: { ':prefix': 'PARKED#' },
   }))
-    parked.push({
-      customerId: String(item.customerId),
-      token: String(item.token),
-      since: String(item.since),
-    });
-  return parked;
+    parked.push(parseItem(parkedRollout, item));
+  return parked.sort(
+    (a, b) =>
+      Date.parse(a.since) - Date.parse(b.since) || byCustomerId({ id: a.customerId }, { id: b.customerId }),
+  );
 }
 
 /** Forgets a parked rollout, only if it is still parked with `token` (not re-parked meanwhile). */

@@ -56,6 +56,28 @@ describe('resuming a release', () => {
     });
   });
 
+  it('lets parked rollouts go on in the order they were parked, so the longest waiting picks its window first', async () => {
+    // Arrange: three customers parked an hour apart, their ids in another order (and partitions)
+    givenRelease('halted');
+    const parkedAt = ['meridian-pharma', 'atlas-insurance-group', 'zenith-bank'];
+    for (const [hour, id] of parkedAt.entries()) {
+      givenCustomer(
+        awaitingApproval(anEnterpriseCustomer({ id, name: id, deadlineAt: '2027-04-22T09:00:00Z' })),
+      );
+      await parkRollout(RELEASE, {
+        customerId: id,
+        token: `token-${id}`,
+        since: `2027-03-30T0${hour}:00:00.000Z`,
+      });
+    }
+
+    // Act
+    await resume({ release: RELEASE }, operator);
+
+    // Assert
+    expect(tokensAnswered().map((answer) => answer.token)).toEqual(parkedAt.map((id) => `token-${id}`));
+  });
+
   it('tells the parked release execution how long its step wait still goes on', async () => {
     // Arrange
     givenRelease('halted');
