@@ -29,8 +29,11 @@ export interface StoreUpgradeResult {
   fleet: PartitionMoveCounts;
 }
 
-/** Moves in flight at once: enough that 200,000 items take minutes, few enough not to throttle a partition. */
-export const MOVES_IN_FLIGHT = 16;
+/**
+ * Moves in flight at once: enough that 200,000 items take minutes, not an hour; few enough that the
+ * deletions, which all land on the one old partition (about 1,000 writes a second), are not throttled.
+ */
+export const MOVES_IN_FLIGHT = 8;
 
 /**
  * Moves every item the previous version wrote at an old key (a release's per-customer items, the fleet's
