@@ -161,6 +161,23 @@ async function previousVersionTable(): Promise<void> {
   });
 }
 
+/** What previousVersionTable() holds at the old keys: its per-customer items of each release, its fleet. */
+const PREVIOUS_ITEMS = { 'v1.1.0': 11, 'v1.2.0': 2, fleet: 4 } as const;
+
+/** The result of a run that found all of PREVIOUS_ITEMS at the old keys (`moved`) or in place already. */
+function resultFor(found: 'moved' | 'alreadyInPlace', dryRun = false) {
+  const counts = (count: number) =>
+    found === 'moved' ? { moved: count, alreadyInPlace: 0 } : { moved: 0, alreadyInPlace: count };
+  return {
+    dryRun,
+    releases: (['v1.1.0', 'v1.2.0'] as const).map((release) => ({
+      release,
+      ...counts(PREVIOUS_ITEMS[release]),
+    })),
+    fleet: counts(PREVIOUS_ITEMS.fleet),
+  };
+}
+
 async function sortKeysUnder(partitionKey: string): Promise<string[]> {
   const page = await dynamo().send(
     new QueryCommand({
@@ -188,14 +205,7 @@ describe('moving to the customer partitions', () => {
     const result = await moveToCustomerPartitions();
 
     // Assess
-    expect(result).toEqual({
-      dryRun: false,
-      releases: [
-        { release: 'v1.1.0', moved: 11, alreadyInPlace: 0 },
-        { release: 'v1.2.0', moved: 2, alreadyInPlace: 0 },
-      ],
-      fleet: { moved: 4, alreadyInPlace: 0 },
-    });
+    expect(result).toEqual(resultFor('moved'));
     expect(await getCustomer('v1.1.0', 'initech')).toEqual(
       expect.objectContaining({ id: 'initech', state: 'planned', contacts: planned('initech').contacts }),
     );
@@ -256,14 +266,7 @@ describe('moving to the customer partitions', () => {
     const again = await moveToCustomerPartitions();
 
     // Assess
-    expect(again).toEqual({
-      dryRun: false,
-      releases: [
-        { release: 'v1.1.0', moved: 0, alreadyInPlace: 11 },
-        { release: 'v1.2.0', moved: 0, alreadyInPlace: 2 },
-      ],
-      fleet: { moved: 0, alreadyInPlace: 4 },
-    });
+    expect(again).toEqual(resultFor('alreadyInPlace'));
     expect(await wholeTable()).toEqual(before);
   });
 
@@ -499,14 +502,7 @@ describe('migrate-store', () => {
     expect(text.stdout).toBe(
       'The table on local stack (test) is already in the current layout: nothing to move (17 items in the customer partitions; 2 release(s) and the fleet checked).\n',
     );
-    expect(JSON.parse(json.stdout)).toEqual({
-      dryRun: false,
-      releases: [
-        { release: 'v1.1.0', moved: 0, alreadyInPlace: 11 },
-        { release: 'v1.2.0', moved: 0, alreadyInPlace: 2 },
-      ],
-      fleet: { moved: 0, alreadyInPlace: 4 },
-    });
+    expect(JSON.parse(json.stdout)).toEqual(resultFor('alreadyInPlace'));
     expect(json.stderr).toBe('');
   });
 
@@ -547,7 +543,7 @@ describe('migrate-store', () => {
     // Assess
     expect(result.exitCode).toBe(1);
     expect(result.stderr.split('\n').at(-2)).toBe(
-      `error: RELEASE#v1.1.0 / CUSTOMER#acme-corporation is at its old key and, different, at its new key ${entry.PK} / CUSTOMER#acme-corporation; neither was changed. Fix: compare the two items, delete the one that is out of date, then run migrate-store again`,
+      `error: RELEASE#v1.1.0 / CUSTOMER#acme-corporation is at its old key and, different, at its new key ${entry.PK} / CUSTOMER#acme-corporation: neither was changed. Fix: compare the two items, delete the one that is out of date, then run migrate-store again`,
     );
     expect((await wholeTable()).filter((item) => String(item.SK).startsWith('CUSTOMER#'))).toEqual(
       before.filter((item) => String(item.SK).startsWith('CUSTOMER#')),

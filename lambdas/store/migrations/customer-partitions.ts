@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { UserFacingError } from '../../core/errors.js';
 import { dynamo } from '../../shared/clients.js';
 import { customerPartition, customerPartitions } from '../customer-partitions.js';
 import { fleetCustomerKey, fleetPartitions } from '../fleet.js';
-import { isConditionFailure, queryAll, releaseKey, tableName } from '../table.js';
+import { isConditionFailure, queryAll, queryPages, releaseKey, tableName } from '../table.js';
 
 // The upgrade to the customer partitions (customer-partitions.ts). The previous version kept a release's
 // per-customer items (CUSTOMER#<id>, STEP#<key>#CUSTOMER#<id>, PARKED#<id>, HEALTH#<id>#<at>) under
@@ -82,21 +82,13 @@ async function countIn(partitionKeys: string[]): Promise<number> {
   const counts = await Promise.all(
     partitionKeys.map(async (partitionKey) => {
       let count = 0;
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await dynamo().send(
-          new QueryCommand({
-            TableName: tableName(),
-            ConsistentRead: true,
-            KeyConditionExpression: 'PK = :partition',
-            ExpressionAttributeValues: { ':partition': partitionKey },
-            Select: 'COUNT',
-            ExclusiveStartKey: startKey,
-          }),
-        );
+      for await (const page of queryPages({
+        TableName: tableName(),
+        KeyConditionExpression: 'PK = :partition',
+        ExpressionAttributeValues: { ':partition': partitionKey },
+        Select: 'COUNT',
+      }))
         count += page.Count ?? 0;
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
       return count;
     }),
   );
@@ -132,8 +124,11 @@ export async function moveItem(read: StoredItem, to: TableKey): Promise<MoveOutc
   for (let attempt = 1; attempt <= MOVE_ATTEMPTS; attempt += 1) {
     if (!current) return 'gone';
     const attributes = attributesOf(current);
-    if (copied) await carryOver(to, copied, attributes, read);
-    else await copy(attributes, to, read);
+    // The item changed at its old key since the last copy: the copy takes the attributes that changed, only
+    // if it still holds them as copied (a write to the copy meanwhile is kept).
+    if (copied) {
+      if (!(await changeIf(to, copied, attributes))) throw changedAtBothKeys(read, to);
+    } else await copy(attributes, to, read);
     copied = attributes;
     const deleted = await deleteIfUnchanged(from, attributes);
     if (deleted) {
@@ -165,26 +160,8 @@ async function copy(attributes: Record<string, unknown>, to: TableKey, read: Sto
     // A move cut short copied it already: the same item at both keys is one to finish moving.
     const there = await getItem(to);
     if (there && isDeepStrictEqual(attributesOf(there), attributes)) return;
-    throw new UserFacingError(
-      `${describe(read)} is at its old key and, different, at its new key ${describe(to)}; neither was changed. Fix: compare the two items, delete the one that is out of date, then run migrate-store again`,
-    );
+    throw differentAtBothKeys(read, to, 'neither was changed');
   }
-}
-
-/**
- * Changes the copy at `to` from `before` to `after`: only the attributes that differ, and only if the copy
- * still holds `before` in those (a write to the copy meanwhile is kept). A UserFacingError when it does not.
- */
-async function carryOver(
-  to: TableKey,
-  before: Record<string, unknown>,
-  after: Record<string, unknown>,
-  read: StoredItem,
-): Promise<void> {
-  if (!(await changeIf(to, before, after)))
-    throw new UserFacingError(
-      `${describe(read)} was changed at its old key and at its new key ${describe(to)} while being moved; both are kept. Fix: compare the two items, delete the one that is out of date, then run migrate-store again`,
-    );
 }
 
 /**
@@ -205,9 +182,7 @@ async function carryOverOrPutBack(
       ConditionExpression: 'attribute_not_exists(PK)',
     }),
   );
-  throw new UserFacingError(
-    `${describe(deleted)} was changed at its old key and at its new key ${describe(to)} while being moved; both are kept. Fix: compare the two items, delete the one that is out of date, then run migrate-store again`,
-  );
+  throw changedAtBothKeys(deleted, to);
 }
 
 async function changeIf(
@@ -280,10 +255,7 @@ async function deleteIfUnchanged(
 
 /** Deletes this move's copy at `to` if it is still as written (a later write to it is kept). */
 async function removeCopy(to: TableKey, copied: Record<string, unknown>, read: StoredItem): Promise<void> {
-  if (!(await deleteIfUnchanged(to, copied)))
-    throw new UserFacingError(
-      `${describe(read)} kept changing at its old key while being moved, and its copy at ${describe(to)} was changed too; both are kept. Fix: compare the two items, delete the one that is out of date, then run migrate-store again`,
-    );
+  if (!(await deleteIfUnchanged(to, copied))) throw changedAtBothKeys(read, to);
 }
 
 async function getItem(key: TableKey): Promise<StoredItem | undefined> {
@@ -302,6 +274,15 @@ function attributesOf(item: StoredItem): Record<string, unknown> {
 }
 
 const describe = ({ PK, SK }: TableKey) => `${PK} / ${SK}`;
+
+const changedAtBothKeys = (item: TableKey, to: TableKey) =>
+  differentAtBothKeys(item, to, 'it was changed at both while being moved; both are kept');
+
+function differentAtBothKeys(item: TableKey, to: TableKey, what: string): UserFacingError {
+  return new UserFacingError(
+    `${describe(item)} is at its old key and, different, at its new key ${describe(to)}: ${what}. Fix: compare the two items, delete the one that is out of date, then run migrate-store again`,
+  );
+}
 
 /**
  * A condition's or update's names and values, every name aliased (reserved words are fine). `holds` is the
