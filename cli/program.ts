@@ -8,6 +8,7 @@ import type { CliIo } from './context.js';
 import { registerCustomers } from './customers.js';
 import { registerDeployCustomers } from './deploy-customers.js';
 import { registerHalt } from './halt.js';
+import { registerMigrateStore } from './migrate-store.js';
 import { registerPlanRelease } from './plan-release.js';
 import { registerResume } from './resume.js';
 import { registerRollback } from './rollback.js';
@@ -23,7 +24,8 @@ const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
-// The workflow document's commands first, in its order; then the operator's, then the fleet's and the keys'.
+// The workflow document's commands first, in its order; then the operator's (the store's upgrade last), then
+// the fleet's and the keys'.
 const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerPlanRelease,
   registerCheckStatus,
@@ -39,6 +41,7 @@ const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerResume,
   registerAbort,
   registerRollback,
+  registerMigrateStore,
   registerCustomers,
   registerRotateSigningKey,
 ];

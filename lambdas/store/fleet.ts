@@ -12,6 +12,9 @@ import { parseItem, queryAll, tableName, writeIf } from './table.js';
 
 const CUSTOMER_PREFIX = 'CUSTOMER#';
 const fleetPartitionKey = (partition: number) => `FLEET#${partition}`;
+/** Every partition key of the fleet's customers, in partition order. */
+export const fleetPartitions = (): string[] =>
+  Array.from({ length: CUSTOMER_PARTITIONS }, (_, partition) => fleetPartitionKey(partition));
 /** A fleet customer's item. */
 export const fleetCustomerKey = (id: string) => ({
   PK: fleetPartitionKey(customerPartitionOf(id)),
@@ -64,11 +67,11 @@ export async function getFleetCustomer(id: string): Promise<FleetCustomerRecord 
 
 /** Every fleet customer: partition after partition, in id order within each. */
 export async function* fleetCustomers(): AsyncGenerator<FleetCustomerRecord> {
-  for (let partition = 0; partition < CUSTOMER_PARTITIONS; partition += 1)
+  for (const partition of fleetPartitions())
     for await (const item of queryAll({
       TableName: tableName(),
       KeyConditionExpression: 'PK = :partition AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':partition': fleetPartitionKey(partition), ':prefix': CUSTOMER_PREFIX },
+      ExpressionAttributeValues: { ':partition': partition, ':prefix': CUSTOMER_PREFIX },
     }))
       yield parseItem(fleetCustomerItem, item);
 }

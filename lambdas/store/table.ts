@@ -4,6 +4,7 @@ import {
   type BatchGetCommandOutput,
   type PutCommand,
   QueryCommand,
+  type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type * as z from 'zod';
@@ -77,12 +78,19 @@ export function isConditionFailure(error: unknown): boolean {
 export async function* queryAll(
   input: ConstructorParameters<typeof QueryCommand>[0],
 ): AsyncGenerator<Record<string, unknown>> {
+  for await (const page of queryPages(input)) yield* page.Items ?? [];
+}
+
+/** Every page of a strongly consistent query (with `Select: 'COUNT'`, each page's `Count` only). */
+export async function* queryPages(
+  input: ConstructorParameters<typeof QueryCommand>[0],
+): AsyncGenerator<QueryCommandOutput> {
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await dynamo().send(
       new QueryCommand({ ...input, ConsistentRead: true, ExclusiveStartKey: startKey }),
     );
-    for (const item of page.Items ?? []) yield item;
+    yield page;
     startKey = page.LastEvaluatedKey;
   } while (startKey);
 }
