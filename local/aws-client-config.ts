@@ -49,6 +49,18 @@ export function localClientSettings(): ClientSettings {
   };
 }
 
+/**
+ * What dynalite in the same process has no use for: retries (it never throttles nor drops a connection),
+ * the user agent, the host header, recursion detection, the SDK's logger.
+ */
+export const IN_PROCESS_DYNAMODB_PASS_THROUGH = [
+  'retryMiddleware',
+  'getUserAgentMiddleware',
+  'hostHeaderMiddleware',
+  'recursionDetectionMiddleware',
+  'loggerMiddleware',
+];
+
 /** Client settings for an AWS SDK v3 client talking to a local stand-in: any credentials will do. */
 export function localClientConfig(endpoint: string) {
   return {

@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from '../lib/constructs/orchestrator-function.js';
 import { functionNameOf } from '../lib/platform-names.js';
 import { ApprovalLinks } from './approval-links.js';
 import { startApprovalServer } from './approval-server.js';
-import { localClientSettings } from './aws-client-config.js';
+import { IN_PROCESS_DYNAMODB_PASS_THROUGH, localClientSettings } from './aws-client-config.js';
 import { type ApiOperation, startAwsEndpoint } from './aws-endpoint.js';
 import type { SimulatedClock } from './clock.js';
 import { createTablesFromTemplate, startLocalDynamoDb } from './dynamodb.js';
@@ -280,7 +280,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   // The handlers' SDK clients talk to stand-ins that check no signature; to dynalite without HTTP.
   useClientSettings((service) =>
     service === 'dynamodb'
-      ? { ...localClientSettings(), requestHandler: database.requestHandler }
+      ? {
+          ...localClientSettings(),
+          requestHandler: database.requestHandler,
+          passThrough: IN_PROCESS_DYNAMODB_PASS_THROUGH,
+        }
       : localClientSettings(),
   );
   forgetSigningKeys();

@@ -22,6 +22,8 @@ let sqsClient: SQSClient | undefined;
 export interface ClientSettings extends Pick<DynamoDBClientConfig, 'requestHandler' | 'httpAuthSchemes'> {
   /** SQS only: `false` skips checking the MD5 digests the queue answers with. */
   md5?: false;
+  /** SDK middleware (by name) the endpoint has no use for: each becomes a pass-through, keeping its place. */
+  passThrough?: readonly string[];
 }
 
 /** The services the handlers call, each through one client. */
@@ -40,15 +42,32 @@ export function useClientSettings(settings?: (service: ClientService) => ClientS
 }
 
 /** The settings of a client of any service but SQS. */
-function commonSettings(service: Exclude<ClientService, 'sqs'>): Omit<ClientSettings, 'md5'> {
-  const { md5: _sqsOnly, ...common } = clientSettings(service);
+function commonSettings(service: Exclude<ClientService, 'sqs'>): Omit<ClientSettings, 'md5' | 'passThrough'> {
+  const { md5: _sqsOnly, passThrough: _stack, ...common } = clientSettings(service);
   return common;
 }
 
+/** The DynamoDB client with the middleware its settings pass through made pass-throughs. */
+function lean(client: DynamoDBClient): DynamoDBClient {
+  const stack = client.middlewareStack;
+  // identify() lists "name (a.k.a. …) - step".
+  const steps = new Map(
+    stack.identify().map((entry) => [entry.split(' ')[0], entry.slice(entry.lastIndexOf(' - ') + 3)]),
+  );
+  for (const name of clientSettings('dynamodb').passThrough ?? []) {
+    const step = steps.get(name) as 'build' | undefined;
+    if (!step) continue;
+    stack.remove(name);
+    stack.add((next) => next, { step, name, priority: 'high' });
+  }
+  return client;
+}
+
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(traced(new DynamoDBClient(commonSettings('dynamodb'))), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  documentClient ??= DynamoDBDocumentClient.from(
+    traced(lean(new DynamoDBClient(commonSettings('dynamodb')))),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
   return documentClient;
 }
 

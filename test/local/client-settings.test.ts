@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dynamo, queue, useClientSettings } from '../../lambdas/shared/clients.js';
-import { localClientSettings } from '../../local/aws-client-config.js';
+import { IN_PROCESS_DYNAMODB_PASS_THROUGH, localClientSettings } from '../../local/aws-client-config.js';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { startReleaseTable, TABLE_NAME } from './support/release-table.js';
 
@@ -10,15 +10,20 @@ import { startReleaseTable, TABLE_NAME } from './support/release-table.js';
 
 /** The Authorization header of each request the handlers' DynamoDB client sends, as it leaves. */
 function recordAuthorization(): string[] {
+  return recordHeader('authorization');
+}
+
+/** One header of each request the handlers' DynamoDB client sends, as it leaves ('' when absent). */
+function recordHeader(name: string): string[] {
   const sent: string[] = [];
   type Next = (args: { request: unknown }) => Promise<unknown>;
   const record = (next: Next) => async (args: { request: unknown }) => {
     const { headers } = args.request as { headers: Record<string, string> };
-    sent.push(headers.authorization ?? '');
+    sent.push(headers[name] ?? '');
     return next(args);
   };
   dynamo().middlewareStack.addRelativeTo(record as never, {
-    name: 'recordAuthorization',
+    name: `record ${name}`,
     relation: 'after',
     toMiddleware: 'httpSigningMiddleware',
   });
@@ -72,6 +77,29 @@ describe('the handlers’ SDK clients', () => {
     expect(new Set(sent).size).toBe(1);
     expect(sent[0]).not.toMatch(/Signature=[0-9a-f]{64}/);
     expect(queue().config.md5).toBe(false);
+  });
+
+  it('pass through the middleware dynalite in the same process has no use for (retries, user agent), and still work', async () => {
+    useClientSettings(() => ({ ...localClientSettings(), passThrough: IN_PROCESS_DYNAMODB_PASS_THROUGH }));
+    const invocationIds = recordHeader('amz-sdk-invocation-id');
+    const userAgents = recordHeader('x-amz-user-agent');
+
+    expect(await writeAndRead('lean-1')).toBe('lean-1');
+    expect(await writeAndRead('lean-2')).toBe('lean-2');
+
+    expect(invocationIds).toEqual(['', '', '', '']);
+    expect(userAgents).toEqual(['', '', '', '']);
+  });
+
+  it('keep retries and the user agent under the local settings alone', async () => {
+    useClientSettings(localClientSettings);
+    const invocationIds = recordHeader('amz-sdk-invocation-id');
+    const userAgents = recordHeader('x-amz-user-agent');
+
+    await writeAndRead('local-ua');
+
+    expect(invocationIds.every((id) => /^[0-9a-f-]{36}$/.test(id))).toBe(true);
+    expect(userAgents.every((agent) => agent.includes('aws-sdk-js'))).toBe(true);
   });
 
   it('go back to the SDK’s defaults once the local settings are dropped', async () => {
