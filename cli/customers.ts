@@ -8,7 +8,6 @@ import {
   POLICY_NAMES,
   type PolicyName,
 } from '../lambdas/core/model.js';
-import { byCustomerId } from '../lambdas/store/customer-partitions.js';
 import {
   customerOf,
   type FleetCustomerRecord,
@@ -85,7 +84,6 @@ export function registerCustomers(program: Command, io: CliIo): void {
       const listed: Customer[] = [];
       for await (const record of fleetCustomers())
         if (!options.policy || record.policy === options.policy) listed.push(customerOf(record));
-      listed.sort(byCustomerId);
       const value: CustomerList = {
         revision: revision.revision,
         updatedAt: revision.updatedAt,

@@ -22,7 +22,6 @@ import { publish } from '../events/publish.js';
 import { now } from '../shared/clock.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { oncePerRelease } from '../shared/once.js';
-import { byCustomerId } from '../store/customer-partitions.js';
 import { type PlannedCustomerRecord, plannedCustomerItem } from '../store/customers.js';
 import { customerOf, fleetCustomers, getFleetRevision } from '../store/fleet.js';
 import {
@@ -46,7 +45,7 @@ import { configOf } from './release-config.js';
 export async function liveFleet(): Promise<Fleet> {
   const customers = [];
   for await (const record of fleetCustomers()) customers.push(customerOf(record));
-  return { customers: customers.sort(byCustomerId) };
+  return { customers };
 }
 
 /** The fleet as the table holds it now, or a UserFacingError naming the import when it is empty. */

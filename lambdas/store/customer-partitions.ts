@@ -48,23 +48,53 @@ export async function fromEveryPartition<Item>(
 }
 
 /**
- * What `query` finds in each of the release's customer partitions (`:partition` is the partition key), one
- * partition after another: in id order within a partition, not across them.
+ * What `query` finds in the release's customer partitions (`:partition` is the partition key), merged in
+ * sort-key order: the order one partition would list them in (a projection gets `SK` added to merge by).
  */
-export async function* queryEveryPartition(
+export function queryEveryPartition(
   release: string,
-  query: Omit<QueryInput, 'ExpressionAttributeValues'> & {
-    ExpressionAttributeValues: Record<string, unknown>;
-  },
+  query: PartitionQuery,
 ): AsyncGenerator<Record<string, unknown>> {
-  for (const partitionKey of customerPartitions(release))
-    yield* queryAll({
-      ...query,
-      ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':partition': partitionKey },
-    });
+  return queryPartitions(customerPartitions(release), query);
 }
 
-type QueryInput = Parameters<typeof queryAll>[0];
+/** What `query` finds in each of `partitionKeys` (`:partition`), merged in sort-key order. */
+export async function* queryPartitions(
+  partitionKeys: string[],
+  query: PartitionQuery,
+): AsyncGenerator<Record<string, unknown>> {
+  const projected = query.ProjectionExpression
+    ? {
+        ProjectionExpression: `${query.ProjectionExpression}, #mergedBy`,
+        ExpressionAttributeNames: { ...query.ExpressionAttributeNames, '#mergedBy': 'SK' },
+      }
+    : {};
+  const partitions = partitionKeys.map((partitionKey) =>
+    queryAll({
+      ...query,
+      ...projected,
+      ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':partition': partitionKey },
+    }),
+  );
+  // The next item of each partition; the smallest sort key goes first.
+  const next = await Promise.all(partitions.map((partition) => partition.next()));
+  for (;;) {
+    let first: number | undefined;
+    for (const [index, head] of next.entries())
+      if (!head.done && (first === undefined || sortKeyOf(head.value) < sortKeyOf(next[first]?.value)))
+        first = index;
+    const partition = first === undefined ? undefined : partitions[first];
+    if (first === undefined || !partition) return;
+    yield (next[first] as IteratorYieldResult<Record<string, unknown>>).value;
+    next[first] = await partition.next();
+  }
+}
+
+const sortKeyOf = (item: Record<string, unknown> | undefined): string => String(item?.SK);
+
+type PartitionQuery = Omit<Parameters<typeof queryAll>[0], 'ExpressionAttributeValues'> & {
+  ExpressionAttributeValues: Record<string, unknown>;
+};
 
 /** Id order, as one partition lists its customers (sort keys compare as text): for merging partitions. */
 export const byCustomerId = (a: { id: string }, b: { id: string }): number =>

@@ -2,8 +2,8 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { type Customer, type MaintenanceWindow, POLICY_NAMES } from '../core/model.js';
 import { dynamo } from '../shared/clients.js';
-import { CUSTOMER_PARTITIONS, customerPartitionOf } from './customer-partitions.js';
-import { parseItem, queryAll, tableName, writeIf } from './table.js';
+import { CUSTOMER_PARTITIONS, customerPartitionOf, queryPartitions } from './customer-partitions.js';
+import { parseItem, tableName, writeIf } from './table.js';
 
 // The fleet: every customer's profile as an item, spread over CUSTOMER_PARTITIONS partitions (FLEET#<n>, n
 // the hash of its id that also picks its partition of each release: so importing 100,000 customers, or
@@ -65,15 +65,14 @@ export async function getFleetCustomer(id: string): Promise<FleetCustomerRecord 
   return result.Item ? parseItem(fleetCustomerItem, result.Item) : undefined;
 }
 
-/** Every fleet customer: partition after partition, in id order within each. */
+/** Every fleet customer, in id order. */
 export async function* fleetCustomers(): AsyncGenerator<FleetCustomerRecord> {
-  for (const partition of fleetPartitions())
-    for await (const item of queryAll({
-      TableName: tableName(),
-      KeyConditionExpression: 'PK = :partition AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':partition': partition, ':prefix': CUSTOMER_PREFIX },
-    }))
-      yield parseItem(fleetCustomerItem, item);
+  for await (const item of queryPartitions(fleetPartitions(), {
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :partition AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: { ':prefix': CUSTOMER_PREFIX },
+  }))
+    yield parseItem(fleetCustomerItem, item);
 }
 
 /**
