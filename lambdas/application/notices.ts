@@ -28,8 +28,8 @@ export interface NoticeRun {
 }
 
 /**
- * Emails every customer whose notice is due by `asOf`, once each, at most `limit` per run, in customer id
- * order from after `cursor`. Every customer before the cursor was examined by an earlier run of the same
+ * Emails every customer whose notice is due by `asOf`, once each, at most `limit` per run, from after
+ * `cursor` in the store's order (partition by partition, by id within one). Every customer before the cursor was examined by an earlier run of the same
  * loop (same `asOf`): emailed, or not due then and not due now. A retried run passes the same cursor and the
  * claim on each customer keeps it to one notice; nothing goes out while a halt holds the release.
  */

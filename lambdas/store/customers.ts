@@ -593,7 +593,7 @@ export async function parkRollout(release: string, parked: ParkedRollout): Promi
   );
 }
 
-/** The rollouts parked by a halt, the longest parked first (then by customer id): first parked, first resumed. */
+/** The rollouts parked by a halt, the longest parked first (then by customer id): first parked, first answered. */
 export async function listParkedRollouts(release: string): Promise<ParkedRollout[]> {
   const parked: ParkedRollout[] = [];
   for await (const item of queryEveryPartition(release, {

@@ -1,5 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectTarget } from '../../cli/target.js';
 import { moveToCustomerPartitions } from '../../lambdas/application/store-upgrade.js';
@@ -413,6 +420,24 @@ describe('a move whose item is written between its copy and its deletion', () =>
       reason: 'customer asked',
       by: 'dana',
     });
+    expect(await sortKeysUnder(OLD_KEY.PK)).toEqual(['META', 'STEP#standard_1']);
+  });
+
+  it('does not bring back an item deleted at its old key while it was being moved', async () => {
+    // Prepare: the previous version's code deletes the item (an answered parked rollout, say) mid-move.
+    await previousRelease(RELEASE, ['acme-corporation']);
+    let deleted = false;
+    const deleteOldOnce = async () => {
+      if (deleted) return;
+      deleted = true;
+      await dynamo().send(new DeleteCommand({ TableName: TABLE_NAME, Key: OLD_KEY }));
+    };
+
+    // Act
+    await withWriterBeforeEachDeletion(deleteOldOnce, () => moveToCustomerPartitions());
+
+    // Assess: at neither key.
+    expect(await getCustomer(RELEASE, 'acme-corporation')).toBeUndefined();
     expect(await sortKeysUnder(OLD_KEY.PK)).toEqual(['META', 'STEP#standard_1']);
   });
 

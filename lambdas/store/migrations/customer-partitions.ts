@@ -17,9 +17,11 @@ import { isConditionFailure, queryAll, queryPages, releaseKey, tableName } from 
 // two conditional writes, whose deletion returns the item it deleted: that returned item, compared here
 // attribute by attribute, is what decides whether the copy is exact, not the condition. In between, the item
 // is at both keys: the current code reads the copy, the previous one the original. A write to the original
-// during the move is carried over to the copy (only the attributes it changed, so a write to the copy is
-// kept too), and the move tries again; a write to the same attribute at both keys stops the move with an
-// error naming the item, both kept.
+// during the move is carried over to the copy (only the attributes it changed, so a write to another
+// attribute of the copy is kept too), and the move tries again; a write to the same attribute at both keys
+// stops the move with an error naming the item, both kept. Lists and maps are compared by type and size in
+// those conditions: a same-size change to one at both keys at once is not seen. Halting first (README,
+// "Upgrading the store") leaves nothing writing at both keys.
 
 /** A table key. */
 export interface TableKey {
@@ -122,7 +124,11 @@ export async function moveItem(read: StoredItem, to: TableKey): Promise<MoveOutc
   // What this move last wrote at `to` (its attributes): undefined until the first copy.
   let copied: Record<string, unknown> | undefined;
   for (let attempt = 1; attempt <= MOVE_ATTEMPTS; attempt += 1) {
-    if (!current) return 'gone';
+    if (!current) {
+      // Deleted at its old key meanwhile (a parked rollout answered, say): the copy must not bring it back.
+      if (copied) await removeCopy(to, copied, read);
+      return 'gone';
+    }
     const attributes = attributesOf(current);
     // The item changed at its old key since the last copy: the copy takes the attributes that changed, only
     // if it still holds them as copied (a write to the copy meanwhile is kept).
