@@ -35,19 +35,6 @@ export const customerPartitions = (release: string): string[] =>
   Array.from({ length: CUSTOMER_PARTITIONS }, (_, partition) => customerPartitionKey(release, partition));
 
 /**
- * Reads every partition (in parallel) with `read` and returns what they hold, in `compare` order: a listing
- * across partitions ordered as a single partition's would be.
- */
-export async function fromEveryPartition<Item>(
-  release: string,
-  read: (partitionKey: string) => Promise<Item[]>,
-  compare: (a: Item, b: Item) => number,
-): Promise<Item[]> {
-  const parts = await Promise.all(customerPartitions(release).map(read));
-  return parts.flat().sort(compare);
-}
-
-/**
  * What `query` finds in the release's customer partitions (`:partition` is the partition key), merged in
  * sort-key order: the order one partition would list them in (a projection gets `SK` added to merge by).
  */
@@ -95,7 +82,3 @@ const sortKeyOf = (item: Record<string, unknown> | undefined): string => String(
 type PartitionQuery = Omit<Parameters<typeof queryAll>[0], 'ExpressionAttributeValues'> & {
   ExpressionAttributeValues: Record<string, unknown>;
 };
-
-/** Id order, as one partition lists its customers (sort keys compare as text): for merging partitions. */
-export const byCustomerId = (a: { id: string }, b: { id: string }): number =>
-  a.id < b.id ? -1 : a.id > b.id ? 1 : 0;

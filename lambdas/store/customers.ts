@@ -13,7 +13,6 @@ import { dynamo } from '../shared/clients.js';
 import { ReleaseStateError } from '../shared/errors.js';
 import { forgetPendingApproval } from './approvals.js';
 import {
-  byCustomerId,
   CUSTOMER_PARTITIONS,
   customerPartition,
   customerPartitionKey,
@@ -603,8 +602,7 @@ export async function listParkedRollouts(release: string): Promise<ParkedRollout
   }))
     parked.push(parseItem(parkedRollout, item));
   return parked.sort(
-    (a, b) =>
-      Date.parse(a.since) - Date.parse(b.since) || byCustomerId({ id: a.customerId }, { id: b.customerId }),
+    (a, b) => Date.parse(a.since) - Date.parse(b.since) || a.customerId.localeCompare(b.customerId, 'en'),
   );
 }
 

@@ -4,13 +4,8 @@ import { acceptedHealthOf, NO_HEALTH_ISSUES, type StepHealth } from '../core/gat
 import { OUTCOME_STATES, type OutcomeState } from '../core/lifecycle.js';
 import { dynamo } from '../shared/clients.js';
 import { TransientError } from '../shared/errors.js';
-import {
-  byCustomerId,
-  customerPartition,
-  fromEveryPartition,
-  hashOfCustomerId,
-} from './customer-partitions.js';
-import { getMany, isConditionFailure, parseItem, queryAll, releaseKey, tableName, writeIf } from './table.js';
+import { customerPartition, hashOfCustomerId, queryEveryPartition } from './customer-partitions.js';
+import { getMany, isConditionFailure, parseItem, releaseKey, tableName, writeIf } from './table.js';
 
 const cappedIds = z.object({ count: z.number(), ids: z.array(z.string()) });
 const stepHealth = z.object({
@@ -646,43 +641,34 @@ export function stepMemberItem(release: string, key: string, member: StepMember)
 }
 
 /** The step's members with ids from `first` to `last` (both included), in id order: one rollout chunk. */
-export async function listStepMembersBetween(
+export function listStepMembersBetween(
   release: string,
   key: string,
   first: string,
   last: string,
 ): Promise<StepMember[]> {
-  return fromEveryPartition(
-    release,
-    (partition) =>
-      membersWhere(partition, 'SK BETWEEN :first AND :last', {
-        ':first': `${memberPrefix(key)}${first}`,
-        ':last': `${memberPrefix(key)}${last}`,
-      }),
-    byCustomerId,
-  );
+  return membersWhere(release, 'SK BETWEEN :first AND :last', {
+    ':first': `${memberPrefix(key)}${first}`,
+    ':last': `${memberPrefix(key)}${last}`,
+  });
 }
 
 /** The step's members, in id order. */
 export function listStepMembers(release: string, key: string): Promise<StepMember[]> {
-  return fromEveryPartition(
-    release,
-    (partition) => membersWhere(partition, 'begins_with(SK, :prefix)', { ':prefix': memberPrefix(key) }),
-    byCustomerId,
-  );
+  return membersWhere(release, 'begins_with(SK, :prefix)', { ':prefix': memberPrefix(key) });
 }
 
-/** The step members in one customer partition whose sort key matches `condition`. */
+/** The step members whose sort key matches `condition`, from every customer partition, in id order. */
 async function membersWhere(
-  partition: string,
+  release: string,
   condition: string,
   values: Record<string, string>,
 ): Promise<StepMember[]> {
   const members: StepMember[] = [];
-  for await (const item of queryAll({
+  for await (const item of queryEveryPartition(release, {
     TableName: tableName(),
     KeyConditionExpression: `PK = :partition AND ${condition}`,
-    ExpressionAttributeValues: { ':partition': partition, ...values },
+    ExpressionAttributeValues: values,
   }))
     members.push(parseItem(stepMember, item));
   return members;
