@@ -22,7 +22,7 @@ let sqsClient: SQSClient | undefined;
 export interface ClientSettings extends Pick<DynamoDBClientConfig, 'requestHandler' | 'httpAuthSchemes'> {
   /** SQS only: `false` skips checking the MD5 digests the queue answers with. */
   md5?: false;
-  /** SDK middleware (by name) the endpoint has no use for: each becomes a pass-through of the same name. */
+  /** DynamoDB only: SDK middleware (by name) the endpoint has no use for, each made a pass-through of that name. */
   passThrough?: readonly string[];
 }
 

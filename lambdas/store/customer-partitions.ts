@@ -32,7 +32,11 @@ export const customerPartition = (release: string, customerId: string) =>
 
 /** Every partition key of the release's customers, in partition order. */
 export const customerPartitions = (release: string): string[] =>
-  Array.from({ length: CUSTOMER_PARTITIONS }, (_, partition) => customerPartitionKey(release, partition));
+  everyPartition((partition) => customerPartitionKey(release, partition));
+
+/** The key of each of the CUSTOMER_PARTITIONS partitions, in partition order. */
+export const everyPartition = (keyOf: (partition: number) => string): string[] =>
+  Array.from({ length: CUSTOMER_PARTITIONS }, (_, partition) => keyOf(partition));
 
 /**
  * What `query` finds in the release's customer partitions (`:partition` is the partition key), merged in

@@ -2,7 +2,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { type Customer, type MaintenanceWindow, POLICY_NAMES } from '../core/model.js';
 import { dynamo } from '../shared/clients.js';
-import { CUSTOMER_PARTITIONS, customerPartitionOf, queryPartitions } from './customer-partitions.js';
+import { customerPartitionOf, everyPartition, queryPartitions } from './customer-partitions.js';
 import { parseItem, tableName, writeIf } from './table.js';
 
 // The fleet: every customer's profile as an item, spread over CUSTOMER_PARTITIONS partitions (FLEET#<n>, n
@@ -13,8 +13,7 @@ import { parseItem, tableName, writeIf } from './table.js';
 const CUSTOMER_PREFIX = 'CUSTOMER#';
 const fleetPartitionKey = (partition: number) => `FLEET#${partition}`;
 /** Every partition key of the fleet's customers, in partition order. */
-export const fleetPartitions = (): string[] =>
-  Array.from({ length: CUSTOMER_PARTITIONS }, (_, partition) => fleetPartitionKey(partition));
+export const fleetPartitions = (): string[] => everyPartition(fleetPartitionKey);
 /** A fleet customer's item. */
 export const fleetCustomerKey = (id: string) => ({
   PK: fleetPartitionKey(customerPartitionOf(id)),
